@@ -1,0 +1,10 @@
+import type { AuthProvider } from './types.js';
+
+/** A project-scoped IAM token pasted into the config; it cannot be refreshed. */
+export function createStaticTokenAuth(token: string): AuthProvider {
+  return {
+    authorize: async () => ({ 'X-Auth-Token': token }),
+    onUnauthorized: async () => false,
+    describe: () => 'static token',
+  };
+}

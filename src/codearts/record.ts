@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { classifyStatus, triggerLabel, type BuildPhase } from './status.js';
+
+const optionalText = z.string().nullish();
+const buildNumber = z.union([z.number().int().positive(), z.string().regex(/^\d{1,9}$/).transform(Number)]);
+
+/** The fields of a record-info `result` this exporter reads; everything else passes through unread. */
+export const RecordInfoSchema = z.looseObject({
+  build_no: buildNumber,
+  status: z.string().min(1),
+  trigger_type: optionalText,
+  create_time: optionalText,
+  start_time: optionalText,
+  finish_time: optionalText,
+  duration: z.number().nullish(),
+  branch: optionalText,
+  repo_name: optionalText,
+  build_type: optionalText,
+  build_config_type: optionalText,
+  use_private_slave: z.number().nullish(),
+});
+export type RecordInfo = z.infer<typeof RecordInfoSchema>;
+
+/** Labels a user may opt into (`metrics.record_labels`). */
+export const RECORD_LABEL_NAMES = ['branch', 'repo_name', 'build_type', 'build_config_type', 'executor'] as const;
+export type RecordLabelName = (typeof RECORD_LABEL_NAMES)[number];
+
+/** A record-info result, validated and reduced to what the metrics need. Times are Unix seconds. */
+export interface BuildRecord {
+  buildNo: number;
+  rawStatus: string;
+  phase: BuildPhase;
+  triggerType: string;
+  createdAt?: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** Set for finished builds with a plausible duration. */
+  durationSeconds?: number;
+  /** Set once the start time is known and plausible. */
+  queueSeconds?: number;
+  labels: Record<RecordLabelName, string>;
+  /** Values that were present but implausible (negative or absurd durations, unparsable times). */
+  problems: string[];
+}
+
+/** Longer than any real build or queue: such a value is a data error, not an observation. */
+export const MAX_PLAUSIBLE_SECONDS = 31 * 24 * 3600;
+
+export class InvalidRecordError extends Error {
+  override readonly name = 'InvalidRecordError';
+  constructor(
+    readonly jobId: string,
+    readonly buildNo: number,
+    readonly issues: string[],
+  ) {
+    super(`invalid record for job ${jobId} build ${buildNo}: ${issues.join('; ')}`);
+  }
+}
+
+/** Validates a record-info `result` object and derives durations (DESIGN §6). */
+export function parseRecord(jobId: string, requestedBuildNo: number, result: unknown): BuildRecord {
+  const parsed = RecordInfoSchema.safeParse(result);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'result'}: ${issue.message}`);
+    throw new InvalidRecordError(jobId, requestedBuildNo, issues);
+  }
+  const info = parsed.data;
+  if (info.build_no !== requestedBuildNo) {
+    throw new InvalidRecordError(jobId, requestedBuildNo, [`build_no: expected ${requestedBuildNo}, got ${info.build_no}`]);
+  }
+  const problems: string[] = [];
+  const createdAt = parseTime(info.create_time, 'create_time', problems);
+  const startedAt = parseTime(info.start_time, 'start_time', problems);
+  const finishedAt = parseTime(info.finish_time, 'finish_time', problems);
+  const phase = classifyStatus(info.status, finishedAt !== undefined);
+
+  const record: BuildRecord = {
+    buildNo: info.build_no,
+    rawStatus: info.status,
+    phase,
+    triggerType: triggerLabel(info.trigger_type),
+    labels: recordLabels(info),
+    problems,
+  };
+  if (createdAt !== undefined) record.createdAt = createdAt;
+  if (startedAt !== undefined) record.startedAt = startedAt;
+  if (finishedAt !== undefined) record.finishedAt = finishedAt;
+
+  if (startedAt !== undefined && createdAt !== undefined) {
+    const queue = plausible(startedAt - createdAt, 'queue time (start_time - create_time)', problems);
+    if (queue !== undefined) record.queueSeconds = queue;
+  }
+  if (phase.finished) {
+    const duration =
+      typeof info.duration === 'number' && info.duration > 0
+        ? plausible(info.duration / 1000, 'duration', problems)
+        : startedAt !== undefined && finishedAt !== undefined
+          ? plausible(finishedAt - startedAt, 'duration (finish_time - start_time)', problems)
+          : undefined;
+    if (duration !== undefined) record.durationSeconds = duration;
+    else if (!problems.some((p) => p.startsWith('duration'))) problems.push('duration: no duration and no start/finish times');
+  }
+  return record;
+}
+
+function parseTime(value: string | null | undefined, field: string, problems: string[]): number | undefined {
+  if (value === null || value === undefined || value === '') return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) {
+    problems.push(`${field}: not an ISO-8601 time`);
+    return undefined;
+  }
+  return ms / 1000;
+}
+
+function plausible(seconds: number, what: string, problems: string[]): number | undefined {
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_PLAUSIBLE_SECONDS) {
+    problems.push(`${what}: implausible value ${seconds}s`);
+    return undefined;
+  }
+  return Math.round(seconds * 1000) / 1000;
+}
+
+function recordLabels(info: RecordInfo): Record<RecordLabelName, string> {
+  return {
+    branch: info.branch ?? '',
+    repo_name: info.repo_name ?? '',
+    build_type: info.build_type ?? '',
+    build_config_type: info.build_config_type ?? '',
+    executor: info.use_private_slave === 1 ? 'custom' : info.use_private_slave === 0 ? 'builtin' : '',
+  };
+}

@@ -1,0 +1,28 @@
+import { execFileSync } from 'node:child_process';
+import { it } from 'vitest';
+
+/** Absolute path of an executable on PATH, or undefined. */
+export function findBinary(name: string): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `it` for tests that need a Debian binary (prometheus, promtool). Without it the test is skipped
+ * loudly; where skipping is not allowed (CI, or REQUIRE_E2E=1) the test fails instead.
+ */
+export function itWithBinary(name: string): typeof it {
+  if (findBinary(name)) return it;
+  const strict = process.env.CI === 'true' || process.env.REQUIRE_E2E === '1';
+  if (strict) {
+    return ((title: string, ...rest: unknown[]) =>
+      it(title, () => {
+        throw new Error(`${name} is not installed but this run requires it (CI/REQUIRE_E2E): apt-get install -y prometheus`);
+      }, ...(rest.slice(1) as []))) as unknown as typeof it;
+  }
+  console.warn(`\n*** SKIPPING tests that need '${name}': not installed (apt-get install -y prometheus) ***\n`);
+  return it.skip;
+}
