@@ -1,0 +1,209 @@
+import ky, { isTimeoutError } from 'ky';
+import pLimit, { type LimitFunction } from 'p-limit';
+import pRetry, { AbortError } from 'p-retry';
+import type { AuthProvider } from './auth/types.js';
+import { interpretResponse } from './envelope.js';
+import { CodeArtsError, isCodeArtsError, type Endpoint } from './errors.js';
+import { parseRecord, type BuildRecord } from './record.js';
+import { RequestBudget, sleep } from './request-budget.js';
+
+/** Told about every HTTP attempt, so the composition root can count them in self-metrics. */
+export interface RequestObserver {
+  onAttempt(event: { endpoint: Endpoint; code: string; seconds: number }): void;
+  onRetry(event: { endpoint: Endpoint; reason: string; attempt: number; delayMs?: number }): void;
+}
+
+export interface CodeArtsClientOptions {
+  /** Base URL without a trailing slash, e.g. https://cloudbuild-ext.cn-north-4.myhuaweicloud.com */
+  endpoint: string;
+  recordApi: 'v4' | 'v1';
+  auth: AuthProvider;
+  requestTimeoutMs: number;
+  maxConcurrency: number;
+  maxRequestsPerSecond: number;
+  retry: { retries: number; minDelayMs: number; maxDelayMs: number };
+  /** Upper bound for one call including all its retries; keep it well inside the poll period. */
+  maxRetryTimeMs: number;
+  notFoundCodes: readonly string[];
+  observer?: RequestObserver;
+}
+
+export type RecordLookup = { found: true; record: BuildRecord } | { found: false };
+
+/** The only code that speaks HTTP to CodeArts Build. One retry layer: p-retry; ky runs with retry 0. */
+export class CodeArtsClient {
+  private readonly limit: LimitFunction;
+  private readonly budget: RequestBudget;
+  private readonly notFoundCodes: ReadonlySet<string>;
+
+  constructor(private readonly options: CodeArtsClientOptions) {
+    this.limit = pLimit(options.maxConcurrency);
+    this.budget = new RequestBudget(options.maxRequestsPerSecond);
+    this.notFoundCodes = new Set(options.notFoundCodes);
+  }
+
+  /** Fetches one build record; `found: false` when CodeArts says the build does not exist. */
+  async getRecord(jobId: string, buildNo: number, signal?: AbortSignal): Promise<RecordLookup> {
+    const path =
+      this.options.recordApi === 'v4'
+        ? `/v4/jobs/${encodeURIComponent(jobId)}/${buildNo}/record-info`
+        : `/v1/record/${encodeURIComponent(jobId)}/${buildNo}/record-info`;
+    const result = await this.call('record-info', path, `job ${jobId} build ${buildNo}`, signal);
+    if (result === NOT_FOUND) return { found: false };
+    return { found: true, record: parseRecord(jobId, buildNo, result) };
+  }
+
+  /**
+   * The job's newest build number from `running-status` (a hint: confirm it with record-info),
+   * 0 when the job has never run, undefined when the endpoint gives no usable answer.
+   */
+  async getLastBuildNumber(jobId: string, signal?: AbortSignal): Promise<number | undefined> {
+    const result = await this.call('running-status', `/v1/job/${encodeURIComponent(jobId)}/running-status`, `job ${jobId}`, signal);
+    if (result === NOT_FOUND || typeof result !== 'object' || result === null) return undefined;
+    const raw = (result as { last_build_no?: unknown }).last_build_no;
+    if (raw === '' || raw === null) return 0;
+    const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : Number.NaN;
+    return Number.isInteger(value) && value >= 0 ? value : undefined;
+  }
+
+  /** The request budget's current rate, for tests and the landing page. */
+  currentRate(): number {
+    return this.budget.currentRate();
+  }
+
+  private async call(endpoint: Endpoint, path: string, target: string, signal?: AbortSignal): Promise<unknown> {
+    const { retry, maxRetryTimeMs, observer } = this.options;
+    return pRetry(
+      async (attempt) => {
+        try {
+          return await this.attempt(endpoint, path, target, signal);
+        } catch (error) {
+          if (isCodeArtsError(error) && error.kind !== 'transient') throw new AbortError(error);
+          throw error;
+        }
+      },
+      {
+        retries: retry.retries,
+        minTimeout: retry.minDelayMs,
+        maxTimeout: retry.maxDelayMs,
+        factor: 2,
+        randomize: true,
+        maxRetryTime: maxRetryTimeMs,
+        ...(signal ? { signal } : {}),
+        shouldRetry: async ({ error, attemptNumber }) => {
+          if (signal?.aborted) return false;
+          const retryAfterMs = isCodeArtsError(error) ? error.retryAfterMs : undefined;
+          observer?.onRetry({ endpoint, reason: retryReason(error), attempt: attemptNumber, ...(retryAfterMs ? { delayMs: retryAfterMs } : {}) });
+          // Honour Retry-After on top of the backoff p-retry adds next.
+          if (retryAfterMs) await sleep(Math.min(retryAfterMs, maxRetryTimeMs), signal).catch(() => undefined);
+          return true;
+        },
+      },
+    );
+  }
+
+  /** One HTTP exchange (plus one immediate replay after a successful credential refresh on 401). */
+  private async attempt(endpoint: Endpoint, path: string, target: string, signal?: AbortSignal): Promise<unknown> {
+    let refreshed = false;
+    for (;;) {
+      await this.budget.acquire(signal);
+      const outcome = await this.limit(() => this.exchange(endpoint, path, target, signal));
+      if (outcome.kind === 'ok') {
+        this.budget.reward();
+        return outcome.result;
+      }
+      const error = outcome.error;
+      if (error.throttled) this.budget.penalize();
+      if (error.kind === 'not_found') return NOT_FOUND;
+      if (error.kind === 'unauthorized' && !refreshed) {
+        refreshed = true;
+        if (await this.options.auth.onUnauthorized(outcome.sentHeaders, signal)) continue;
+      }
+      throw error;
+    }
+  }
+
+  private async exchange(
+    endpoint: Endpoint,
+    path: string,
+    target: string,
+    signal?: AbortSignal,
+  ): Promise<{ kind: 'ok'; result: unknown } | { kind: 'error'; error: CodeArtsError; sentHeaders: Record<string, string> }> {
+    const url = new URL(this.options.endpoint + path);
+    const baseHeaders: Record<string, string> = { accept: 'application/json', host: url.host };
+    const authHeaders = await this.options.auth.authorize({ method: 'GET', url, headers: baseHeaders }, signal);
+    const headers = { ...baseHeaders, ...authHeaders };
+    const started = performance.now();
+    let code = 'network';
+    try {
+      const response = await ky.get(url, {
+        headers,
+        retry: 0,
+        timeout: this.options.requestTimeoutMs,
+        throwHttpErrors: false,
+        ...(signal ? { signal } : {}),
+      });
+      code = String(response.status);
+      const text = await response.text();
+      const envelope = interpretResponse(response.status, text, this.notFoundCodes);
+      if (envelope.ok) return { kind: 'ok', result: envelope.result };
+      return {
+        kind: 'error',
+        sentHeaders: headers,
+        error: new CodeArtsError({
+          kind: envelope.kind,
+          endpoint,
+          status: response.status,
+          code: envelope.code,
+          detail: envelope.detail,
+          throttled: envelope.throttled,
+          retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+          target,
+        }),
+      };
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      const timedOut = isTimeoutError(error);
+      if (code === 'network') code = timedOut ? 'timeout' : 'network';
+      return {
+        kind: 'error',
+        sentHeaders: headers,
+        error: new CodeArtsError({
+          kind: 'transient',
+          endpoint,
+          status: timedOut ? 'timeout' : 'network',
+          detail: timedOut ? `no answer within ${this.options.requestTimeoutMs} ms` : describeNetworkError(error),
+          target,
+        }),
+      };
+    } finally {
+      this.options.observer?.onAttempt({ endpoint, code, seconds: (performance.now() - started) / 1000 });
+    }
+  }
+}
+
+const NOT_FOUND = Symbol('not found');
+
+function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return seconds > 0 ? Math.min(seconds * 1000, 120_000) : undefined;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.min(at - Date.now(), 120_000));
+}
+
+function retryReason(error: unknown): string {
+  if (!isCodeArtsError(error)) return 'error';
+  if (error.throttled) return 'throttled';
+  if (error.status === 'timeout' || error.status === 'network') return error.status;
+  if (typeof error.status === 'number' && error.status >= 500) return 'server_error';
+  return 'invalid_response';
+}
+
+/** The cause's code/message without the URL or headers (they could carry a signature). */
+function describeNetworkError(error: unknown): string {
+  if (!(error instanceof Error)) return 'network error';
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  return code ? `network error (${code})` : `network error (${error.name})`;
+}

@@ -1,0 +1,88 @@
+import type { FailureKind } from './errors.js';
+
+/** Codes that mean "does not exist" by default; `codearts.not_found_codes` extends them. */
+export const DEFAULT_NOT_FOUND_CODES = ['DEVCB.00031006', 'CB.00031006', 'CB.00031059'] as const;
+
+/** Codes the gateway or the service use for "too many requests" or "busy, retry later". */
+const THROTTLE_CODES = new Set(['APIG.0308', 'APIGW.0308', 'CB.00060211']);
+const BUSY_CODES = new Set(['CB.00060100']);
+/** The route is not published in this region: a configuration problem, not a missing build. */
+const ROUTE_NOT_FOUND = 'APIGW.0101';
+
+export type Envelope =
+  | { ok: true; result: unknown }
+  | { ok: false; kind: FailureKind; code: string | undefined; detail: string; throttled: boolean };
+
+/** Interprets a CodeArts response (status + body text) per DESIGN §6. */
+export function interpretResponse(status: number, bodyText: string, notFoundCodes: ReadonlySet<string>): Envelope {
+  const body = parseBody(bodyText);
+  const { code, message } = extractError(body);
+  const detail = message ? truncate(message) : '';
+
+  if (code && THROTTLE_CODES.has(code)) return failure('transient', code, detail || 'throttled', true);
+  if (status === 429) return failure('transient', code, detail || 'too many requests', true);
+  if (code && BUSY_CODES.has(code)) return failure('transient', code, detail || 'service busy');
+  if (code && notFoundCodes.has(code) && status < 500) return failure('not_found', code, detail);
+  if (status === 404) {
+    return code === ROUTE_NOT_FOUND
+      ? failure('permanent', code, detail || 'route not published in this region; check codearts.endpoint')
+      : failure('not_found', code, detail);
+  }
+  if (status === 401) return failure('unauthorized', code, detail || 'unauthorized');
+  if (status === 408 || status >= 500) return failure('transient', code, detail || `HTTP ${status}`);
+  if (status >= 400) return failure('permanent', code, detail || `HTTP ${status}`);
+  if (status < 200 || status >= 300) return failure('transient', code, `unexpected HTTP ${status}`);
+
+  if (body === undefined) return failure('transient', undefined, 'malformed JSON body');
+  if (!isObject(body)) return failure('transient', code, 'response body is not an object');
+  if (code || body.error !== null && body.error !== undefined) return failure('permanent', code, detail || 'error in body');
+  if (body.status !== undefined && body.status !== 'success') return failure('permanent', code, `status ${String(body.status)}`);
+  if (body.success === false) return failure('permanent', code, 'success: false');
+  if (!('result' in body) || body.result === null || body.result === undefined) {
+    return failure('transient', undefined, 'response has no result');
+  }
+  return { ok: true, result: body.result };
+}
+
+function failure(kind: FailureKind, code: string | undefined, detail: string, throttled = false): Envelope {
+  return { ok: false, kind, code, detail, throttled };
+}
+
+/** JSON, or a JSON string that itself contains JSON (CodeArts does send those). */
+function parseBody(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'string') {
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        return value;
+      }
+    }
+    return value;
+  } catch {
+    return undefined;
+  }
+}
+
+function extractError(body: unknown): { code: string | undefined; message: string | undefined } {
+  if (!isObject(body)) return { code: undefined, message: undefined };
+  const nested = isObject(body.error) ? body.error : undefined;
+  const code = firstText(body.error_code, body.err_code, nested?.code, nested?.error_code, typeof body.code === 'string' ? body.code : undefined);
+  const message = firstText(body.error_msg, body.err_msg, nested?.message, nested?.error_msg, body.message);
+  return { code, message };
+}
+
+function firstText(...values: unknown[]): string | undefined {
+  for (const value of values) if (typeof value === 'string' && value.trim() !== '') return value.trim();
+  return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function truncate(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}

@@ -1,0 +1,49 @@
+/**
+ * How a failed CodeArts call is handled (DESIGN §6):
+ * - `not_found`: the build does not exist (the forward probe's stop signal); never retried.
+ * - `transient`: network, timeout, throttling, 5xx, malformed bodies; retried with backoff.
+ * - `unauthorized`: 401; the auth provider may refresh once.
+ * - `permanent`: any other 4xx; not retried this cycle.
+ */
+export type FailureKind = 'not_found' | 'transient' | 'unauthorized' | 'permanent';
+
+export type Endpoint = 'record-info' | 'running-status' | 'job-list';
+
+/** A CodeArts call that did not return a usable result. Messages never contain credentials. */
+export class CodeArtsError extends Error {
+  override readonly name = 'CodeArtsError';
+  readonly kind: FailureKind;
+  readonly endpoint: Endpoint;
+  /** HTTP status, or 'timeout' / 'network' when no response arrived. */
+  readonly status: number | 'timeout' | 'network';
+  /** CodeArts or gateway error code such as `CB.00060211`, when the body had one. */
+  readonly code: string | undefined;
+  /** Milliseconds the server asked us to wait (`Retry-After`). */
+  readonly retryAfterMs: number | undefined;
+  /** True when the failure says we are sending too much (429, APIG.0308, CB.00060211). */
+  readonly throttled: boolean;
+
+  constructor(init: {
+    kind: FailureKind;
+    endpoint: Endpoint;
+    status: number | 'timeout' | 'network';
+    code?: string | undefined;
+    detail: string;
+    retryAfterMs?: number | undefined;
+    throttled?: boolean;
+    target: string;
+  }) {
+    const code = init.code ? ` ${init.code}` : '';
+    super(`${init.endpoint} ${init.target}: ${init.status}${code} ${init.detail}`.trim());
+    this.kind = init.kind;
+    this.endpoint = init.endpoint;
+    this.status = init.status;
+    this.code = init.code;
+    this.retryAfterMs = init.retryAfterMs;
+    this.throttled = init.throttled ?? false;
+  }
+}
+
+export function isCodeArtsError(error: unknown): error is CodeArtsError {
+  return error instanceof CodeArtsError || (error instanceof Error && error.name === 'CodeArtsError');
+}

@@ -1,0 +1,89 @@
+/**
+ * Client-side request budget: at most `rate` request starts in any sliding one-second window.
+ * Throttling answers (429, APIG.0308, CB.00060211) halve the rate, down to `minRate`; every quiet
+ * second afterwards gives back a tenth of the configured rate. Hand-written rather than p-throttle
+ * because the limit has to move at run time.
+ */
+export class RequestBudget {
+  private readonly starts: number[] = [];
+  private rate: number;
+  private lastPenalty = -Infinity;
+  private lastRecovery = 0;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly maxRate: number,
+    private readonly minRate = Math.min(0.5, maxRate),
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.rate = maxRate;
+  }
+
+  /** The rate currently allowed, in requests per second. */
+  currentRate(): number {
+    return this.rate;
+  }
+
+  /** Waits until one more request may start; requests are admitted in arrival order. */
+  acquire(signal?: AbortSignal): Promise<void> {
+    const turn = this.queue.then(() => this.waitForSlot(signal));
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** The server said we send too much. */
+  penalize(): void {
+    const now = this.now();
+    if (now - this.lastPenalty < 1000) return;
+    this.lastPenalty = now;
+    this.lastRecovery = now;
+    this.rate = Math.max(this.minRate, this.rate / 2);
+  }
+
+  /** A request succeeded; recover towards the configured rate once per quiet second. */
+  reward(): void {
+    if (this.rate >= this.maxRate) return;
+    const now = this.now();
+    if (now - this.lastPenalty < 1000 || now - this.lastRecovery < 1000) return;
+    this.lastRecovery = now;
+    this.rate = Math.min(this.maxRate, this.rate + this.maxRate / 10);
+  }
+
+  private async waitForSlot(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const now = this.now();
+      while (this.starts.length > 0 && now - (this.starts[0] ?? 0) >= 1000) this.starts.shift();
+      const perWindow = Math.max(1, Math.floor(this.rate));
+      const spacing = this.rate < 1 ? 1000 / this.rate : 0;
+      const last = this.starts[this.starts.length - 1];
+      const spacingWait = last === undefined ? 0 : last + spacing - now;
+      const windowWait = this.starts.length >= perWindow ? (this.starts[0] ?? now) + 1000 - now : 0;
+      const wait = Math.max(spacingWait, windowWait);
+      if (wait <= 0) {
+        this.starts.push(now);
+        return;
+      }
+      await sleep(wait, signal);
+    }
+  }
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
