@@ -1,0 +1,42 @@
+/** Every build metric this exporter serves: name, type and help (DESIGN §7). */
+const POLLED = 'Updated by the periodic poll of CodeArts Build, not at scrape time.';
+
+export const BUILD_FAMILIES = {
+  builds: { name: 'codearts_builds_total', type: 'counter', help: `Finished builds by result. ${POLLED}` },
+  triggers: { name: 'codearts_build_triggers_total', type: 'counter', help: `Finished builds by trigger type. ${POLLED}` },
+  duration: {
+    name: 'codearts_build_duration_seconds',
+    type: 'histogram',
+    help: `Duration of finished builds in seconds. ${POLLED}`,
+  },
+  queue: {
+    name: 'codearts_build_queue_duration_seconds',
+    type: 'histogram',
+    help: `Time builds waited between creation and start, in seconds. ${POLLED}`,
+  },
+  inProgress: { name: 'codearts_builds_in_progress', type: 'gauge', help: `Builds seen but not finished. ${POLLED}` },
+  lastStatus: {
+    name: 'codearts_build_last_status',
+    type: 'gauge',
+    help: `1 on the result of the latest finished build. ${POLLED}`,
+  },
+  lastDuration: {
+    name: 'codearts_build_last_duration_seconds',
+    type: 'gauge',
+    help: `Duration of the latest finished build in seconds. ${POLLED}`,
+  },
+  lastNumber: { name: 'codearts_build_last_number', type: 'gauge', help: `Highest build number seen. ${POLLED}` },
+  lastFinished: {
+    name: 'codearts_build_last_finished_timestamp_seconds',
+    type: 'gauge',
+    help: `Finish time of the latest finished build (Unix seconds). ${POLLED}`,
+  },
+  lastSuccess: {
+    name: 'codearts_build_last_success_timestamp_seconds',
+    type: 'gauge',
+    help: `Finish time of the latest successful build (Unix seconds). ${POLLED}`,
+  },
+} as const;
+
+export type BuildFamilyKey = keyof typeof BUILD_FAMILIES;
+export const BUILD_FAMILY_ORDER = Object.keys(BUILD_FAMILIES) as BuildFamilyKey[];

@@ -1,0 +1,89 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The exporter's own series (prefix `codearts_exporter_`), plus Node's process metrics. */
+export class SelfMetrics {
+  readonly registry = new Registry();
+  readonly up: Gauge;
+  readonly lastSuccessfulPoll: Gauge<'job_id' | 'job_name'>;
+  readonly pollDuration: Gauge;
+  readonly polls: Counter<'outcome'>;
+  readonly skippedPolls: Counter;
+  readonly apiRequests: Counter<'endpoint' | 'code'>;
+  readonly apiRequestDuration: Histogram<'endpoint'>;
+  readonly apiRetries: Counter<'endpoint' | 'reason'>;
+  readonly invalidRecords: Counter<'job_id' | 'job_name'>;
+  readonly stateSaveErrors: Counter;
+  readonly buildInfo: Gauge<'version'>;
+
+  constructor(version: string) {
+    const registers = [this.registry];
+    this.up = new Gauge({ name: 'codearts_exporter_up', help: '1 when the last poll cycle reached CodeArts for every job, else 0.', registers });
+    this.lastSuccessfulPoll = new Gauge({
+      name: 'codearts_exporter_last_successful_poll_timestamp_seconds',
+      help: 'Time of the last poll cycle that reached CodeArts for this job (Unix seconds).',
+      labelNames: ['job_id', 'job_name'] as const,
+      registers,
+    });
+    this.pollDuration = new Gauge({ name: 'codearts_exporter_poll_duration_seconds', help: 'Wall time of the last poll cycle in seconds.', registers });
+    this.polls = new Counter({
+      name: 'codearts_exporter_polls_total',
+      help: 'Poll cycles completed, by outcome: success (every job reached), partial, failure (no job reached).',
+      labelNames: ['outcome'] as const,
+      registers,
+    });
+    for (const outcome of ['success', 'partial', 'failure']) this.polls.inc({ outcome }, 0);
+    this.skippedPolls = new Counter({
+      name: 'codearts_exporter_skipped_polls_total',
+      help: 'Scheduled poll ticks skipped because the previous cycle was still running.',
+      registers,
+    });
+    this.apiRequests = new Counter({
+      name: 'codearts_exporter_api_requests_total',
+      help: 'HTTP requests sent to CodeArts and IAM, retries included, by endpoint and HTTP status (or timeout/network).',
+      labelNames: ['endpoint', 'code'] as const,
+      registers,
+    });
+    this.apiRequestDuration = new Histogram({
+      name: 'codearts_exporter_api_request_duration_seconds',
+      help: 'Duration of HTTP requests to CodeArts and IAM in seconds.',
+      labelNames: ['endpoint'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.apiRetries = new Counter({
+      name: 'codearts_exporter_api_retries_total',
+      help: 'Retries of failed CodeArts requests, by endpoint and reason.',
+      labelNames: ['endpoint', 'reason'] as const,
+      registers,
+    });
+    this.invalidRecords = new Counter({
+      name: 'codearts_exporter_invalid_records_total',
+      help: 'Build records that failed validation or carried implausible times.',
+      labelNames: ['job_id', 'job_name'] as const,
+      registers,
+    });
+    this.stateSaveErrors = new Counter({
+      name: 'codearts_exporter_state_save_errors_total',
+      help: 'Failed attempts to save the state file.',
+      registers,
+    });
+    this.buildInfo = new Gauge({
+      name: 'codearts_exporter_build_info',
+      help: 'Version of the exporter; always 1.',
+      labelNames: ['version'] as const,
+      registers,
+    });
+    this.buildInfo.set({ version }, 1);
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Creates the per-job series at zero so `increase()` sees their first change. */
+  addJob(jobId: string, jobName: string): void {
+    this.invalidRecords.inc({ job_id: jobId, job_name: jobName }, 0);
+  }
+
+  removeJob(jobId: string, jobName: string): void {
+    this.invalidRecords.remove({ job_id: jobId, job_name: jobName });
+    this.lastSuccessfulPoll.remove({ job_id: jobId, job_name: jobName });
+  }
+}

@@ -1,0 +1,201 @@
+import type { CodeArtsClient, RecordLookup } from '../codearts/client.js';
+import { isCodeArtsError, type CodeArtsError } from '../codearts/errors.js';
+import { InvalidRecordError, type BuildRecord } from '../codearts/record.js';
+import type { BuildResult } from '../codearts/status.js';
+import type { CountedBuild, JobState } from '../state/store.js';
+import { isGapCheckDue, SKIPPED_RECHECKS } from './gap-policy.js';
+
+/** A finished build found this cycle, to be counted once its commit is durable. */
+export interface FinishedBuild {
+  record: BuildRecord;
+  result: BuildResult;
+}
+
+/** Everything one job's cycle learned; nothing of it is visible before `next` is committed. */
+export interface JobCycleResult {
+  next: JobState;
+  finished: FinishedBuild[];
+  /** Queue times first known this cycle (seconds). */
+  queueTimes: number[];
+  /** Records that failed validation or carried implausible values. */
+  invalid: InvalidRecordError[];
+  problems: Array<{ buildNo: number; problems: string[] }>;
+  /** API failures; empty when every call reached CodeArts. */
+  errors: CodeArtsError[];
+  /** Pending builds CodeArts no longer knows (deleted records). */
+  vanished: number[];
+  newBuilds: number;
+  gapsSkipped: number[];
+}
+
+export interface JobPollOptions {
+  maxBuildsPerCycle: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * One cycle for one job (DESIGN §5): re-fetch pending builds, re-check numbers passed over as
+ * gaps, probe forward from the cursor, and look past a gap with backoff while the job is quiet.
+ * Pure with respect to state: it returns the next state instead of saving it.
+ */
+export async function pollJob(
+  client: CodeArtsClient,
+  jobId: string,
+  state: JobState,
+  quietCycles: number,
+  options: JobPollOptions,
+): Promise<JobCycleResult> {
+  const { signal } = options;
+  const next: JobState = structuredClone(state);
+  const result: JobCycleResult = {
+    next,
+    finished: [],
+    queueTimes: [],
+    invalid: [],
+    problems: [],
+    errors: [],
+    vanished: [],
+    newBuilds: 0,
+    gapsSkipped: [],
+  };
+  const pending = new Set(next.pending);
+  const queueObserved = new Set(next.queueObserved);
+
+  const fetch = async (buildNo: number): Promise<RecordLookup | 'failed'> => {
+    try {
+      return await client.getRecord(jobId, buildNo, signal);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      if (error instanceof InvalidRecordError) result.invalid.push(error);
+      else if (isCodeArtsError(error)) result.errors.push(error);
+      else throw error;
+      return 'failed';
+    }
+  };
+
+  /** Applies a fetched record: finished builds are counted, others (re)join the pending set. */
+  const absorb = (record: BuildRecord) => {
+    const { buildNo } = record;
+    const queueKnown = record.queueSeconds !== undefined && !queueObserved.has(buildNo);
+    if (record.phase.finished) {
+      result.finished.push({ record, result: record.phase.result });
+      if (queueKnown) result.queueTimes.push(record.queueSeconds ?? 0);
+      if (record.problems.length > 0) result.problems.push({ buildNo, problems: record.problems });
+      pending.delete(buildNo);
+      queueObserved.delete(buildNo);
+      return;
+    }
+    pending.add(buildNo);
+    if (queueKnown) {
+      result.queueTimes.push(record.queueSeconds ?? 0);
+      queueObserved.add(buildNo);
+    }
+  };
+
+  // 1. Pending builds, all at once: the client bounds concurrency and rate.
+  const pendingLookups = await Promise.all([...pending].map(async (buildNo) => [buildNo, await fetch(buildNo)] as const));
+  for (const [buildNo, lookup] of pendingLookups) {
+    if (lookup === 'failed') continue;
+    if (lookup.found) absorb(lookup.record);
+    else {
+      pending.delete(buildNo);
+      queueObserved.delete(buildNo);
+      result.vanished.push(buildNo);
+    }
+  }
+
+  // 2. Numbers passed over as gaps: a late record is absorbed; otherwise one check fewer.
+  const skipped: JobState['skipped'] = [];
+  for (const entry of next.skipped) {
+    const lookup = await fetch(entry.buildNo);
+    if (lookup !== 'failed' && lookup.found) absorb(lookup.record);
+    else if (lookup === 'failed') skipped.push(entry);
+    else if (entry.checksLeft > 1) skipped.push({ buildNo: entry.buildNo, checksLeft: entry.checksLeft - 1 });
+  }
+  next.skipped = skipped;
+
+  // 3. Forward probe from the cursor, bounded per cycle so one busy job cannot starve the others.
+  const probeForward = async (): Promise<'not_found' | 'failed' | 'bounded'> => {
+    while (result.newBuilds < options.maxBuildsPerCycle) {
+      const buildNo = next.cursor + 1;
+      const lookup = await fetch(buildNo);
+      if (lookup === 'failed') {
+        // A record that exists but fails validation is seen: keep it pending and move on.
+        if (result.invalid.some((error) => error.buildNo === buildNo)) {
+          pending.add(buildNo);
+          next.cursor = buildNo;
+          result.newBuilds += 1;
+          continue;
+        }
+        return 'failed';
+      }
+      if (!lookup.found) return 'not_found';
+      absorb(lookup.record);
+      next.cursor = buildNo;
+      result.newBuilds += 1;
+    }
+    return 'bounded';
+  };
+
+  let probe = await probeForward();
+
+  // 4. Gap check while quiet: is there anything beyond the missing number?
+  if (probe === 'not_found' && result.newBuilds === 0 && isGapCheckDue(quietCycles + 1)) {
+    const beyond = await findBuildBeyondGap(client, jobId, next.cursor, fetch, signal);
+    if (beyond) {
+      for (let missing = next.cursor + 1; missing < beyond.record.buildNo; missing++) {
+        next.skipped.push({ buildNo: missing, checksLeft: SKIPPED_RECHECKS });
+        result.gapsSkipped.push(missing);
+      }
+      absorb(beyond.record);
+      next.cursor = beyond.record.buildNo;
+      result.newBuilds += 1;
+      probe = await probeForward();
+    }
+  }
+
+  next.pending = [...pending].sort((a, b) => a - b);
+  next.queueObserved = [...queueObserved].filter((buildNo) => pending.has(buildNo)).sort((a, b) => a - b);
+  for (const { record, result: buildResult } of result.finished) updateLast(next, record, buildResult);
+  return result;
+}
+
+/**
+ * The first existing build after `cursor + 1`, using `running-status` as the hint of how far to
+ * look; without a hint only `cursor + 2` is tried.
+ */
+async function findBuildBeyondGap(
+  client: CodeArtsClient,
+  jobId: string,
+  cursor: number,
+  fetch: (buildNo: number) => Promise<RecordLookup | 'failed'>,
+  signal?: AbortSignal,
+): Promise<{ record: BuildRecord } | undefined> {
+  const hint = await client.getLastBuildNumber(jobId, signal).catch(() => undefined);
+  const last = hint ?? cursor + 2;
+  for (let buildNo = cursor + 2; buildNo <= last; buildNo++) {
+    const lookup = await fetch(buildNo);
+    if (lookup === 'failed') return undefined;
+    if (lookup.found) return { record: lookup.record };
+  }
+  return undefined;
+}
+
+/** The latest finished build is the one that finished last (ties: the higher number). */
+function updateLast(state: JobState, record: BuildRecord, result: BuildResult): void {
+  const finishedAt = record.finishedAt;
+  if (finishedAt === undefined) return;
+  const last = state.last;
+  if (!last || finishedAt > last.finishedAt || (finishedAt === last.finishedAt && record.buildNo > last.buildNo)) {
+    state.last = { buildNo: record.buildNo, result, finishedAt };
+    if (record.durationSeconds !== undefined) state.last.durationSeconds = record.durationSeconds;
+  }
+  if (result === 'success' && (state.lastSuccessAt === undefined || finishedAt > state.lastSuccessAt)) {
+    state.lastSuccessAt = finishedAt;
+  }
+}
+
+/** What a commit records as counted. */
+export function toCounted(finished: readonly FinishedBuild[]): CountedBuild[] {
+  return finished.map(({ record, result }) => ({ buildNo: record.buildNo, result, triggerType: record.triggerType }));
+}

@@ -1,0 +1,189 @@
+import pLimit from 'p-limit';
+import type { CodeArtsClient } from '../codearts/client.js';
+import type { Logger } from '../log/logger.js';
+import type { BuildMetrics } from '../metrics/build-metrics.js';
+import type { SelfMetrics } from '../metrics/self-metrics.js';
+import { emptyJobState, type JobState, type Store, type StoredJob } from '../state/store.js';
+import { pollJob, toCounted, type JobCycleResult } from './job-poller.js';
+import { findLatestStart } from './start-point.js';
+
+export interface PolledJob {
+  id: string;
+  name: string;
+}
+
+export interface PollerOptions {
+  client: CodeArtsClient;
+  store: Store;
+  metrics: BuildMetrics;
+  self: SelfMetrics;
+  logger: Logger;
+  startAt: 'latest' | number;
+  maxBuildsPerJobPerCycle: number;
+  /** Jobs worked on at once; requests are bounded separately by the client. */
+  jobConcurrency: number;
+  now?: () => number;
+}
+
+export type CycleOutcome = 'success' | 'partial' | 'failure';
+
+export interface CycleSummary {
+  outcome: CycleOutcome;
+  jobsReached: number;
+  jobsFailed: number;
+  buildsCounted: number;
+  seconds: number;
+}
+
+interface JobRuntime extends PolledJob {
+  stored: StoredJob | undefined;
+  quietCycles: number;
+  lastReachedAt?: number;
+}
+
+/**
+ * Runs poll cycles over all jobs. A job's findings reach the metrics only after its commit is
+ * durable; a failed job keeps its old state and is retried next cycle, so nothing is lost and
+ * nothing is counted twice.
+ */
+export class Poller {
+  private readonly jobs = new Map<string, JobRuntime>();
+  private readonly unknownStatuses = new Set<string>();
+  private readonly now: () => number;
+  private cycles = 0;
+
+  constructor(private readonly options: PollerOptions) {
+    this.now = options.now ?? (() => Date.now() / 1000);
+  }
+
+  /** Loads saved state and shows the saved gauges before the first cycle. */
+  async init(jobs: readonly PolledJob[]): Promise<void> {
+    const saved = await this.options.store.load();
+    for (const job of jobs) this.addJob(job, saved.get(job.id));
+  }
+
+  addJob(job: PolledJob, stored?: StoredJob): void {
+    const existing = this.jobs.get(job.id);
+    this.jobs.set(job.id, { ...job, stored: stored ?? existing?.stored, quietCycles: existing?.quietCycles ?? 0 });
+    this.options.metrics.setJob(job.id, job.name);
+    this.options.self.addJob(job.id, job.name);
+    if (stored) this.publishSnapshot(job.id, stored.state);
+  }
+
+  removeJob(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (!job) return;
+    this.jobs.delete(jobId);
+    this.options.metrics.removeJob(jobId);
+    this.options.self.removeJob(jobId, job.name);
+  }
+
+  /** Per-job view for the landing page. */
+  describeJobs(): Array<{ id: string; name: string; state: JobState | undefined; lastReachedAt: number | undefined }> {
+    return [...this.jobs.values()].map((job) => ({ id: job.id, name: job.name, state: job.stored?.state, lastReachedAt: job.lastReachedAt }));
+  }
+
+  cycleCount(): number {
+    return this.cycles;
+  }
+
+  async runCycle(signal?: AbortSignal): Promise<CycleSummary> {
+    const started = performance.now();
+    const limit = pLimit(this.options.jobConcurrency);
+    const outcomes = await Promise.all([...this.jobs.values()].map((job) => limit(() => this.pollOne(job, signal))));
+    const reached = outcomes.filter((o) => o.reached).length;
+    const summary: CycleSummary = {
+      outcome: reached === outcomes.length ? 'success' : reached === 0 ? 'failure' : 'partial',
+      jobsReached: reached,
+      jobsFailed: outcomes.length - reached,
+      buildsCounted: outcomes.reduce((sum, o) => sum + o.counted, 0),
+      seconds: (performance.now() - started) / 1000,
+    };
+    if (signal?.aborted) return summary;
+    this.cycles += 1;
+    const { self } = this.options;
+    self.up.set(summary.outcome === 'success' ? 1 : 0);
+    self.pollDuration.set(summary.seconds);
+    self.polls.inc({ outcome: summary.outcome });
+    return summary;
+  }
+
+  private async pollOne(job: JobRuntime, signal?: AbortSignal): Promise<{ reached: boolean; counted: number }> {
+    const log = this.options.logger.child({ job_id: job.id, job_name: job.name });
+    try {
+      if (!job.stored) await this.start(job, signal);
+      const stored = job.stored;
+      if (!stored) return { reached: false, counted: 0 };
+      const cycle = await pollJob(this.options.client, job.id, stored.state, job.quietCycles, {
+        maxBuildsPerCycle: this.options.maxBuildsPerJobPerCycle,
+        ...(signal ? { signal } : {}),
+      });
+      if (signal?.aborted) return { reached: false, counted: 0 };
+      this.reportProblems(job, cycle, log);
+      await this.commit(job, stored, cycle);
+      job.quietCycles = cycle.newBuilds > 0 ? 0 : job.quietCycles + 1;
+      const reached = cycle.errors.length === 0;
+      if (reached) {
+        job.lastReachedAt = this.now();
+        this.options.self.lastSuccessfulPoll.set({ job_id: job.id, job_name: job.name }, job.lastReachedAt);
+      } else {
+        const error = cycle.errors[0];
+        log.warn({ err: error, failures: cycle.errors.length }, 'polling job failed; will retry next cycle');
+      }
+      return { reached, counted: cycle.finished.length };
+    } catch (error) {
+      if (signal?.aborted) return { reached: false, counted: 0 };
+      log.error({ err: error }, 'polling job failed; state unchanged, will retry next cycle');
+      return { reached: false, counted: 0 };
+    }
+  }
+
+  /** First sight of a job with no saved state: choose the starting point and commit it. */
+  private async start(job: JobRuntime, signal?: AbortSignal): Promise<void> {
+    const { startAt } = this.options;
+    const state = startAt === 'latest' ? await findLatestStart(this.options.client, job.id, signal) : { ...emptyJobState(), cursor: startAt - 1 };
+    if (signal?.aborted) return;
+    const version = await this.options.store.commit(job.id, 0, state, []);
+    job.stored = { state, version };
+    this.publishSnapshot(job.id, state);
+    this.options.logger.info({ job_id: job.id, job_name: job.name, start_at: startAt, cursor: state.cursor }, 'job starting point chosen');
+  }
+
+  /** The exactly-once boundary: metrics change only after the commit is durable. */
+  private async commit(job: JobRuntime, stored: StoredJob, cycle: JobCycleResult): Promise<void> {
+    if (JSON.stringify(cycle.next) !== JSON.stringify(stored.state)) {
+      const version = await this.options.store.commit(job.id, stored.version, cycle.next, toCounted(cycle.finished));
+      job.stored = { state: cycle.next, version };
+    }
+    const { metrics, logger } = this.options;
+    for (const { record, result } of cycle.finished) {
+      metrics.countFinished(job.id, record, result);
+      logger.debug({ event: 'build_counted', job_id: job.id, build_no: record.buildNo, result, trigger_type: record.triggerType }, 'build counted');
+    }
+    for (const seconds of cycle.queueTimes) metrics.observeQueue(job.id, seconds);
+    this.publishSnapshot(job.id, cycle.next);
+  }
+
+  private publishSnapshot(jobId: string, state: JobState): void {
+    this.options.metrics.setSnapshot(jobId, {
+      inProgress: state.pending.length,
+      lastNumber: state.cursor,
+      last: state.last,
+      lastSuccessAt: state.lastSuccessAt,
+    });
+  }
+
+  private reportProblems(job: JobRuntime, cycle: JobCycleResult, log: Logger): void {
+    const invalid = cycle.invalid.length + cycle.problems.length;
+    if (invalid > 0) this.options.self.invalidRecords.inc({ job_id: job.id, job_name: job.name }, invalid);
+    for (const error of cycle.invalid) log.warn({ build_no: error.buildNo, issues: error.issues }, 'invalid build record; will fetch it again');
+    for (const { buildNo, problems } of cycle.problems) log.warn({ build_no: buildNo, problems }, 'build record has implausible values; counted, not observed');
+    for (const buildNo of cycle.vanished) log.warn({ build_no: buildNo }, 'pending build no longer exists in CodeArts; dropped');
+    for (const { record } of cycle.finished) {
+      if (record.phase.recognised || this.unknownStatuses.has(record.rawStatus)) continue;
+      this.unknownStatuses.add(record.rawStatus);
+      log.warn({ build_no: record.buildNo, status: record.rawStatus }, 'unknown build status; counted with result "unknown" (logged once per value)');
+    }
+    if (cycle.gapsSkipped.length > 0) log.info({ skipped: cycle.gapsSkipped }, 'build numbers skipped as a gap');
+  }
+}

@@ -1,0 +1,169 @@
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { BUILD_RESULTS } from '../codearts/status.js';
+import { StaleVersionError, type JobState, type Store, type StoredJob } from './store.js';
+
+const STATE_FORMAT = 'codearts-build-exporter/state';
+const STATE_SCHEMA_VERSION = 1;
+
+const buildNo = z.number().int().positive();
+const JobStateSchema = z.object({
+  cursor: z.number().int().nonnegative(),
+  pending: z.array(buildNo),
+  queueObserved: z.array(buildNo),
+  skipped: z.array(z.object({ buildNo, checksLeft: z.number().int().nonnegative() })),
+  last: z
+    .object({
+      buildNo,
+      result: z.enum(BUILD_RESULTS),
+      finishedAt: z.number(),
+      durationSeconds: z.number().optional(),
+    })
+    .optional(),
+  lastSuccessAt: z.number().optional(),
+});
+const StateFileSchema = z.object({
+  format: z.literal(STATE_FORMAT),
+  schema_version: z.literal(STATE_SCHEMA_VERSION),
+  saved_at: z.string(),
+  jobs: z.record(z.string(), z.object({ version: z.number().int().nonnegative(), state: JobStateSchema })),
+});
+
+/** The state file exists but cannot be used; start-up stops and the file is left untouched. */
+export class StateFileError extends Error {
+  override readonly name = 'StateFileError';
+  constructor(path: string, reason: string) {
+    super(
+      `state file ${path} cannot be used: ${reason}. It was left unchanged. To recover, restore it from a ` +
+        `backup, or move it aside (mv ${path} ${path}.broken) to start afresh: jobs then start per poll.start_at ` +
+        `and builds counted before are not counted again only with start_at: latest.`,
+    );
+  }
+}
+
+interface Waiter {
+  jobId: string;
+  stored: StoredJob;
+  resolve: (version: number) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The embedded store: one JSON file, replaced atomically (temp file, fsync, rename, fsync dir).
+ * Commits that arrive together share one write (group commit), so a cycle over 1,000 jobs costs
+ * one or two file writes, not 1,000.
+ */
+export class FileStore implements Store {
+  private readonly durable = new Map<string, StoredJob>();
+  private queued: Waiter[] = [];
+  private flushing: Promise<void> | undefined;
+
+  private constructor(
+    readonly path: string,
+    private readonly onSaveError: (error: unknown) => void,
+  ) {}
+
+  static async open(path: string, onSaveError: (error: unknown) => void = () => undefined): Promise<FileStore> {
+    const store = new FileStore(path, onSaveError);
+    await store.read();
+    return store;
+  }
+
+  async load(): Promise<Map<string, StoredJob>> {
+    return new Map([...this.durable].map(([id, stored]) => [id, structuredClone(stored)]));
+  }
+
+  commit(jobId: string, expectedVersion: number, next: JobState): Promise<number> {
+    const current = this.latestVersion(jobId);
+    if (current !== expectedVersion) return Promise.reject(new StaleVersionError(jobId, expectedVersion, current));
+    return new Promise((resolve, reject) => {
+      this.queued.push({ jobId, stored: { state: structuredClone(next), version: expectedVersion + 1 }, resolve, reject });
+      this.flushing ??= new Promise((done) => setImmediate(done)).then(() => this.flushQueued());
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.flushing;
+  }
+
+  private latestVersion(jobId: string): number {
+    for (let i = this.queued.length - 1; i >= 0; i--) {
+      const waiter = this.queued[i];
+      if (waiter?.jobId === jobId) return waiter.stored.version;
+    }
+    return this.durable.get(jobId)?.version ?? 0;
+  }
+
+  private async flushQueued(): Promise<void> {
+    while (this.queued.length > 0) {
+      const batch = this.queued;
+      this.queued = [];
+      const snapshot = new Map(this.durable);
+      for (const waiter of batch) snapshot.set(waiter.jobId, waiter.stored);
+      try {
+        await this.write(snapshot);
+        for (const waiter of batch) this.durable.set(waiter.jobId, waiter.stored);
+        for (const waiter of batch) waiter.resolve(waiter.stored.version);
+      } catch (error) {
+        this.onSaveError(error);
+        // Later commits of the same jobs were validated against these versions; fail them too.
+        for (const waiter of [...batch, ...this.queued.splice(0)]) waiter.reject(error);
+      }
+    }
+    this.flushing = undefined;
+  }
+
+  private async read(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new StateFileError(this.path, `it cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new StateFileError(this.path, 'it is not valid JSON (truncated or corrupted)');
+    }
+    const parsed = StateFileSchema.safeParse(data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new StateFileError(this.path, `unexpected content at ${issue?.path.join('.') || 'top level'} (${issue?.message ?? 'invalid'})`);
+    }
+    for (const [jobId, stored] of Object.entries(parsed.data.jobs)) this.durable.set(jobId, stored as StoredJob);
+  }
+
+  private async write(jobs: Map<string, StoredJob>): Promise<void> {
+    const body = JSON.stringify({
+      format: STATE_FORMAT,
+      schema_version: STATE_SCHEMA_VERSION,
+      saved_at: new Date().toISOString(),
+      jobs: Object.fromEntries(jobs),
+    });
+    const directory = dirname(this.path);
+    await mkdir(directory, { recursive: true });
+    const temp = `${this.path}.${process.pid}.tmp`;
+    try {
+      const handle = await open(temp, 'w', 0o600);
+      try {
+        await handle.writeFile(body);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, this.path);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw error;
+    }
+    const dir = await open(directory, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import type { BuildResult } from '../codearts/status.js';
+
+/** The latest finished build of a job, for the `codearts_build_last_*` gauges. */
+export interface LastBuild {
+  buildNo: number;
+  result: BuildResult;
+  finishedAt: number;
+  durationSeconds?: number;
+}
+
+/** What the exporter remembers about one job between cycles and across restarts (DESIGN §5). */
+export interface JobState {
+  /** Highest build number seen; the forward probe continues at cursor + 1. */
+  cursor: number;
+  /** Build numbers seen but not finished, re-fetched every cycle. */
+  pending: number[];
+  /** Pending builds whose queue time has already been observed. */
+  queueObserved: number[];
+  /** Numbers passed over as a gap; re-checked a few times in case their record shows up late. */
+  skipped: Array<{ buildNo: number; checksLeft: number }>;
+  last?: LastBuild;
+  /** Finish time of the latest successful build (Unix seconds). */
+  lastSuccessAt?: number;
+}
+
+export interface StoredJob {
+  state: JobState;
+  /** Increases by one with every commit; a commit against an older version is rejected. */
+  version: number;
+}
+
+/** A finished build that a commit records as counted. */
+export interface CountedBuild {
+  buildNo: number;
+  result: BuildResult;
+  triggerType: string;
+}
+
+/**
+ * Durable per-job state. `commit` is the exactly-once boundary: it atomically replaces a job's
+ * state and records what was counted; metrics change only after it resolves.
+ */
+export interface Store {
+  /** Every saved job, keyed by job id. */
+  load(): Promise<Map<string, StoredJob>>;
+  /** Resolves with the new version once durable; rejects on a stale version or a failed save. */
+  commit(jobId: string, expectedVersion: number, next: JobState, counted: readonly CountedBuild[]): Promise<number>;
+  close(): Promise<void>;
+}
+
+export class StaleVersionError extends Error {
+  override readonly name = 'StaleVersionError';
+  constructor(jobId: string, expected: number, actual: number) {
+    super(`state of job ${jobId} changed underneath: expected version ${expected}, found ${actual}`);
+  }
+}
+
+export function emptyJobState(): JobState {
+  return { cursor: 0, pending: [], queueObserved: [], skipped: [] };
+}
