@@ -1,0 +1,27 @@
+import type { Config } from './schema.js';
+
+const MASK = '***';
+
+/** A deep copy safe to log: every secret replaced by `***`. */
+export function redactConfig(config: Config): unknown {
+  const copy = structuredClone(config);
+  const auth = copy.codearts.auth;
+  if (auth.kind === 'token') auth.token = MASK;
+  else if (auth.kind === 'iam') auth.password = MASK;
+  else auth.secret_key = MASK;
+  return copy;
+}
+
+/** One line for logs and `validate`: where it talks to, how it authenticates, what it polls. No secrets. */
+export function describeConfig(config: Config): string {
+  const { codearts, poll, jobs, server } = config;
+  return [
+    `endpoint=${codearts.endpoint}`,
+    `api=${codearts.record_api}`,
+    `auth=${codearts.auth.kind}`,
+    `jobs=${jobs.length}`,
+    `schedule=${JSON.stringify(poll.schedule)}`,
+    `timezone=${poll.timezone}`,
+    `port=${server.port}`,
+  ].join(' ');
+}

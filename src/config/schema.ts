@@ -1,0 +1,416 @@
+import { validate as isValidCron } from 'node-cron';
+import { z } from 'zod';
+import { formatDuration, parseDuration } from './duration.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Opt-in extra labels taken from the build record (DESIGN §7). */
+export const RECORD_LABELS = ['branch', 'repo_name', 'build_type', 'build_config_type', 'executor'] as const;
+export type RecordLabel = (typeof RECORD_LABELS)[number];
+
+/** Error codes that mean "this build does not exist" (DESIGN §6); `not_found_codes` adds to them. */
+export const DEFAULT_NOT_FOUND_CODES = ['DEVCB.00031006', 'CB.00031006', 'CB.00031059'] as const;
+export const DEFAULT_DURATION_BUCKETS = [30, 60, 120, 300, 600, 900, 1800, 3600, 7200] as const;
+export const DEFAULT_QUEUE_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800] as const;
+export const DEFAULT_REGION = 'cn-north-4';
+export const DEFAULT_SCHEDULE = '*/30 * * * * *';
+export const DEFAULT_PORT = 10987;
+
+export interface TokenAuth {
+  kind: 'token';
+  /** Project-scoped IAM token sent as X-Auth-Token. Secret. */
+  token: string;
+}
+
+export interface IamAuth {
+  kind: 'iam';
+  /** IAM base URL; @default https://iam.<region>.myhuaweicloud.com */
+  endpoint: string;
+  domain: string;
+  user: string;
+  /** Secret. */
+  password: string;
+  /** Exactly one of project / project_id is set; project defaults to the region. */
+  project?: string;
+  project_id?: string;
+}
+
+export interface AkskAuth {
+  kind: 'aksk';
+  access_key: string;
+  /** Secret. */
+  secret_key: string;
+  /** Sent as X-Project-Id when set. */
+  project_id?: string;
+}
+
+export type AuthConfig = TokenAuth | IamAuth | AkskAuth;
+
+/** The validated configuration, defaults filled in, durations in milliseconds. */
+export interface Config {
+  codearts: {
+    region: string;
+    /** No trailing slash. @default https://cloudbuild-ext.<region>.myhuaweicloud.com */
+    endpoint: string;
+    record_api: 'v4' | 'v1';
+    auth: AuthConfig;
+    request_timeout_ms: number;
+    max_concurrency: number;
+    max_requests_per_second: number;
+    retry: { retries: number; min_delay_ms: number; max_delay_ms: number };
+    /** The defaults plus whatever the file adds. */
+    not_found_codes: string[];
+  };
+  poll: {
+    schedule: string;
+    timezone: string;
+    start_at: 'latest' | number;
+    max_builds_per_job_per_cycle: number;
+  };
+  jobs: Array<{ id: string; name?: string }>;
+  metrics: {
+    record_labels: RecordLabel[];
+    duration_buckets: number[];
+    queue_buckets: number[];
+    job_histograms: boolean;
+  };
+  server: { host: string; port: number };
+  state: { path: string };
+  log: { level: LogLevel };
+}
+
+export interface SchemaOptions {
+  /** Reads a `*_file` secret; receives the path exactly as written in the config. */
+  readFile: (path: string) => string;
+}
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const JOB_ID = /^[0-9a-zA-Z]{32}$/;
+const LABEL_SAFE = /^\P{Cc}{1,128}$/u;
+const ERROR_CODE = /^[A-Za-z0-9_.-]+$/;
+const CONTROL_CHARS = /\p{Cc}/u;
+const NUMERIC = /^-?\d+(?:\.\d+)?$/;
+
+// `${VAR}` interpolation always produces strings, so numbers and booleans also accept their text.
+function numeric<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (typeof v === 'string' && NUMERIC.test(v.trim()) ? Number(v) : v), schema);
+}
+
+const int = (min: number, max: number) => numeric(z.number().int().min(min).max(max));
+const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+const nonEmpty = z.string().min(1);
+
+function duration({ positive = false } = {}) {
+  return z.unknown().transform((value, ctx): number => {
+    if (typeof value !== 'number' && typeof value !== 'string') {
+      ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 10s, 5m or a number of seconds' });
+      return z.NEVER;
+    }
+    try {
+      const ms = parseDuration(value);
+      if (positive && ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'must be greater than 0' });
+        return z.NEVER;
+      }
+      return ms;
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+/** An http(s) base URL, normalised without a trailing slash. Messages never echo it: it may hold credentials. */
+const httpUrl = nonEmpty.transform((value, ctx): string => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be an http(s) URL' });
+    return z.NEVER;
+  }
+  const problem =
+    url.protocol !== 'http:' && url.protocol !== 'https:'
+      ? 'must be an http(s) URL'
+      : url.username || url.password
+        ? 'must not contain credentials'
+        : url.search || url.hash || /[?#]/.test(value)
+          ? 'must not contain a query or fragment'
+          : undefined;
+  if (problem) {
+    ctx.addIssue({ code: 'custom', message: problem });
+    return z.NEVER;
+  }
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+});
+
+const secretValue = nonEmpty.refine((v) => !CONTROL_CHARS.test(v), 'must not contain control characters or line breaks');
+
+/**
+ * Takes `key` or `key_file` from an object, reading the file. Issues name the key and the path,
+ * never the secret or the file content.
+ */
+function resolveSecret(
+  holder: Record<string, unknown>,
+  key: string,
+  readFile: SchemaOptions['readFile'],
+  ctx: z.RefinementCtx,
+  at: PropertyKey[] = [],
+): string | undefined {
+  const fileKey = `${key}_file`;
+  const value = holder[key];
+  const file = holder[fileKey];
+  if (value !== undefined && file !== undefined) {
+    ctx.addIssue({ code: 'custom', path: [...at, key], message: `give ${key} or ${fileKey}, not both` });
+    return undefined;
+  }
+  if (typeof file === 'string') {
+    let content: string;
+    try {
+      content = readFile(file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      ctx.addIssue({ code: 'custom', path: [...at, fileKey], message: `cannot read file ${JSON.stringify(file)} (${code})` });
+      return undefined;
+    }
+    // Secret files usually end with a newline (echo, kubectl create secret --from-file).
+    content = content.replace(/[\r\n]+$/, '');
+    const problem = content === '' ? 'is empty' : CONTROL_CHARS.test(content) ? 'contains control characters or line breaks' : undefined;
+    if (problem) {
+      ctx.addIssue({ code: 'custom', path: [...at, fileKey], message: `file ${JSON.stringify(file)} ${problem}` });
+      return undefined;
+    }
+    return content;
+  }
+  if (typeof value === 'string') return value;
+  ctx.addIssue({ code: 'custom', path: [...at, key], message: `is required (or ${fileKey})` });
+  return undefined;
+}
+
+/** Auth before the region-dependent defaults are applied. */
+type AuthDraft = TokenAuth | (Omit<IamAuth, 'endpoint'> & { endpoint?: string }) | AkskAuth;
+
+const AUTH_KINDS = ['token', 'iam', 'aksk'] as const;
+
+function authSchema(readFile: SchemaOptions['readFile']) {
+  const iam = z.strictObject({
+    endpoint: httpUrl.optional(),
+    domain: nonEmpty,
+    user: nonEmpty,
+    password: secretValue.optional(),
+    password_file: nonEmpty.optional(),
+    project: nonEmpty.optional(),
+    project_id: nonEmpty.optional(),
+  });
+  const aksk = z.strictObject({
+    access_key: nonEmpty,
+    secret_key: secretValue.optional(),
+    secret_key_file: nonEmpty.optional(),
+    project_id: nonEmpty.optional(),
+  });
+  return z
+    .strictObject({
+      token: secretValue.optional(),
+      token_file: nonEmpty.optional(),
+      iam: iam.optional(),
+      aksk: aksk.optional(),
+    })
+    .prefault({})
+    .transform((auth, ctx): AuthDraft => {
+      const given = AUTH_KINDS.filter((kind) =>
+        kind === 'token' ? auth.token !== undefined || auth.token_file !== undefined : auth[kind] !== undefined,
+      );
+      if (given.length !== 1) {
+        const got = given.length > 1 ? ` (got ${given.join(', ')})` : '';
+        ctx.addIssue({ code: 'custom', message: `exactly one of token, iam, aksk is required${got}` });
+        return z.NEVER;
+      }
+      if (auth.iam) {
+        const { password_file: _file, password: _value, ...rest } = auth.iam;
+        if (rest.project !== undefined && rest.project_id !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['iam'], message: 'give project or project_id, not both' });
+        }
+        const password = resolveSecret(auth.iam, 'password', readFile, ctx, ['iam']);
+        return password === undefined ? z.NEVER : { kind: 'iam', ...rest, password };
+      }
+      if (auth.aksk) {
+        const { secret_key_file: _file, secret_key: _value, ...rest } = auth.aksk;
+        const secretKey = resolveSecret(auth.aksk, 'secret_key', readFile, ctx, ['aksk']);
+        return secretKey === undefined ? z.NEVER : { kind: 'aksk', ...rest, secret_key: secretKey };
+      }
+      const token = resolveSecret(auth, 'token', readFile, ctx);
+      return token === undefined ? z.NEVER : { kind: 'token', token };
+    });
+}
+
+function codeartsSchema(readFile: SchemaOptions['readFile']) {
+  const retry = z
+    .strictObject({
+      retries: int(0, 10).default(4),
+      min_delay: duration().default(1_000),
+      max_delay: duration({ positive: true }).default(20_000),
+    })
+    .prefault({})
+    .superRefine(
+      (r, ctx) => {
+        if (r.max_delay < r.min_delay) {
+          ctx.addIssue({ code: 'custom', path: ['max_delay'], message: `must be >= min_delay (${formatDuration(r.min_delay)})` });
+        }
+      },
+      // Also when `retries` is invalid, as long as both delays parsed.
+      { when: (payload) => bothNumbers(payload.value, 'min_delay', 'max_delay') },
+    )
+    .transform((r) => ({ retries: r.retries, min_delay_ms: r.min_delay, max_delay_ms: r.max_delay }));
+
+  return z
+    .strictObject({
+      region: z.string().regex(REGION, 'must be a region id such as cn-north-4').default(DEFAULT_REGION),
+      endpoint: httpUrl.optional(),
+      record_api: z.enum(['v4', 'v1']).default('v4'),
+      auth: authSchema(readFile),
+      request_timeout: duration({ positive: true }).default(10_000),
+      max_concurrency: int(1, 256).default(8),
+      max_requests_per_second: numeric(z.number().gt(0).max(1000)).default(10),
+      retry,
+      not_found_codes: z.array(z.string().regex(ERROR_CODE, 'must be an error code such as CB.00031006')).default(() => []),
+    })
+    .prefault({})
+    .transform((c): Config['codearts'] => ({
+      region: c.region,
+      endpoint: c.endpoint ?? `https://cloudbuild-ext.${c.region}.myhuaweicloud.com`,
+      record_api: c.record_api,
+      auth: withRegionDefaults(c.auth, c.region),
+      request_timeout_ms: c.request_timeout,
+      max_concurrency: c.max_concurrency,
+      max_requests_per_second: c.max_requests_per_second,
+      retry: c.retry,
+      not_found_codes: [...new Set([...DEFAULT_NOT_FOUND_CODES, ...c.not_found_codes])],
+    }));
+}
+
+function bothNumbers(value: unknown, a: string, b: string): boolean {
+  const record = value as Record<string, unknown> | null;
+  return typeof record?.[a] === 'number' && typeof record[b] === 'number';
+}
+
+function withRegionDefaults(auth: AuthDraft, region: string): AuthConfig {
+  if (auth.kind !== 'iam') return auth;
+  const scope = auth.project === undefined && auth.project_id === undefined ? { project: region } : {};
+  return { ...auth, endpoint: auth.endpoint ?? `https://iam.${region}.myhuaweicloud.com`, ...scope };
+}
+
+const pollSchema = z
+  .strictObject({
+    schedule: z
+      .string()
+      .superRefine((v, ctx) => {
+        if (!isValidCron(v)) ctx.addIssue({ code: 'custom', message: `invalid cron expression ${JSON.stringify(v)}` });
+      })
+      .default(DEFAULT_SCHEDULE),
+    timezone: z
+      .string()
+      .superRefine((v, ctx) => {
+        if (!isValidTimeZone(v)) ctx.addIssue({ code: 'custom', message: `unknown time zone ${JSON.stringify(v)}` });
+      })
+      .default('UTC'),
+    start_at: z
+      .unknown()
+      .transform((v, ctx): 'latest' | number => {
+        if (v === 'latest') return v;
+        const n = typeof v === 'string' && NUMERIC.test(v.trim()) ? Number(v) : v;
+        if (typeof n === 'number' && Number.isSafeInteger(n) && n > 0) return n;
+        ctx.addIssue({ code: 'custom', message: 'must be "latest" or a build number (a positive integer)' });
+        return z.NEVER;
+      })
+      .default('latest'),
+    max_builds_per_job_per_cycle: int(1, 1000).default(50),
+  })
+  .prefault({});
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone !== '';
+  } catch {
+    return false;
+  }
+}
+
+const jobsSchema = z
+  .array(
+    z.strictObject({
+      id: z.string().regex(JOB_ID, 'must be 32 letters or digits'),
+      name: z.string().regex(LABEL_SAFE, 'must be 1 to 128 characters without control characters').optional(),
+    }),
+  )
+  .min(1, 'at least one job is required')
+  .prefault([])
+  // Runs even when another job is invalid, so every duplicate is reported in one go.
+  .superRefine(
+    (jobs, ctx) => {
+      const firstIndex = new Map<string, number>();
+      jobs.forEach((job, i) => {
+        const id = (job as { id?: unknown } | null)?.id;
+        if (typeof id !== 'string') return;
+        const first = firstIndex.get(id);
+        if (first === undefined) firstIndex.set(id, i);
+        else ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate job id (same as jobs[${first}].id)` });
+      });
+    },
+    { when: (payload) => Array.isArray(payload.value) },
+  );
+
+function buckets(defaults: readonly number[]) {
+  return z
+    .array(numeric(z.number().gt(0)))
+    .min(1)
+    .superRefine((values, ctx) => {
+      values.forEach((v, i) => {
+        const previous = values[i - 1];
+        if (previous !== undefined && v <= previous) {
+          ctx.addIssue({ code: 'custom', path: [i], message: `must be greater than the previous bucket (${previous})` });
+        }
+      });
+    })
+    .default(() => [...defaults]);
+}
+
+const metricsSchema = z
+  .strictObject({
+    record_labels: z
+      .array(z.enum(RECORD_LABELS))
+      .superRefine((labels, ctx) => {
+        labels.forEach((label, i) => {
+          if (labels.indexOf(label) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `duplicate label ${label}` });
+        });
+      })
+      .default(() => []),
+    duration_buckets: buckets(DEFAULT_DURATION_BUCKETS),
+    queue_buckets: buckets(DEFAULT_QUEUE_BUCKETS),
+    job_histograms: bool.default(true),
+  })
+  .prefault({});
+
+const logLevel = z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(LOG_LEVELS));
+
+/**
+ * The whole config file: shape, defaults and validation in one place (unknown keys are errors).
+ * Reading `*_file` secrets is the only I/O, and it goes through `options.readFile`.
+ */
+export function createConfigSchema(options: SchemaOptions): z.ZodType<Config> {
+  return z.strictObject({
+    codearts: codeartsSchema(options.readFile),
+    poll: pollSchema,
+    jobs: jobsSchema,
+    metrics: metricsSchema,
+    server: z
+      .strictObject({
+        host: nonEmpty.default('0.0.0.0'),
+        port: int(1, 65535).default(DEFAULT_PORT),
+      })
+      .prefault({}),
+    state: z.strictObject({ path: nonEmpty.default('./data/state.json') }).prefault({}),
+    log: z.strictObject({ level: logLevel.default('info') }).prefault({}),
+  });
+}
