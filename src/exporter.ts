@@ -1,0 +1,172 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAuthProvider } from './wiring/auth.js';
+import { CodeArtsClient } from './codearts/client.js';
+import { DEFAULT_NOT_FOUND_CODES } from './codearts/envelope.js';
+import type { Config } from './config/schema.js';
+import { describeConfig } from './config/describe.js';
+import type { Logger } from './log/logger.js';
+import { BuildMetrics } from './metrics/build-metrics.js';
+import { SelfMetrics } from './metrics/self-metrics.js';
+import { Poller, type CycleSummary } from './poller/poller.js';
+import { PollSchedule, schedulePeriodSeconds } from './poller/schedule.js';
+import { createServerApp } from './server/app.js';
+import { FileStore } from './state/file-store.js';
+import type { Store } from './state/store.js';
+import { VERSION } from './version.js';
+
+export interface ExporterOptions {
+  config: Config;
+  logger: Logger;
+  /** Replaces the file store (tests, a future Redis store). */
+  store?: Store;
+}
+
+/** Everything wired together: client, store, poller, metrics, schedule and HTTP server. */
+export class Exporter {
+  readonly metrics: BuildMetrics;
+  readonly self: SelfMetrics;
+  readonly client: CodeArtsClient;
+  private schedule: PollSchedule | undefined;
+  private server: Server | undefined;
+  private ready = false;
+
+  private constructor(
+    readonly config: Config,
+    readonly logger: Logger,
+    readonly store: Store,
+    readonly poller: Poller,
+    metrics: BuildMetrics,
+    self: SelfMetrics,
+    client: CodeArtsClient,
+  ) {
+    this.metrics = metrics;
+    this.self = self;
+    this.client = client;
+  }
+
+  static async create(options: ExporterOptions): Promise<Exporter> {
+    const { config, logger } = options;
+    const self = new SelfMetrics(VERSION);
+    const metrics = new BuildMetrics({
+      durationBuckets: config.metrics.duration_buckets,
+      queueBuckets: config.metrics.queue_buckets,
+      jobHistograms: config.metrics.job_histograms,
+      recordLabels: config.metrics.record_labels,
+    });
+    const periodSeconds = schedulePeriodSeconds(config.poll.schedule, config.poll.timezone);
+    const auth = createAuthProvider(config, logger, self);
+    const client = new CodeArtsClient({
+      endpoint: config.codearts.endpoint,
+      recordApi: config.codearts.record_api,
+      auth,
+      requestTimeoutMs: config.codearts.request_timeout_ms,
+      maxConcurrency: config.codearts.max_concurrency,
+      maxRequestsPerSecond: config.codearts.max_requests_per_second,
+      retry: {
+        retries: config.codearts.retry.retries,
+        minDelayMs: config.codearts.retry.min_delay_ms,
+        maxDelayMs: config.codearts.retry.max_delay_ms,
+      },
+      // Retries of one request stay well inside the poll period.
+      maxRetryTimeMs: Math.max(1000, periodSeconds * 500),
+      notFoundCodes: [...new Set([...DEFAULT_NOT_FOUND_CODES, ...config.codearts.not_found_codes])],
+      observer: {
+        onAttempt: ({ endpoint, code, seconds }) => {
+          self.apiRequests.inc({ endpoint, code });
+          self.apiRequestDuration.observe({ endpoint }, seconds);
+        },
+        onRetry: ({ endpoint, reason }) => self.apiRetries.inc({ endpoint, reason }),
+      },
+    });
+    const store =
+      options.store ??
+      (await FileStore.open(config.state.path, (error) => {
+        self.stateSaveErrors.inc();
+        logger.error({ err: error, path: config.state.path }, 'saving state failed; counts wait until it can be saved');
+      }));
+    const poller = new Poller({
+      client,
+      store,
+      metrics,
+      self,
+      logger,
+      startAt: config.poll.start_at,
+      maxBuildsPerJobPerCycle: config.poll.max_builds_per_job_per_cycle,
+      jobConcurrency: Math.max(4, config.codearts.max_concurrency * 2),
+    });
+    await poller.init(config.jobs.map((job) => ({ id: job.id, name: job.name ?? job.id })));
+    return new Exporter(config, logger, store, poller, metrics, self, client);
+  }
+
+  /** The full `/metrics` body: build metrics, then self and process metrics. */
+  async renderMetrics(): Promise<string> {
+    return this.metrics.render() + (await this.self.registry.metrics());
+  }
+
+  /** One cycle, without schedule or server (`once`, tests). */
+  async runCycle(signal?: AbortSignal): Promise<CycleSummary> {
+    const summary = await this.poller.runCycle(signal);
+    this.ready = true;
+    this.logger.info({ ...summary }, 'poll cycle finished');
+    return summary;
+  }
+
+  /** Starts the HTTP server and the schedule; resolves with the server's address. */
+  async start(): Promise<{ url: string }> {
+    const app = createServerApp({
+      renderMetrics: () => this.renderMetrics(),
+      isReady: () => (this.ready ? { ready: true } : { ready: false, reason: 'first poll cycle not finished' }),
+      landing: () => ({
+        version: VERSION,
+        endpoint: this.config.codearts.endpoint,
+        auth: describeAuthKind(this.config),
+        schedule: this.config.poll.schedule,
+        ready: this.ready,
+        jobs: this.poller.describeJobs(),
+      }),
+    });
+    const server = app.listen(this.config.server.port, this.config.server.host);
+    this.server = server;
+    await once(server, 'listening');
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+    this.schedule = new PollSchedule({
+      expression: this.config.poll.schedule,
+      timezone: this.config.poll.timezone,
+      logger: this.logger,
+      runCycle: (signal) => this.runCycle(signal),
+      onSkipped: () => this.self.skippedPolls.inc(),
+    });
+    this.schedule.start();
+    this.logger.info({ url, config: describeConfig(this.config) }, 'exporter listening');
+    return { url };
+  }
+
+  /** Graceful stop: schedule off, running cycle aborted and awaited, state flushed, server closed. */
+  async stop(): Promise<void> {
+    await this.schedule?.stop();
+    await this.store.close();
+    const server = this.server;
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 2000);
+      await closed;
+      clearTimeout(force);
+    }
+  }
+}
+
+function describeAuthKind(config: Config): string {
+  switch (config.codearts.auth.kind) {
+    case 'token':
+      return 'static token';
+    case 'iam':
+      return `IAM user ${config.codearts.auth.user}`;
+    case 'aksk':
+      return 'AK/SK signing';
+  }
+}

@@ -1,0 +1,36 @@
+import express, { type Express } from 'express';
+import { PROMETHEUS_CONTENT_TYPE } from '../metrics/exposition.js';
+import { renderLandingPage, type LandingInfo } from './landing-page.js';
+
+export interface ServerSources {
+  /** The full exposition text; never calls CodeArts. */
+  renderMetrics: () => Promise<string>;
+  isReady: () => { ready: boolean; reason?: string };
+  landing: () => LandingInfo;
+}
+
+/** `/`, `/metrics`, `/healthz`, `/readyz`; everything else is 404. */
+export function createServerApp(sources: ServerSources): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+
+  app.get('/', (_req, res) => {
+    res.type('html').send(renderLandingPage(sources.landing()));
+  });
+  app.get('/metrics', async (_req, res) => {
+    const body = await sources.renderMetrics();
+    res.set('Content-Type', PROMETHEUS_CONTENT_TYPE).send(body);
+  });
+  app.get('/healthz', (_req, res) => {
+    res.type('text').send('ok\n');
+  });
+  app.get('/readyz', (_req, res) => {
+    const { ready, reason } = sources.isReady();
+    res.status(ready ? 200 : 503).type('text').send(ready ? 'ready\n' : `not ready: ${reason ?? 'starting'}\n`);
+  });
+  app.use((_req, res) => {
+    res.status(404).type('text').send('not found\n');
+  });
+  return app;
+}
