@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { stringify } from 'yaml';
+import { parseConfigText } from './config/load.js';
+import { Exporter } from './exporter.js';
+import { createLogger } from './log/logger.js';
+import { createSimulator } from './simulator/index.js';
+
+/**
+ * `npm run demo`: the simulator (12 jobs with history, builds every few seconds of real time) and
+ * the exporter polling it every 5 s, both on free loopback ports. Ctrl-C stops both.
+ */
+async function main(): Promise<void> {
+  const simulator = await createSimulator({
+    seed: 42,
+    clock: 'realtime',
+    speed: 20,
+    buildEverySeconds: 240,
+    jobs: Array.from({ length: 12 }, (_, i) => ({
+      id: `de${String(i + 1).padStart(30, '0')}`,
+      name: ['backend-ci', 'frontend-ci', 'mobile-android', 'mobile-ios', 'docs', 'nightly-e2e', 'release', 'payments-svc', 'search-svc', 'infra-terraform', 'data-pipeline', 'lint-only'][i] ?? `job-${i + 1}`,
+      history: 30 + i * 7,
+      buildEverySeconds: 120 + i * 40,
+    })),
+  });
+  const stateDir = mkdtempSync(join(tmpdir(), 'codearts-demo-'));
+  const config = parseConfigText(
+    stringify({
+      codearts: { endpoint: simulator.url, auth: { token: 'sim-token-NOT-A-SECRET' } },
+      poll: { schedule: '*/5 * * * * *', start_at: 'latest' },
+      jobs: simulator.jobs().map((job) => ({ id: job.id, name: job.name })),
+      server: { host: '127.0.0.1', port: 0 },
+      state: { path: join(stateDir, 'state.json') },
+      log: { level: 'warn' },
+    }),
+    { env: process.env },
+  );
+  const logger = createLogger(config.log.level, pino.destination({ dest: 1, sync: true }));
+  const exporter = await Exporter.create({ config, logger });
+  const { url } = await exporter.start();
+
+  process.stdout.write(
+    [
+      '',
+      'codearts-build-exporter demo is running',
+      `  metrics:        ${url}/metrics`,
+      `  landing page:   ${url}/`,
+      `  readiness:      ${url}/readyz`,
+      `  fake CodeArts:  ${simulator.url} (12 jobs, time runs 20x)`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n') + '\n',
+  );
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await exporter.stop();
+  await simulator.close();
+  rmSync(stateDir, { recursive: true, force: true });
+  process.stdout.write('demo stopped\n');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
