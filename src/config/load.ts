@@ -4,10 +4,11 @@ import { parseDocument } from 'yaml';
 import { interpolateTree, isPlainObject } from './interpolate.js';
 import type { Problem } from './problems.js';
 import { ConfigError, formatPath, formatProblem, issueMessage, problemsFromIssues } from './problems.js';
-import type { Config } from './schema.js';
-import { createConfigSchema, LOG_LEVELS } from './schema.js';
+import { createConfigSchema } from './schema.js';
+import type { Config } from './types.js';
+import { LOG_LEVELS } from './types.js';
 
-export type { Config } from './schema.js';
+export type { Config } from './types.js';
 export { ConfigError } from './problems.js';
 export { describeConfig, redactConfig } from './describe.js';
 

@@ -141,6 +141,10 @@ jobs: [{ id: ${JOB_A} }]
     expect(config.codearts.auth).toEqual({ kind: 'aksk', access_key: 'AK', secret_key: 'SK', project_id: 'p1' });
   });
 
+  it('accepts port 0 (any free port, for tests and the demo)', () => {
+    expect(parse(`${MINIMAL}server: { port: 0 }\n`).server.port).toBe(0);
+  });
+
   it('accepts start_at as a build number and job names', () => {
     const config = parse(`${MINIMAL}    name: backend ci/ñ\npoll:\n  start_at: 42\n  timezone: Asia/Shanghai\n  schedule: "0 */5 * * * *"\n`);
     expect(config.poll).toMatchObject({ start_at: 42, timezone: 'Asia/Shanghai', schedule: '0 */5 * * * *' });
@@ -219,7 +223,7 @@ codearts:
   retry: { retries: -1, min_delay: 5s, max_delay: 1s }
 poll: { schedule: nope, extra: 1 }
 jobs: [{ id: short }, { id: short }]
-server: { port: 0 }
+server: { port: -1 }
 `);
     expect(lines).toEqual(
       expect.arrayContaining([
@@ -231,7 +235,7 @@ server: { port: 0 }
         'jobs[0].id: must be 32 letters or digits',
         'jobs[1].id: must be 32 letters or digits',
         'jobs[1].id: duplicate job id (same as jobs[0].id)',
-        'server.port: must be >= 1',
+        'server.port: must be >= 0',
       ]),
     );
     for (const line of lines) expect(line).not.toContain('\n');
