@@ -1,0 +1,320 @@
+import type { AuthLogger, AuthProvider } from './types.js';
+
+export interface IamAuthOptions {
+  /** IAM base URL, e.g. https://iam.cn-north-4.myhuaweicloud.com (no path). */
+  endpoint: string;
+  /** Account (domain) name. */
+  domain: string;
+  user: string;
+  password: string;
+  /** Project scope by name (usually the region, e.g. cn-north-4); exactly one of project / projectId. */
+  project?: string | undefined;
+  projectId?: string | undefined;
+  /** Upper bound of the refresh-ahead window; see `refreshMargins`. @default 7_200_000 (2 h) */
+  refreshBeforeMs?: number;
+  /** @default 10_000 */
+  requestTimeoutMs?: number;
+  /** Wait after a failed token request before the next one; doubles per failure. @default 5_000 */
+  failureBackoffMs?: number;
+  /** @default 60_000 */
+  maxFailureBackoffMs?: number;
+  /** @default () => new Date() */
+  now?: () => Date;
+  /** @default globalThis.fetch */
+  fetchImpl?: typeof fetch;
+  /** For self-metrics: `codearts_exporter_auth_refreshes_total{outcome}` and the expiry gauge. */
+  onEvent?: (event: IamAuthEvent) => void;
+  logger?: AuthLogger;
+}
+
+export interface IamAuthEvent {
+  type: 'refresh';
+  outcome: 'success' | 'failure';
+  /** Unix milliseconds, on success. */
+  expiresAt?: number;
+  /** The failure's message, on failure (never contains the password). */
+  error?: string;
+}
+
+export interface IamAuthProvider extends AuthProvider {
+  /** Unix milliseconds at which the current token expires (on our clock), if we have one. */
+  expiresAt(): number | undefined;
+}
+
+/**
+ * A token request that failed. The message names the IAM URL, user and domain, never the password.
+ */
+export class IamAuthError extends Error {
+  override readonly name = 'IamAuthError';
+  /** The token URL that was called. */
+  readonly endpoint: string;
+  readonly user: string;
+  readonly domain: string;
+  /** HTTP status, or 'timeout' / 'network' / 'invalid_response'. */
+  readonly status: number | 'timeout' | 'network' | 'invalid_response';
+  /** IAM error code such as IAM.0007, when the body had one. */
+  readonly code: string | undefined;
+
+  constructor(init: {
+    endpoint: string;
+    user: string;
+    domain: string;
+    status: IamAuthError['status'];
+    code?: string | undefined;
+    detail: string;
+    cause?: unknown;
+  }) {
+    const what = typeof init.status === 'number' ? `HTTP ${init.status}${init.code ? ` ${init.code}` : ''}` : init.status;
+    super(
+      `IAM token request to ${init.endpoint} for user '${init.user}' in domain '${init.domain}' failed: ${what}: ${init.detail}`,
+      init.cause === undefined ? undefined : { cause: init.cause },
+    );
+    this.endpoint = init.endpoint;
+    this.user = init.user;
+    this.domain = init.domain;
+    this.status = init.status;
+    this.code = init.code;
+  }
+}
+
+export function isIamAuthError(error: unknown): error is IamAuthError {
+  return error instanceof IamAuthError || (error instanceof Error && error.name === 'IamAuthError');
+}
+
+/**
+ * When to replace a token with `lifetimeMs` of validity:
+ * - `soft`: once less than min(refreshBeforeMs, lifetime / 3) remains, a background refresh starts
+ *   and callers keep the current token meanwhile (a 24 h token: 2 h before expiry; a 3 s simulator
+ *   token: 1 s before). An IAM outage inside this window costs nothing.
+ * - `hard`: once less than min(30 s, lifetime / 10) remains, the token is not handed out any more;
+ *   callers wait for the new one, so no request leaves with a token about to lapse in flight.
+ */
+export function refreshMargins(lifetimeMs: number, refreshBeforeMs: number): { soft: number; hard: number } {
+  return { soft: Math.min(refreshBeforeMs, lifetimeMs / 3), hard: Math.min(30_000, lifetimeMs / 10) };
+}
+
+interface Token {
+  value: string;
+  /** Unix ms on our clock. */
+  expiresAt: number;
+  lifetimeMs: number;
+  revoked: boolean;
+}
+
+/**
+ * IAM password-token auth (API notes §4.2) with refresh ahead of expiry and on 401. One token
+ * request at a time: every caller that needs a new token awaits the same one.
+ */
+export function createIamAuth(options: IamAuthOptions): IamAuthProvider {
+  const { domain, user, password, project, projectId, logger } = options;
+  const tokenUrl = validate(options);
+  const refreshBeforeMs = options.refreshBeforeMs ?? 7_200_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  const failureBackoffMs = options.failureBackoffMs ?? 5_000;
+  const maxFailureBackoffMs = options.maxFailureBackoffMs ?? 60_000;
+  const nowMs = options.now ? () => options.now!().getTime() : () => Date.now();
+  const fetchImpl = options.fetchImpl ?? globalThis.fetch;
+  const who = { endpoint: tokenUrl, user, domain };
+  const requestBody = JSON.stringify({
+    auth: {
+      identity: { methods: ['password'], password: { user: { name: user, password, domain: { name: domain } } } },
+      scope: { project: project ? { name: project } : { id: projectId } },
+    },
+  });
+
+  let current: Token | undefined;
+  let inflight: Promise<Token> | undefined;
+  let failures = 0;
+  let retryAt = 0;
+  let lastError: IamAuthError | undefined;
+
+  const fail = (status: IamAuthError['status'], detail: string, code?: string, cause?: unknown): IamAuthError =>
+    new IamAuthError({ ...who, status, code, detail: scrub(detail, password), cause });
+
+  const requestToken = async (): Promise<Token> => {
+    const sentAt = nowMs();
+    logger?.debug({ ...who }, 'requesting iam token');
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetchImpl(`${tokenUrl}?nocatalog=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json;charset=utf8', accept: 'application/json' },
+        body: requestBody,
+        // A followed 307/308 would re-send the password to wherever it points.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      if (isTimeout(error)) throw fail('timeout', `no answer within ${requestTimeoutMs} ms`);
+      throw fail('network', describeNetworkError(error), undefined, error);
+    }
+    if (response.status !== 201 && response.status !== 200) {
+      const { code, message } = describeErrorBody(text);
+      throw fail(response.status, message || response.statusText || 'no details', code);
+    }
+    const value = response.headers.get('x-subject-token');
+    if (!value) throw fail('invalid_response', `HTTP ${response.status} without an X-Subject-Token header`);
+    const times = parseTimes(text);
+    if (!times) throw fail('invalid_response', `HTTP ${response.status} without a valid token.expires_at`);
+    // Anchor the lifetime to our clock when IAM says when it issued the token: a skewed local clock
+    // then neither keeps a dead token nor throws away a fresh one.
+    const lifetimeMs = times.issuedAt === undefined ? times.expiresAt - sentAt : times.expiresAt - times.issuedAt;
+    const expiresAt = times.issuedAt === undefined ? times.expiresAt : sentAt + lifetimeMs;
+    if (!(lifetimeMs > 0) || expiresAt <= nowMs()) {
+      throw fail('invalid_response', `token expires_at ${new Date(times.expiresAt).toISOString()} is already past`);
+    }
+    return { value, expiresAt, lifetimeMs, revoked: false };
+  };
+
+  const refresh = (): Promise<Token> => {
+    if (inflight) return inflight;
+    if (lastError && nowMs() < retryAt) return Promise.reject(lastError);
+    inflight = requestToken()
+      .then(
+        (token) => {
+          current = token;
+          failures = 0;
+          lastError = undefined;
+          logger?.info({ ...who, expiresAt: new Date(token.expiresAt).toISOString() }, 'iam token obtained');
+          options.onEvent?.({ type: 'refresh', outcome: 'success', expiresAt: token.expiresAt });
+          return token;
+        },
+        (error: unknown) => {
+          const iamError = isIamAuthError(error) ? error : fail('network', String(error));
+          failures += 1;
+          const delayMs = Math.min(maxFailureBackoffMs, failureBackoffMs * 2 ** (failures - 1));
+          retryAt = nowMs() + delayMs;
+          lastError = iamError;
+          logger?.warn({ ...who, err: iamError.message, retryInMs: delayMs }, 'iam token request failed');
+          options.onEvent?.({ type: 'refresh', outcome: 'failure', error: iamError.message });
+          throw iamError;
+        },
+      )
+      .finally(() => {
+        inflight = undefined;
+      });
+    return inflight;
+  };
+
+  /** The current token if it may still be handed out; starts a background refresh when due. */
+  const usableToken = (): Token | undefined => {
+    if (!current || current.revoked) return undefined;
+    const now = nowMs();
+    const { soft, hard } = refreshMargins(current.lifetimeMs, refreshBeforeMs);
+    if (now >= current.expiresAt - hard) return undefined;
+    if (now >= current.expiresAt - soft) refresh().catch(() => undefined);
+    return current;
+  };
+
+  return {
+    authorize: async (_request, signal) => {
+      const token = usableToken() ?? (await withSignal(refresh(), signal));
+      return { 'X-Auth-Token': token.value };
+    },
+    onUnauthorized: async (rejected, signal) => {
+      const value = headerValue(rejected, 'x-auth-token');
+      if (!value || !current) return false;
+      // Another caller already replaced it: just retry with the new one.
+      if (current.value !== value) return true;
+      current.revoked = true;
+      await withSignal(refresh(), signal);
+      return true;
+    },
+    describe: () => `IAM password token (user '${user}' in domain '${domain}' via ${tokenUrl})`,
+    expiresAt: () => current?.expiresAt,
+  };
+}
+
+function validate(options: IamAuthOptions): string {
+  for (const key of ['domain', 'user', 'password'] as const) {
+    if (!options[key]?.trim()) throw new TypeError(`IAM auth needs a non-empty ${key}`);
+  }
+  if (Boolean(options.project) === Boolean(options.projectId)) {
+    throw new TypeError('IAM auth needs exactly one of project or projectId');
+  }
+  let url: URL;
+  try {
+    url = new URL(options.endpoint);
+  } catch {
+    throw new TypeError(`IAM endpoint is not a URL: '${options.endpoint}'`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new TypeError(`IAM endpoint must be http(s): '${options.endpoint}'`);
+  }
+  return `${options.endpoint.replace(/\/+$/, '')}/v3/auth/tokens`;
+}
+
+function parseTimes(text: string): { expiresAt: number; issuedAt: number | undefined } | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const token = (body as { token?: { expires_at?: unknown; issued_at?: unknown } } | null)?.token;
+  const expiresAt = typeof token?.expires_at === 'string' ? Date.parse(token.expires_at) : Number.NaN;
+  if (Number.isNaN(expiresAt)) return undefined;
+  const issuedAt = typeof token?.issued_at === 'string' ? Date.parse(token.issued_at) : Number.NaN;
+  return { expiresAt, issuedAt: Number.isNaN(issuedAt) ? undefined : issuedAt };
+}
+
+/** IAM answers `{error: {code, message}}` or `{error_code, error_msg}`; anything else is quoted, shortened. */
+function describeErrorBody(text: string): { code: string | undefined; message: string } {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { code: undefined, message: text.replace(/\s+/g, ' ').trim().slice(0, 200) };
+  }
+  const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const nested = (typeof record.error === 'object' && record.error !== null ? record.error : {}) as Record<string, unknown>;
+  const rawCode = record.error_code ?? nested.code;
+  const rawMessage = record.error_msg ?? nested.message ?? (typeof record.error === 'string' ? record.error : undefined);
+  return {
+    code: typeof rawCode === 'string' ? rawCode : undefined,
+    message: typeof rawMessage === 'string' ? rawMessage.slice(0, 200) : text.replace(/\s+/g, ' ').trim().slice(0, 200),
+  };
+}
+
+function describeNetworkError(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (typeof cause?.message === 'string' && cause.message) return cause.message;
+  if (typeof cause?.code === 'string') return cause.code;
+  return error instanceof Error ? error.message : 'network error';
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'TimeoutError' || (error.cause as Error | undefined)?.name === 'TimeoutError');
+}
+
+/** Defence in depth: an IAM message or a proxy page must not carry the password into a log line. */
+function scrub(text: string, secret: string): string {
+  return secret ? text.split(secret).join('***') : text;
+}
+
+function headerValue(headers: Record<string, string>, lowerName: string): string | undefined {
+  for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === lowerName) return value;
+  return undefined;
+}
+
+/** Lets one caller stop waiting without cancelling the refresh the others share. */
+function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
