@@ -156,7 +156,7 @@ export function signRequest(
   };
 }
 
-export function findHeader(headers: Record<string, string>, lowerName: string): string | undefined {
+function findHeader(headers: Record<string, string>, lowerName: string): string | undefined {
   for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === lowerName) return value;
   return undefined;
 }
