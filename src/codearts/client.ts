@@ -131,7 +131,15 @@ export class CodeArtsClient {
   ): Promise<{ kind: 'ok'; result: unknown } | { kind: 'error'; error: CodeArtsError; sentHeaders: Record<string, string> }> {
     const url = new URL(this.options.endpoint + path);
     const baseHeaders: Record<string, string> = { accept: 'application/json', host: url.host };
-    const authHeaders = await this.options.auth.authorize({ method: 'GET', url, headers: baseHeaders }, signal);
+    let authHeaders: Record<string, string>;
+    try {
+      authHeaders = await this.options.auth.authorize({ method: 'GET', url, headers: baseHeaders }, signal);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      // No credentials (IAM down or refusing): fail this job for the cycle; the provider backs off.
+      const detail = error instanceof Error ? error.message : 'credentials unavailable';
+      return { kind: 'error', sentHeaders: {}, error: new CodeArtsError({ kind: 'permanent', endpoint, status: 'auth', detail, target }) };
+    }
     const headers = { ...baseHeaders, ...authHeaders };
     const started = performance.now();
     let code = 'network';

@@ -14,8 +14,8 @@ export class CodeArtsError extends Error {
   override readonly name = 'CodeArtsError';
   readonly kind: FailureKind;
   readonly endpoint: Endpoint;
-  /** HTTP status, or 'timeout' / 'network' when no response arrived. */
-  readonly status: number | 'timeout' | 'network';
+  /** HTTP status, 'timeout' / 'network' when no response arrived, 'auth' when no credentials could be had. */
+  readonly status: number | 'timeout' | 'network' | 'auth';
   /** CodeArts or gateway error code such as `CB.00060211`, when the body had one. */
   readonly code: string | undefined;
   /** Milliseconds the server asked us to wait (`Retry-After`). */
@@ -26,7 +26,7 @@ export class CodeArtsError extends Error {
   constructor(init: {
     kind: FailureKind;
     endpoint: Endpoint;
-    status: number | 'timeout' | 'network';
+    status: number | 'timeout' | 'network' | 'auth';
     code?: string | undefined;
     detail: string;
     retryAfterMs?: number | undefined;

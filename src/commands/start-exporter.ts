@@ -25,7 +25,7 @@ export async function prepareExporter(
     io.stderr(error.message);
     return { exitCode: EXIT_INVALID_CONFIG };
   }
-  const logger = createLogger(config.log.level, pino.destination({ dest: logTo === 'stdout' ? 1 : 2, sync: false }));
+  const logger = createLogger(config.log.level, pino.destination({ dest: logTo === "stdout" ? 1 : 2, sync: true }));
   try {
     const exporter = await Exporter.create({ config, logger });
     return { exporter, logger, config };

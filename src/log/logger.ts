@@ -3,7 +3,8 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 export type { Logger } from 'pino';
 
 /**
- * JSON logs to stdout (or a given stream). Credentials never reach the logger by design (they live
+ * JSON logs to stdout (or a given stream), written synchronously: a log line written after a
+ * commit (the per-build ledger) must survive a SIGKILL, and log volume is small. Credentials never reach the logger by design (they live
  * only in request headers); the redact paths are a second line of defence.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
@@ -27,7 +28,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       },
       serializers: { err: serializeError },
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }
 

@@ -26,10 +26,16 @@ export interface JobCycleResult {
   vanished: number[];
   newBuilds: number;
   gapsSkipped: number[];
+  /** Highest build number CodeArts reported via running-status (kept in memory only). */
+  knownHighest: number;
 }
 
 export interface JobPollOptions {
   maxBuildsPerCycle: number;
+  /** Quiet cycles so far (no new build found); drives the gap-check backoff. */
+  quietCycles: number;
+  /** Highest build number known to exist from an earlier hint: a missing number below it is a gap. */
+  knownHighest: number;
   signal?: AbortSignal;
 }
 
@@ -42,7 +48,6 @@ export async function pollJob(
   client: CodeArtsClient,
   jobId: string,
   state: JobState,
-  quietCycles: number,
   options: JobPollOptions,
 ): Promise<JobCycleResult> {
   const { signal } = options;
@@ -57,6 +62,7 @@ export async function pollJob(
     vanished: [],
     newBuilds: 0,
     gapsSkipped: [],
+    knownHighest: options.knownHighest,
   };
   const pending = new Set(next.pending);
   const queueObserved = new Set(next.queueObserved);
@@ -139,19 +145,25 @@ export async function pollJob(
 
   let probe = await probeForward();
 
-  // 4. Gap check while quiet: is there anything beyond the missing number?
-  if (probe === 'not_found' && result.newBuilds === 0 && isGapCheckDue(quietCycles + 1)) {
-    const beyond = await findBuildBeyondGap(client, jobId, next.cursor, fetch, signal);
-    if (beyond) {
-      for (let missing = next.cursor + 1; missing < beyond.record.buildNo; missing++) {
-        next.skipped.push({ buildNo: missing, checksLeft: SKIPPED_RECHECKS });
-        result.gapsSkipped.push(missing);
-      }
-      absorb(beyond.record);
-      next.cursor = beyond.record.buildNo;
-      result.newBuilds += 1;
-      probe = await probeForward();
+  // 4. A missing number: a gap when a later build is known to exist, or (with backoff while the
+  // job stays quiet) when running-status reports one.
+  while (probe === 'not_found') {
+    const knownGap = next.cursor + 1 < result.knownHighest;
+    if (!knownGap) {
+      if (result.newBuilds > 0 || !isGapCheckDue(options.quietCycles + 1)) break;
+      const hint = await client.getLastBuildNumber(jobId, signal).catch(() => undefined);
+      result.knownHighest = Math.max(result.knownHighest, hint ?? next.cursor + 2);
     }
+    const beyond = await findBuildBeyondGap(next.cursor, result.knownHighest, fetch);
+    if (!beyond) break;
+    for (let missing = next.cursor + 1; missing < beyond.buildNo; missing++) {
+      next.skipped.push({ buildNo: missing, checksLeft: SKIPPED_RECHECKS });
+      result.gapsSkipped.push(missing);
+    }
+    absorb(beyond);
+    next.cursor = beyond.buildNo;
+    result.newBuilds += 1;
+    probe = await probeForward();
   }
 
   next.pending = [...pending].sort((a, b) => a - b);
@@ -160,23 +172,16 @@ export async function pollJob(
   return result;
 }
 
-/**
- * The first existing build after `cursor + 1`, using `running-status` as the hint of how far to
- * look; without a hint only `cursor + 2` is tried.
- */
+/** The first existing build in (cursor + 1, last]. */
 async function findBuildBeyondGap(
-  client: CodeArtsClient,
-  jobId: string,
   cursor: number,
+  last: number,
   fetch: (buildNo: number) => Promise<RecordLookup | 'failed'>,
-  signal?: AbortSignal,
-): Promise<{ record: BuildRecord } | undefined> {
-  const hint = await client.getLastBuildNumber(jobId, signal).catch(() => undefined);
-  const last = hint ?? cursor + 2;
+): Promise<BuildRecord | undefined> {
   for (let buildNo = cursor + 2; buildNo <= last; buildNo++) {
     const lookup = await fetch(buildNo);
     if (lookup === 'failed') return undefined;
-    if (lookup.found) return { record: lookup.record };
+    if (lookup.found) return lookup.record;
   }
   return undefined;
 }

@@ -38,6 +38,7 @@ export interface CycleSummary {
 interface JobRuntime extends PolledJob {
   stored: StoredJob | undefined;
   quietCycles: number;
+  knownHighest: number;
   lastReachedAt?: number;
 }
 
@@ -64,7 +65,7 @@ export class Poller {
 
   addJob(job: PolledJob, stored?: StoredJob): void {
     const existing = this.jobs.get(job.id);
-    this.jobs.set(job.id, { ...job, stored: stored ?? existing?.stored, quietCycles: existing?.quietCycles ?? 0 });
+    this.jobs.set(job.id, { ...job, stored: stored ?? existing?.stored, quietCycles: existing?.quietCycles ?? 0, knownHighest: existing?.knownHighest ?? 0 });
     this.options.metrics.setJob(job.id, job.name);
     this.options.self.addJob(job.id, job.name);
     if (stored) this.publishSnapshot(job.id, stored.state);
@@ -114,14 +115,17 @@ export class Poller {
       if (!job.stored) await this.start(job, signal);
       const stored = job.stored;
       if (!stored) return { reached: false, counted: 0 };
-      const cycle = await pollJob(this.options.client, job.id, stored.state, job.quietCycles, {
+      const cycle = await pollJob(this.options.client, job.id, stored.state, {
         maxBuildsPerCycle: this.options.maxBuildsPerJobPerCycle,
+        quietCycles: job.quietCycles,
+        knownHighest: job.knownHighest,
         ...(signal ? { signal } : {}),
       });
       if (signal?.aborted) return { reached: false, counted: 0 };
       this.reportProblems(job, cycle, log);
       await this.commit(job, stored, cycle);
       job.quietCycles = cycle.newBuilds > 0 ? 0 : job.quietCycles + 1;
+      job.knownHighest = cycle.knownHighest;
       const reached = cycle.errors.length === 0;
       if (reached) {
         job.lastReachedAt = this.now();
