@@ -1,0 +1,17 @@
+/** The fake CodeArts Build API: a seeded, virtual-clock world of jobs and builds behind real HTTP. */
+export { createSimulator } from './server.js';
+export { DEFAULT_TOKEN } from './options.js';
+export type {
+  Endpoint,
+  FaultKind,
+  FaultOptions,
+  GroundTruthBuild,
+  GroundTruthJob,
+  GroundTruthResult,
+  NotFoundShape,
+  RequestCounts,
+  RequestLogEntry,
+  SimJobSpec,
+  Simulator,
+  SimulatorOptions,
+} from './types.js';

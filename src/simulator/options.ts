@@ -1,0 +1,49 @@
+import type { SimJobSpec, SimulatorOptions } from './types.js';
+
+export const DEFAULT_TOKEN = 'sim-token-NOT-A-SECRET';
+export const DEFAULT_START_TIME = 1_767_225_600;
+
+export type ResolvedOptions = Required<Omit<SimulatorOptions, 'jobs'>> & { jobs: number | SimJobSpec[] };
+
+/** Fills in defaults and rejects values that would make the simulation meaningless. */
+export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    seed: options.seed ?? 1,
+    jobs: options.jobs ?? 3,
+    port: options.port ?? 0,
+    host: options.host ?? '127.0.0.1',
+    clock: options.clock ?? 'manual',
+    speed: options.speed ?? 1,
+    startTime: options.startTime ?? DEFAULT_START_TIME,
+    latencyMs: options.latencyMs ?? 0,
+    buildEverySeconds: options.buildEverySeconds ?? 300,
+    gapProbability: options.gapProbability ?? 0.02,
+    token: options.token ?? DEFAULT_TOKEN,
+    runningStatus: options.runningStatus ?? true,
+  };
+  const problems: string[] = [];
+  const check = (ok: boolean, message: string): void => {
+    if (!ok) problems.push(message);
+  };
+  check(Number.isInteger(resolved.seed), `seed must be an integer, got ${resolved.seed}`);
+  if (typeof resolved.jobs === 'number') {
+    check(Number.isInteger(resolved.jobs) && resolved.jobs >= 0, `jobs must be an integer >= 0, got ${resolved.jobs}`);
+  }
+  check(Number.isInteger(resolved.port) && resolved.port >= 0 && resolved.port <= 65535, `port must be 0-65535, got ${resolved.port}`);
+  check(resolved.clock === 'manual' || resolved.clock === 'realtime', `clock must be manual or realtime, got ${resolved.clock}`);
+  check(Number.isFinite(resolved.speed) && resolved.speed > 0, `speed must be > 0, got ${resolved.speed}`);
+  check(Number.isFinite(resolved.startTime), `startTime must be a finite number, got ${resolved.startTime}`);
+  check(Number.isFinite(resolved.latencyMs) && resolved.latencyMs >= 0, `latencyMs must be >= 0, got ${resolved.latencyMs}`);
+  check(
+    Number.isFinite(resolved.buildEverySeconds) && resolved.buildEverySeconds >= 0,
+    `buildEverySeconds must be >= 0, got ${resolved.buildEverySeconds}`,
+  );
+  // A probability of 1 would skip build numbers forever.
+  check(
+    resolved.gapProbability >= 0 && resolved.gapProbability < 1,
+    `gapProbability must be within [0, 1), got ${resolved.gapProbability}`,
+  );
+  check(resolved.token !== '', 'token must not be empty');
+  if (problems.length > 0) throw new TypeError(`invalid simulator options: ${problems.join('; ')}`);
+  return resolved;
+}

@@ -1,0 +1,143 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { createTokenAuth } from './auth.js';
+import { createClock } from './clock.js';
+import { FaultTable, renderFault } from './faults.js';
+import { answerIamToken } from './iam.js';
+import { resolveOptions } from './options.js';
+import { createRandom, deriveSeed } from './random.js';
+import { RequestRecorder } from './requests.js';
+import { errorResponse, type SimResponse } from './responses.js';
+import { answerRoute, classifyRoute, type Route } from './routes.js';
+import type { Simulator, SimulatorOptions } from './types.js';
+import { World } from './world.js';
+
+const HOLD_MS = 30_000;
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** Starts the fake CodeArts Build API. Deterministic given the seed and the sequence of advance() calls. */
+export async function createSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const settings = resolveOptions(options);
+  const realNowMs = (): number => performance.now();
+  const startMs = Math.round(settings.startTime * 1000);
+  const clock = createClock(settings.clock, startMs, settings.speed, realNowMs);
+  const world = new World(
+    { seed: settings.seed, buildEverySeconds: settings.buildEverySeconds, gapProbability: settings.gapProbability },
+    createRandom(deriveSeed(settings.seed, 'world')),
+  );
+  if (typeof settings.jobs === 'number') {
+    for (let i = 0; i < settings.jobs; i++) world.addRandomJob(startMs);
+  } else {
+    for (const spec of settings.jobs) world.addJob(spec, startMs);
+  }
+  const faults = new FaultTable(createRandom(deriveSeed(settings.seed, 'faults')));
+  const recorder = new RequestRecorder(realNowMs);
+  const authorize = createTokenAuth(settings.token);
+  const timers = new Set<NodeJS.Timeout>();
+  let latencyMs = settings.latencyMs;
+
+  const later = (ms: number, action: () => void): void => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      action();
+    }, ms);
+    timers.add(timer);
+  };
+
+  const answerNormally = (req: IncomingMessage, route: Route, body: string): SimResponse => {
+    if (route.endpoint === 'iam-token') return answerIamToken(body, settings.token, Date.now());
+    const auth = authorize(req);
+    if (!auth.ok) return { status: auth.status, body: auth.body };
+    return answerRoute(route, { world, nowMs: clock.nowMs(), runningStatus: settings.runningStatus });
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const route = classifyRoute(req.method ?? 'GET', req.url ?? '/');
+    const body = await readBody(req, route.endpoint === 'iam-token');
+    const fault = faults.take(route.endpoint, route.jobId);
+    const response = fault ? renderFault(fault, () => answerNormally(req, route, body)) : answerNormally(req, route, body);
+    recorder.record(route.endpoint, response.status, route.jobId, route.buildNo);
+    if (response.action === 'reset') {
+      req.socket.destroy();
+    } else if (response.action === 'hold') {
+      later(HOLD_MS, () => send(res, errorResponse(504, 'APIG.0201', 'Backend timeout')));
+    } else if (latencyMs > 0) {
+      later(latencyMs, () => send(res, response));
+    } else {
+      send(res, response);
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) send(res, errorResponse(500, 'CB.00060101', 'Internal server error'));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.port, settings.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  let closing: Promise<void> | undefined;
+
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    now: () => clock.nowMs() / 1000,
+    advance: (seconds) => clock.advance(seconds),
+    groundTruth: () => world.groundTruth(clock.nowMs()),
+    jobs: () => world.jobs(),
+    addJob: (spec) => world.addJob(spec, clock.nowMs()),
+    removeJob: (id) => world.removeJob(id),
+    requests: () => recorder.snapshot(),
+    resetRequests: () => recorder.reset(),
+    inject: (kind, opts) => faults.inject(kind, opts),
+    clearFaults: () => faults.clear(),
+    setLatency: (ms) => {
+      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`latency must be >= 0 ms, got ${ms}`);
+      latencyMs = ms;
+    },
+    close: () => {
+      closing ??= new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function send(res: ServerResponse, response: SimResponse): void {
+  if (res.destroyed) return;
+  const headers = {
+    'Content-Type': 'application/json;charset=UTF-8',
+    'Content-Length': String(Buffer.byteLength(response.body)),
+    ...response.headers,
+  };
+  res.writeHead(response.status, headers);
+  if (response.action === 'truncate') {
+    // Promise the whole body, deliver half, then drop the connection: a real cut-off mid-transfer.
+    const half = Buffer.from(response.body).subarray(0, Math.floor(Buffer.byteLength(response.body) / 2));
+    res.write(half, () => res.destroy());
+  } else {
+    res.end(response.body);
+  }
+}
+
+/** Reads the body only where a route uses it; otherwise drains it so keep-alive keeps working. */
+async function readBody(req: IncomingMessage, wanted: boolean): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (wanted && size <= MAX_BODY_BYTES) chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,146 @@
+/** Public types of the fake CodeArts Build API. Re-exported by `index.ts`. */
+
+/** How a job answers for a build number that does not exist (the API notes list all five as seen or plausible). */
+export type NotFoundShape = '404' | '422-devcb' | '422-cb' | '403-cb' | '200-fail';
+
+export interface SimJobSpec {
+  /** 32 lowercase hex characters. */
+  id: string;
+  name: string;
+  /** 32 hex: the CodeArts project the job belongs to. */
+  projectId?: string;
+  /** Finished builds that already exist at time 0, numbered 1..history. */
+  history?: number;
+  /** Retention: build numbers below this answer not-found. @default 1 (none deleted) */
+  deletedBelow?: number;
+  /** Mean interval between new builds (Poisson); 0 = no new builds. */
+  buildEverySeconds?: number;
+  /** @default '422-devcb' */
+  notFound?: NotFoundShape;
+}
+
+export interface SimulatorOptions {
+  /** @default 1 */
+  seed?: number;
+  /** A count generates jobs with random ids and names. @default 3 */
+  jobs?: number | SimJobSpec[];
+  /** @default 0 (random) */
+  port?: number;
+  /** Interface to bind. @default '127.0.0.1' */
+  host?: string;
+  /** manual: time moves only by advance(). @default 'manual' */
+  clock?: 'manual' | 'realtime';
+  /** Realtime only: virtual seconds per real second. @default 1 */
+  speed?: number;
+  /** Virtual Unix seconds at t0. @default 1_767_225_600 (2026-01-01Z) */
+  startTime?: number;
+  /** Added to every response. @default 0 */
+  latencyMs?: number;
+  /** Default mean build interval for jobs. @default 300 */
+  buildEverySeconds?: number;
+  /** Probability that a build number is skipped and never exists. @default 0.02 */
+  gapProbability?: number;
+  /** The accepted X-Auth-Token; anything else gets 401. @default 'sim-token-NOT-A-SECRET' */
+  token?: string;
+  /** Serve GET /v1/job/{job_id}/running-status; false answers 404 APIGW.0101. @default true */
+  runningStatus?: boolean;
+}
+
+export type GroundTruthResult = 'success' | 'failure' | 'aborted' | 'timeout' | 'unknown';
+
+/** A finished build as the simulator knows it. Times are Unix seconds (millisecond precision). */
+export interface GroundTruthBuild {
+  buildNo: number;
+  result: GroundTruthResult;
+  rawStatus: string;
+  /** The lower-case label value the exporter must produce (`unknown` when the record has none). */
+  triggerType: string;
+  /** The record's `duration`, or finish - start when the record omits it. */
+  durationMs: number;
+  queueSeconds: number;
+  createdAt: number;
+  startedAt: number;
+  finishedAt: number;
+}
+
+export interface GroundTruthJob {
+  id: string;
+  name: string;
+  /** Sorted by build number. */
+  finished: GroundTruthBuild[];
+  /** Visible but not finished (includes the queued ones). */
+  inProgress: number[];
+  /** Visible, not started. */
+  queued: number[];
+  /** Every visible build number, ascending. */
+  existing: number[];
+  /** Highest visible build number, 0 when none. */
+  highest: number;
+}
+
+export type Endpoint = 'record-info-v4' | 'record-info-v1' | 'running-status' | 'job-list' | 'iam-token' | 'other';
+
+export type FaultKind =
+  | '500'
+  | '429'
+  | 'apig-0308'
+  | 'cb-00060211'
+  | 'cb-00060100'
+  | 'timeout'
+  | 'reset'
+  | 'malformed'
+  | 'truncated'
+  | 'schema'
+  | 'string-json';
+
+/**
+ * Without `count` or `probability` a fault hits the next matching request once. `count` alone: the
+ * next N matching requests. `probability` alone: that fraction of matching requests until
+ * clearFaults(). Both: each matching request with that probability, at most N times.
+ */
+export interface FaultOptions {
+  count?: number;
+  probability?: number;
+  endpoint?: Endpoint;
+  jobId?: string;
+}
+
+export interface RequestLogEntry {
+  /** Real milliseconds since start or the last resetRequests(). */
+  t: number;
+  endpoint: Endpoint;
+  jobId?: string;
+  buildNo?: number;
+  /** HTTP status sent; 0 for a reset connection or a held (timeout) request. */
+  status: number;
+}
+
+export interface RequestCounts {
+  byEndpoint: Record<string, number>;
+  byEndpointStatus: Record<string, Record<string, number>>;
+  /** Record-info requests (v4 + v1). */
+  recordInfo: number;
+  /** Record-info requests per 1-second real-time window since start/reset, up to the current window. */
+  perSecond: number[];
+  log: RequestLogEntry[];
+}
+
+export interface Simulator {
+  url: string;
+  port: number;
+  /** Virtual Unix seconds. */
+  now(): number;
+  /** Moves virtual time forward (in realtime mode: jumps ahead of the running clock). */
+  advance(seconds: number): void;
+  /** What exists at now(), from the simulator's own tables. */
+  groundTruth(): GroundTruthJob[];
+  jobs(): SimJobSpec[];
+  addJob(spec: Partial<SimJobSpec>): SimJobSpec;
+  removeJob(id: string): void;
+  requests(): RequestCounts;
+  resetRequests(): void;
+  inject(fault: FaultKind, opts?: FaultOptions): void;
+  clearFaults(): void;
+  setLatency(ms: number): void;
+  close(): Promise<void>;
+}
