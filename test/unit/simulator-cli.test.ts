@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import type { CommandIo } from '../../src/commands/io.js';
+import { simulateCommand } from '../../src/simulator/cli.js';
+
+function captureIo(): CommandIo & { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { env: {}, stdout: (line) => out.push(line), stderr: (line) => err.push(line), out, err };
+}
+
+describe('simulate command', () => {
+  it.each([[['--bogus']], [['--port', 'abc']], [['--speed', '0']], [['--jobs', '1.5']], [['extra']]])(
+    'rejects %j with exit 2 and a message',
+    async (args) => {
+      const io = captureIo();
+      expect(await simulateCommand(args, io)).toBe(2);
+      expect(io.err.join('\n')).toMatch(/simulate: .*\n\nusage:/s);
+    },
+  );
+
+  it('prints usage for --help', async () => {
+    const io = captureIo();
+    expect(await simulateCommand(['--help'], io)).toBe(0);
+    expect(io.out.join('\n')).toContain('--every SECONDS');
+  });
+
+  it('serves on loopback, prints the URL and job ids, and stops cleanly', async () => {
+    const io = captureIo();
+    const stop = new AbortController();
+    const running = simulateCommand(['--port', '0', '--jobs', '2', '--seed', '7', '--token', 't'], io, stop.signal);
+    while (io.out.length === 0 && io.err.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const match = /listening on (http:\/\/127\.0\.0\.1:\d+) .*jobs: ([0-9a-f]{32}) ([0-9a-f]{32})$/.exec(io.out[0] ?? '');
+    expect(match, io.out[0]).not.toBeNull();
+    const [, url, firstJob] = match as RegExpExecArray;
+    const response = await fetch(`${url}/v1/job/${firstJob}/running-status`, { headers: { 'X-Auth-Token': 't' } });
+    expect(response.status).toBe(200);
+    stop.abort();
+    expect(await running).toBe(0);
+    await expect(fetch(`${url}/v1/job/${firstJob}/running-status`)).rejects.toThrow();
+  });
+});
