@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { unauthorizedResponse } from './responses.js';
+import { respondUnauthorized } from './responses.js';
 
 export type AuthResult = { ok: true } | { ok: false; status: number; body: string };
 
@@ -13,7 +13,7 @@ export type AuthCheck = (req: IncomingMessage) => AuthResult;
 export function createTokenAuth(token: string): AuthCheck {
   return (req) => {
     if (req.headers['x-auth-token'] === token) return { ok: true };
-    const { status, body } = unauthorizedResponse();
+    const { status, body } = respondUnauthorized();
     return { ok: false, status, body };
   };
 }

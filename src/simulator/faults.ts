@@ -1,5 +1,5 @@
 import type { Random } from './random.js';
-import { errorResponse, jsonResponse, type SimResponse } from './responses.js';
+import { respondError, respondJson, type SimResponse } from './responses.js';
 import type { Endpoint, FaultKind, FaultOptions } from './types.js';
 
 const FAULT_KINDS: readonly FaultKind[] = [
@@ -72,15 +72,15 @@ export class FaultTable {
 export function renderFault(kind: FaultKind, real: () => SimResponse): SimResponse {
   switch (kind) {
     case '500':
-      return errorResponse(500, 'CB.00060101', 'Internal server error');
+      return respondError(500, 'CB.00060101', 'Internal server error');
     case '429':
-      return { ...throttled('The throttling threshold has been reached'), headers: { 'Retry-After': '1' } };
+      return { ...respondThrottled('The throttling threshold has been reached'), headers: { 'Retry-After': '1' } };
     case 'apig-0308':
-      return throttled('The throttling threshold has been reached: policy user over ratelimit, limit:10, time:1 second');
+      return respondThrottled('The throttling threshold has been reached: policy user over ratelimit, limit:10, time:1 second');
     case 'cb-00060211':
-      return errorResponse(500, 'CB.00060211', 'Too many requests, please try again later');
+      return respondError(500, 'CB.00060211', 'Too many requests, please try again later');
     case 'cb-00060100':
-      return errorResponse(500, 'CB.00060100', 'The network is busy, please try again later');
+      return respondError(500, 'CB.00060100', 'The network is busy, please try again later');
     case 'timeout':
       return { status: 0, body: '', action: 'hold' };
     case 'reset':
@@ -90,14 +90,14 @@ export function renderFault(kind: FaultKind, real: () => SimResponse): SimRespon
     case 'truncated':
       return { status: 200, body: real().body, action: 'truncate' };
     case 'schema':
-      return jsonResponse(200, { status: 'success', error: null, result: breakSchema(real().body) });
+      return respondJson(200, { status: 'success', error: null, result: breakSchema(real().body) });
     case 'string-json':
-      return jsonResponse(500, JSON.stringify({ error_code: 'CB.00060101', error_msg: 'x' }));
+      return respondJson(500, JSON.stringify({ error_code: 'CB.00060101', error_msg: 'x' }));
   }
 }
 
-function throttled(message: string): SimResponse {
-  return errorResponse(429, 'APIG.0308', message);
+function respondThrottled(message: string): SimResponse {
+  return respondError(429, 'APIG.0308', message);
 }
 
 /** The real result without `status` and with a non-numeric `build_no`. */

@@ -29,8 +29,9 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
   if (typeof resolved.jobs === 'number') {
     check(Number.isInteger(resolved.jobs) && resolved.jobs >= 0, `jobs must be an integer >= 0, got ${resolved.jobs}`);
   }
-  check(Number.isInteger(resolved.port) && resolved.port >= 0 && resolved.port <= 65535, `port must be 0-65535, got ${resolved.port}`);
-  check(resolved.clock === 'manual' || resolved.clock === 'realtime', `clock must be manual or realtime, got ${resolved.clock}`);
+  const { port, clock } = resolved;
+  check(Number.isInteger(port) && port >= 0 && port <= 65535, `port must be 0-65535, got ${port}`);
+  check(clock === 'manual' || clock === 'realtime', `clock must be manual or realtime, got ${clock}`);
   check(Number.isFinite(resolved.speed) && resolved.speed > 0, `speed must be > 0, got ${resolved.speed}`);
   check(Number.isFinite(resolved.startTime), `startTime must be a finite number, got ${resolved.startTime}`);
   check(Number.isFinite(resolved.latencyMs) && resolved.latencyMs >= 0, `latencyMs must be >= 0, got ${resolved.latencyMs}`);

@@ -1,4 +1,4 @@
-import { phaseAt, type JobTimeline, type SimBuild } from './timeline.js';
+import { classifyPhase, type JobTimeline, type SimBuild } from './timeline.js';
 
 /** Placeholder tenant values shared by every record; obviously fake. */
 const DOMAIN_ID = '0000000000000000000000000000d0a1';
@@ -15,15 +15,15 @@ export function formatTime(ms: number, offsetMinutes: number): string {
 }
 
 /** The raw status a record shows at nowMs. */
-export function statusAt(build: SimBuild, nowMs: number): string {
-  const phase = phaseAt(build, nowMs);
+export function showStatus(build: SimBuild, nowMs: number): string {
+  const phase = classifyPhase(build, nowMs);
   if (phase === 'queued') return build.queuedStatus;
   return phase === 'running' ? build.runningStatus : build.final.raw;
 }
 
 /** The `result` object of a record-info answer (v4 and v1 share the model), as it looks at nowMs. */
 export function renderRecord(job: JobTimeline, build: SimBuild, nowMs: number): Record<string, unknown> {
-  const phase = phaseAt(build, nowMs);
+  const phase = classifyPhase(build, nowMs);
   const time = (ms: number): string => formatTime(ms, build.offsetMinutes);
   const started = phase !== 'queued';
   const finished = phase === 'finished';
@@ -50,7 +50,7 @@ export function renderRecord(job: JobTimeline, build: SimBuild, nowMs: number): 
     commit_create_time: time(build.createdMs - build.runnableLeadMs),
     trigger_type: build.trigger.raw,
     build_type: build.tag === null ? 'branch' : 'tag',
-    status: statusAt(build, nowMs),
+    status: showStatus(build, nowMs),
     domain_id: DOMAIN_ID,
     create_time: time(build.createdMs),
     schedule_time: time(dispatchedMs),

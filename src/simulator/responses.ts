@@ -9,45 +9,45 @@ export interface SimResponse {
   action?: 'reset' | 'hold' | 'truncate';
 }
 
-export function jsonResponse(status: number, value: unknown, headers?: Record<string, string>): SimResponse {
+export function respondJson(status: number, value: unknown, headers?: Record<string, string>): SimResponse {
   return headers ? { status, body: JSON.stringify(value), headers } : { status, body: JSON.stringify(value) };
 }
 
 /** The documented error body `{error_code, error_msg}`. */
-export function errorResponse(status: number, code: string, message: string): SimResponse {
-  return jsonResponse(status, { error_code: code, error_msg: message });
+export function respondError(status: number, code: string, message: string): SimResponse {
+  return respondJson(status, { error_code: code, error_msg: message });
 }
 
 /** The v1/v4 success envelope. */
-export function successResponse(result: unknown): SimResponse {
-  return jsonResponse(200, { status: 'success', error: null, result });
+export function respondSuccess(result: unknown): SimResponse {
+  return respondJson(200, { status: 'success', error: null, result });
 }
 
-export function unknownRouteResponse(): SimResponse {
-  return errorResponse(404, 'APIGW.0101', 'The API does not exist or has not been published in the environment');
+export function respondUnknownRoute(): SimResponse {
+  return respondError(404, 'APIGW.0101', 'The API does not exist or has not been published in the environment');
 }
 
-export function unauthorizedResponse(): SimResponse {
-  return errorResponse(401, 'APIGW.0301', 'Incorrect IAM authentication information');
+export function respondUnauthorized(): SimResponse {
+  return respondError(401, 'APIGW.0301', 'Incorrect IAM authentication information');
 }
 
-export function invalidParameterResponse(what: string): SimResponse {
-  return errorResponse(400, 'CB.00060200', `Invalid parameter: ${what}`);
+export function respondInvalidParameter(what: string): SimResponse {
+  return respondError(400, 'CB.00060200', `Invalid parameter: ${what}`);
 }
 
 /** How a missing build (or job) is answered; the shapes come from the API notes §2.4. */
-export function notFoundResponse(shape: NotFoundShape): SimResponse {
+export function respondNotFound(shape: NotFoundShape): SimResponse {
   switch (shape) {
     case '404':
-      return errorResponse(404, 'CB.00060214', 'The requested URL was not found');
+      return respondError(404, 'CB.00060214', 'The requested URL was not found');
     case '422-devcb':
-      return errorResponse(422, 'DEVCB.00031006', 'The build task does not exist or has been deleted');
+      return respondError(422, 'DEVCB.00031006', 'The build task does not exist or has been deleted');
     case '422-cb':
-      return errorResponse(422, 'CB.00031006', 'The build task does not exist or has been deleted');
+      return respondError(422, 'CB.00031006', 'The build task does not exist or has been deleted');
     case '403-cb':
-      return errorResponse(403, 'CB.00031059', 'The task has not been built yet or its history has been deleted');
+      return respondError(403, 'CB.00031059', 'The task has not been built yet or its history has been deleted');
     case '200-fail':
-      return jsonResponse(200, {
+      return respondJson(200, {
         status: 'fail',
         error: { code: 'CB.00031006', message: 'The build record does not exist' },
         result: null,

@@ -1,12 +1,12 @@
-import { renderRecord, statusAt } from './record.js';
+import { renderRecord, showStatus } from './record.js';
 import {
-  invalidParameterResponse,
-  notFoundResponse,
-  successResponse,
-  unknownRouteResponse,
+  respondInvalidParameter,
+  respondNotFound,
+  respondSuccess,
+  respondUnknownRoute,
   type SimResponse,
 } from './responses.js';
-import { phaseAt } from './timeline.js';
+import { classifyPhase } from './timeline.js';
 import type { Endpoint } from './types.js';
 import type { World } from './world.js';
 
@@ -74,43 +74,43 @@ export function answerRoute(route: Route, context: RouteContext): SimResponse {
     case 'record-info-v1':
       return answerRecordInfo(route, context);
     case 'running-status':
-      return context.runningStatus ? answerRunningStatus(route, context) : unknownRouteResponse();
+      return context.runningStatus ? answerRunningStatus(route, context) : respondUnknownRoute();
     case 'job-list':
       return answerJobList(route, context);
     default:
-      return unknownRouteResponse();
+      return respondUnknownRoute();
   }
 }
 
 function answerRecordInfo(route: Route, { world, nowMs }: RouteContext): SimResponse {
-  if (route.buildNo === undefined) return invalidParameterResponse(`build_no '${route.param ?? ''}'`);
+  if (route.buildNo === undefined) return respondInvalidParameter(`build_no '${route.param ?? ''}'`);
   const job = world.job(route.jobId ?? '');
-  if (!job) return notFoundResponse('422-devcb');
+  if (!job) return respondNotFound('422-devcb');
   const build = job.find(route.buildNo, nowMs);
-  return build ? successResponse(renderRecord(job, build, nowMs)) : notFoundResponse(job.spec.notFound);
+  return build ? respondSuccess(renderRecord(job, build, nowMs)) : respondNotFound(job.spec.notFound);
 }
 
 function answerRunningStatus(route: Route, { world, nowMs }: RouteContext): SimResponse {
   const job = world.job(route.jobId ?? '');
-  if (!job) return notFoundResponse('422-devcb');
+  if (!job) return respondNotFound('422-devcb');
   const builds = job.visible(nowMs);
   const latest = builds.at(-1);
-  return successResponse({
+  return respondSuccess({
     last_job_id: job.spec.id,
     last_build_no: latest ? String(latest.buildNo) : '',
-    last_build_status: latest ? statusAt(latest, nowMs) : '',
-    is_running: builds.some((build) => phaseAt(build, nowMs) !== 'finished'),
+    last_build_status: latest ? showStatus(latest, nowMs) : '',
+    is_running: builds.some((build) => classifyPhase(build, nowMs) !== 'finished'),
   });
 }
 
 function answerJobList(route: Route, { world, nowMs }: RouteContext): SimResponse {
   const pageIndex = Number(route.query.get('page_index') ?? '0');
   const pageSize = Number(route.query.get('page_size') ?? '10');
-  if (!Number.isInteger(pageIndex) || pageIndex < 0) return invalidParameterResponse('page_index');
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) return invalidParameterResponse('page_size');
+  if (!Number.isInteger(pageIndex) || pageIndex < 0) return respondInvalidParameter('page_index');
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) return respondInvalidParameter('page_size');
   const jobs = world.jobsInProject(route.param ?? '');
   const page = jobs.slice(pageIndex * pageSize, (pageIndex + 1) * pageSize);
-  return successResponse({
+  return respondSuccess({
     total: jobs.length,
     job_list: page.map((job) => {
       const latest = job.visible(nowMs).at(-1);
@@ -121,9 +121,9 @@ function answerJobList(route: Route, { world, nowMs }: RouteContext): SimRespons
         project_name: 'simulated-project',
         build_project_id: job.profile.buildProjectId,
         build_number: latest ? String(latest.buildNo) : '',
-        last_build_status: latest ? statusAt(latest, nowMs) : '',
+        last_build_status: latest ? showStatus(latest, nowMs) : '',
         last_build_time: latest ? latest.createdMs : 0,
-        is_finished: latest ? phaseAt(latest, nowMs) === 'finished' : true,
+        is_finished: latest ? classifyPhase(latest, nowMs) === 'finished' : true,
         disabled: false,
       };
     }),

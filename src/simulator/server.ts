@@ -8,7 +8,7 @@ import { answerIamToken } from './iam.js';
 import { resolveOptions } from './options.js';
 import { createRandom, deriveSeed } from './random.js';
 import { RequestRecorder } from './requests.js';
-import { errorResponse, type SimResponse } from './responses.js';
+import { respondError, type SimResponse } from './responses.js';
 import { answerRoute, classifyRoute, type Route } from './routes.js';
 import type { Simulator, SimulatorOptions } from './types.js';
 import { World } from './world.js';
@@ -61,7 +61,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     if (response.action === 'reset') {
       req.socket.destroy();
     } else if (response.action === 'hold') {
-      later(HOLD_MS, () => send(res, errorResponse(504, 'APIG.0201', 'Backend timeout')));
+      later(HOLD_MS, () => send(res, respondError(504, 'APIG.0201', 'Backend timeout')));
     } else if (latencyMs > 0) {
       later(latencyMs, () => send(res, response));
     } else {
@@ -71,7 +71,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
 
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
-      if (!res.headersSent) send(res, errorResponse(500, 'CB.00060101', 'Internal server error'));
+      if (!res.headersSent) send(res, respondError(500, 'CB.00060101', 'Internal server error'));
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -65,7 +65,7 @@ const MAX_DURATION_MS = 2_400_000;
 const BRANCHES = ['master', 'main', 'develop', 'release/2.4', 'feature/login', 'hotfix/npe'];
 const COMMIT_MESSAGES = ['fix flaky test', 'bump dependencies', 'add health endpoint', 'refactor build script'];
 
-export function phaseAt(build: SimBuild, nowMs: number): BuildPhase {
+export function classifyPhase(build: SimBuild, nowMs: number): BuildPhase {
   if (nowMs < build.startedMs) return 'queued';
   return nowMs < build.finishedMs ? 'running' : 'finished';
 }

@@ -1,5 +1,5 @@
 import type { Random } from './random.js';
-import { JobTimeline, phaseAt, type ResolvedJobSpec, type SimBuild } from './timeline.js';
+import { JobTimeline, classifyPhase, type ResolvedJobSpec, type SimBuild } from './timeline.js';
 import type { GroundTruthBuild, GroundTruthJob, NotFoundShape, SimJobSpec } from './types.js';
 
 const NOT_FOUND_SHAPES: readonly NotFoundShape[] = ['404', '422-devcb', '422-cb', '403-cb', '200-fail'];
@@ -119,7 +119,7 @@ function describeJob(timeline: JobTimeline, nowMs: number): GroundTruthJob {
   for (const build of timeline.visible(nowMs)) {
     job.existing.push(build.buildNo);
     job.highest = Math.max(job.highest, build.buildNo);
-    const phase = phaseAt(build, nowMs);
+    const phase = classifyPhase(build, nowMs);
     if (phase === 'finished') job.finished.push(describeBuild(build));
     else job.inProgress.push(build.buildNo);
     if (phase === 'queued') job.queued.push(build.buildNo);

@@ -80,18 +80,25 @@ describe('simulator world', () => {
   });
 
   it('answers record-info (v4 and v1) exactly as the ground truth says, as time passes', async () => {
-    const simulator = await startSimulator({ jobs: [{ id: jobId(1), name: 'backend-ci', history: 15, buildEverySeconds: 120 }], gapProbability: 0.1 });
+    const simulator = await startSimulator({
+      jobs: [{ id: jobId(1), name: 'backend-ci', history: 15, buildEverySeconds: 120 }],
+      gapProbability: 0.1,
+    });
     for (let step = 0; step < 4; step++) {
       await expectApiMatchesGroundTruth(simulator, simulator.groundTruth()[0] as GroundTruthJob);
       simulator.advance(900);
     }
     const job = simulator.groundTruth()[0] as GroundTruthJob;
-    const [v4, v1] = await Promise.all([getJson(simulator, recordPath(job.id, job.highest)), getJson(simulator, recordPath(job.id, job.highest, 'v1'))]);
+    const [v4, v1] = await Promise.all([
+      getJson(simulator, recordPath(job.id, job.highest)),
+      getJson(simulator, recordPath(job.id, job.highest, 'v1')),
+    ]);
     expect(v1.text).toBe(v4.text);
   });
 
   it('has every field of the documented example, with offsets +00:00 and +08:00', async () => {
-    const example = JSON.parse(await readFile(new URL('../../../shared/fixtures/record-info-example.json', import.meta.url), 'utf8'));
+    const fixture = new URL('../../../shared/fixtures/record-info-example.json', import.meta.url);
+    const example = JSON.parse(await readFile(fixture, 'utf8'));
     const simulator = await startSimulator({ jobs: [{ id: jobId(2), name: 'docs-site', history: 40 }] });
     const job = simulator.groundTruth()[0] as GroundTruthJob;
     const records = [...(await fetchAllRecords(simulator, job)).values()];
@@ -148,7 +155,11 @@ describe('simulator world', () => {
   });
 
   it('finishes concurrent builds out of order and skips some build numbers for good', async () => {
-    const simulator = await startSimulator({ seed: 9, gapProbability: 0.15, jobs: [{ id: jobId(5), name: 'gappy', buildEverySeconds: 120 }] });
+    const simulator = await startSimulator({
+      seed: 9,
+      gapProbability: 0.15,
+      jobs: [{ id: jobId(5), name: 'gappy', buildEverySeconds: 120 }],
+    });
     let outOfOrder = false;
     for (let step = 0; step < 100 && !outOfOrder; step++) {
       simulator.advance(60);
@@ -170,7 +181,9 @@ describe('simulator world', () => {
   });
 
   it('applies retention, adds and removes jobs', async () => {
-    const simulator = await startSimulator({ jobs: [{ id: jobId(6), name: 'retained', history: 20, deletedBelow: 5, buildEverySeconds: 0 }] });
+    const simulator = await startSimulator({
+      jobs: [{ id: jobId(6), name: 'retained', history: 20, deletedBelow: 5, buildEverySeconds: 0 }],
+    });
     const job = simulator.groundTruth()[0] as GroundTruthJob;
     expect(job.existing).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
     expect((await getJson(simulator, recordPath(job.id, 4))).status).toBe(422);
