@@ -220,9 +220,13 @@ export const MACRO_VALUES: Readonly<Record<string, string>> = {
   __interval_ms: '60000',
 };
 
-/** Escapes regular-expression metacharacters, as Grafana does for multi-value variables. */
+/**
+ * Escapes a value for use inside a double-quoted PromQL regex matcher (`=~"..."`), exactly as
+ * Grafana's Prometheus data source does for multi-value variables: regex metacharacters get a
+ * backslash, and every backslash is doubled for the PromQL string literal (`a.b` -> `a\\.b`).
+ */
 export function escapeRegex(value: string): string {
-  return value.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
+  return value.replace(/\\/g, '\\\\\\\\').replace(/[$^*{}[\]'+?.()|]/g, '\\\\$&');
 }
 
 export interface SubstituteOptions {

@@ -341,9 +341,11 @@ describe('promql helpers', () => {
     expect(substituteGrafanaMacros('increase(x{job=~"$job", job_name=~"${job_name}"}[$__range]) / rate(y[$__rate_interval]) + z[$__interval]')).toBe(
       'increase(x{job=~".+", job_name=~".+"}[1h]) / rate(y[5m]) + z[1m]',
     );
+    // Grafana's escaping: a regex backslash, doubled inside the PromQL string literal.
     expect(substituteGrafanaMacros('x{job_name=~"$job_name", job=~"$job"}', { variables: { job_name: escapeRegex('a.b+c') } })).toBe(
-      'x{job_name=~"a\\.b\\+c", job=~".+"}',
+      'x{job_name=~"a\\\\.b\\\\+c", job=~".+"}',
     );
+    expect(escapeRegex('back\\slash')).toBe('back\\\\\\\\slash');
     expect(substituteGrafanaMacros('$__range_s + ${__interval_ms} + [[instance]]')).toBe('3600 + 60000 + .+');
   });
 
@@ -363,7 +365,8 @@ describe('dashboards: every expression parses', () => {
   itWithBinary('promtool')('promtool check rules accepts every substituted panel expression', () => {
     const queries = dashboardQueries(DASHBOARDS);
     const rules = queries.map((query) => {
-      const expr = substituteGrafanaMacros(query.expr, { variables: { job_name: escapeRegex('backend-ci') } });
+      // A job name full of regex metacharacters: the escaped value must still be a valid PromQL string.
+      const expr = substituteGrafanaMacros(query.expr, { variables: { job_name: escapeRegex('web.app+(v2)|[x]') } });
       expect(expr, `${query.dashboardUid} "${query.panelTitle}"`).not.toContain('$');
       return {
         record: `check:${query.dashboardUid.replace(/-/g, '_')}:panel_${query.panelId}_${query.refId}`,
