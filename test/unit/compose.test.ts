@@ -185,6 +185,8 @@ describe('docker-compose.yml: demo profile', () => {
     expect(simulator.image).toBe(demoExporter.image);
     expect(simArgs.slice(0, 3)).toEqual(['node', 'dist/cli.js', 'simulate']);
     expect(flag(simArgs, '--host')).toBe('0.0.0.0');
+    // Real time: simulated finish times stay comparable with time() in the dashboards and alerts.
+    expect(flag(simArgs, '--speed')).toBe('1');
     expect(simulator.healthcheck?.disable).toBe(true);
   });
 
