@@ -77,7 +77,8 @@ describe('restarts: nothing counted twice, nothing lost', () => {
     const duplicates = all.filter((key, i) => all.indexOf(key) !== i);
     expect(duplicates).toEqual([]);
     expect(new Set(all)).toEqual(expected());
-    expect(all.length).toBeGreaterThan(80);
+    // 50 builds of history plus builds that finished while processes were being killed.
+    expect(all.length).toBeGreaterThan(55);
   }, 70_000);
 
   it('the final process counts exactly what it committed since it started', async () => {
