@@ -27,6 +27,8 @@ export interface IamIssuer {
   checkToken(token: string): 'valid' | 'expired' | 'unknown';
   /** Invalidates a token early (what a password change does); it then checks as 'unknown'. */
   revoke(token: string): void;
+  /** Invalidates every token issued so far; returns how many were still valid. */
+  revokeAll(): number;
   /** Tokens issued so far. */
   issuedCount(): number;
 }
@@ -93,6 +95,12 @@ export function createIamIssuer(options: IamIssuerOptions): IamIssuer {
     },
     revoke(token) {
       tokens.delete(token);
+    },
+    revokeAll() {
+      const now = options.now();
+      const valid = [...tokens.values()].filter((entry) => now < entry.expiresAt).length;
+      tokens.clear();
+      return valid;
     },
     issuedCount: () => issued,
   };

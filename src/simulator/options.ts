@@ -1,4 +1,4 @@
-import type { SimJobSpec, SimulatorOptions } from './types.js';
+import type { SimAuthOptions, SimJobSpec, SimulatorOptions } from './types.js';
 
 export const DEFAULT_TOKEN = 'sim-token-NOT-A-SECRET';
 export const DEFAULT_START_TIME = 1_767_225_600;
@@ -20,6 +20,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     gapProbability: options.gapProbability ?? 0.02,
     token: options.token ?? DEFAULT_TOKEN,
     runningStatus: options.runningStatus ?? true,
+    auth: options.auth ?? { mode: 'token' },
   };
   const problems: string[] = [];
   const check = (ok: boolean, message: string): void => {
@@ -45,6 +46,26 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     `gapProbability must be within [0, 1), got ${resolved.gapProbability}`,
   );
   check(resolved.token !== '', 'token must not be empty');
+  problems.push(...authProblems(resolved.auth));
   if (problems.length > 0) throw new TypeError(`invalid simulator options: ${problems.join('; ')}`);
   return resolved;
+}
+
+function authProblems(auth: SimAuthOptions): string[] {
+  switch (auth.mode) {
+    case 'token':
+      return [];
+    case 'iam': {
+      const problems: string[] = [];
+      if (!(Number.isFinite(auth.tokenLifetimeSeconds) && auth.tokenLifetimeSeconds > 0)) {
+        problems.push(`auth.tokenLifetimeSeconds must be > 0, got ${auth.tokenLifetimeSeconds}`);
+      }
+      if (!Array.isArray(auth.users) || auth.users.length === 0) problems.push('auth.users must name at least one IAM user');
+      return problems;
+    }
+    case 'aksk':
+      return Object.keys(auth.keys ?? {}).length === 0 ? ['auth.keys must hold at least one access key'] : [];
+    default:
+      return [`auth.mode must be token, iam or aksk, got ${(auth as { mode?: unknown }).mode}`];
+  }
 }

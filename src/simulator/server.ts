@@ -1,10 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { createTokenAuth } from './auth.js';
+import { createGateway } from './auth.js';
 import { createClock } from './clock.js';
 import { FaultTable, renderFault } from './faults.js';
-import { answerIamToken } from './iam.js';
 import { resolveOptions } from './options.js';
 import { createRandom, deriveSeed } from './random.js';
 import { RequestRecorder } from './requests.js';
@@ -33,7 +32,8 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
   }
   const faults = new FaultTable(createRandom(deriveSeed(settings.seed, 'faults')));
   const recorder = new RequestRecorder(realNowMs);
-  const authorize = createTokenAuth(settings.token);
+  let authClockOffsetSeconds = 0;
+  const gateway = createGateway(settings.auth, settings.token, () => Date.now() / 1000 + authClockOffsetSeconds);
   const timers = new Set<NodeJS.Timeout>();
   let latencyMs = settings.latencyMs;
 
@@ -46,15 +46,15 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
   };
 
   const answerNormally = (req: IncomingMessage, route: Route, body: string): SimResponse => {
-    if (route.endpoint === 'iam-token') return answerIamToken(body, settings.token, Date.now());
-    const auth = authorize(req);
+    if (route.endpoint === 'iam-token') return gateway.answerIam(body);
+    const auth = gateway.check(req, body);
     if (!auth.ok) return { status: auth.status, body: auth.body };
     return answerRoute(route, { world, nowMs: clock.nowMs(), runningStatus: settings.runningStatus });
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const route = classifyRoute(req.method ?? 'GET', req.url ?? '/');
-    const body = await readBody(req, route.endpoint === 'iam-token');
+    const body = await readBody(req, route.endpoint === 'iam-token' || gateway.needsBody);
     const fault = faults.take(route.endpoint, route.jobId);
     const response = fault ? renderFault(fault, () => answerNormally(req, route, body)) : answerNormally(req, route, body);
     recorder.record(route.endpoint, response.status, route.jobId, route.buildNo);
@@ -101,6 +101,11 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     setLatency: (ms) => {
       if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`latency must be >= 0 ms, got ${ms}`);
       latencyMs = ms;
+    },
+    revokeTokens: () => gateway.revokeTokens(),
+    setAuthClockOffset: (seconds) => {
+      if (!Number.isFinite(seconds)) throw new RangeError(`auth clock offset must be finite, got ${seconds}`);
+      authClockOffsetSeconds = seconds;
     },
     close: () => {
       closing ??= new Promise<void>((resolve) => {

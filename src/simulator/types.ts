@@ -40,11 +40,36 @@ export interface SimulatorOptions {
   buildEverySeconds?: number;
   /** Probability that a build number is skipped and never exists. @default 0.02 */
   gapProbability?: number;
-  /** The accepted X-Auth-Token; anything else gets 401. @default 'sim-token-NOT-A-SECRET' */
+  /** The accepted X-Auth-Token in `token` auth mode; anything else gets 401. @default 'sim-token-NOT-A-SECRET' */
   token?: string;
+  /** How CodeArts routes check credentials. @default { mode: 'token' } */
+  auth?: SimAuthOptions;
   /** Serve GET /v1/job/{job_id}/running-status; false answers 404 APIGW.0101. @default true */
   runningStatus?: boolean;
 }
+
+/** An IAM user the `iam` auth mode issues tokens to. */
+export interface SimIamUser {
+  domain: string;
+  user: string;
+  password: string;
+  /** When set, only this project (by name, or by the id the simulator reports for it) may be scoped. */
+  project?: string;
+}
+
+/**
+ * Gateway authentication. IAM token expiry and X-Sdk-Date checks run on real time (plus
+ * `setAuthClockOffset`), not on the virtual clock, because the exporter signs and refreshes on real time.
+ * - `token`: one static X-Auth-Token (`options.token`); POST /v3/auth/tokens hands it out, valid 24 h.
+ * - `iam`: POST /v3/auth/tokens issues tokens living `tokenLifetimeSeconds`; CodeArts routes accept
+ *   only issued, unexpired, unrevoked ones (401 APIGW.0301 otherwise).
+ * - `aksk`: every CodeArts request must carry a valid SDK-HMAC-SHA256 signature by one of `keys`
+ *   (access key -> secret key); 401 APIGW.0301 / APIGW.0303 (X-Sdk-Date over 15 minutes off) otherwise.
+ */
+export type SimAuthOptions =
+  | { mode: 'token' }
+  | { mode: 'iam'; tokenLifetimeSeconds: number; users: SimIamUser[] }
+  | { mode: 'aksk'; keys: Record<string, string> };
 
 export type GroundTruthResult = 'success' | 'failure' | 'aborted' | 'timeout' | 'unknown';
 
@@ -142,5 +167,9 @@ export interface Simulator {
   inject(fault: FaultKind, opts?: FaultOptions): void;
   clearFaults(): void;
   setLatency(ms: number): void;
+  /** `iam` auth mode: invalidates every token issued so far (what a password change does); returns how many. */
+  revokeTokens(): number;
+  /** Moves the gateway's auth clock (token expiry, X-Sdk-Date checks) this many seconds ahead of real time. */
+  setAuthClockOffset(seconds: number): void;
   close(): Promise<void>;
 }
