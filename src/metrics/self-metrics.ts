@@ -1,5 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+const AUTH_TOKEN_EXPIRY = 'codearts_exporter_auth_token_expiry_timestamp_seconds';
+
 /** The exporter's own series (prefix `codearts_exporter_`), plus Node's process metrics. */
 export class SelfMetrics {
   readonly registry = new Registry();
@@ -14,6 +16,8 @@ export class SelfMetrics {
   readonly invalidRecords: Counter<'job_id' | 'job_name'>;
   readonly stateSaveErrors: Counter;
   readonly buildInfo: Gauge<'version'>;
+  readonly authRefreshes: Counter<'outcome'>;
+  private readonly authTokenExpiry: Gauge;
 
   constructor(version: string) {
     const registers = [this.registry];
@@ -74,7 +78,25 @@ export class SelfMetrics {
       registers,
     });
     this.buildInfo.set({ version }, 1);
+    this.authRefreshes = new Counter({
+      name: 'codearts_exporter_auth_refreshes_total',
+      help: 'IAM token requests by outcome (success, failure); stays 0 with a static token or AK/SK signing.',
+      labelNames: ['outcome'] as const,
+      registers,
+    });
+    for (const outcome of ['success', 'failure']) this.authRefreshes.inc({ outcome }, 0);
+    // Registered on the first token: an unset gauge would read 0, an expiry in 1970.
+    this.authTokenExpiry = new Gauge({
+      name: AUTH_TOKEN_EXPIRY,
+      help: 'Expiry of the current IAM token (Unix seconds); absent with a static token or AK/SK signing.',
+      registers: [],
+    });
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  setAuthTokenExpiry(unixSeconds: number): void {
+    if (!this.registry.getSingleMetric(AUTH_TOKEN_EXPIRY)) this.registry.registerMetric(this.authTokenExpiry);
+    this.authTokenExpiry.set(unixSeconds);
   }
 
   /** Creates the per-job series at zero so `increase()` sees their first change. */
