@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAuthProvider } from './wiring/auth.js';
+import type { AuthProvider } from './codearts/auth/types.js';
 import { CodeArtsClient } from './codearts/client.js';
 import { DEFAULT_NOT_FOUND_CODES } from './codearts/envelope.js';
 import type { Config } from './config/schema.js';
@@ -21,6 +22,8 @@ export interface ExporterOptions {
   logger: Logger;
   /** Replaces the file store (tests, a future Redis store). */
   store?: Store;
+  /** Decorates the auth provider built from the config (tests: tampering with signed requests). */
+  wrapAuth?: (auth: AuthProvider) => AuthProvider;
 }
 
 /** Everything wired together: client, store, poller, metrics, schedule and HTTP server. */
@@ -56,7 +59,8 @@ export class Exporter {
       recordLabels: config.metrics.record_labels,
     });
     const periodSeconds = schedulePeriodSeconds(config.poll.schedule, config.poll.timezone);
-    const auth = createAuthProvider(config, logger, self);
+    const configured = createAuthProvider(config, logger, self);
+    const auth = options.wrapAuth ? options.wrapAuth(configured) : configured;
     const client = new CodeArtsClient({
       endpoint: config.codearts.endpoint,
       recordApi: config.codearts.record_api,
