@@ -9,20 +9,20 @@ import { createLogger } from './log/logger.js';
 import { createSimulator } from './simulator/index.js';
 
 /**
- * `npm run demo`: the simulator (12 jobs with history, builds every few seconds of real time) and
+ * `npm run demo`: the simulator (12 jobs with history, a new build every 20-75 s per job, real
+ * timestamps) and
  * the exporter polling it every 5 s, both on free loopback ports. Ctrl-C stops both.
  */
 async function main(): Promise<void> {
   const simulator = await createSimulator({
     seed: 42,
     clock: 'realtime',
-    speed: 20,
-    buildEverySeconds: 240,
+    speed: 1,
     jobs: Array.from({ length: 12 }, (_, i) => ({
       id: `de${String(i + 1).padStart(30, '0')}`,
       name: ['backend-ci', 'frontend-ci', 'mobile-android', 'mobile-ios', 'docs', 'nightly-e2e', 'release', 'payments-svc', 'search-svc', 'infra-terraform', 'data-pipeline', 'lint-only'][i] ?? `job-${i + 1}`,
       history: 30 + i * 7,
-      buildEverySeconds: 120 + i * 40,
+      buildEverySeconds: 20 + i * 5,
     })),
   });
   const stateDir = mkdtempSync(join(tmpdir(), 'codearts-demo-'));
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       `  metrics:        ${url}/metrics`,
       `  landing page:   ${url}/`,
       `  readiness:      ${url}/readyz`,
-      `  fake CodeArts:  ${simulator.url} (12 jobs, time runs 20x)`,
+      `  fake CodeArts:  ${simulator.url} (12 jobs, new builds every 20-75 s)`,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n') + '\n',

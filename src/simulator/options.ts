@@ -14,7 +14,8 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     host: options.host ?? '127.0.0.1',
     clock: options.clock ?? 'manual',
     speed: options.speed ?? 1,
-    startTime: options.startTime ?? DEFAULT_START_TIME,
+    // A realtime simulator (demo, compose) shows current timestamps; a manual one is reproducible.
+    startTime: options.startTime ?? (options.clock === 'realtime' ? Math.floor(Date.now() / 1000) : DEFAULT_START_TIME),
     latencyMs: options.latencyMs ?? 0,
     buildEverySeconds: options.buildEverySeconds ?? 300,
     gapProbability: options.gapProbability ?? 0.02,
