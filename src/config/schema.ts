@@ -262,8 +262,15 @@ const pollSchema = z
       })
       .default('latest'),
     max_builds_per_job_per_cycle: int(1, 1000).default(50),
+    discovery_interval: duration({ positive: true }).default(600_000),
+    removed_job_grace: duration().default(900_000),
   })
-  .prefault({});
+  .prefault({})
+  .transform(({ discovery_interval, removed_job_grace, ...rest }): Config['poll'] => ({
+    ...rest,
+    discovery_interval_ms: discovery_interval,
+    removed_job_grace_ms: removed_job_grace,
+  }));
 
 function isValidTimeZone(zone: string): boolean {
   try {
@@ -281,7 +288,6 @@ const jobsSchema = z
       name: z.string().regex(LABEL_SAFE, 'must be 1 to 128 characters without control characters').optional(),
     }),
   )
-  .min(1, 'at least one job is required')
   .prefault([])
   // Runs even when another job is invalid, so every duplicate is reported in one go.
   .superRefine(
@@ -297,6 +303,24 @@ const jobsSchema = z
     },
     { when: (payload) => Array.isArray(payload.value) },
   );
+
+const regex = z.string().superRefine((pattern, ctx) => {
+  try {
+    new RegExp(pattern, 'u');
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(error as Error).message}` });
+  }
+});
+
+const projectsSchema = z
+  .array(
+    z.strictObject({
+      id: z.string().regex(JOB_ID, 'must be 32 letters or digits (the CodeArts project id)'),
+      include: regex.optional(),
+      exclude: regex.optional(),
+    }),
+  )
+  .default(() => []);
 
 function buckets(defaults: readonly number[]) {
   return z
@@ -340,6 +364,7 @@ export function createConfigSchema(options: SchemaOptions): z.ZodType<Config> {
     codearts: codeartsSchema(options.readFile),
     poll: pollSchema,
     jobs: jobsSchema,
+    projects: projectsSchema,
     metrics: metricsSchema,
     server: z
       .strictObject({
@@ -347,7 +372,23 @@ export function createConfigSchema(options: SchemaOptions): z.ZodType<Config> {
         port: int(0, 65535).default(DEFAULT_PORT),
       })
       .prefault({}),
-    state: z.strictObject({ path: nonEmpty.default('./data/state.json') }).prefault({}),
+    state: z
+      .strictObject({ path: nonEmpty.default('./data/state.json'), keep_removed_jobs: duration().default(7 * 86_400_000) })
+      .prefault({})
+      .transform((s): Config['state'] => ({ path: s.path, keep_removed_jobs_ms: s.keep_removed_jobs })),
     log: z.strictObject({ level: logLevel.default('info') }).prefault({}),
-  });
+  })
+  .superRefine(
+    (config, ctx) => {
+      if (config.jobs.length === 0 && config.projects.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['jobs'], message: 'at least one job is required (or projects to discover jobs from)' });
+      }
+    },
+    { when: (payload) => isJobsAndProjectsShaped(payload.value) },
+  );
+}
+
+function isJobsAndProjectsShaped(value: unknown): boolean {
+  const record = value as { jobs?: unknown; projects?: unknown } | null;
+  return Array.isArray(record?.jobs) && Array.isArray(record?.projects);
 }

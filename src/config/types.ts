@@ -65,8 +65,14 @@ export interface Config {
     timezone: string;
     start_at: 'latest' | number;
     max_builds_per_job_per_cycle: number;
+    /** How often jobs are listed from `projects`. */
+    discovery_interval_ms: number;
+    /** How long a job that disappeared from discovery keeps its series before they are removed. */
+    removed_job_grace_ms: number;
   };
   jobs: Array<{ id: string; name?: string }>;
+  /** CodeArts projects whose build jobs are discovered; include/exclude are regexes on job names. */
+  projects: Array<{ id: string; include?: string; exclude?: string }>;
   metrics: {
     record_labels: RecordLabel[];
     duration_buckets: number[];
@@ -74,6 +80,10 @@ export interface Config {
     job_histograms: boolean;
   };
   server: { host: string; port: number };
-  state: { path: string };
+  state: {
+    path: string;
+    /** How long the saved cursor of a removed job is kept, so a job that reappears does not re-count. */
+    keep_removed_jobs_ms: number;
+  };
   log: { level: LogLevel };
 }

@@ -65,8 +65,16 @@ describe('parseConfigText: valid configs', () => {
         retry: { retries: 4, min_delay_ms: 1_000, max_delay_ms: 20_000 },
         not_found_codes: ['DEVCB.00031006', 'CB.00031006', 'CB.00031059'],
       },
-      poll: { schedule: '*/30 * * * * *', timezone: 'UTC', start_at: 'latest', max_builds_per_job_per_cycle: 50 },
+      poll: {
+        schedule: '*/30 * * * * *',
+        timezone: 'UTC',
+        start_at: 'latest',
+        max_builds_per_job_per_cycle: 50,
+        discovery_interval_ms: 600_000,
+        removed_job_grace_ms: 900_000,
+      },
       jobs: [{ id: JOB_A }],
+      projects: [],
       metrics: {
         record_labels: [],
         duration_buckets: [30, 60, 120, 300, 600, 900, 1800, 3600, 7200],
@@ -74,7 +82,7 @@ describe('parseConfigText: valid configs', () => {
         job_histograms: true,
       },
       server: { host: '0.0.0.0', port: 10987 },
-      state: { path: './data/state.json' },
+      state: { path: './data/state.json', keep_removed_jobs_ms: 604_800_000 },
       log: { level: 'info' },
     } satisfies Config);
   });
@@ -152,7 +160,7 @@ jobs: [{ id: ${JOB_A} }]
   });
 
   it('treats an empty file as an empty mapping', () => {
-    expect(problems('')).toEqual(['codearts.auth: exactly one of token, iam, aksk is required', 'jobs: at least one job is required']);
+    expect(problems('')).toEqual(['codearts.auth: exactly one of token, iam, aksk is required', 'jobs: at least one job is required (or projects to discover jobs from)']);
   });
 });
 
@@ -190,8 +198,8 @@ describe('parseConfigText: invalid configs name the key path', () => {
     ['start_at word', withBlock('poll', '  start_at: newest'), 'poll.start_at: must be "latest" or a build number (a positive integer)'],
     ['max_builds_per_job_per_cycle', withBlock('poll', '  max_builds_per_job_per_cycle: 0'), 'poll.max_builds_per_job_per_cycle: must be >= 1'],
     ['unknown poll key', withBlock('poll', '  interval: 30s'), 'poll.interval: unknown key'],
-    ['no jobs key', `codearts: { auth: { token: t } }`, 'jobs: at least one job is required'],
-    ['empty jobs', `codearts: { auth: { token: t } }\njobs: []`, 'jobs: at least one job is required'],
+    ['no jobs key', `codearts: { auth: { token: t } }`, 'jobs: at least one job is required (or projects to discover jobs from)'],
+    ['empty jobs', `codearts: { auth: { token: t } }\njobs: []`, 'jobs: at least one job is required (or projects to discover jobs from)'],
     ['jobs not a list', `codearts: { auth: { token: t } }\njobs: { id: ${JOB_A} }`, 'jobs: must be a list'],
     ['bad job id', `${MINIMAL}  - id: ${JOB_B}\n  - id: abc\n`, 'jobs[2].id: must be 32 letters or digits'],
     ['duplicate job id', `${MINIMAL}  - id: ${JOB_B}\n  - id: ${JOB_A}\n`, 'jobs[2].id: duplicate job id (same as jobs[0].id)'],
