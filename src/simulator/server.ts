@@ -94,6 +94,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     jobs: () => world.jobs(),
     addJob: (spec) => world.addJob(spec, clock.nowMs()),
     removeJob: (id) => world.removeJob(id),
+    renameJob: (id, name) => world.renameJob(id, name),
     requests: () => recorder.snapshot(),
     resetRequests: () => recorder.reset(),
     inject: (kind, opts) => faults.inject(kind, opts),

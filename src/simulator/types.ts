@@ -162,6 +162,8 @@ export interface Simulator {
   jobs(): SimJobSpec[];
   addJob(spec: Partial<SimJobSpec>): SimJobSpec;
   removeJob(id: string): void;
+  /** Renames a job (as a user would in the CodeArts console); its builds stay. */
+  renameJob(id: string, name: string): void;
   requests(): RequestCounts;
   resetRequests(): void;
   inject(fault: FaultKind, opts?: FaultOptions): void;

@@ -69,6 +69,12 @@ export class World {
     if (!this.timelines.delete(id)) throw new Error(`no job ${id}`);
   }
 
+  renameJob(id: string, name: string): void {
+    const timeline = this.timelines.get(id);
+    if (!timeline) throw new Error(`no job ${id}`);
+    timeline.spec.name = name;
+  }
+
   groundTruth(nowMs: number): GroundTruthJob[] {
     return [...this.timelines.values()].map((timeline) => describeJob(timeline, nowMs));
   }
