@@ -10,6 +10,7 @@ import { describeConfig } from './config/describe.js';
 import type { Logger } from './log/logger.js';
 import { BuildMetrics } from './metrics/build-metrics.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
+import { JobDiscovery, mergeJobs } from './poller/discovery.js';
 import { Poller, type CycleSummary } from './poller/poller.js';
 import { PollSchedule, schedulePeriodSeconds } from './poller/schedule.js';
 import { createServerApp } from './server/app.js';
@@ -32,6 +33,8 @@ export class Exporter {
   readonly self: SelfMetrics;
   readonly client: CodeArtsClient;
   private schedule: PollSchedule | undefined;
+  private discovery: JobDiscovery | undefined;
+  private discovered: Array<{ id: string; name: string }> = [];
   private server: Server | undefined;
   private ready = false;
 
@@ -101,7 +104,17 @@ export class Exporter {
       jobConcurrency: Math.max(4, config.codearts.max_concurrency * 2),
     });
     await poller.init(config.jobs.map((job) => ({ id: job.id, name: job.name ?? job.id })));
-    return new Exporter(config, logger, store, poller, metrics, self, client);
+    const exporter = new Exporter(config, logger, store, poller, metrics, self, client);
+    if (config.projects.length > 0) {
+      for (const project of config.projects) self.addProject(project.id);
+      exporter.discovery = new JobDiscovery(client, config.projects, config.poll.discovery_interval_ms, logger, {
+        onProject: ({ projectId, jobs, ok }) => {
+          self.discoveredJobs.set({ project_id: projectId }, jobs);
+          if (!ok) self.discoveryErrors.inc({ project_id: projectId });
+        },
+      });
+    }
+    return exporter;
   }
 
   /** The full `/metrics` body: build metrics, then self and process metrics. */
@@ -111,10 +124,19 @@ export class Exporter {
 
   /** One cycle, without schedule or server (`once`, tests). */
   async runCycle(signal?: AbortSignal): Promise<CycleSummary> {
+    if (this.discovery) await this.refreshJobs(signal);
     const summary = await this.poller.runCycle(signal);
     this.ready = true;
     this.logger.info({ ...summary }, 'poll cycle finished');
     return summary;
+  }
+
+  /** Lists projects when discovery is due; every cycle applies the grace and retention periods. */
+  private async refreshJobs(signal?: AbortSignal): Promise<void> {
+    if (this.discovery?.isDue()) this.discovered = await this.discovery.discover(signal);
+    if (signal?.aborted) return;
+    const { poll, state } = this.config;
+    await this.poller.reconcile(mergeJobs(this.config.jobs, this.discovered), poll.removed_job_grace_ms, state.keep_removed_jobs_ms);
   }
 
   /** Starts the HTTP server and the schedule; resolves with the server's address. */

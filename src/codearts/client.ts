@@ -1,6 +1,7 @@
 import ky, { isTimeoutError } from 'ky';
 import pLimit, { type LimitFunction } from 'p-limit';
 import pRetry, { AbortError } from 'p-retry';
+import { z } from 'zod';
 import type { AuthProvider } from './auth/types.js';
 import { interpretResponse } from './envelope.js';
 import { CodeArtsError, isCodeArtsError, type Endpoint } from './errors.js';
@@ -64,6 +65,24 @@ export class CodeArtsClient {
     if (raw === '' || raw === null) return 0;
     const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : Number.NaN;
     return Number.isInteger(value) && value >= 0 ? value : undefined;
+  }
+
+  /**
+   * Every build job of a CodeArts project (`GET /v1/job/{project_id}/list`, 0-based pages of 100):
+   * ceil(total / 100) requests.
+   */
+  async listJobs(projectId: string, signal?: AbortSignal): Promise<Array<{ id: string; name: string }>> {
+    const jobs: Array<{ id: string; name: string }> = [];
+    for (let page = 0; ; page++) {
+      const path = `/v1/job/${encodeURIComponent(projectId)}/list?page_index=${page}&page_size=${JOB_PAGE_SIZE}`;
+      const result = await this.call('job-list', path, `project ${projectId} page ${page}`, signal);
+      const parsed = JobListSchema.safeParse(result);
+      if (result === NOT_FOUND || !parsed.success) {
+        throw new CodeArtsError({ kind: 'permanent', endpoint: 'job-list', status: 200, detail: 'unexpected job list shape', target: `project ${projectId}` });
+      }
+      for (const job of parsed.data.job_list) jobs.push({ id: job.id, name: job.job_name });
+      if (parsed.data.job_list.length < JOB_PAGE_SIZE || jobs.length >= parsed.data.total) return jobs;
+    }
   }
 
   /** The request budget's current rate, for tests and the landing page. */
@@ -191,6 +210,11 @@ export class CodeArtsClient {
 }
 
 const NOT_FOUND = Symbol('not found');
+const JOB_PAGE_SIZE = 100;
+const JobListSchema = z.object({
+  total: z.coerce.number().int().nonnegative(),
+  job_list: z.array(z.looseObject({ id: z.string().min(1), job_name: z.string().min(1) })),
+});
 
 function parseRetryAfter(value: string | null): number | undefined {
   if (!value) return undefined;

@@ -17,6 +17,8 @@ export class SelfMetrics {
   readonly stateSaveErrors: Counter;
   readonly buildInfo: Gauge<'version'>;
   readonly authRefreshes: Counter<'outcome'>;
+  readonly discoveredJobs: Gauge<'project_id'>;
+  readonly discoveryErrors: Counter<'project_id'>;
   private readonly authTokenExpiry: Gauge;
 
   constructor(version: string) {
@@ -71,6 +73,18 @@ export class SelfMetrics {
       help: 'Failed attempts to save the state file.',
       registers,
     });
+    this.discoveredJobs = new Gauge({
+      name: 'codearts_exporter_discovered_jobs',
+      help: 'Build jobs discovered in a CodeArts project after include/exclude filters (last known set on errors).',
+      labelNames: ['project_id'] as const,
+      registers,
+    });
+    this.discoveryErrors = new Counter({
+      name: 'codearts_exporter_discovery_errors_total',
+      help: 'Failed job listings of a CodeArts project.',
+      labelNames: ['project_id'] as const,
+      registers,
+    });
     this.buildInfo = new Gauge({
       name: 'codearts_exporter_build_info',
       help: 'Version of the exporter; always 1.',
@@ -97,6 +111,11 @@ export class SelfMetrics {
   setAuthTokenExpiry(unixSeconds: number): void {
     if (!this.registry.getSingleMetric(AUTH_TOKEN_EXPIRY)) this.registry.registerMetric(this.authTokenExpiry);
     this.authTokenExpiry.set(unixSeconds);
+  }
+
+  /** Creates a project's discovery series at zero. */
+  addProject(projectId: string): void {
+    this.discoveryErrors.inc({ project_id: projectId }, 0);
   }
 
   /** Creates the per-job series at zero so `increase()` sees their first change. */

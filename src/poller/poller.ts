@@ -49,6 +49,10 @@ interface JobRuntime extends PolledJob {
  */
 export class Poller {
   private readonly jobs = new Map<string, JobRuntime>();
+  /** Saved state of every job, for jobs that appear after start-up (discovery). */
+  private saved = new Map<string, StoredJob>();
+  /** Jobs no longer wanted: not polled; series kept for a grace period, state kept longer. */
+  private readonly departed = new Map<string, { runtime: JobRuntime; since: number; seriesRemoved: boolean }>();
   private readonly unknownStatuses = new Set<string>();
   private readonly now: () => number;
   private cycles = 0;
@@ -59,24 +63,78 @@ export class Poller {
 
   /** Loads saved state and shows the saved gauges before the first cycle. */
   async init(jobs: readonly PolledJob[]): Promise<void> {
-    const saved = await this.options.store.load();
-    for (const job of jobs) this.addJob(job, saved.get(job.id));
+    this.saved = await this.options.store.load();
+    for (const job of jobs) this.addJob(job, this.saved.get(job.id));
+  }
+
+  /**
+   * Makes the polled set equal `wanted` (static plus discovered jobs): new jobs start from their
+   * saved state or per start_at; a renamed job keeps its counts; a job that left stops being
+   * polled, its series go after `graceMs`, and its saved cursor after `keepMs`, so a job that comes
+   * back in between does not count its history again.
+   */
+  async reconcile(wanted: readonly PolledJob[], graceMs: number, keepMs: number): Promise<void> {
+    const now = this.now() * 1000;
+    const wantedIds = new Set(wanted.map((job) => job.id));
+    for (const job of wanted) {
+      const active = this.jobs.get(job.id);
+      if (active) {
+        if (active.name !== job.name) this.rename(active, job.name);
+        continue;
+      }
+      const back = this.departed.get(job.id);
+      if (back) {
+        this.departed.delete(job.id);
+        this.jobs.set(job.id, back.runtime);
+        if (back.seriesRemoved) this.showJob(back.runtime);
+        if (back.runtime.name !== job.name) this.rename(back.runtime, job.name);
+        this.options.logger.info({ job_id: job.id, job_name: job.name }, 'job is back; continuing from its saved cursor');
+        continue;
+      }
+      this.addJob(job, this.saved.get(job.id));
+      this.options.logger.info({ job_id: job.id, job_name: job.name }, 'job added');
+    }
+    for (const [id, runtime] of this.jobs) {
+      if (wantedIds.has(id)) continue;
+      this.jobs.delete(id);
+      this.departed.set(id, { runtime, since: now, seriesRemoved: false });
+      this.options.logger.info({ job_id: id, job_name: runtime.name }, 'job no longer listed; stops being polled');
+    }
+    for (const [id, entry] of this.departed) {
+      if (!entry.seriesRemoved && now - entry.since >= graceMs) {
+        entry.seriesRemoved = true;
+        this.options.metrics.removeJob(id);
+        this.options.self.removeJob(id, entry.runtime.name);
+      }
+      if (now - entry.since >= keepMs) {
+        this.departed.delete(id);
+        this.saved.delete(id);
+        await this.options.store.forget(id);
+      }
+    }
   }
 
   addJob(job: PolledJob, stored?: StoredJob): void {
-    const existing = this.jobs.get(job.id);
-    this.jobs.set(job.id, { ...job, stored: stored ?? existing?.stored, quietCycles: existing?.quietCycles ?? 0, knownHighest: existing?.knownHighest ?? 0 });
-    this.options.metrics.setJob(job.id, job.name);
-    this.options.self.addJob(job.id, job.name);
-    if (stored) this.publishSnapshot(job.id, stored.state);
+    const runtime: JobRuntime = { ...job, stored, quietCycles: 0, knownHighest: 0 };
+    this.jobs.set(job.id, runtime);
+    this.showJob(runtime);
   }
 
-  removeJob(jobId: string): void {
-    const job = this.jobs.get(jobId);
-    if (!job) return;
-    this.jobs.delete(jobId);
-    this.options.metrics.removeJob(jobId);
-    this.options.self.removeJob(jobId, job.name);
+  /** Creates the job's series (at zero) and shows its saved gauges. */
+  private showJob(job: JobRuntime): void {
+    this.options.metrics.setJob(job.id, job.name);
+    this.options.self.addJob(job.id, job.name);
+    if (job.stored) this.publishSnapshot(job.id, job.stored.state);
+  }
+
+  /** A job renamed in CodeArts keeps its counts under the new `job_name`. */
+  private rename(job: JobRuntime, name: string): void {
+    this.options.self.removeJob(job.id, job.name);
+    this.options.logger.info({ job_id: job.id, old_name: job.name, job_name: name }, 'job renamed');
+    job.name = name;
+    this.options.metrics.setJob(job.id, name);
+    this.options.self.addJob(job.id, name);
+    if (job.lastReachedAt !== undefined) this.options.self.lastSuccessfulPoll.set({ job_id: job.id, job_name: name }, job.lastReachedAt);
   }
 
   /** Per-job view for the landing page. */

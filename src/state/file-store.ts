@@ -30,6 +30,11 @@ const StateFileSchema = z.object({
   jobs: z.record(z.string(), z.object({ version: z.number().int().nonnegative(), state: JobStateSchema })),
 });
 
+function applyTo(jobs: Map<string, StoredJob>, waiter: Waiter): void {
+  if (waiter.stored) jobs.set(waiter.jobId, waiter.stored);
+  else jobs.delete(waiter.jobId);
+}
+
 /** The state file exists but cannot be used; start-up stops and the file is left untouched. */
 export class StateFileError extends Error {
   override readonly name = 'StateFileError';
@@ -44,7 +49,8 @@ export class StateFileError extends Error {
 
 interface Waiter {
   jobId: string;
-  stored: StoredJob;
+  /** null: forget the job. */
+  stored: StoredJob | null;
   resolve: (version: number) => void;
   reject: (error: unknown) => void;
 }
@@ -83,6 +89,13 @@ export class FileStore implements Store {
     });
   }
 
+  forget(jobId: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ jobId, stored: null, resolve: () => resolve(), reject });
+      this.flushing ??= new Promise((done) => setImmediate(done)).then(() => this.flushQueued());
+    });
+  }
+
   async close(): Promise<void> {
     await this.flushing;
   }
@@ -90,7 +103,7 @@ export class FileStore implements Store {
   private latestVersion(jobId: string): number {
     for (let i = this.queued.length - 1; i >= 0; i--) {
       const waiter = this.queued[i];
-      if (waiter?.jobId === jobId) return waiter.stored.version;
+      if (waiter?.jobId === jobId) return waiter.stored?.version ?? 0;
     }
     return this.durable.get(jobId)?.version ?? 0;
   }
@@ -100,11 +113,11 @@ export class FileStore implements Store {
       const batch = this.queued;
       this.queued = [];
       const snapshot = new Map(this.durable);
-      for (const waiter of batch) snapshot.set(waiter.jobId, waiter.stored);
+      for (const waiter of batch) applyTo(snapshot, waiter);
       try {
         await this.write(snapshot);
-        for (const waiter of batch) this.durable.set(waiter.jobId, waiter.stored);
-        for (const waiter of batch) waiter.resolve(waiter.stored.version);
+        for (const waiter of batch) applyTo(this.durable, waiter);
+        for (const waiter of batch) waiter.resolve(waiter.stored?.version ?? 0);
       } catch (error) {
         this.onSaveError(error);
         // Later commits of the same jobs were validated against these versions; fail them too.

@@ -45,6 +45,8 @@ export interface Store {
   load(): Promise<Map<string, StoredJob>>;
   /** Resolves with the new version once durable; rejects on a stale version or a failed save. */
   commit(jobId: string, expectedVersion: number, next: JobState, counted: readonly CountedBuild[]): Promise<number>;
+  /** Drops a job's saved state (a job removed long ago); it would start afresh if it came back. */
+  forget(jobId: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,122 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSimulator, type SimJobSpec, type Simulator } from '../../src/simulator/index.js';
+import type { Exporter } from '../../src/exporter.js';
+import { select, valueOf, type Sample } from '../helpers/exposition.js';
+import { createTestExporter, scrape, testConfig } from '../helpers/exporter-harness.js';
+import { compareCounters } from '../helpers/ground-truth.js';
+
+const PROJECTS = ['f0000000000000000000000000000001', 'f0000000000000000000000000000002', 'f0000000000000000000000000000003'];
+const hex = (n: number) => n.toString(16).padStart(32, '0');
+
+function fleet(): SimJobSpec[] {
+  const sizes = [130, 80, 40];
+  const jobs: SimJobSpec[] = [];
+  sizes.forEach((size, p) => {
+    for (let i = 0; i < size; i++) {
+      const kind = i % 5 === 0 ? 'nightly' : 'ci';
+      jobs.push({ id: hex(p * 1000 + i + 1), name: `p${p}-${kind}-${i}`, projectId: PROJECTS[p], history: 3, buildEverySeconds: 0 });
+    }
+  });
+  return jobs;
+}
+
+const jobNames = (samples: Sample[]) => new Map(select(samples, 'codearts_build_last_number').map((s) => [s.labels.job_id, s.labels.job_name]));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('job discovery from CodeArts projects', () => {
+  let simulator: Simulator | undefined;
+  let exporter: Exporter | undefined;
+  afterEach(async () => {
+    await exporter?.stop();
+    await simulator?.close();
+  });
+
+  async function setup(overrides: Record<string, unknown> = {}, jobs: SimJobSpec[] = fleet()) {
+    simulator = await createSimulator({ seed: 13, jobs, gapProbability: 0 });
+    const config = testConfig(simulator, {
+      jobs: [],
+      projects: [{ id: PROJECTS[0] }, { id: PROJECTS[1], exclude: '-nightly-' }, { id: PROJECTS[2], include: '^p2-ci-' }],
+      poll: { discovery_interval: '50ms', removed_job_grace: '300ms', start_at: 'latest' },
+      log: { level: 'info' },
+      ...overrides,
+    });
+    ({ exporter } = await createTestExporter(config));
+    return { simulator, exporter };
+  }
+
+  it('polls 250 jobs across 3 projects and several pages with their names, filtered, at ceil(n/100) list requests per project', async () => {
+    const { simulator, exporter } = await setup();
+    const summary = await exporter.runCycle();
+    expect(summary.outcome).toBe('success');
+    const listRequests = simulator.requests().log.filter((entry) => entry.endpoint === 'job-list').length;
+    expect(listRequests).toBe(2 + 1 + 1);
+
+    const expected = simulator.jobs().filter((job) => {
+      if (job.projectId === PROJECTS[1]) return !job.name.includes('-nightly-');
+      if (job.projectId === PROJECTS[2]) return job.name.startsWith('p2-ci-');
+      return true;
+    });
+    const names = jobNames(await scrape(exporter));
+    expect(names.size).toBe(expected.length);
+    for (const job of expected) expect(names.get(job.id)).toBe(job.name);
+    expect(expected.length).toBe(130 + 64 + 32);
+    const samples = await scrape(exporter);
+    expect(valueOf(samples, 'codearts_exporter_discovered_jobs', { project_id: PROJECTS[1] })).toBe(64);
+  }, 60_000);
+
+  it('polls a job added later without its history, removes a deleted job after the grace period, keeps counts across a rename', async () => {
+    const jobs = fleet().slice(0, 5).map((job) => ({ ...job, projectId: PROJECTS[0], buildEverySeconds: 300 }));
+    const { simulator, exporter } = await setup({ projects: [{ id: PROJECTS[0] }] }, jobs);
+    await exporter.runCycle();
+    for (let i = 0; i < 10; i++) {
+      simulator.advance(600);
+      await exporter.runCycle();
+    }
+    const renamed = jobs[1]?.id ?? '';
+    const removed = jobs[2]?.id ?? '';
+    const before = await scrape(exporter);
+    const renamedCount = select(before, 'codearts_builds_total', { job_id: renamed }).reduce((sum, s) => sum + s.value, 0);
+    expect(renamedCount).toBeGreaterThan(0);
+
+    const added = simulator.addJob({ id: hex(9999), name: 'late-arrival', projectId: PROJECTS[0], history: 40, buildEverySeconds: 0 });
+    simulator.renameJob(renamed, 'renamed-in-codearts');
+    simulator.removeJob(removed);
+    await sleep(60);
+    await exporter.runCycle();
+
+    let samples = await scrape(exporter);
+    expect(valueOf(samples, 'codearts_build_last_number', { job_id: added.id, job_name: 'late-arrival' })).toBe(40);
+    expect(select(samples, 'codearts_builds_total', { job_id: added.id }).every((s) => s.value === 0)).toBe(true);
+    expect(select(samples, 'codearts_builds_total', { job_id: renamed, job_name: 'renamed-in-codearts' }).reduce((sum, s) => sum + s.value, 0)).toBe(renamedCount);
+    expect(select(samples, 'codearts_builds_total', { job_id: renamed, job_name: jobs[1]?.name ?? '' })).toEqual([]);
+    // Within the grace period the removed job's series stay; it is no longer polled.
+    expect(select(samples, 'codearts_builds_total', { job_id: removed }).length).toBe(5);
+
+    await sleep(350);
+    await exporter.runCycle();
+    samples = await scrape(exporter);
+    expect(select(samples, 'codearts_builds_total', { job_id: removed })).toEqual([]);
+    expect(select(samples, 'codearts_build_last_number', { job_id: removed })).toEqual([]);
+    for (const job of simulator.groundTruth().filter((j) => j.id !== added.id)) {
+      const counted = select(samples, 'codearts_builds_total', { job_id: job.id }).reduce((sum, s) => sum + s.value, 0);
+      expect(counted, job.name).toBe(job.finished.filter((b) => b.buildNo > 3).length);
+    }
+  }, 60_000);
+
+  it('keeps the last known jobs when listing fails, reports it, and loses nothing', async () => {
+    const jobs = fleet().slice(0, 4).map((job) => ({ ...job, projectId: PROJECTS[0], buildEverySeconds: 200 }));
+    const { simulator, exporter } = await setup({ projects: [{ id: PROJECTS[0] }], poll: { start_at: 1, discovery_interval: '50ms' } }, jobs);
+    await exporter.runCycle();
+    simulator.inject('500', { probability: 1, endpoint: 'job-list' });
+    for (let i = 0; i < 6; i++) {
+      simulator.advance(400);
+      await sleep(60);
+      await exporter.runCycle();
+    }
+    const samples = await scrape(exporter);
+    expect(valueOf(samples, 'codearts_exporter_discovery_errors_total', { project_id: PROJECTS[0] })).toBeGreaterThanOrEqual(5);
+    expect(valueOf(samples, 'codearts_exporter_discovered_jobs', { project_id: PROJECTS[0] })).toBe(4);
+    expect(jobNames(samples).size).toBe(4);
+    for (const job of simulator.groundTruth()) expect(compareCounters(samples, job)).toEqual([]);
+  }, 60_000);
+});
