@@ -61,7 +61,7 @@ describe('job discovery from CodeArts projects', () => {
     for (const job of expected) expect(names.get(job.id)).toBe(job.name);
     expect(expected.length).toBe(130 + 64 + 32);
     const samples = await scrape(exporter);
-    expect(valueOf(samples, 'codearts_exporter_discovered_jobs', { project_id: PROJECTS[1] })).toBe(64);
+    expect(valueOf(samples, 'codearts_exporter_discovered_jobs', { project_id: PROJECTS[1] ?? "" })).toBe(64);
   }, 60_000);
 
   it('polls a job added later without its history, removes a deleted job after the grace period, keeps counts across a rename', async () => {
@@ -114,8 +114,8 @@ describe('job discovery from CodeArts projects', () => {
       await exporter.runCycle();
     }
     const samples = await scrape(exporter);
-    expect(valueOf(samples, 'codearts_exporter_discovery_errors_total', { project_id: PROJECTS[0] })).toBeGreaterThanOrEqual(5);
-    expect(valueOf(samples, 'codearts_exporter_discovered_jobs', { project_id: PROJECTS[0] })).toBe(4);
+    expect(valueOf(samples, 'codearts_exporter_discovery_errors_total', { project_id: PROJECTS[0] ?? "" })).toBeGreaterThanOrEqual(5);
+    expect(valueOf(samples, 'codearts_exporter_discovered_jobs', { project_id: PROJECTS[0] ?? "" })).toBe(4);
     expect(jobNames(samples).size).toBe(4);
     for (const job of simulator.groundTruth()) expect(compareCounters(samples, job)).toEqual([]);
   }, 60_000);
