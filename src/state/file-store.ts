@@ -1,4 +1,5 @@
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { renameSync, rmSync } from 'node:fs';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { BUILD_RESULTS } from '../codearts/status.js';
@@ -115,14 +116,19 @@ export class FileStore implements Store {
       const snapshot = new Map(this.durable);
       for (const waiter of batch) applyTo(snapshot, waiter);
       try {
-        await this.write(snapshot);
+        const temp = await this.writeTemp(snapshot);
+        // Rename and resolve in one synchronous step: the commit point and the moment callers
+        // count the builds (and log the ledger) are separated by no I/O a crash could fall into.
+        this.replaceWith(temp);
         for (const waiter of batch) applyTo(this.durable, waiter);
         for (const waiter of batch) waiter.resolve(waiter.stored?.version ?? 0);
       } catch (error) {
         this.onSaveError(error);
         // Later commits of the same jobs were validated against these versions; fail them too.
         for (const waiter of [...batch, ...this.queued.splice(0)]) waiter.reject(error);
+        continue;
       }
+      await this.syncDirectory().catch((error: unknown) => this.onSaveError(error));
     }
     this.flushing = undefined;
   }
@@ -149,15 +155,15 @@ export class FileStore implements Store {
     for (const [jobId, stored] of Object.entries(parsed.data.jobs)) this.durable.set(jobId, stored as StoredJob);
   }
 
-  private async write(jobs: Map<string, StoredJob>): Promise<void> {
+  /** Writes and fsyncs the new content to a temp file beside the state file; returns its path. */
+  private async writeTemp(jobs: Map<string, StoredJob>): Promise<string> {
     const body = JSON.stringify({
       format: STATE_FORMAT,
       schema_version: STATE_SCHEMA_VERSION,
       saved_at: new Date().toISOString(),
       jobs: Object.fromEntries(jobs),
     });
-    const directory = dirname(this.path);
-    await mkdir(directory, { recursive: true });
+    await mkdir(dirname(this.path), { recursive: true });
     const temp = `${this.path}.${process.pid}.tmp`;
     try {
       const handle = await open(temp, 'w', 0o600);
@@ -167,16 +173,30 @@ export class FileStore implements Store {
       } finally {
         await handle.close();
       }
-      await rename(temp, this.path);
     } catch (error) {
       await unlink(temp).catch(() => undefined);
       throw error;
     }
-    const dir = await open(directory, 'r');
+    return temp;
+  }
+
+  private replaceWith(temp: string): void {
+    try {
+      renameSync(temp, this.path);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      throw error;
+    }
+  }
+
+  /** Makes the rename itself survive a power loss. */
+  private async syncDirectory(): Promise<void> {
+    const dir = await open(dirname(this.path), 'r');
     try {
       await dir.sync();
     } finally {
       await dir.close();
     }
   }
+
 }

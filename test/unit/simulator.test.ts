@@ -97,7 +97,7 @@ describe('simulator world', () => {
   });
 
   it('has every field of the documented example, with offsets +00:00 and +08:00', async () => {
-    const fixture = new URL('../../../shared/fixtures/record-info-example.json', import.meta.url);
+    const fixture = new URL('../fixtures/record-info-example.json', import.meta.url);
     const example = JSON.parse(await readFile(fixture, 'utf8'));
     const simulator = await startSimulator({ jobs: [{ id: jobId(2), name: 'docs-site', history: 40 }] });
     const job = simulator.groundTruth()[0] as GroundTruthJob;
