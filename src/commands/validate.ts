@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import { ConfigError, describeConfig, loadConfig, resolveConfigPath } from '../config/load.js';
+import { parseConfigArgs } from './config-arg.js';
 import type { CommandIo } from './io.js';
 import { EXIT_INVALID_CONFIG } from './io.js';
 
@@ -7,20 +7,13 @@ const USAGE = 'usage: codearts-build-exporter validate [--config FILE]';
 
 /** `validate`: loads the config like `run` would, prints a summary or the problems. No network. */
 export async function validateCommand(args: string[], io: CommandIo): Promise<number> {
-  let file: string | undefined;
-  try {
-    const { values } = parseArgs({
-      args,
-      options: { config: { type: 'string', short: 'c' } },
-      strict: true,
-      allowPositionals: false,
-    });
-    file = values.config;
-  } catch (error) {
-    io.stderr(`validate: ${(error as Error).message}`);
+  const parsed = parseConfigArgs(args);
+  if ('error' in parsed) {
+    io.stderr(`validate: ${parsed.error}`);
     io.stderr(USAGE);
     return EXIT_INVALID_CONFIG;
   }
+  const file = parsed.config;
 
   const path = resolveConfigPath(file, io.env);
   try {
