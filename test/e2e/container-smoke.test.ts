@@ -1,0 +1,230 @@
+/**
+ * Issue 4, acceptance 4 (smoke test): without a container engine, run the image's exact runtime
+ * command on a production install laid out like the image, as the image's non-root user.
+ *
+ * A temp dir stands in for WORKDIR /app: package.json + package-lock.json, `npm ci --omit=dev`, the
+ * built dist/, config/exporter.yml, and data/ as the only directory the app user may write (as the
+ * Dockerfile's `chown 1000:1000 /app/data`). The final stage's CMD (parsed with dockerfile-ast) is
+ * run with its config path mapped into the temp dir, the ENTRYPOINT (tini) skipped, the final
+ * stage's ENV set, and the USER's uid/gid. Needs root (to switch user) and the npm registry or cache.
+ */
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DockerfileParser, Env, JSONInstruction, type Instruction } from 'dockerfile-ast';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { writeConfig } from '../helpers/exporter-process.js';
+import { freePort } from '../helpers/prometheus.js';
+import { REPO_ROOT } from '../helpers/promql.js';
+
+const execFileAsync = promisify(execFile);
+
+/** The exporter's default port (config server.port, Dockerfile EXPOSE). */
+const DEFAULT_PORT = 10987;
+/** Where the image expects the config (the CMD's --config argument). */
+const CONFIG_IN_IMAGE = '/app/config/exporter.yml';
+const TOKEN = 'smoke-token-NOT-A-SECRET';
+const JOBS = [
+  { id: 'c0ffee00000000000000000000000001', name: 'backend-ci', history: 6 },
+  { id: 'c0ffee00000000000000000000000002', name: 'frontend-ci', history: 4 },
+];
+
+// ---- the Dockerfile's final stage -----------------------------------------------------------------
+const dockerfile = DockerfileParser.parse(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'));
+const lastFromLine = Math.max(...dockerfile.getFROMs().map((f) => f.getRange().start.line));
+const finalStage = dockerfile.getInstructions().filter((i) => i.getRange().start.line > lastFromLine);
+const lastOf = (keyword: string): Instruction | undefined => finalStage.filter((i) => i.getKeyword().toUpperCase() === keyword).at(-1);
+const execForm = (instruction: Instruction | undefined): string[] =>
+  instruction instanceof JSONInstruction ? instruction.getJSONStrings().map((s) => s.getJSONValue()) : [];
+const ENTRYPOINT = execForm(lastOf('ENTRYPOINT'));
+const CMD = execForm(lastOf('CMD'));
+const WORKDIR = lastOf('WORKDIR')?.getArgumentsContent()?.trim();
+const USER = lastOf('USER')?.getArgumentsContent()?.trim() ?? '';
+const ENV: Record<string, string> = Object.fromEntries(
+  finalStage.filter((i): i is Env => i instanceof Env).flatMap((env) => env.getProperties().map((p) => [p.getName(), p.getValue() ?? ''])),
+);
+const [UID, GID] = USER.split(':').map(Number) as [number, number | undefined];
+
+const isRoot = process.getuid?.() === 0;
+// Switching to the image's user needs root. Skipped loudly elsewhere; where the run must be complete
+// (CI, REQUIRE_E2E=1) a non-root run fails instead.
+if (!isRoot) {
+  if (process.env.CI === 'true' || process.env.REQUIRE_E2E === '1') {
+    it('container smoke test', () => {
+      throw new Error('the container smoke test must run as root (it spawns the exporter as the image USER)');
+    });
+  } else {
+    console.warn('\n*** SKIPPING the container smoke test: not running as root ***\n');
+  }
+}
+
+describe.skipIf(!isRoot)('container smoke test: the image command on a production install, as the image user', () => {
+  let app = '';
+  let simulator: Simulator | undefined;
+  let exporter: ChildProcess | undefined;
+  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
+  let port = 0;
+  let output = '';
+
+  beforeAll(async () => {
+    // ---- /app: a production install like the deps + runtime stages ----
+    app = mkdtempSync(join(tmpdir(), 'cbe-app-'));
+    chmodSync(app, 0o755);
+    for (const file of ['package.json', 'package-lock.json']) cpSync(join(REPO_ROOT, file), join(app, file));
+    await execFileAsync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], {
+      cwd: app,
+      timeout: 120_000,
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
+    cpSync(join(REPO_ROOT, 'dist'), join(app, 'dist'), { recursive: true });
+    mkdirSync(join(app, 'config'));
+    mkdirSync(join(app, 'data'));
+    chownSync(join(app, 'data'), UID, GID ?? UID);
+
+    simulator = await createSimulator({ seed: 13, jobs: JOBS, token: TOKEN, buildEverySeconds: 0 });
+    port = (await portIsFree(DEFAULT_PORT)) ? DEFAULT_PORT : await freePort();
+    writeConfig(join(app, 'config'), {
+      codearts: { endpoint: simulator.url, auth: { token: '${CODEARTS_TOKEN}' }, request_timeout: '2s' },
+      poll: { schedule: '*/2 * * * * *', start_at: 1 },
+      jobs: JOBS.map((job) => ({ id: job.id, name: job.name })),
+      // The image's default state.path (./data/state.json, relative to WORKDIR) is kept.
+      server: { host: '127.0.0.1', port },
+    });
+
+    // ---- the image's command ----
+    const [command, ...args] = imageCommand(app);
+    const child = spawn(command as string, args, {
+      cwd: app,
+      uid: UID,
+      gid: GID ?? UID,
+      env: { PATH: process.env.PATH, ...ENV, CODEARTS_TOKEN: TOKEN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    exporter = child;
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  }, 180_000);
+
+  afterAll(async () => {
+    if (exporter && exporter.exitCode === null && exporter.signalCode === null) exporter.kill('SIGKILL');
+    await simulator?.close();
+    if (app) rmSync(app, { recursive: true, force: true });
+  });
+
+  it('runs the final stage CMD behind tini, as a numeric non-root USER in WORKDIR /app with NODE_ENV=production', () => {
+    expect(ENTRYPOINT[0]).toMatch(/(^|\/)tini$/);
+    expect(CMD[0]).toBe('node');
+    expect(CMD.filter((arg) => arg === CONFIG_IN_IMAGE)).toHaveLength(1);
+    expect(WORKDIR).toBe('/app');
+    expect(CONFIG_IN_IMAGE.startsWith(`${WORKDIR}/`)).toBe(true);
+    expect(USER).toMatch(/^\d+(:\d+)?$/);
+    expect(UID).toBeGreaterThan(0);
+    expect(ENV.NODE_ENV).toBe('production');
+    // The only substitution: the config path of the image, mapped into the stand-in for /app.
+    const command = imageCommand(app);
+    const changed = command.flatMap((arg, i) => (arg === CMD[i] ? [] : [[CMD[i], arg]]));
+    expect(changed).toEqual([[CONFIG_IN_IMAGE, join(app, 'config', 'exporter.yml')]]);
+    // Production install: no dev dependency made it in.
+    expect(existsSync(join(app, 'node_modules', 'express'))).toBe(true);
+    expect(existsSync(join(app, 'node_modules', 'vitest'))).toBe(false);
+    expect(existsSync(join(app, 'node_modules', 'typescript'))).toBe(false);
+  });
+
+  it('answers /healthz 200 on the configured port and serves the simulator jobs in /metrics', async () => {
+    const base = `http://127.0.0.1:${port}`;
+    await until(async () => (await get(`${base}/healthz`))?.status === 200, 20_000, () => output);
+    let body = '';
+    await until(
+      async () => {
+        body = (await (await get(`${base}/metrics`))?.text()) ?? '';
+        return body.includes('codearts_exporter_up 1') && JOBS.every((job) => new RegExp(`codearts_builds_total\\{job_id="${job.id}",job_name="${job.name}",result="success"\\} [1-9]`).test(body));
+      },
+      20_000,
+      () => `${output}\n---\n${body}`,
+    );
+    for (const job of JOBS) expect(body).toMatch(new RegExp(`^codearts_builds_total\\{job_id="${job.id}",job_name="${job.name}",result="[a-z]+"\\} \\d+$`, 'm'));
+    expect(body).toMatch(/^codearts_exporter_up 1$/m);
+  }, 45_000);
+
+  it(`runs as uid/gid from USER, and writes the state file under data/ owned by it`, async () => {
+    const status = readFileSync(`/proc/${exporter?.pid}/status`, 'utf8');
+    expect(status).toMatch(new RegExp(`^Uid:\\s+${UID}\\s+${UID}\\s+${UID}\\s+${UID}$`, 'm'));
+    expect(status).toMatch(new RegExp(`^Gid:\\s+${GID ?? UID}\\s+${GID ?? UID}\\s+${GID ?? UID}\\s+${GID ?? UID}$`, 'm'));
+    const state = join(app, 'data', 'state.json');
+    await until(async () => existsSync(state), 15_000, () => output);
+    expect(statSync(state).uid).toBe(UID);
+    expect(statSync(state).gid).toBe(GID ?? UID);
+    expect(JSON.parse(readFileSync(state, 'utf8'))).toBeTypeOf('object');
+  }, 30_000);
+
+  it('stops on SIGTERM with exit code 0', async () => {
+    exporter?.kill('SIGTERM');
+    const timer = setTimeout(() => exporter?.kill('SIGKILL'), 10_000);
+    const result = await exited;
+    clearTimeout(timer);
+    expect(result, output).toEqual({ code: 0, signal: null });
+  }, 15_000);
+
+  it('can run the simulator from the same install (`node dist/cli.js simulate --port 0`)', async () => {
+    const child = spawn('node', ['dist/cli.js', 'simulate', '--port', '0'], {
+      cwd: app,
+      uid: UID,
+      gid: GID ?? UID,
+      env: { PATH: process.env.PATH, ...ENV },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    try {
+      await until(async () => /listening on http:\/\/127\.0\.0\.1:\d+/.test(text), 10_000, () => text);
+      const [, url, ids] = /listening on (http:\/\/127\.0\.0\.1:\d+) .*jobs: ([0-9a-f ]+)/.exec(text) ?? [];
+      const jobId = ids?.trim().split(' ')[0];
+      const response = await fetch(`${url}/v1/job/${jobId}/running-status`, { headers: { 'X-Auth-Token': 'sim-token-NOT-A-SECRET' } });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ status: 'success' });
+      child.kill('SIGTERM');
+      expect(await done, text).toEqual({ code: 0, signal: null });
+    } finally {
+      clearTimeout(killer);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }, 20_000);
+});
+
+/** The final stage's CMD with the image config path mapped to `<app>/config/exporter.yml`. */
+function imageCommand(app: string): string[] {
+  return CMD.map((arg) => (arg === CONFIG_IN_IMAGE ? join(app, 'config', 'exporter.yml') : arg));
+}
+
+async function get(url: string): Promise<Response | undefined> {
+  try {
+    return await fetch(url, { signal: AbortSignal.timeout(2000) });
+  } catch {
+    return undefined;
+  }
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, context: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms:\n${context().slice(-3000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
