@@ -162,9 +162,8 @@ function iamTime(unixSeconds: number): string {
 }
 
 /**
- * Compatibility shim for server.ts (written before the issuer existed; this file briefly held a
- * stub with this signature): answers a well-formed password request with the simulator's one
- * static token, valid 24 h. To be replaced by mounting `createIamIssuer`.
+ * The token endpoint in the simulator's `token` and `aksk` auth modes: answers a well-formed
+ * password request with the one static token, valid 24 h (the `iam` mode uses `createIamIssuer`).
  */
 export function answerIamToken(bodyText: string, token: string, nowMs: number): IamHttpAnswer {
   if (!parseTokenRequest(bodyText)) {
