@@ -20,6 +20,7 @@ export function describeConfig(config: Config): string {
     `api=${codearts.record_api}`,
     `auth=${codearts.auth.kind}`,
     `jobs=${jobs.length}`,
+    ...(config.projects.length > 0 ? [`projects=${config.projects.length}`] : []),
     `schedule=${JSON.stringify(poll.schedule)}`,
     `timezone=${poll.timezone}`,
     `port=${server.port}`,
