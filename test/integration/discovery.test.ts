@@ -103,6 +103,28 @@ describe('job discovery from CodeArts projects', () => {
     }
   }, 60_000);
 
+  it('continues a job that comes back from its saved cursor instead of counting its history', async () => {
+    const jobs = fleet().slice(0, 3).map((job) => ({ ...job, projectId: PROJECTS[0], history: 20, buildEverySeconds: 0 }));
+    const { simulator, exporter } = await setup({ projects: [{ id: PROJECTS[0] }], poll: { start_at: 1, discovery_interval: '50ms', removed_job_grace: '0s' } }, jobs);
+    await exporter.runCycle();
+    const leaving = jobs[0] as SimJobSpec;
+    const counted = (samples: Sample[]) => select(samples, 'codearts_builds_total', { job_id: leaving.id }).reduce((sum, s) => sum + s.value, 0);
+    expect(counted(await scrape(exporter))).toBe(20);
+
+    simulator.removeJob(leaving.id);
+    await sleep(60);
+    await exporter.runCycle();
+    expect(select(await scrape(exporter), 'codearts_builds_total', { job_id: leaving.id })).toEqual([]);
+
+    simulator.addJob(leaving);
+    await sleep(60);
+    await exporter.runCycle();
+    const samples = await scrape(exporter);
+    // Back under its name, at its saved cursor, with none of its 20 old builds counted again.
+    expect(valueOf(samples, 'codearts_build_last_number', { job_id: leaving.id, job_name: leaving.name })).toBe(20);
+    expect(counted(samples)).toBe(0);
+  }, 60_000);
+
   it('keeps the last known jobs when listing fails, reports it, and loses nothing', async () => {
     const jobs = fleet().slice(0, 4).map((job) => ({ ...job, projectId: PROJECTS[0], buildEverySeconds: 200 }));
     const { simulator, exporter } = await setup({ projects: [{ id: PROJECTS[0] }], poll: { start_at: 1, discovery_interval: '50ms' } }, jobs);
