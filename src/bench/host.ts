@@ -1,0 +1,261 @@
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfigText } from '../config/load.js';
+import { Exporter } from '../exporter.js';
+import { createLogger } from '../log/logger.js';
+import { SelfMetrics } from '../metrics/self-metrics.js';
+import { createServerApp } from '../server/app.js';
+import type { JobState, Store, StoredJob } from '../state/store.js';
+import { VERSION } from '../version.js';
+import { serve } from './ipc.js';
+import { benchJobs, PromClientBuildMetrics, SyntheticFleet, type BenchJob } from './mix.js';
+import { median } from './stats.js';
+
+/**
+ * The bench child process: hosts one exporter and measures it on command from the parent, which
+ * runs the simulator. Nothing else lives in this process, so its RSS is the exporter's.
+ */
+
+/** Keeps commits in memory: the render benchmark needs no durable state. */
+class MemoryStore implements Store {
+  private readonly jobs = new Map<string, StoredJob>();
+  load(): Promise<Map<string, StoredJob>> {
+    return Promise.resolve(new Map(this.jobs));
+  }
+  commit(jobId: string, expectedVersion: number, next: JobState): Promise<number> {
+    const version = expectedVersion + 1;
+    this.jobs.set(jobId, { state: structuredClone(next), version });
+    return Promise.resolve(version);
+  }
+  forget(jobId: string): Promise<void> {
+    this.jobs.delete(jobId);
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export interface ExporterSettings {
+  endpoint: string;
+  jobs: readonly BenchJob[];
+  jobHistograms?: boolean;
+  maxConcurrency?: number;
+  startAt?: 'latest' | number;
+  maxBuildsPerJobPerCycle?: number;
+  /** memory: no state file (render benchmarks). */
+  store?: 'file' | 'memory';
+}
+
+let exporter: Exporter | undefined;
+let server: Server | undefined;
+let stateDir: string | undefined;
+let fleet: SyntheticFleet | undefined;
+
+function silentLogger() {
+  return createLogger('error', { write: () => undefined });
+}
+
+async function createExporter(settings: ExporterSettings): Promise<Exporter> {
+  stateDir = mkdtempSync(join(tmpdir(), 'cbe-bench-'));
+  const raw = {
+    codearts: {
+      endpoint: settings.endpoint,
+      auth: { token: 'sim-token-NOT-A-SECRET' },
+      request_timeout: '10s',
+      max_concurrency: settings.maxConcurrency ?? 16,
+      max_requests_per_second: 1000,
+      retry: { retries: 3, min_delay: '10ms', max_delay: '100ms' },
+    },
+    poll: {
+      schedule: '*/30 * * * * *',
+      start_at: settings.startAt ?? 'latest',
+      max_builds_per_job_per_cycle: settings.maxBuildsPerJobPerCycle ?? 50,
+    },
+    jobs: settings.jobs.map((job) => ({ id: job.id, name: job.name })),
+    metrics: { job_histograms: settings.jobHistograms ?? true },
+    server: { host: '127.0.0.1', port: 0 },
+    state: { path: join(stateDir, 'state.json') },
+    log: { level: 'error' },
+  };
+  const config = parseConfigText(JSON.stringify(raw), { env: {} });
+  return Exporter.create({ config, logger: silentLogger(), ...(settings.store === 'memory' ? { store: new MemoryStore() } : {}) });
+}
+
+function need(): Exporter {
+  if (!exporter) throw new Error('no exporter: send create first');
+  return exporter;
+}
+
+function memory(): { rssMb: number; heapUsedMb: number; externalMb: number; peakRssMb: number } {
+  const usage = process.memoryUsage();
+  return {
+    rssMb: usage.rss / 2 ** 20,
+    heapUsedMb: usage.heapUsed / 2 ** 20,
+    externalMb: (usage.external + usage.arrayBuffers) / 2 ** 20,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+async function timed<T>(action: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const started = performance.now();
+  const value = await action();
+  return { ms: performance.now() - started, value };
+}
+
+export interface RenderBenchArgs {
+  jobs: number;
+  jobHistograms: boolean;
+  /** Interleaved runs per variant. */
+  runs: number;
+  /** Jobs changed between two steady scrapes. */
+  changeFraction: number;
+}
+
+export interface RenderBenchResult {
+  jobs: number;
+  jobHistograms: boolean;
+  bytes: number;
+  lines: number;
+  first: { ours: number; promClient: number };
+  allChanged: { ours: number; promClient: number; oursRuns: number[]; promClientRuns: number[] };
+  fewChanged: { ours: number; promClient: number; oursRuns: number[]; promClientRuns: number[]; jobsChanged: number };
+  memory: ReturnType<typeof memory>;
+}
+
+/**
+ * Our `/metrics` (exporter.renderMetrics) against one prom-client registry holding the same series
+ * (build families mirrored in prom-client, plus the same self and process metrics), fed the same
+ * calls. Runs alternate which side goes first; each render follows a forced GC.
+ */
+async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
+  const jobs = benchJobs(args.jobs);
+  const ours = await createExporter({ endpoint: 'http://127.0.0.1:9', jobs, jobHistograms: args.jobHistograms, store: 'memory' });
+  exporter = ours;
+  const baselineSelf = new SelfMetrics(VERSION);
+  const mirror = new PromClientBuildMetrics(baselineSelf.registry, {
+    jobHistograms: args.jobHistograms,
+    durationBuckets: ours.config.metrics.duration_buckets,
+    queueBuckets: ours.config.metrics.queue_buckets,
+  });
+  const now = 1_767_225_600;
+  for (const job of jobs) {
+    mirror.setJob(job.id, job.name);
+    baselineSelf.addJob(job.id, job.name);
+    baselineSelf.lastSuccessfulPoll.set({ job_id: job.id, job_name: job.name }, now);
+    ours.self.lastSuccessfulPoll.set({ job_id: job.id, job_name: job.name }, now);
+  }
+  const synthetic = new SyntheticFleet(jobs, [ours.metrics, mirror]);
+  synthetic.fill();
+
+  const renderOurs = () => ours.renderMetrics();
+  const renderTheirs = () => baselineSelf.registry.metrics();
+  const measure = async (render: () => Promise<string>) => {
+    gc();
+    return timed(render);
+  };
+
+  const firstOurs = await measure(renderOurs);
+  const firstTheirs = await measure(renderTheirs);
+  const body = firstOurs.value;
+  const lines = body.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
+
+  const runPair = async (round: number, fraction: number) => {
+    const changed = synthetic.change(fraction, round);
+    const pair: Array<[ 'ours' | 'theirs', () => Promise<string>]> = [
+      ['ours', renderOurs],
+      ['theirs', renderTheirs],
+    ];
+    if (round % 2 === 1) pair.reverse();
+    const out = { ours: 0, theirs: 0, changed };
+    for (const [side, render] of pair) out[side] = (await measure(render)).ms;
+    return out;
+  };
+
+  const allRuns = { ours: [] as number[], theirs: [] as number[] };
+  const allChangedRounds = Math.max(3, Math.ceil(args.runs / 3));
+  for (let round = 0; round < allChangedRounds; round++) {
+    const pair = await runPair(round, 1);
+    allRuns.ours.push(pair.ours);
+    allRuns.theirs.push(pair.theirs);
+  }
+  const fewRuns = { ours: [] as number[], theirs: [] as number[] };
+  let jobsChanged = 0;
+  for (let round = 0; round < args.runs; round++) {
+    const pair = await runPair(round, args.changeFraction);
+    fewRuns.ours.push(pair.ours);
+    fewRuns.theirs.push(pair.theirs);
+    jobsChanged = pair.changed;
+  }
+  return {
+    jobs: args.jobs,
+    jobHistograms: args.jobHistograms,
+    bytes: Buffer.byteLength(body),
+    lines,
+    first: { ours: firstOurs.ms, promClient: firstTheirs.ms },
+    allChanged: { ours: median(allRuns.ours), promClient: median(allRuns.theirs), oursRuns: allRuns.ours, promClientRuns: allRuns.theirs },
+    fewChanged: { ours: median(fewRuns.ours), promClient: median(fewRuns.theirs), oursRuns: fewRuns.ours, promClientRuns: fewRuns.theirs, jobsChanged },
+    memory: memory(),
+  };
+}
+
+serve({
+  create: async (settings: ExporterSettings) => {
+    exporter = await createExporter(settings);
+    return { jobs: settings.jobs.length };
+  },
+  /** One poll cycle: wall time and summary. */
+  cycle: async () => {
+    const { ms, value } = await timed(() => need().runCycle());
+    return { ms, summary: value };
+  },
+  /** Per job: cursor and pending count, the inputs of the request floor. */
+  jobs: () => need().poller.describeJobs().map((job) => [job.id, job.state?.cursor ?? 0, job.state?.pending.length ?? 0] as const),
+  render: async () => {
+    const { ms, value } = await timed(() => need().renderMetrics());
+    return { ms, bytes: Buffer.byteLength(value) };
+  },
+  /** Fills the build metrics with the synthetic mix on top of what the cycles counted. */
+  fill: () => {
+    const current = need();
+    const jobs = current.poller.describeJobs().map((job) => ({ id: job.id, name: job.name }));
+    fleet = new SyntheticFleet(jobs, [current.metrics]);
+    fleet.fill();
+    return { jobs: jobs.length };
+  },
+  change: ({ fraction, round }: { fraction: number; round: number }) => ({ changed: fleet?.change(fraction, round) ?? 0 }),
+  /** The exporter's HTTP app on a free port, without the schedule (cycles stay under bench control). */
+  serve: async () => {
+    const current = need();
+    const app = createServerApp({
+      renderMetrics: () => current.renderMetrics(),
+      isReady: () => ({ ready: true }),
+      landing: () => ({ version: VERSION, endpoint: current.config.codearts.endpoint, auth: 'static token', schedule: current.config.poll.schedule, ready: true, jobs: current.poller.describeJobs() }),
+    });
+    server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  },
+  memory: ({ collect }: { collect?: boolean }) => {
+    if (collect) gc();
+    return memory();
+  },
+  renderBench,
+  stop: async () => {
+    if (server) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server?.close(resolve));
+    }
+    await exporter?.stop();
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+    return {};
+  },
+});

@@ -1,0 +1,235 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { BenchChild } from './ipc.js';
+import type { RenderBenchResult } from './host.js';
+import { catchUp, coldStart, cycleTime, steadyStateFloor } from './polling.js';
+import { fmt, machineInfo, renderTable, type Row } from './report.js';
+import { serving } from './serving.js';
+
+/**
+ * `npm run bench [-- --quick] [--check] [--only a,b] [--json path]`: the performance figures of
+ * DESIGN §11 against their floor or ideal. `--quick` uses small counts (CI); `--check` exits 1
+ * when a request count exceeds its target (never a time: CI machines are noisy).
+ */
+
+const SCENARIOS = ['floor', 'cycle', 'cold', 'catch-up', 'render', 'serving'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+interface Args {
+  quick: boolean;
+  check: boolean;
+  only: Set<Scenario>;
+  json: string;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { quick: false, check: false, only: new Set(SCENARIOS), json: 'bench-results/latest.json' };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') args.quick = true;
+    else if (arg === '--check') args.check = true;
+    else if (arg === '--only') {
+      const wanted = (argv[++i] ?? '').split(',').filter(Boolean);
+      for (const name of wanted) if (!SCENARIOS.includes(name as Scenario)) throw new Error(`unknown scenario ${name}; one of ${SCENARIOS.join(', ')}`);
+      args.only = new Set(wanted as Scenario[]);
+    } else if (arg === '--json') args.json = argv[++i] ?? args.json;
+    else throw new Error(`unknown argument ${arg}; usage: bench [--quick] [--check] [--only ${SCENARIOS.join(',')}] [--json path]`);
+  }
+  return args;
+}
+
+const FULL = {
+  floor: { jobs: 1000, warmupCycles: 10, cycles: 40 },
+  cycle: { jobs: 1000, cycles: 3, latencyMs: 50, concurrency: 16 },
+  cold: { jobs: 20, history: 10_000 },
+  catchUp: { jobs: 1000, buildsPerJob: 20, latencyMs: 10, concurrency: 16 },
+  render: [
+    { jobs: 1000, jobHistograms: true, runs: 15 },
+    { jobs: 10_000, jobHistograms: true, runs: 5 },
+    { jobs: 10_000, jobHistograms: false, runs: 7 },
+  ],
+  serving: [
+    { jobs: 1000, jobHistograms: true, cycles: 3, scrapes: 3, healthz: false },
+    { jobs: 10_000, jobHistograms: false, cycles: 3, scrapes: 3, healthz: false },
+    { jobs: 10_000, jobHistograms: true, cycles: 3, scrapes: 3, healthz: true },
+  ],
+};
+
+const QUICK: typeof FULL = {
+  floor: { jobs: 100, warmupCycles: 5, cycles: 40 },
+  cycle: { jobs: 100, cycles: 2, latencyMs: 50, concurrency: 16 },
+  cold: { jobs: 4, history: 2000 },
+  catchUp: { jobs: 100, buildsPerJob: 20, latencyMs: 10, concurrency: 16 },
+  render: [{ jobs: 200, jobHistograms: true, runs: 5 }],
+  serving: [{ jobs: 200, jobHistograms: true, cycles: 2, scrapes: 2, healthz: true }],
+};
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const plan = args.quick ? QUICK : FULL;
+  const machine = machineInfo();
+  const rows: Row[] = [];
+  const results: Record<string, unknown> = {};
+  const started = performance.now();
+  const progress = (message: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${message}\n`);
+  const jobsLabel = (n: number) => `${fmt.n(n)} job${n === 1 ? '' : 's'}`;
+
+  if (args.only.has('render')) {
+    const renders: RenderBenchResult[] = [];
+    results.render = renders;
+    for (const variant of plan.render) {
+      progress(`render: ${jobsLabel(variant.jobs)}, job_histograms ${variant.jobHistograms}`);
+      const child = BenchChild.start();
+      const result = await child.call<RenderBenchResult>('renderBench', { ...variant, changeFraction: 0.01 });
+      await child.close();
+      renders.push(result);
+      const label = `/metrics ${jobsLabel(variant.jobs)}${variant.jobHistograms ? '' : ', job_histograms false'}`;
+      const size = `${fmt.n(result.lines)} series, ${(result.bytes / 2 ** 20).toFixed(1)} MiB`;
+      const steady = result.fewChanged;
+      const cold = result.allChanged;
+      const small = variant.jobs <= 1000;
+      rows.push({
+        scenario: `${label}: steady (${fmt.n(steady.jobsChanged)} jobs changed), median; ${size}`,
+        measured: fmt.ms(steady.ours),
+        reference: `prom-client ${fmt.ms(steady.promClient)}`,
+        ratio: steady.ours / steady.promClient,
+        target: small ? '≤ 100 ms and ≤ 1.0× (stretch 0.5×)' : variant.jobHistograms ? '—' : '≤ 400 ms',
+        met: small ? steady.ours <= 100 && steady.ours <= steady.promClient : variant.jobHistograms ? undefined : steady.ours <= 400,
+      });
+      rows.push({
+        scenario: `${label}: every job changed, median (first render ${fmt.ms(result.first.ours)} vs ${fmt.ms(result.first.promClient)})`,
+        measured: fmt.ms(cold.ours),
+        reference: `prom-client ${fmt.ms(cold.promClient)}`,
+        ratio: cold.ours / cold.promClient,
+        target: small ? '≤ 1.0×' : variant.jobHistograms ? '—' : '≤ 400 ms',
+        met: small ? cold.ours <= cold.promClient : variant.jobHistograms ? undefined : cold.ours <= 400,
+      });
+    }
+  }
+
+  if (args.only.has('floor')) {
+    const o = plan.floor;
+    progress(`steady-state request floor: ${jobsLabel(o.jobs)}, ${o.cycles} cycles`);
+    const r = await steadyStateFloor(o);
+    results.floor = r;
+    rows.push({
+      scenario: `requests per cycle, steady state, ${jobsLabel(o.jobs)}, ${o.cycles} cycles (${r.gapChecks} running-status gap checks)`,
+      measured: fmt.n(r.sent / r.cycles, 1),
+      reference: fmt.n(r.floor / r.cycles, 1),
+      ratio: r.ratio,
+      target: '≤ 1.05',
+      met: r.ratio <= 1.05,
+      count: true,
+    });
+  }
+
+  if (args.only.has('cycle')) {
+    const o = plan.cycle;
+    progress(`cycle time: ${jobsLabel(o.jobs)}, ${o.latencyMs} ms latency, concurrency ${o.concurrency}`);
+    const r = await cycleTime(o);
+    results.cycle = r;
+    rows.push({
+      scenario: `cycle wall time, ${jobsLabel(o.jobs)}, ${o.latencyMs} ms latency, max_concurrency ${o.concurrency} (${fmt.n(r.requests / r.cycles)} requests/cycle)`,
+      measured: fmt.s(r.wallSeconds / r.cycles),
+      reference: fmt.s(r.idealSeconds / r.cycles),
+      ratio: r.ratio,
+      target: '≤ 1.15',
+      met: r.ratio <= 1.15,
+    });
+  }
+
+  if (args.only.has('cold')) {
+    const o = plan.cold;
+    const variants = [
+      { runningStatus: true, retention: false, label: 'running-status hint' },
+      { runningStatus: false, retention: true, label: 'no hint, half the jobs with retention' },
+    ];
+    results.cold = [];
+    for (const variant of variants) {
+      progress(`cold start: ${jobsLabel(o.jobs)} x ${fmt.n(o.history)} builds, ${variant.label}`);
+      const r = await coldStart({ ...o, ...variant });
+      (results.cold as unknown[]).push(r);
+      rows.push({
+        scenario: `cold start, start_at latest, ${jobsLabel(o.jobs)} x ${fmt.n(o.history)} builds, ${variant.label}: requests per job, max (mean ${r.meanPerJob.toFixed(1)})${r.cursorsRight ? '' : ' WRONG CURSOR'}`,
+        measured: String(r.maxPerJob),
+        reference: `2*log2(n)+4 = ${r.budgetPerJob}`,
+        ratio: r.ratio,
+        target: '≤ 1.0',
+        met: r.ratio <= 1 && r.cursorsRight,
+        count: true,
+      });
+    }
+  }
+
+  if (args.only.has('catch-up')) {
+    const o = plan.catchUp;
+    progress(`catch-up: ${jobsLabel(o.jobs)} x ${o.buildsPerJob} new builds`);
+    const r = await catchUp(o);
+    results.catchUp = r;
+    rows.push({
+      scenario: `catch-up after an outage, ${jobsLabel(o.jobs)} x ~${o.buildsPerJob} new builds (${fmt.n(r.newBuilds)} builds, ${r.cycles} cycle${r.cycles === 1 ? '' : 's'}): requests`,
+      measured: fmt.n(r.sent),
+      reference: fmt.n(r.floor),
+      ratio: r.ratio,
+      target: '≤ 1.05',
+      met: r.ratio <= 1.05,
+      count: true,
+    });
+    rows.push({
+      scenario: `catch-up after an outage: wall time, ${o.latencyMs} ms latency, max_concurrency ${o.concurrency}`,
+      measured: fmt.s(r.wallSeconds),
+      reference: fmt.s(r.idealSeconds),
+      ratio: r.timeRatio,
+      target: '≤ 1.15',
+      met: r.timeRatio <= 1.15,
+    });
+  }
+
+  if (args.only.has('serving')) {
+    results.serving = [];
+    for (const variant of plan.serving) {
+      progress(`serving: ${jobsLabel(variant.jobs)}, job_histograms ${variant.jobHistograms}`);
+      const r = await serving(variant);
+      (results.serving as unknown[]).push(r);
+      const label = `${jobsLabel(variant.jobs)}${variant.jobHistograms ? '' : ', job_histograms false'}`;
+      const limit = variant.jobs <= 1000 ? 250 : variant.jobHistograms ? undefined : 600;
+      rows.push({
+        scenario: `RSS, ${label}, after ${variant.cycles} cycles and ${variant.scrapes} scrapes of ${(r.bytes / 2 ** 20).toFixed(1)} MiB (peak ${fmt.mb(r.peakRssMb)})`,
+        measured: fmt.mb(r.rssMb),
+        reference: '',
+        ratio: limit ? r.rssMb / limit : undefined,
+        target: limit ? `≤ ${limit} MB` : '—',
+        met: limit ? r.rssMb <= limit : undefined,
+      });
+      if (r.healthz) {
+        rows.push({
+          scenario: `/healthz while ${label} are scraped (every job changed): max (p99 ${fmt.ms(r.healthz.p99Ms)}, ${r.healthz.probes} probes, scrapes ${r.healthz.scrapeMs.map(fmt.ms).join(', ')})`,
+          measured: fmt.ms(r.healthz.maxMs),
+          reference: '',
+          ratio: r.healthz.maxMs / 1000,
+          target: '≤ 1 s',
+          met: r.healthz.maxMs <= 1000,
+        });
+      }
+    }
+  }
+
+  const table = renderTable(rows);
+  process.stdout.write(`${table}\n\nmachine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')} at start; ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  const path = resolve(args.json);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify({ machine, quick: args.quick, seconds: (performance.now() - started) / 1000, rows, results }, null, 2)}\n`);
+  process.stdout.write(`results written to ${args.json}\n`);
+  if (args.check) {
+    const failed = rows.filter((row) => row.count && row.met === false);
+    if (failed.length > 0) {
+      process.stderr.write(`request counts over target:\n${failed.map((row) => `  ${row.scenario}: ${row.measured} vs ${row.reference}`).join('\n')}\n`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,109 @@
+import type { SimJobSpec } from '../simulator/index.js';
+import { PolledExporter } from './polling.js';
+import { percentile } from './stats.js';
+
+export interface ServingResult {
+  jobs: number;
+  jobHistograms: boolean;
+  cycles: number;
+  pollSeconds: number;
+  bytes: number;
+  scrapeMs: number[];
+  rssMb: number;
+  heapUsedMb: number;
+  peakRssMb: number;
+  healthz?: { probes: number; p99Ms: number; maxMs: number; scrapesDuring: number; scrapeMs: number[] };
+}
+
+interface Memory {
+  rssMb: number;
+  heapUsedMb: number;
+  externalMb: number;
+  peakRssMb: number;
+}
+
+/**
+ * The exporter as it runs: a fresh process polls a fleet for a few cycles (cold start included),
+ * its build metrics are then filled to the realistic mix of the render benchmark (2-3 results and
+ * every trigger per job, both histograms populated), and /metrics is scraped over HTTP. Reports RSS
+ * after that, and optionally /healthz latency while full re-renders are being scraped.
+ */
+export async function serving(options: { jobs: number; jobHistograms: boolean; cycles: number; scrapes: number; healthz: boolean }): Promise<ServingResult> {
+  const specs: SimJobSpec[] = Array.from({ length: options.jobs }, (_, i) => ({
+    id: (0x5e7e_0000 + i).toString(16).padStart(32, '0'),
+    name: `fleet-${i}`,
+    history: 3,
+    buildEverySeconds: 1800,
+  }));
+  const polled = await PolledExporter.start({ seed: 61, jobs: specs, gapProbability: 0.02 }, { startAt: 'latest', maxConcurrency: 16, jobHistograms: options.jobHistograms });
+  const { child } = polled;
+  try {
+    const pollStarted = performance.now();
+    await polled.cycle();
+    for (let i = 1; i < options.cycles; i++) {
+      polled.simulator.advance(120);
+      await polled.cycle();
+    }
+    const pollSeconds = (performance.now() - pollStarted) / 1000;
+    await child.call('fill');
+    const { url } = await child.call<{ url: string }>('serve');
+    const scrapeMs: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < options.scrapes; i++) {
+      await child.call('change', { fraction: 0.01, round: i });
+      const started = performance.now();
+      const body = await (await fetch(`${url}/metrics`)).arrayBuffer();
+      scrapeMs.push(performance.now() - started);
+      bytes = body.byteLength;
+    }
+    const memory = await child.call<Memory>('memory', {});
+    const result: ServingResult = {
+      jobs: options.jobs,
+      jobHistograms: options.jobHistograms,
+      cycles: options.cycles,
+      pollSeconds,
+      bytes,
+      scrapeMs,
+      rssMb: memory.rssMb,
+      heapUsedMb: memory.heapUsedMb,
+      peakRssMb: memory.peakRssMb,
+    };
+    if (options.healthz) result.healthz = await healthzDuringScrapes(child, url, 3);
+    return result;
+  } finally {
+    await polled.close();
+  }
+}
+
+/**
+ * Probes /healthz every 10 ms while full re-renders of /metrics are scraped (every job changed just
+ * before each scrape: the worst case, like the first scrape after a busy cycle).
+ */
+async function healthzDuringScrapes(child: PolledExporter['child'], url: string, scrapes: number) {
+  const latencies: number[] = [];
+  const scrapeMs: number[] = [];
+  let done = false;
+  // Only probes sent while a scrape is in flight count (not while the bench itself changes jobs).
+  let scraping = false;
+  const probing = (async () => {
+    while (!done) {
+      const counted = scraping;
+      const started = performance.now();
+      await (await fetch(`${url}/healthz`)).text();
+      if (counted) latencies.push(performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  for (let i = 0; i < scrapes; i++) {
+    await child.call('change', { fraction: 1, round: 100 + i });
+    scraping = true;
+    const started = performance.now();
+    await (await fetch(`${url}/metrics`)).arrayBuffer();
+    scrapeMs.push(performance.now() - started);
+    scraping = false;
+  }
+  done = true;
+  await probing;
+  return { probes: latencies.length, p99Ms: percentile(latencies, 0.99), maxMs: Math.max(...latencies), scrapesDuring: scrapes, scrapeMs };
+}
