@@ -20,6 +20,18 @@ export interface JobSnapshot {
   lastSuccessAt?: number | undefined;
 }
 
+/** Family positions in a job's chunk cache (the exposition order of the catalog). */
+const F = Object.fromEntries(BUILD_FAMILY_ORDER.map((key, index) => [key, index])) as Record<BuildFamilyKey, number>;
+const FAMILY_COUNT = BUILD_FAMILY_ORDER.length;
+/** Rendering yields to the event loop after this much work, so /healthz answers during a big scrape. */
+const SLICE_MS = 10;
+
+/** `,le="30"} ` etc. for one bucket layout, computed once; without the comma for unlabelled histograms. */
+function bucketSuffixes(bounds: readonly number[], labelled: boolean): string[] {
+  const comma = labelled ? ',' : '';
+  return [...bounds.map((bound) => `${comma}le="${formatValue(bound)}"} `), `${comma}le="+Inf"} `];
+}
+
 class Histogram {
   readonly counts: number[];
   sumMs = 0;
@@ -28,6 +40,7 @@ class Histogram {
   constructor(
     readonly labels: string,
     private readonly bounds: readonly number[],
+    private readonly suffixes: readonly string[],
   ) {
     this.counts = new Array<number>(bounds.length).fill(0);
   }
@@ -39,19 +52,24 @@ class Histogram {
     this.count += 1;
   }
 
+  copyFrom(other: Histogram): void {
+    this.counts.splice(0, this.counts.length, ...other.counts);
+    this.sumMs = other.sumMs;
+    this.count = other.count;
+  }
+
   render(name: string): string {
-    let out = '';
+    const lines: string[] = [];
+    const open = `${name}_bucket{${this.labels}`;
     let cumulative = 0;
-    const prefix = this.labels ? `${this.labels},` : '';
     for (let i = 0; i < this.bounds.length; i++) {
       cumulative += this.counts[i] ?? 0;
-      out += `${name}_bucket{${prefix}le="${formatValue(this.bounds[i] ?? 0)}"} ${cumulative}\n`;
+      lines.push(`${open}${this.suffixes[i] ?? ''}${cumulative}`);
     }
+    lines.push(`${open}${this.suffixes[this.bounds.length] ?? ''}${this.count}`);
     const braces = this.labels ? `{${this.labels}}` : '';
-    out += `${name}_bucket{${prefix}le="+Inf"} ${this.count}\n`;
-    out += `${name}_sum${braces} ${formatValue(this.sumMs / 1000)}\n`;
-    out += `${name}_count${braces} ${this.count}\n`;
-    return out;
+    lines.push(`${name}_sum${braces} ${formatValue(this.sumMs / 1000)}`, `${name}_count${braces} ${this.count}`, '');
+    return lines.join('\n');
   }
 }
 
@@ -61,58 +79,103 @@ class JobSeries {
   readonly durations = new Map<string, Histogram>();
   queue: Histogram | undefined;
   snapshot: JobSnapshot = { inProgress: 0, lastNumber: 0 };
-  private chunks: Map<BuildFamilyKey, string> | undefined;
+  /** Rendered text per family; undefined until rendered or after a change of that family. */
+  private readonly chunks: Array<string | undefined> = new Array<string | undefined>(FAMILY_COUNT);
 
   constructor(readonly labels: string) {}
 
-  invalidate(): void {
-    this.chunks = undefined;
+  invalidate(...families: number[]): void {
+    if (families.length === 0) this.chunks.fill(undefined);
+    for (const family of families) this.chunks[family] = undefined;
   }
 
-  chunk(family: BuildFamilyKey): string {
-    this.chunks ??= this.renderAll();
-    return this.chunks.get(family) ?? '';
-  }
-
-  private renderAll(): Map<BuildFamilyKey, string> {
-    const f = BUILD_FAMILIES;
-    const chunks = new Map<BuildFamilyKey, string>();
-    let builds = '';
-    for (const series of this.builds.values()) builds += `${f.builds.name}{${series.labels}} ${series.value}\n`;
-    chunks.set('builds', builds);
-    let triggers = '';
-    for (const [trigger, value] of this.triggers) {
-      triggers += `${f.triggers.name}{${this.labels},trigger_type="${escapeLabelValue(trigger)}"} ${value}\n`;
+  chunk(family: number): string {
+    let text = this.chunks[family];
+    if (text === undefined) {
+      text = this.renderFamily(family);
+      this.chunks[family] = text;
     }
-    chunks.set('triggers', triggers);
-    let durations = '';
-    for (const histogram of this.durations.values()) durations += histogram.render(f.duration.name);
-    chunks.set('duration', durations);
-    chunks.set('queue', this.queue?.render(f.queue.name) ?? '');
+    return text;
+  }
 
+  private renderFamily(family: number): string {
+    const f = BUILD_FAMILIES;
+    const lines: string[] = [];
+    switch (family) {
+      case F.builds:
+        for (const series of this.builds.values()) lines.push(`${f.builds.name}{${series.labels}} ${series.value}\n`);
+        return lines.join('');
+      case F.triggers:
+        for (const [trigger, value] of this.triggers) {
+          lines.push(`${f.triggers.name}{${this.labels},trigger_type="${escapeLabelValue(trigger)}"} ${value}\n`);
+        }
+        return lines.join('');
+      case F.duration:
+        for (const histogram of this.durations.values()) lines.push(histogram.render(f.duration.name));
+        return lines.join('');
+      case F.queue:
+        return this.queue?.render(f.queue.name) ?? '';
+    }
     const { inProgress, lastNumber, last, lastSuccessAt } = this.snapshot;
     const gauge = (name: string, value: number | undefined, extra = '') =>
       value === undefined ? '' : `${name}{${this.labels}${extra}} ${formatValue(value)}\n`;
-    chunks.set('inProgress', gauge(f.inProgress.name, inProgress));
-    chunks.set('lastStatus', last ? gauge(f.lastStatus.name, 1, `,result="${last.result}"`) : '');
-    chunks.set('lastDuration', gauge(f.lastDuration.name, last?.durationSeconds));
-    chunks.set('lastNumber', gauge(f.lastNumber.name, lastNumber));
-    chunks.set('lastFinished', gauge(f.lastFinished.name, last?.finishedAt));
-    chunks.set('lastSuccess', gauge(f.lastSuccess.name, lastSuccessAt));
-    return chunks;
+    switch (family) {
+      case F.inProgress:
+        return gauge(f.inProgress.name, inProgress);
+      case F.lastStatus:
+        return last ? gauge(f.lastStatus.name, 1, `,result="${last.result}"`) : '';
+      case F.lastDuration:
+        return gauge(f.lastDuration.name, last?.durationSeconds);
+      case F.lastNumber:
+        return gauge(f.lastNumber.name, lastNumber);
+      case F.lastFinished:
+        return gauge(f.lastFinished.name, last?.finishedAt);
+      case F.lastSuccess:
+        return gauge(f.lastSuccess.name, lastSuccessAt);
+      default:
+        return '';
+    }
   }
 }
 
+/** Which gauge families differ between two snapshots. */
+function changedGauges(before: JobSnapshot, after: JobSnapshot): number[] {
+  const changed: number[] = [];
+  if (before.inProgress !== after.inProgress) changed.push(F.inProgress);
+  if (before.lastNumber !== after.lastNumber) changed.push(F.lastNumber);
+  if (before.lastSuccessAt !== after.lastSuccessAt) changed.push(F.lastSuccess);
+  const a = before.last;
+  const b = after.last;
+  if (a?.result !== b?.result || (a === undefined) !== (b === undefined)) changed.push(F.lastStatus);
+  if (a?.durationSeconds !== b?.durationSeconds) changed.push(F.lastDuration);
+  if (a?.finishedAt !== b?.finishedAt) changed.push(F.lastFinished);
+  return changed;
+}
+
 /**
- * Build metrics kept as plain data and rendered by hand. Each job's text is cached and re-rendered
- * only after that job changed, so a scrape of thousands of mostly idle jobs is mostly string joins.
+ * Build metrics kept as plain data and rendered by hand. Each job's text is cached per family and
+ * re-rendered only after that family of that job changed, so a scrape of thousands of mostly idle
+ * jobs is mostly string joins. `renderAsync` yields to the event loop every few milliseconds.
  */
 export class BuildMetrics {
   private readonly jobs = new Map<string, JobSeries>();
   private readonly fleetDurations = new Map<string, Histogram>();
   private fleetQueue: Histogram | undefined;
+  private readonly durationSuffixes: string[];
+  private readonly queueSuffixes: string[];
+  private readonly fleetQueueSuffixes: string[];
+  private readonly headers: string[];
 
-  constructor(private readonly options: BuildMetricsOptions) {}
+  constructor(private readonly options: BuildMetricsOptions) {
+    this.durationSuffixes = bucketSuffixes(options.durationBuckets, true);
+    this.queueSuffixes = bucketSuffixes(options.queueBuckets, true);
+    // Fleet-wide duration histograms keep the result label; only the fleet queue histogram has none.
+    this.fleetQueueSuffixes = bucketSuffixes(options.queueBuckets, false);
+    this.headers = BUILD_FAMILY_ORDER.map((key) => {
+      const family = BUILD_FAMILIES[key];
+      return familyHeader(family.name, family.type, family.help);
+    });
+  }
 
   /** Adds a job (or renames it) with every result and trigger series at zero. */
   setJob(jobId: string, jobName: string): void {
@@ -145,47 +208,82 @@ export class BuildMetrics {
     series.value += 1;
     job.builds.set(key, series);
     job.triggers.set(record.triggerType, (job.triggers.get(record.triggerType) ?? 0) + 1);
+    job.invalidate(F.builds, F.triggers);
     if (record.durationSeconds !== undefined) {
       const owner = this.options.jobHistograms ? job.durations : this.fleetDurations;
       const labels = this.options.jobHistograms ? `${job.labels},result="${result}"${extra}` : `result="${result}"${extra}`;
       let histogram = owner.get(key);
       if (!histogram) {
-        histogram = new Histogram(labels, this.options.durationBuckets);
+        histogram = new Histogram(labels, this.options.durationBuckets, this.durationSuffixes);
         owner.set(key, histogram);
       }
       histogram.observe(record.durationSeconds);
+      if (this.options.jobHistograms) job.invalidate(F.duration);
     }
-    job.invalidate();
   }
 
   observeQueue(jobId: string, seconds: number): void {
     const job = this.job(jobId);
     if (this.options.jobHistograms) {
-      job.queue ??= new Histogram(job.labels, this.options.queueBuckets);
+      job.queue ??= new Histogram(job.labels, this.options.queueBuckets, this.queueSuffixes);
       job.queue.observe(seconds);
-      job.invalidate();
+      job.invalidate(F.queue);
     } else {
-      this.fleetQueue ??= new Histogram('', this.options.queueBuckets);
+      this.fleetQueue ??= new Histogram('', this.options.queueBuckets, this.fleetQueueSuffixes);
       this.fleetQueue.observe(seconds);
     }
   }
 
+  /** Replaces the job's gauges; only gauges whose value changed are rendered again. */
   setSnapshot(jobId: string, snapshot: JobSnapshot): void {
     const job = this.job(jobId);
-    job.snapshot = { ...snapshot };
-    job.invalidate();
+    const changed = changedGauges(job.snapshot, snapshot);
+    job.snapshot = { ...snapshot, ...(snapshot.last ? { last: { ...snapshot.last } } : {}) };
+    if (changed.length > 0) job.invalidate(...changed);
   }
 
+  /** The whole text at once (blocks the event loop for the duration; see renderAsync). */
   render(): string {
     const parts: string[] = [];
-    for (const key of BUILD_FAMILY_ORDER) {
-      const family = BUILD_FAMILIES[key];
-      parts.push(familyHeader(family.name, family.type, family.help));
-      for (const job of this.jobs.values()) parts.push(job.chunk(key));
-      if (key === 'duration') for (const histogram of this.fleetDurations.values()) parts.push(histogram.render(family.name));
-      if (key === 'queue' && this.fleetQueue) parts.push(this.fleetQueue.render(family.name));
+    const jobs = [...this.jobs.values()];
+    for (let family = 0; family < FAMILY_COUNT; family++) {
+      parts.push(this.headers[family] ?? '');
+      for (const job of jobs) parts.push(job.chunk(family));
+      parts.push(this.fleetText(family));
     }
     return parts.join('');
+  }
+
+  /**
+   * The same text as `render()`, produced in slices of about 10 ms with the event loop let through
+   * in between. Jobs removed meanwhile are still rendered; changes made meanwhile may or may not
+   * show, each job's family chunk being consistent in itself.
+   */
+  async renderAsync(): Promise<string> {
+    const parts: string[] = [];
+    const jobs = [...this.jobs.values()];
+    let sliceStart = performance.now();
+    for (let family = 0; family < FAMILY_COUNT; family++) {
+      parts.push(this.headers[family] ?? '');
+      for (let i = 0; i < jobs.length; i++) {
+        parts.push((jobs[i] as JobSeries).chunk(family));
+        if ((i & 255) === 255 && performance.now() - sliceStart > SLICE_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
+      }
+      parts.push(this.fleetText(family));
+    }
+    return parts.join('');
+  }
+
+  /** Fleet-wide histograms (`job_histograms: false`). */
+  private fleetText(family: number): string {
+    if (family === F.duration && this.fleetDurations.size > 0) {
+      return [...this.fleetDurations.values()].map((histogram) => histogram.render(BUILD_FAMILIES.duration.name)).join('');
+    }
+    if (family === F.queue && this.fleetQueue) return this.fleetQueue.render(BUILD_FAMILIES.queue.name);
+    return '';
   }
 
   private job(jobId: string): JobSeries {
@@ -207,17 +305,13 @@ export class BuildMetrics {
     for (const [key, series] of from.builds) to.builds.set(key, { labels: relabel(series.labels), value: series.value });
     for (const [trigger, value] of from.triggers) to.triggers.set(trigger, value);
     for (const [key, histogram] of from.durations) {
-      const copy = new Histogram(relabel(histogram.labels), this.options.durationBuckets);
-      copy.counts.splice(0, copy.counts.length, ...histogram.counts);
-      copy.sumMs = histogram.sumMs;
-      copy.count = histogram.count;
+      const copy = new Histogram(relabel(histogram.labels), this.options.durationBuckets, this.durationSuffixes);
+      copy.copyFrom(histogram);
       to.durations.set(key, copy);
     }
     if (from.queue) {
-      const copy = new Histogram(to.labels, this.options.queueBuckets);
-      copy.counts.splice(0, copy.counts.length, ...from.queue.counts);
-      copy.sumMs = from.queue.sumMs;
-      copy.count = from.queue.count;
+      const copy = new Histogram(to.labels, this.options.queueBuckets, this.queueSuffixes);
+      copy.copyFrom(from.queue);
       to.queue = copy;
     }
     to.snapshot = from.snapshot;
