@@ -119,7 +119,7 @@ export class Exporter {
 
   /** The full `/metrics` body: build metrics, then self and process metrics. */
   async renderMetrics(): Promise<string> {
-    return this.metrics.render() + (await this.self.registry.metrics());
+    return this.metrics.render() + (await this.self.render());
   }
 
   /** One cycle, without schedule or server (`once`, tests). */

@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Counter, Gauge } from 'prom-client';
 import { parseConfigText } from '../config/load.js';
 import { Exporter } from '../exporter.js';
 import { createLogger } from '../log/logger.js';
@@ -133,8 +134,8 @@ export interface RenderBenchResult {
 
 /**
  * Our `/metrics` (exporter.renderMetrics) against one prom-client registry holding the same series
- * (build families mirrored in prom-client, plus the same self and process metrics), fed the same
- * calls. Runs alternate which side goes first; each render follows a forced GC.
+ * (build families and per-job self-metric families mirrored in prom-client, plus the same other
+ * self and process metrics), fed the same calls. Runs alternate which side goes first; each render follows a forced GC.
  */
 async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
   const jobs = benchJobs(args.jobs);
@@ -146,12 +147,18 @@ async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
     durationBuckets: ours.config.metrics.duration_buckets,
     queueBuckets: ours.config.metrics.queue_buckets,
   });
+  // The per-job self-metric families, as prom-client would keep them.
+  const registers = [baselineSelf.registry];
+  const labelNames = ['job_id', 'job_name'];
+  const lastPoll = new Gauge({ name: ours.self.lastSuccessfulPoll.name, help: 'Time of the last poll cycle that reached CodeArts for this job (Unix seconds).', labelNames, registers });
+  const invalid = new Counter({ name: ours.self.invalidRecords.name, help: 'Build records that failed validation or carried implausible times.', labelNames, registers });
   const now = 1_767_225_600;
   for (const job of jobs) {
+    const labels = { job_id: job.id, job_name: job.name };
     mirror.setJob(job.id, job.name);
-    baselineSelf.addJob(job.id, job.name);
-    baselineSelf.lastSuccessfulPoll.set({ job_id: job.id, job_name: job.name }, now);
-    ours.self.lastSuccessfulPoll.set({ job_id: job.id, job_name: job.name }, now);
+    invalid.inc(labels, 0);
+    lastPoll.set(labels, now);
+    ours.self.lastSuccessfulPoll.set(labels, now);
   }
   const synthetic = new SyntheticFleet(jobs, [ours.metrics, mirror]);
   synthetic.fill();

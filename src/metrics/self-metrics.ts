@@ -1,19 +1,23 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { JobFamily } from './job-family.js';
 
 const AUTH_TOKEN_EXPIRY = 'codearts_exporter_auth_token_expiry_timestamp_seconds';
 
-/** The exporter's own series (prefix `codearts_exporter_`), plus Node's process metrics. */
+/**
+ * The exporter's own series (prefix `codearts_exporter_`), plus Node's process metrics. The two
+ * per-job families are rendered by hand (see JobFamily); everything else is prom-client.
+ */
 export class SelfMetrics {
   readonly registry = new Registry();
   readonly up: Gauge;
-  readonly lastSuccessfulPoll: Gauge<'job_id' | 'job_name'>;
+  readonly lastSuccessfulPoll: JobFamily;
   readonly pollDuration: Gauge;
   readonly polls: Counter<'outcome'>;
   readonly skippedPolls: Counter;
   readonly apiRequests: Counter<'endpoint' | 'code'>;
   readonly apiRequestDuration: Histogram<'endpoint'>;
   readonly apiRetries: Counter<'endpoint' | 'reason'>;
-  readonly invalidRecords: Counter<'job_id' | 'job_name'>;
+  readonly invalidRecords: JobFamily;
   readonly stateSaveErrors: Counter;
   readonly buildInfo: Gauge<'version'>;
   readonly authRefreshes: Counter<'outcome'>;
@@ -24,12 +28,11 @@ export class SelfMetrics {
   constructor(version: string) {
     const registers = [this.registry];
     this.up = new Gauge({ name: 'codearts_exporter_up', help: '1 when the last poll cycle reached CodeArts for every job, else 0.', registers });
-    this.lastSuccessfulPoll = new Gauge({
-      name: 'codearts_exporter_last_successful_poll_timestamp_seconds',
-      help: 'Time of the last poll cycle that reached CodeArts for this job (Unix seconds).',
-      labelNames: ['job_id', 'job_name'] as const,
-      registers,
-    });
+    this.lastSuccessfulPoll = new JobFamily(
+      'codearts_exporter_last_successful_poll_timestamp_seconds',
+      'gauge',
+      'Time of the last poll cycle that reached CodeArts for this job (Unix seconds).',
+    );
     this.pollDuration = new Gauge({ name: 'codearts_exporter_poll_duration_seconds', help: 'Wall time of the last poll cycle in seconds.', registers });
     this.polls = new Counter({
       name: 'codearts_exporter_polls_total',
@@ -62,12 +65,11 @@ export class SelfMetrics {
       labelNames: ['endpoint', 'reason'] as const,
       registers,
     });
-    this.invalidRecords = new Counter({
-      name: 'codearts_exporter_invalid_records_total',
-      help: 'Build records that failed validation or carried implausible times.',
-      labelNames: ['job_id', 'job_name'] as const,
-      registers,
-    });
+    this.invalidRecords = new JobFamily(
+      'codearts_exporter_invalid_records_total',
+      'counter',
+      'Build records that failed validation or carried implausible times.',
+    );
     this.stateSaveErrors = new Counter({
       name: 'codearts_exporter_state_save_errors_total',
       help: 'Failed attempts to save the state file.',
@@ -106,6 +108,11 @@ export class SelfMetrics {
       registers: [],
     });
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The per-job families, then the prom-client registry (self and process metrics). */
+  async render(): Promise<string> {
+    return this.lastSuccessfulPoll.render() + this.invalidRecords.render() + (await this.registry.metrics());
   }
 
   setAuthTokenExpiry(unixSeconds: number): void {
