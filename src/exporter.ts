@@ -119,7 +119,8 @@ export class Exporter {
 
   /** The full `/metrics` body: build metrics, then self and process metrics. */
   async renderMetrics(): Promise<string> {
-    return this.metrics.render() + (await this.self.render());
+    // In slices that yield to the event loop, so /healthz keeps answering during a big scrape.
+    return (await this.metrics.renderAsync()) + (await this.self.render());
   }
 
   /** One cycle, without schedule or server (`once`, tests). */
@@ -143,6 +144,7 @@ export class Exporter {
   async start(): Promise<{ url: string }> {
     const app = createServerApp({
       renderMetrics: () => this.renderMetrics(),
+      onError: (error) => this.logger.error({ err: error }, 'HTTP request failed'),
       isReady: () => (this.ready ? { ready: true } : { ready: false, reason: 'first poll cycle not finished' }),
       landing: () => ({
         version: VERSION,

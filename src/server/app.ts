@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/exposition.js';
 import { renderLandingPage, type LandingInfo } from './landing-page.js';
 
@@ -7,6 +7,7 @@ export interface ServerSources {
   renderMetrics: () => Promise<string>;
   isReady: () => { ready: boolean; reason?: string };
   landing: () => LandingInfo;
+  onError?: (error: unknown) => void;
 }
 
 /** `/`, `/metrics`, `/healthz`, `/readyz`; everything else is 404. */
@@ -31,6 +32,11 @@ export function createServerApp(sources: ServerSources): Express {
   });
   app.use((_req, res) => {
     res.status(404).type('text').send('not found\n');
+  });
+  // Never send a stack trace to a scraper or a browser.
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    sources.onError?.(error);
+    res.status(500).type('text').send('internal error\n');
   });
   return app;
 }
