@@ -109,6 +109,11 @@ export async function pollJob(
       result.vanished.push(buildNo);
     }
   }
+  // A vanished build at the top of the cursor may never have existed: the probe took a 200 with an
+  // invalid record for it (a broken answer to a build not created yet). Hand those numbers back to
+  // the forward probe, or the real build that later gets the number would never be fetched.
+  const vanished = new Set(result.vanished);
+  while (next.cursor > 0 && vanished.has(next.cursor)) next.cursor -= 1;
 
   // 2. Numbers passed over as gaps: a late record is absorbed; otherwise one check fewer.
   const skipped: JobState['skipped'] = [];
