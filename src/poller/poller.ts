@@ -214,6 +214,14 @@ export class Poller {
   /** The exactly-once boundary: metrics change only after the commit is durable. */
   private async commit(job: JobRuntime, stored: StoredJob, cycle: JobCycleResult): Promise<void> {
     if (JSON.stringify(cycle.next) !== JSON.stringify(stored.state)) {
+      // Read with the state file's job versions, this shows what a process killed after the commit
+      // became durable but before `build_counted` was logged had counted.
+      if (cycle.finished.length > 0) {
+        this.options.logger.debug(
+          { event: 'build_commit', job_id: job.id, version: stored.version + 1, build_nos: cycle.finished.map(({ record }) => record.buildNo) },
+          'committing counted builds',
+        );
+      }
       const version = await this.options.store.commit(job.id, stored.version, cycle.next, toCounted(cycle.finished));
       job.stored = { state: cycle.next, version };
     }
