@@ -80,11 +80,24 @@ function parseYaml(text: string): { value: unknown } | { problems: string[] } {
       }),
     };
   }
+  let value: unknown;
   try {
-    return { value: doc.toJS({ maxAliasCount: 100 }) };
+    value = doc.toJS({ maxAliasCount: 100 });
   } catch {
     return { problems: ['yaml: cannot resolve an alias (undefined anchor or too many aliases)'] };
   }
+  // `a: &x [*x]` is legal YAML for a structure that contains itself; nothing downstream can walk it.
+  if (isCircular(value)) return { problems: ['yaml: an alias refers to a node that contains it (circular structure)'] };
+  return { value };
+}
+
+function isCircular(node: unknown, ancestors = new Set<object>()): boolean {
+  if (node === null || typeof node !== 'object') return false;
+  if (ancestors.has(node)) return true;
+  ancestors.add(node);
+  const circular = Object.values(node).some((child) => isCircular(child, ancestors));
+  ancestors.delete(node);
+  return circular;
 }
 
 const YAML_ERRORS: Record<string, string> = {
