@@ -69,7 +69,8 @@ export function parseConfigText(text: string, options: ParseOptions): Config {
 }
 
 function parseYaml(text: string): { value: unknown } | { problems: string[] } {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  // logLevel error: the library would print its own warnings (e.g. collection keys) to stderr.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
   if (doc.errors.length > 0) {
     // yaml's own messages quote the offending source, which may be a secret: only code and position.
     return {
