@@ -1,0 +1,119 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { LogLine } from './exporter-harness.js';
+import { ExporterProcess } from './exporter-process.js';
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same kill schedule and fault mix. */
+export function seededRandom(seed: number): { next(): number; int(min: number, max: number): number; pick<T>(items: readonly T[]): T } {
+  let state = seed >>> 0;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (min, max) => min + Math.floor(next() * (max - min + 1)),
+    pick: (items) => items[Math.floor(next() * items.length)] as (typeof items)[number],
+  };
+}
+
+/**
+ * One lifetime of the built exporter (`node dist/cli.js run`), with its raw stdout and stderr kept
+ * besides the parsed JSON lines: a secret must appear in no byte of either, JSON or not.
+ */
+export class RecordedLifetime {
+  rawStdout = '';
+  rawStderr = '';
+
+  private constructor(readonly process: ExporterProcess) {
+    // Listeners added in the same tick as spawn see every chunk.
+    process.child.stdout?.on('data', (chunk: string | Buffer) => (this.rawStdout += String(chunk)));
+    process.child.stderr?.on('data', (chunk: string | Buffer) => (this.rawStderr += String(chunk)));
+  }
+
+  static spawn(args: string[], env: NodeJS.ProcessEnv = {}, options: { cwd?: string; uid?: number; gid?: number } = {}): RecordedLifetime {
+    return new RecordedLifetime(ExporterProcess.spawn(args, env, options));
+  }
+
+  /** `run --config FILE`, resolved once it listens. */
+  static async run(configPath: string, env: NodeJS.ProcessEnv = {}, options: { uid?: number; gid?: number } = {}): Promise<{ lifetime: RecordedLifetime; url: string }> {
+    const lifetime = RecordedLifetime.spawn(['run', '--config', configPath], env, options);
+    const line = await lifetime.process.waitForLog((l) => l.msg === 'exporter listening', 15_000);
+    return { lifetime, url: String(line.url) };
+  }
+
+  get lines(): LogLine[] {
+    return this.process.lines;
+  }
+
+  /** The per-build ledger: one `build_counted` debug line per build whose commit was durable. */
+  ledger(): LogLine[] {
+    return this.lines.filter((line) => line.event === 'build_counted');
+  }
+
+  /**
+   * Builds whose commit became durable but whose `build_counted` line never came: a SIGKILL between
+   * the state file's rename and the log line. Found from the `build_commit` intents of this
+   * lifetime whose version the state file reached (`versions`: the file's job versions read after
+   * the process died).
+   */
+  durableButUnlogged(versions: ReadonlyMap<string, number>): string[] {
+    const logged = new Set(this.ledger().map(ledgerKey));
+    const intents = new Map<string, LogLine>();
+    for (const line of this.lines) if (line.event === 'build_commit') intents.set(`${String(line.job_id)}@${String(line.version)}`, line);
+    const out: string[] = [];
+    for (const intent of intents.values()) {
+      if ((versions.get(String(intent.job_id)) ?? 0) < Number(intent.version)) continue;
+      for (const buildNo of intent.build_nos as number[]) {
+        const key = `${String(intent.job_id)}#${buildNo}`;
+        if (!logged.has(key)) out.push(key);
+      }
+    }
+    return out;
+  }
+}
+
+/** Job id -> version, from a state file (empty when there is none yet). */
+export function readJobVersions(statePath: string): Map<string, number> {
+  if (!existsSync(statePath)) return new Map();
+  const data = JSON.parse(readFileSync(statePath, 'utf8')) as { jobs: Record<string, { version: number }> };
+  return new Map(Object.entries(data.jobs).map(([id, job]) => [id, job.version]));
+}
+
+export function ledgerKey(line: LogLine): string {
+  return `${String(line.job_id)}#${String(line.build_no)}`;
+}
+
+/** Keys that occur more than once, each listed once. */
+export function duplicatesOf(keys: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const key of keys) (seen.has(key) ? twice : seen).add(key);
+  return [...twice].sort();
+}
+
+/** The most timestamps (ms) in any half-open window [t, t + windowMs). */
+export function maxInSlidingWindow(timestamps: readonly number[], windowMs = 1000): number {
+  const sorted = [...timestamps].sort((a, b) => a - b);
+  let max = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end++) {
+    while ((sorted[end] ?? 0) - (sorted[start] ?? 0) >= windowMs) start++;
+    max = Math.max(max, end - start + 1);
+  }
+  return max;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `condition` every `everyMs` until it holds or `timeoutMs` passes; returns whether it held. */
+export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(everyMs);
+  }
+}

@@ -1,0 +1,196 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSimulator, type FaultKind, type NotFoundShape, type Simulator } from '../../src/simulator/index.js';
+import { duplicatesOf, ledgerKey, readJobVersions, RecordedLifetime, seededRandom, sleep, waitUntil } from '../helpers/chaos.js';
+import { writeConfig } from '../helpers/exporter-process.js';
+import { parseExposition } from '../helpers/exposition.js';
+import { compareCounters } from '../helpers/ground-truth.js';
+
+/**
+ * Acceptance 1 and 5 of issue 5. The simulator keeps creating builds while it answers with every
+ * fault kind and every not-found shape; the built exporter is SIGKILLed at seeded random moments
+ * and restarted on its state file; then the faults stop and it catches up. The per-build ledger
+ * (`build_counted` debug lines, written synchronously after each durable commit) of all lifetimes
+ * together must equal the simulator's finished builds exactly.
+ */
+const SEED = Number(process.env.CHAOS_SEED ?? 31337);
+const SENTINEL = 'SENTINEL-TOKEN-CHAOS-31337';
+const KILLS = 5;
+const SHAPES: readonly NotFoundShape[] = ['404', '422-devcb', '422-cb', '403-cb', '200-fail'];
+const JOBS = Array.from({ length: 15 }, (_, i) => ({
+  id: `c4a05000000000000000000000000${String(i + 1).padStart(3, '0')}`,
+  name: `chaos-${i}`,
+  notFound: SHAPES[i % SHAPES.length] as NotFoundShape,
+  buildEverySeconds: 150 + 20 * i,
+  history: 3 + i,
+}));
+/** Each request meets at most one fault; together about a third of all requests fail. */
+const FAULTS: ReadonlyArray<readonly [FaultKind, number]> = [
+  ['500', 0.03],
+  ['429', 0.01],
+  ['apig-0308', 0.01],
+  ['cb-00060211', 0.01],
+  ['cb-00060100', 0.03],
+  ['timeout', 0.01],
+  ['reset', 0.03],
+  ['malformed', 0.03],
+  ['truncated', 0.03],
+  ['schema', 0.04],
+  ['string-json', 0.03],
+];
+
+describe('chaos: faults, bad answers and SIGKILL; nothing lost, nothing counted twice', () => {
+  const random = seededRandom(SEED);
+  const lifetimes: RecordedLifetime[] = [];
+  const env = { CHAOS_TOKEN: SENTINEL };
+  let simulator: Simulator;
+  let configPath: string;
+  let statePath: string;
+  let dir: string;
+  const recovered: string[] = [];
+  let clock: NodeJS.Timeout | undefined;
+  let finalUrl = '';
+  const requestCodes = new Map<string, number>();
+  const retryReasons = new Map<string, number>();
+  const add = (counts: Map<string, number>, key: string | undefined, value: number) => counts.set(String(key), (counts.get(String(key)) ?? 0) + value);
+
+  beforeAll(async () => {
+    simulator = await createSimulator({ seed: SEED, jobs: JOBS, latencyMs: 3, gapProbability: 0.05, token: SENTINEL });
+    dir = mkdtempSync(join(tmpdir(), 'cbe-chaos-'));
+    configPath = writeConfig(dir, {
+      codearts: {
+        endpoint: simulator.url,
+        auth: { token: '${CHAOS_TOKEN}' },
+        // The 'timeout' fault holds a request for 30 s.
+        request_timeout: '500ms',
+        max_concurrency: 8,
+        max_requests_per_second: 200,
+        retry: { retries: 3, min_delay: '20ms', max_delay: '200ms' },
+      },
+      poll: { schedule: '* * * * * *', start_at: 1 },
+      jobs: JOBS.map(({ id, name }) => ({ id, name })),
+      server: { host: '127.0.0.1', port: 0 },
+      state: { path: (statePath = join(dir, 'state.json')) },
+      log: { level: 'debug' },
+    });
+  });
+
+  afterAll(async () => {
+    // CHAOS_DUMP=file keeps every lifetime's log lines, the ground truth and the request log for a post-mortem.
+    if (process.env.CHAOS_DUMP && simulator) {
+      writeFileSync(process.env.CHAOS_DUMP, JSON.stringify({ lifetimes: lifetimes.map((l) => l.lines), truth: simulator.groundTruth(), log: simulator.requests().log }));
+    }
+    if (clock) clearInterval(clock);
+    for (const lifetime of lifetimes) lifetime.process.kill('SIGKILL');
+    await Promise.all(lifetimes.map((lifetime) => lifetime.process.exit(5000)));
+    await simulator?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Every lifetime's ledger, plus builds a SIGKILL caught between durable commit and log line. */
+  const allKeys = () => [...lifetimes.flatMap((lifetime) => lifetime.ledger().map(ledgerKey)), ...recovered];
+  const expectedKeys = () => new Set(simulator.groundTruth().flatMap((job) => job.finished.map((b) => `${job.id}#${b.buildNo}`)));
+
+  it(`survives ${KILLS} SIGKILLs at random moments while faults rain and builds keep coming`, async () => {
+    for (const [kind, probability] of FAULTS) simulator.inject(kind, { probability });
+    // 300 virtual seconds per real second: about one new build per job per second.
+    clock = setInterval(() => simulator.advance(30), 100);
+    for (let kill = 0; kill < KILLS; kill++) {
+      const { lifetime, url } = await RecordedLifetime.run(configPath, env);
+      lifetimes.push(lifetime);
+      if (random.next() < 0.5) {
+        // Right after the n-th durable commit of this lifetime, with other jobs' work in flight.
+        const n = random.int(1, 80);
+        await lifetime.process.waitForLog(() => lifetime.ledger().length >= n, 20_000).catch(() => undefined);
+      } else {
+        await sleep(random.int(2000, 10_000));
+      }
+      // What this lifetime met, from its own metrics (they die with it).
+      const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '');
+      for (const sample of text ? parseExposition(text) : []) {
+        if (sample.name === 'codearts_exporter_api_requests_total') add(requestCodes, sample.labels.code, sample.value);
+        if (sample.name === 'codearts_exporter_api_retries_total') add(retryReasons, sample.labels.reason, sample.value);
+        if (sample.name === 'codearts_exporter_invalid_records_total') add(retryReasons, 'invalid_record', sample.value);
+      }
+      lifetime.process.kill('SIGKILL');
+      expect((await lifetime.process.exit()).signal).toBe('SIGKILL');
+      recovered.push(...lifetime.durableButUnlogged(readJobVersions(statePath)));
+    }
+    expect(lifetimes.filter((lifetime) => lifetime.ledger().length > 0).length).toBeGreaterThanOrEqual(3);
+  }, 120_000);
+
+  it('after the faults stop, the union of all ledgers equals the finished builds exactly', async () => {
+    if (clock) clearInterval(clock);
+    clock = undefined;
+    simulator.clearFaults();
+    const { lifetime, url } = await RecordedLifetime.run(configPath, env);
+    lifetimes.push(lifetime);
+    finalUrl = url;
+    const expected = expectedKeys();
+    await waitUntil(() => new Set(allKeys()).size >= expected.size, 60_000, 200);
+    // A moment more for a duplicate to show up, if one were coming.
+    await sleep(1500);
+
+    const keys = allKeys();
+    expect(duplicatesOf(keys)).toEqual([]);
+    const counted = new Set(keys);
+    expect([...expected].filter((key) => !counted.has(key)).sort()).toEqual([]);
+    expect([...counted].filter((key) => !expected.has(key)).sort()).toEqual([]);
+    expect(keys.length).toBeGreaterThan(200);
+    console.log(
+      `chaos: ${keys.length} builds counted over ${lifetimes.length} lifetimes (${KILLS} SIGKILLs), ` +
+        `per lifetime ${lifetimes.map((l) => l.ledger().length).join('/')} + ${recovered.length} durable but killed before the log line, duplicates 0, missing 0`,
+    );
+  }, 90_000);
+
+  it('really met every fault kind and every not-found shape', () => {
+    const statuses = simulator.requests().byEndpointStatus['record-info-v4'] ?? {};
+    // 0: reset or held; 429: throttled; 500: busy/throttled/string-json; 403/404/422/200: not-found shapes and records.
+    for (const status of ['0', '200', '403', '404', '422', '429', '500']) expect(statuses[status], `status ${status}`).toBeGreaterThan(0);
+    const lines = lifetimes.flatMap((lifetime) => lifetime.lines);
+    const invalid = lines.filter((line) => line.msg === 'invalid build record; will fetch it again');
+    expect(invalid.length).toBeGreaterThan(0);
+    // The exporter's side, summed over the killed lifetimes' last scrapes.
+    for (const code of ['200', '403', '404', '422', '429', '500', 'timeout', 'network']) expect(requestCodes.get(code), `requests code ${code}`).toBeGreaterThan(0);
+    for (const reason of ['throttled', 'server_error', 'timeout', 'network', 'invalid_response', 'invalid_record']) {
+      expect(retryReasons.get(reason), `retries ${reason}`).toBeGreaterThan(0);
+    }
+    console.log(`chaos: exporter requests by code ${JSON.stringify(Object.fromEntries(requestCodes))}, retries/invalid ${JSON.stringify(Object.fromEntries(retryReasons))}`);
+    // A record that failed validation was fetched again and counted once it was valid.
+    const counted = new Set(allKeys());
+    const finished = expectedKeys();
+    const invalidFinished = invalid.map((line) => `${String(line.job_id)}#${String(line.build_no)}`).filter((key) => finished.has(key));
+    expect(invalidFinished.length).toBeGreaterThan(0);
+    for (const key of invalidFinished) expect(counted.has(key), key).toBe(true);
+  });
+
+  it("the final process's counters equal what it counted since it started", async () => {
+    const final = lifetimes.at(-1);
+    if (!final) throw new Error('no final lifetime');
+    const samples = parseExposition(await (await fetch(`${finalUrl}/metrics`)).text());
+    const mine = final.ledger();
+    for (const job of simulator.groundTruth()) {
+      const numbers = new Set(mine.filter((line) => line.job_id === job.id).map((line) => line.build_no));
+      expect(compareCounters(samples, job, job.finished.filter((b) => numbers.has(b.buildNo)))).toEqual([]);
+    }
+  });
+
+  it('the sentinel token appears in no log line of any lifetime, nor in /metrics or the landing page', async () => {
+    const metrics = await (await fetch(`${finalUrl}/metrics`)).text();
+    const landing = await (await fetch(`${finalUrl}/`)).text();
+    const final = lifetimes.at(-1);
+    final?.process.kill('SIGTERM');
+    expect((await final?.process.exit())?.code).toBe(0);
+    const warnings = lifetimes.flatMap((lifetime) => lifetime.lines).filter((line) => line.level >= 40);
+    expect(warnings.length).toBeGreaterThan(10);
+    for (const [i, lifetime] of lifetimes.entries()) {
+      expect(lifetime.rawStdout.length, `lifetime ${i} stdout`).toBeGreaterThan(0);
+      expect(lifetime.rawStdout.includes(SENTINEL), `lifetime ${i} stdout`).toBe(false);
+      expect(lifetime.rawStderr.includes(SENTINEL), `lifetime ${i} stderr`).toBe(false);
+    }
+    expect(metrics.includes(SENTINEL)).toBe(false);
+    expect(landing.includes(SENTINEL)).toBe(false);
+  });
+});
