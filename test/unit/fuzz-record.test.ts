@@ -11,8 +11,7 @@ import { parseConfigText } from '../../src/config/load.js';
 import { Exporter } from '../../src/exporter.js';
 import { createLogger } from '../../src/log/logger.js';
 import { BuildMetrics } from '../../src/metrics/build-metrics.js';
-import type { CountedBuild, JobState, Store, StoredJob } from '../../src/state/store.js';
-import { StaleVersionError } from '../../src/state/store.js';
+import { MemoryStore } from '../../src/state/memory-store.js';
 import { select } from '../helpers/exposition.js';
 import { parseExposition } from '../helpers/exposition.js';
 
@@ -283,20 +282,6 @@ describe('record fuzzing: envelope + parser', () => {
 
 // ---------------------------------------------------------------------------------------------
 // Whole exporter against a loopback server serving the fuzzed bodies.
-
-class MemoryStore implements Store {
-  private readonly jobs = new Map<string, StoredJob>();
-  async load(): Promise<Map<string, StoredJob>> {
-    return new Map([...this.jobs].map(([id, stored]) => [id, structuredClone(stored)]));
-  }
-  async commit(jobId: string, expectedVersion: number, next: JobState, _counted: readonly CountedBuild[]): Promise<number> {
-    const current = this.jobs.get(jobId)?.version ?? 0;
-    if (current !== expectedVersion) throw new StaleVersionError(jobId, expectedVersion, current);
-    this.jobs.set(jobId, { state: structuredClone(next), version: current + 1 });
-    return current + 1;
-  }
-  async close(): Promise<void> {}
-}
 
 const JOB_ID = 'f0220000000000000000000000000001';
 
