@@ -125,8 +125,12 @@ export class CodeArtsClient {
   private async attempt(endpoint: Endpoint, path: string, target: string, signal?: AbortSignal): Promise<unknown> {
     let refreshed = false;
     for (;;) {
-      await this.budget.acquire(signal);
-      const outcome = await this.limit(() => this.exchange(endpoint, path, target, signal));
+      // The budget is taken once a connection slot is free, right before sending: taken earlier,
+      // requests queued behind slow answers would all go out at once when the slots free up.
+      const outcome = await this.limit(async () => {
+        await this.budget.acquire(signal);
+        return this.exchange(endpoint, path, target, signal);
+      });
       if (outcome.kind === 'ok') {
         this.budget.reward();
         return outcome.result;
