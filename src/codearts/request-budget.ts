@@ -1,5 +1,8 @@
 /**
- * Client-side request budget: at most `rate` request starts in any sliding one-second window.
+ * Client-side request budget: at most `rate` request starts in any sliding one-second window, and
+ * evenly spaced (1/rate s apart) rather than in a burst at the start of each window: a burst
+ * would reach the server with its first requests delayed (a new connection, a busy event loop)
+ * and its next one not, and the server would count more than `rate` in one of its seconds.
  * Throttling answers (429, APIG.0308, CB.00060211) halve the rate, down to `minRate`; every quiet
  * second afterwards gives back a tenth of the configured rate. Hand-written rather than p-throttle
  * because the limit has to move at run time.
@@ -55,7 +58,7 @@ export class RequestBudget {
       const now = this.now();
       while (this.starts.length > 0 && now - (this.starts[0] ?? 0) >= 1000) this.starts.shift();
       const perWindow = Math.max(1, Math.floor(this.rate));
-      const spacing = this.rate < 1 ? 1000 / this.rate : 0;
+      const spacing = 1000 / this.rate;
       const last = this.starts[this.starts.length - 1];
       const spacingWait = last === undefined ? 0 : last + spacing - now;
       const windowWait = this.starts.length >= perWindow ? (this.starts[0] ?? now) + 1000 - now : 0;
