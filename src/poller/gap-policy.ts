@@ -1,8 +1,9 @@
 /**
- * When a job's next build number does not exist, a later one might (numbers can be skipped). Looking
- * further ahead costs a request, so it is done with exponential backoff over quiet cycles: after
- * 8, 16, 32, ... quiet cycles, then every 256. A job idle for days pays about one extra request per
- * 256 cycles; a gap stalls a job for at most 8 cycles after its last new build.
+ * When a job's next build number does not exist, a later one might (numbers can be skipped). Checking
+ * is done with exponential backoff over quiet cycles: after 8, 16, 32, ... quiet cycles, then every
+ * 256. The check asks running-status first, and its answer replaces that cycle's forward probe, so
+ * a quiet job pays nothing extra; without an answer it costs one look further ahead. A gap stalls a
+ * job for at most 8 cycles after its last new build.
  */
 export const FIRST_GAP_CHECK_AFTER = 8;
 export const MAX_GAP_CHECK_INTERVAL = 256;

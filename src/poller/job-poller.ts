@@ -148,16 +148,30 @@ export async function pollJob(
     return 'bounded';
   };
 
-  let probe = await probeForward();
+  // A gap check (with backoff while the job stays quiet) asks running-status before the probe:
+  // when it reports nothing past the cursor, that answer stands in for this cycle's probe, so a quiet
+  // job pays nothing extra for gap detection; when it reports more, the gap below is known.
+  const gapCheckDue = isGapCheckDue(options.quietCycles + 1);
+  let hinted = false;
+  let quietByHint = false;
+  if (gapCheckDue && result.knownHighest <= next.cursor) {
+    const hint = await client.getLastBuildNumber(jobId, signal).catch(() => undefined);
+    if (hint !== undefined) {
+      hinted = true;
+      result.knownHighest = Math.max(result.knownHighest, hint);
+      quietByHint = hint <= next.cursor;
+    }
+  }
 
-  // 4. A missing number: a gap when a later build is known to exist, or (with backoff while the
-  // job stays quiet) when running-status reports one.
+  let probe = quietByHint ? 'quiet' : await probeForward();
+
+  // 4. A missing number: a gap when a later build is known to exist, or, when the check is due and
+  // running-status gave no answer, possibly one: look one number further ahead.
   while (probe === 'not_found') {
     const knownGap = next.cursor + 1 < result.knownHighest;
     if (!knownGap) {
-      if (result.newBuilds > 0 || !isGapCheckDue(options.quietCycles + 1)) break;
-      const hint = await client.getLastBuildNumber(jobId, signal).catch(() => undefined);
-      result.knownHighest = Math.max(result.knownHighest, hint ?? next.cursor + 2);
+      if (result.newBuilds > 0 || !gapCheckDue || hinted) break;
+      result.knownHighest = Math.max(result.knownHighest, next.cursor + 2);
     }
     const beyond = await findBuildBeyondGap(next.cursor, result.knownHighest, fetch);
     if (!beyond) break;
