@@ -24,7 +24,13 @@ export class PolledExporter {
   static async start(simulatorOptions: SimulatorOptions, settings: Omit<ExporterSettings, 'endpoint' | 'jobs'>): Promise<PolledExporter> {
     const simulator = await createSimulator(simulatorOptions);
     const child = BenchChild.start();
-    await child.call('create', { ...settings, endpoint: simulator.url, jobs: simulator.jobs().map((job) => ({ id: job.id, name: job.name })) } satisfies ExporterSettings);
+    try {
+      await child.call('create', { ...settings, endpoint: simulator.url, jobs: simulator.jobs().map((job) => ({ id: job.id, name: job.name })) } satisfies ExporterSettings);
+    } catch (error) {
+      await child.close();
+      await simulator.close();
+      throw error;
+    }
     return new PolledExporter(simulator, child);
   }
 
@@ -74,6 +80,10 @@ export class PolledExporter {
   }
 }
 
+function largestPowerOfTwo(n: number): number {
+  return 2 ** Math.floor(Math.log2(n));
+}
+
 /** How many of the ascending `numbers` lie in (from, to]. */
 function countBetween(numbers: readonly number[], from: number, to: number): number {
   let count = 0;
@@ -89,6 +99,8 @@ export interface FloorResult {
   ratio: number;
   /** Jobs that were quiet long enough for at least one gap check during the measured cycles. */
   gapChecks: number;
+  /** Wall time of the measured cycles (0 ms latency: CPU-bound, both processes on one machine). */
+  cycleSeconds: number;
   seconds: number;
 }
 
@@ -114,14 +126,16 @@ export async function steadyStateFloor(options: { jobs: number; warmupCycles: nu
     let floor = 0;
     polled.simulator.resetRequests();
     let statusRequests = 0;
+    let cycleSeconds = 0;
     for (let i = 0; i < options.cycles; i++) {
       polled.simulator.advance(30);
       const cycle = await polled.measuredCycle();
       statusRequests += polled.simulator.requests().byEndpoint['running-status'] ?? 0;
       sent += cycle.sent;
       floor += cycle.floor;
+      cycleSeconds += cycle.ms / 1000;
     }
-    return { jobs: options.jobs, cycles: options.cycles, sent, floor, ratio: sent / floor, gapChecks: statusRequests, seconds: (performance.now() - started) / 1000 };
+    return { jobs: options.jobs, cycles: options.cycles, sent, floor, ratio: sent / floor, gapChecks: statusRequests, cycleSeconds, seconds: (performance.now() - started) / 1000 };
   } finally {
     await polled.close();
   }
@@ -194,8 +208,9 @@ export async function coldStart(options: { jobs: number; history: number; runnin
     name: `cold-${i}`,
     history: options.history,
     buildEverySeconds: 0,
-    // With retention, every other job lost its oldest builds (build 1 no longer answers).
-    deletedBelow: options.retention && i % 2 === 1 ? 1 + Math.floor(((i * 7919) % 97) / 97 * options.history * 0.6) : 1,
+    // With retention, every other job lost its oldest builds (build 1 no longer answers), keeping
+    // at least one power of two: without the hint the search looks for one (see the report).
+    deletedBelow: options.retention && i % 2 === 1 ? 2 + ((i * 7919) % (largestPowerOfTwo(options.history) - 1)) : 1,
   }));
   const polled = await PolledExporter.start(
     { seed: 41, jobs: specs, runningStatus: options.runningStatus, gapProbability: 0 },

@@ -1,0 +1,43 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const BENCH = join(import.meta.dirname, '..', '..', 'dist', 'bench', 'index.js');
+
+interface Row {
+  scenario: string;
+  measured: string;
+  reference: string;
+  ratio: number;
+  met: boolean | undefined;
+  count?: boolean;
+}
+
+/**
+ * The short variant of `npm run bench` (DESIGN §11): request counts against their floor, never
+ * times. Requests per steady-state cycle (gap checks included), per catch-up build and per cold
+ * start must stay within the targets; `--check` makes the bench itself exit 1 when one does not.
+ */
+describe('npm run bench -- --quick --check', () => {
+  it('keeps requests within 1.05 x the floor at steady state and in catch-up, and cold starts within 2*log2(n)+4', async () => {
+    const json = join(mkdtempSync(join(tmpdir(), 'cbe-bench-')), 'quick.json');
+    const run = await promisify(execFile)(process.execPath, [BENCH, '--quick', '--check', '--only', 'floor,catch-up,cold', '--json', json], {
+      timeout: 110_000,
+    }).catch((error: { code?: number; stdout?: string; stderr?: string }) => error);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { rows: Row[] };
+    const counts = report.rows.filter((row) => row.count);
+    expect(counts.map((row) => row.scenario)).toEqual([
+      expect.stringContaining('requests per cycle, steady state'),
+      expect.stringContaining('cold start'),
+      expect.stringContaining('cold start'),
+      expect.stringContaining('catch-up'),
+    ]);
+    for (const row of counts) expect(row.met, `${row.scenario}: ${row.measured} vs ${row.reference} (ratio ${row.ratio})`).toBe(true);
+    const steady = counts[0];
+    expect(steady?.ratio).toBeLessThanOrEqual(1.05);
+    expect('code' in run ? run.code : 0, run.stderr).toBe(0);
+  }, 120_000);
+});
