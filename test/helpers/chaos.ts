@@ -44,6 +44,34 @@ export class RecordedLifetime {
     return { lifetime, url: String(line.url) };
   }
 
+  /**
+   * SIGKILL the moment the `count`-th `build_counted` line of this lifetime arrives on the pipe, from
+   * the data handler itself (no polling delay): the child is then at most a few instructions past
+   * the log line. Resolves when the child has died (or after `timeoutMs`, with a kill anyway).
+   */
+  async killOnLedgerLine(count: number, timeoutMs: number): Promise<void> {
+    const child = this.process.child;
+    let seen = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        child.stdout?.off('data', onData);
+        resolve();
+      }, timeoutMs);
+      const onData = (chunk: string | Buffer) => {
+        const text = String(chunk);
+        for (let at = text.indexOf('"build_counted"'); at >= 0; at = text.indexOf('"build_counted"', at + 1)) seen++;
+        if (seen >= count) {
+          child.kill('SIGKILL');
+          child.stdout?.off('data', onData);
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout?.on('data', onData);
+    });
+    this.process.kill('SIGKILL');
+  }
+
   get lines(): LogLine[] {
     return this.process.lines;
   }

@@ -100,19 +100,23 @@ describe('chaos: faults, bad answers and SIGKILL; nothing lost, nothing counted 
     for (let kill = 0; kill < KILLS; kill++) {
       const { lifetime, url } = await RecordedLifetime.run(configPath, env);
       lifetimes.push(lifetime);
+      // What this lifetime met, from its own metrics (they die with it): scraped just before the kill.
+      const scrapeFaultCounts = async () => {
+        const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '');
+        for (const sample of text ? parseExposition(text) : []) {
+          if (sample.name === 'codearts_exporter_api_requests_total') add(requestCodes, sample.labels.code, sample.value);
+          if (sample.name === 'codearts_exporter_api_retries_total') add(retryReasons, sample.labels.reason, sample.value);
+          if (sample.name === 'codearts_exporter_invalid_records_total') add(retryReasons, 'invalid_record', sample.value);
+        }
+      };
       if (random.next() < 0.5) {
-        // Right after the n-th durable commit of this lifetime, with other jobs' work in flight.
-        const n = random.int(1, 80);
-        await lifetime.process.waitForLog(() => lifetime.ledger().length >= n, 20_000).catch(() => undefined);
+        // The instant the n-th build_counted line arrives, with other commits and fetches in flight.
+        await sleep(random.int(500, 4000));
+        await scrapeFaultCounts();
+        await lifetime.killOnLedgerLine(random.int(1, 30), 20_000);
       } else {
         await sleep(random.int(2000, 10_000));
-      }
-      // What this lifetime met, from its own metrics (they die with it).
-      const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '');
-      for (const sample of text ? parseExposition(text) : []) {
-        if (sample.name === 'codearts_exporter_api_requests_total') add(requestCodes, sample.labels.code, sample.value);
-        if (sample.name === 'codearts_exporter_api_retries_total') add(retryReasons, sample.labels.reason, sample.value);
-        if (sample.name === 'codearts_exporter_invalid_records_total') add(retryReasons, 'invalid_record', sample.value);
+        await scrapeFaultCounts();
       }
       lifetime.process.kill('SIGKILL');
       expect((await lifetime.process.exit()).signal).toBe('SIGKILL');
