@@ -1,23 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRandom } from '../../src/simulator/random.js';
 import type { LogLine } from './exporter-harness.js';
 import { ExporterProcess } from './exporter-process.js';
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same kill schedule and fault mix. */
-export function seededRandom(seed: number): { next(): number; int(min: number, max: number): number; pick<T>(items: readonly T[]): T } {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (min, max) => min + Math.floor(next() * (max - min + 1)),
-    pick: (items) => items[Math.floor(next() * items.length)] as (typeof items)[number],
-  };
-}
+/** The simulator's seeded PRNG: the same seed gives the same kill schedule and fault mix. */
+export const seededRandom = createRandom;
 
 /**
  * One lifetime of the built exporter (`node dist/cli.js run`), with its raw stdout and stderr kept
