@@ -21,6 +21,8 @@ export function machineInfo() {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     loadAverageAtStart: loadavg().map((n) => Math.round(n * 100) / 100),
+    /** Extra Node flags of the exporter's child process (BENCH_CHILD_ARGS), e.g. a heap limit. */
+    childNodeArgs: process.env.BENCH_CHILD_ARGS ?? '',
     date: new Date().toISOString(),
   };
 }
