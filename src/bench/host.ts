@@ -10,7 +10,7 @@ import { Exporter } from '../exporter.js';
 import { createLogger } from '../log/logger.js';
 import { SelfMetrics } from '../metrics/self-metrics.js';
 import { createServerApp } from '../server/app.js';
-import type { JobState, Store, StoredJob } from '../state/store.js';
+import { MemoryStore } from '../state/memory-store.js';
 import { VERSION } from '../version.js';
 import { serve } from './ipc.js';
 import { benchJobs, PromClientBuildMetrics, SyntheticFleet, type BenchJob } from './mix.js';
@@ -20,26 +20,6 @@ import { median } from './stats.js';
  * The bench child process: hosts one exporter and measures it on command from the parent, which
  * runs the simulator. Nothing else lives in this process, so its RSS is the exporter's.
  */
-
-/** Keeps commits in memory: the render benchmark needs no durable state. */
-class MemoryStore implements Store {
-  private readonly jobs = new Map<string, StoredJob>();
-  load(): Promise<Map<string, StoredJob>> {
-    return Promise.resolve(new Map(this.jobs));
-  }
-  commit(jobId: string, expectedVersion: number, next: JobState): Promise<number> {
-    const version = expectedVersion + 1;
-    this.jobs.set(jobId, { state: structuredClone(next), version });
-    return Promise.resolve(version);
-  }
-  forget(jobId: string): Promise<void> {
-    this.jobs.delete(jobId);
-    return Promise.resolve();
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 export interface ExporterSettings {
   endpoint: string;
