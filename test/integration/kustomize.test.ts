@@ -8,7 +8,7 @@
  * users to create by hand.
  */
 
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { DockerfileParser, Env, JSONInstruction } from 'dockerfile-ast';
@@ -53,7 +53,12 @@ const OVERLAYS = listDirs('overlays');
 const COMPONENTS = listDirs('components');
 const componentsOf = (overlay: string): string[] =>
   (readKustomization(`${KUSTOMIZE_DIR}/overlays/${overlay}/kustomization.yaml`).components ?? []).map((c) => posix.basename(c));
-/** base, every overlay, and every overlay combined with each component it does not include. */
+/** The "your own overlay" example of docs/deployment.md, its remote base pointed at the local overlay. */
+const DOCS_EXAMPLE = 'docs/deployment.md: my-exporter';
+/**
+ * base, every overlay, every overlay combined with each component it does not include, and the
+ * docs' own-overlay example.
+ */
 const VARIANTS: { name: string; dir: string; combine?: { overlay: string; component: string } }[] = [
   { name: 'base', dir: `${KUSTOMIZE_DIR}/base` },
   ...OVERLAYS.map((overlay) => ({ name: overlay, dir: `${KUSTOMIZE_DIR}/overlays/${overlay}` })),
@@ -64,6 +69,7 @@ const VARIANTS: { name: string; dir: string; combine?: { overlay: string; compon
       combine: { overlay, component },
     })),
   ),
+  { name: DOCS_EXAMPLE, dir: 'my-exporter' },
 ];
 
 // ---- what the image runs (Dockerfile final stage) ------------------------------------------------
@@ -93,9 +99,26 @@ beforeAll(() => {
       execFileSync('cp', ['-R', join(tree.root, KUSTOMIZE_DIR, 'overlays', variant.combine.overlay), join(tree.root, variant.dir)]);
       addComponents(tree, variant.dir, [`${KUSTOMIZE_DIR}/components/${variant.combine.component}`]);
     }
+    if (variant.name === DOCS_EXAMPLE) writeDocsExample(tree, variant.dir);
     rendered.set(variant.name, render(tree, variant.dir));
   }
 }, 120_000);
+
+/**
+ * Writes the docs' `# my-exporter/kustomization.yaml` block into the tree, its remote resource
+ * (`https://...//deploy/kustomize/<path>?ref=...`) replaced by the local directory, and the
+ * exporter.yml it names (config/exporter.yml).
+ */
+function writeDocsExample(tree: RenderTree, dir: string): void {
+  const docs = readFileSync(join(REPO_ROOT, 'docs/deployment.md'), 'utf8');
+  const block = /```yaml\n(# my-exporter\/kustomization\.yaml\n[\s\S]*?)```/.exec(docs)?.[1];
+  if (!block) throw new Error('docs/deployment.md has no "# my-exporter/kustomization.yaml" example');
+  const local = block.replace(/https:\/\/\S+\/\/(deploy\/kustomize\/\S+)\?ref=\S+/g, (_, path: string) => `../${path}`);
+  if (local === block) throw new Error('the docs example has no remote base to point at the local overlay');
+  mkdirSync(join(tree.root, dir));
+  writeFileSync(join(tree.root, dir, 'kustomization.yaml'), local);
+  cpSync(join(REPO_ROOT, 'config/exporter.yml'), join(tree.root, dir, 'exporter.yml'));
+}
 afterAll(() => {
   if (tree) rmSync(tree.root, { recursive: true, force: true });
 });
@@ -200,7 +223,7 @@ describe.each(VARIANTS)('kustomize: $name', ({ name }) => {
     expect(deployment.spec.replicas).toBe(1);
     expect(deployment.spec.strategy?.type).toBe('Recreate');
     expect(container.args).toEqual(IMAGE_CMD);
-    expect(container.image).toBe(`codearts-build-exporter:${PACKAGE_VERSION}`);
+    expect(container.image).toMatch(new RegExp(`(^|/)codearts-build-exporter:${PACKAGE_VERSION.replaceAll('.', '\\.')}$`));
     expect(IMAGE_UID).toBe(1000);
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: IMAGE_UID, runAsGroup: IMAGE_UID, fsGroup: IMAGE_UID, seccompProfile: { type: 'RuntimeDefault' } });
     expect(container.securityContext).toMatchObject({
@@ -243,16 +266,19 @@ describe.each(VARIANTS)('kustomize: $name', ({ name }) => {
     expect(egress).toEqual(['443/TCP', '53/TCP', '53/UDP']);
   });
 
-  itKubectl('sizes memory above the heap limit the image sets (NODE_OPTIONS) and requests what a 1,000-job fleet uses', () => {
+  itKubectl('sizes memory above the heap limit (NODE_OPTIONS of the image, or of the container if it sets one)', () => {
     const { container } = podOf(objectsOf(name));
-    const heap = Number(/--max-old-space-size=(\d+)/.exec(IMAGE_ENV.NODE_OPTIONS ?? '')?.[1]);
+    // The container's NODE_OPTIONS, if it sets one, wins over the image's.
+    const nodeOptions = (container.env ?? []).find((e) => e.name === 'NODE_OPTIONS')?.value ?? IMAGE_ENV.NODE_OPTIONS ?? '';
+    const heap = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions)?.[1]);
     expect(heap).toBeGreaterThan(0);
     const limit = mebibytes(container.resources.limits.memory);
     const request = mebibytes(container.resources.requests.memory);
     // Old space + young generation (up to 3 x 16 MiB semi-spaces) + code, buffers and native memory.
     expect(limit).toBeGreaterThanOrEqual(heap + 128);
+    // The request is what the fleet uses (docs/deployment.md, sizing), below the limit.
+    expect(request).toBeGreaterThan(0);
     expect(request).toBeLessThanOrEqual(limit);
-    expect(request).toBeGreaterThan(heap);
     expect(container.resources.requests.cpu).toBeDefined();
   });
 
@@ -274,8 +300,22 @@ describe.each(VARIANTS)('kustomize: $name', ({ name }) => {
   });
 });
 
+describe('kustomize: the own-overlay example of docs/deployment.md', () => {
+  itKubectl('applies its image, config, release label and 10,000-job sizing to the local overlay', () => {
+    const objects = objectsOf(DOCS_EXAMPLE);
+    const { container } = podOf(objects);
+    expect(container.image).toBe(`ghcr.io/<owner>/codearts-build-exporter:${PACKAGE_VERSION}`);
+    expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=384' });
+    expect(container.resources.limits.memory).toBe('640Mi');
+    for (const kind of ['ServiceMonitor', 'PrometheusRule']) expect(one(objects, kind).metadata.labels?.release, kind).toBe('kube-prometheus-stack');
+    const configMaps = only(objects, 'ConfigMap').filter((c) => c.metadata.name.startsWith('codearts-build-exporter-'));
+    expect(configMaps).toHaveLength(1);
+    expect((configMaps[0]!.data as Record<string, string>)['exporter.yml']).toBe(readFileSync(join(REPO_ROOT, 'config/exporter.yml'), 'utf8'));
+  });
+});
+
 describe('kustomize: Prometheus Operator objects', () => {
-  const withOperator = VARIANTS.filter((v) => v.name.includes('prometheus-operator'));
+  const withOperator = VARIANTS.filter((v) => v.name.includes('prometheus-operator') || v.name === DOCS_EXAMPLE);
   const alertGroups = () => (parseYaml(readFileSync(join(REPO_ROOT, 'config/alerts.yml'), 'utf8')) as { groups: unknown[] }).groups;
 
   it('are part of the prometheus-operator overlay and its combinations', () => {
@@ -363,7 +403,7 @@ describe('kustomize: credentials', () => {
       for (const variant of VARIANTS) expect(only(objectsOf(variant.name), 'Secret').map((s) => s.metadata.name), variant.name).not.toContain(secret);
     }
     const applied = [...docs.matchAll(/kubectl(?: -n \S+)? apply(?: --\S+)* -k (\S+)/g)].map((m) => m[1]!.replace(/\/$/, ''));
-    expect(applied.length).toBeGreaterThan(0);
+    expect(applied.length).toBeGreaterThanOrEqual(3);
     for (const dir of applied) expect(VARIANTS.map((v) => v.dir), dir).toContain(dir);
   });
 });
