@@ -115,10 +115,10 @@ describe('Dockerfile', () => {
     expect(existsSync(join(REPO_ROOT, 'src/healthcheck.ts'))).toBe(true);
   });
 
-  it('sets the heap limit in one ENV line of the final stage (NODE_OPTIONS=--max-old-space-size=N)', () => {
+  it('sets the heap limit in one ENV line of the final stage (old space and semi-space caps)', () => {
     const lines = text.split('\n').filter((line) => /NODE_OPTIONS/.test(line) && !line.trimStart().startsWith('#'));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^ENV NODE_OPTIONS=--max-old-space-size=\d+$/);
+    expect(lines[0]).toMatch(/^ENV NODE_OPTIONS="--max-old-space-size=\d+ --max-semi-space-size=\d+"$/);
     expect(inFinal('ENV').map(args)).toContain(lines[0]!.slice('ENV '.length));
   });
 
