@@ -1,17 +1,26 @@
 /**
- * Issue 4, acceptance 4 (smoke test): without a container engine, run the image's exact runtime
- * command on a production install laid out like the image, as the image's non-root user.
+ * Issue 4, acceptance 4 and issue 14, acceptance 4 (smoke test): without a container engine, run
+ * the image's exact runtime command on a production install laid out like the image, as the
+ * image's non-root user, on a read-only root file system, with the image's NODE_OPTIONS.
  *
  * A temp dir stands in for WORKDIR /app: package.json + package-lock.json, `npm ci --omit=dev`, the
- * built dist/, config/exporter.yml, and data/ as the only directory the app user may write (as the
- * Dockerfile's `chown 1000:1000 /app/data`). The final stage's CMD (parsed with dockerfile-ast) is
- * run with its config path mapped into the temp dir, the ENTRYPOINT (tini) skipped, the final
- * stage's ENV set, and the USER's uid/gid. Needs root (to switch user) and the npm registry or cache.
+ * built dist/ minus what the Dockerfile's build stage deletes (`rm -rf dist/...`), config/exporter.yml,
+ * and data/ as the only directory the app user may write (as the Dockerfile's
+ * `chown 1000:1000 /app/data`). The final stage's CMD (parsed with dockerfile-ast) is run with its
+ * config path mapped into the temp dir, the ENTRYPOINT (tini) skipped, and exactly the final stage's
+ * ENV (NODE_ENV, NODE_OPTIONS) plus PATH and the token.
+ *
+ * Read-only root file system, as `docker run --read-only` or Kubernetes readOnlyRootFilesystem: the
+ * command runs in its own mount namespace (`unshare --mount --propagation private`) in which data/
+ * is bind-mounted onto itself (a separate, writable mount, like the image's VOLUME) and then `/` is
+ * remounted read-only, which covers the install, /tmp and everything else on the root file
+ * system; /proc, /sys and /dev stay separate mounts, as in a container. Then `setpriv` switches to
+ * the USER's uid/gid with no supplementary groups and execs the CMD. The process's own mountinfo is
+ * checked. Needs root (unshare, setpriv) and the npm registry or cache.
  */
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +58,17 @@ const ENV: Record<string, string> = Object.fromEntries(
   finalStage.filter((i): i is Env => i instanceof Env).flatMap((env) => env.getProperties().map((p) => [p.getName(), p.getValue() ?? ''])),
 );
 const [UID, GID] = USER.split(':').map(Number) as [number, number | undefined];
+/** The HEALTHCHECK's exec-form command. */
+const HEALTHCHECK = (() => {
+  const content = lastOf('HEALTHCHECK')?.getArgumentsContent() ?? '';
+  return content.includes('[') ? (JSON.parse(content.slice(content.indexOf('['))) as string[]) : [];
+})();
+/** dist/ paths the build stage deletes (`rm -rf dist/...`), so the stand-in install lacks them too. */
+const DIST_REMOVED = dockerfile
+  .getInstructions()
+  .filter((i) => i.getRange().start.line < lastFromLine && i.getKeyword().toUpperCase() === 'RUN')
+  .flatMap((i) => [...(i.getArgumentsContent() ?? '').matchAll(/\brm -rf ([^&;]+)/g)].flatMap((m) => m[1]!.trim().split(/\s+/)))
+  .filter((path) => path.startsWith('dist/'));
 
 const isRoot = process.getuid?.() === 0;
 // Switching to the image's user needs root. Skipped loudly elsewhere; where the run must be complete
@@ -82,12 +102,15 @@ describe.skipIf(!isRoot)('container smoke test: the image command on a productio
       env: { ...process.env, NODE_ENV: 'production' },
     });
     cpSync(join(REPO_ROOT, 'dist'), join(app, 'dist'), { recursive: true });
+    for (const path of DIST_REMOVED) rmSync(join(app, path), { recursive: true, force: true });
     mkdirSync(join(app, 'config'));
     mkdirSync(join(app, 'data'));
     chownSync(join(app, 'data'), UID, GID ?? UID);
 
     simulator = await createSimulator({ seed: 13, jobs: JOBS, token: TOKEN, buildEverySeconds: 0 });
-    port = (await portIsFree(DEFAULT_PORT)) ? DEFAULT_PORT : await freePort();
+    // Never the default port: the HEALTHCHECK must follow the configured one.
+    do port = await freePort();
+    while (port === DEFAULT_PORT);
     writeConfig(join(app, 'config'), {
       codearts: { endpoint: simulator.url, auth: { token: '${CODEARTS_TOKEN}' }, request_timeout: '2s' },
       poll: { schedule: '*/2 * * * * *', start_at: 1 },
@@ -97,11 +120,8 @@ describe.skipIf(!isRoot)('container smoke test: the image command on a productio
     });
 
     // ---- the image's command ----
-    const [command, ...args] = imageCommand(app);
-    const child = spawn(command as string, args, {
+    const child = spawn('unshare', readOnlyRootArgs(join(app, 'data'), imageCommand(app)), {
       cwd: app,
-      uid: UID,
-      gid: GID ?? UID,
       env: { PATH: process.env.PATH, ...ENV, CODEARTS_TOKEN: TOKEN },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -136,6 +156,43 @@ describe.skipIf(!isRoot)('container smoke test: the image command on a productio
     expect(existsSync(join(app, 'node_modules', 'typescript'))).toBe(false);
   });
 
+  it('sets a heap limit with NODE_OPTIONS in the final stage, and the exporter process gets it', async () => {
+    const [, oldSpaceMiB, semiSpaceMiB] = /^--max-old-space-size=(\d+) --max-semi-space-size=(\d+)$/.exec(ENV.NODE_OPTIONS ?? '') ?? [];
+    expect(oldSpaceMiB, ENV.NODE_OPTIONS).toBeDefined();
+    await until(async () => (await get(`http://127.0.0.1:${port}/healthz`))?.status === 200, 20_000, () => output);
+    const environ = readFileSync(`/proc/${exporter?.pid}/environ`, 'utf8').split('\0');
+    expect(environ).toContain(`NODE_OPTIONS=${ENV.NODE_OPTIONS}`);
+    // And V8 honours it: the heap limit is lower than Node's default on this machine.
+    const limit = (env: NodeJS.ProcessEnv) =>
+      Number(execFileSync('node', ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'], { env, encoding: 'utf8' }));
+    // Old space plus a young generation of three semi-spaces, on Node 20 and 24 alike.
+    const withLimit = limit({ PATH: process.env.PATH, NODE_OPTIONS: ENV.NODE_OPTIONS });
+    expect(withLimit).toBeGreaterThanOrEqual(Number(oldSpaceMiB) * 2 ** 20);
+    expect(withLimit).toBeLessThanOrEqual((Number(oldSpaceMiB) + 3 * Number(semiSpaceMiB) + 2) * 2 ** 20);
+    expect(withLimit).toBeLessThan(limit({ PATH: process.env.PATH }));
+  }, 30_000);
+
+  it('runs on a read-only root file system: only data/ is a writable mount', async () => {
+    await until(async () => (await get(`http://127.0.0.1:${port}/healthz`))?.status === 200, 20_000, () => output);
+    const mounts = readFileSync(`/proc/${exporter?.pid}/mountinfo`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '))
+      .map((fields) => ({ target: fields[4]!, options: fields[5]!.split(',') }));
+    expect(mounts.find((m) => m.target === '/')?.options).toContain('ro');
+    expect(mounts.find((m) => m.target === join(app, 'data'))?.options).toContain('rw');
+    // Every other writable mount is a kernel file system a container has too, none under the install.
+    const writable = mounts.filter((m) => m.options.includes('rw')).map((m) => m.target);
+    for (const target of writable) expect(target === join(app, 'data') || /^\/(proc|sys|dev)(\/|$)/.test(target), target).toBe(true);
+    // The same sandbox, probed: the image user can write to data/ and nowhere else, not even /tmp.
+    const touch = (path: string) => spawnSync('unshare', readOnlyRootArgs(join(app, 'data'), ['touch', path]), { encoding: 'utf8' });
+    expect(touch(join(app, 'data', 'probe')).status).toBe(0);
+    const inTmp = touch(join(tmpdir(), `cbe-ro-probe-${process.pid}`));
+    expect(inTmp.status).not.toBe(0);
+    expect(inTmp.stderr).toContain('Read-only file system');
+    rmSync(join(app, 'data', 'probe'), { force: true });
+  }, 30_000);
+
   it('answers /healthz 200 on the configured port and serves the simulator jobs in /metrics', async () => {
     const base = `http://127.0.0.1:${port}`;
     await until(async () => (await get(`${base}/healthz`))?.status === 200, 20_000, () => output);
@@ -163,6 +220,14 @@ describe.skipIf(!isRoot)('container smoke test: the image command on a productio
     expect(JSON.parse(readFileSync(state, 'utf8'))).toBeTypeOf('object');
   }, 30_000);
 
+  it('passes the HEALTHCHECK command, which reads the configured (non-default) port', async () => {
+    expect(HEALTHCHECK.slice(0, 2)).toEqual(['node', 'dist/healthcheck.js']);
+    expect(HEALTHCHECK[HEALTHCHECK.indexOf('--config') + 1]).toBe(CONFIG_IN_IMAGE);
+    expect(port).not.toBe(DEFAULT_PORT);
+    const result = await runHealthcheck(app);
+    expect(result, output).toEqual({ code: 0, stderr: '' });
+  }, 20_000);
+
   it('stops on SIGTERM with exit code 0', async () => {
     exporter?.kill('SIGTERM');
     const timer = setTimeout(() => exporter?.kill('SIGKILL'), 10_000);
@@ -171,11 +236,16 @@ describe.skipIf(!isRoot)('container smoke test: the image command on a productio
     expect(result, output).toEqual({ code: 0, signal: null });
   }, 15_000);
 
-  it('can run the simulator from the same install (`node dist/cli.js simulate --port 0`)', async () => {
-    const child = spawn('node', ['dist/cli.js', 'simulate', '--port', '0'], {
+  it('fails the HEALTHCHECK command once the exporter is down', async () => {
+    const result = await runHealthcheck(app);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`http://127.0.0.1:${port}/healthz`);
+    expect(result.stderr).toContain('ECONNREFUSED');
+  }, 20_000);
+
+  it('can run the simulator from the same install, read-only too (`node dist/cli.js simulate --port 0`, the compose demo)', async () => {
+    const child = spawn('unshare', readOnlyRootArgs(join(app, 'data'), ['node', 'dist/cli.js', 'simulate', '--port', '0']), {
       cwd: app,
-      uid: UID,
-      gid: GID ?? UID,
       env: { PATH: process.env.PATH, ...ENV },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -200,6 +270,35 @@ describe.skipIf(!isRoot)('container smoke test: the image command on a productio
   }, 20_000);
 });
 
+/**
+ * `unshare` arguments that run argv as the image USER in a private mount namespace whose root file
+ * system is read-only except for `writable` (bind-mounted onto itself first, so it stays writable).
+ */
+function readOnlyRootArgs(writable: string, argv: string[]): string[] {
+  const script = [
+    'set -e',
+    'mount --bind "$1" "$1"',
+    'mount -o remount,bind,ro /',
+    'shift',
+    `exec setpriv --reuid=${UID} --regid=${GID ?? UID} --clear-groups -- "$@"`,
+  ].join('\n');
+  return ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', writable, ...argv];
+}
+
+/** Runs the Dockerfile's HEALTHCHECK command like Docker would: same user, cwd, env and config. */
+async function runHealthcheck(app: string): Promise<{ code: number | null; stderr: string }> {
+  const argv = HEALTHCHECK.map((arg) => (arg === CONFIG_IN_IMAGE ? join(app, 'config', 'exporter.yml') : arg));
+  const child = spawn('unshare', readOnlyRootArgs(join(app, 'data'), argv), {
+    cwd: app,
+    env: { PATH: process.env.PATH, ...ENV, CODEARTS_TOKEN: TOKEN },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  return { code, stderr };
+}
+
 /** The final stage's CMD with the image config path mapped to `<app>/config/exporter.yml`. */
 function imageCommand(app: string): string[] {
   return CMD.map((arg) => (arg === CONFIG_IN_IMAGE ? join(app, 'config', 'exporter.yml') : arg));
@@ -219,12 +318,4 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, context: 
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms:\n${context().slice(-3000)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }

@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { join, posix } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { parseConfigText } from '../../src/config/load.js';
 import { DEFAULT_PORT } from '../../src/config/schema.js';
 import { DEFAULT_TOKEN, createSimulator } from '../../src/simulator/index.js';
@@ -19,6 +20,7 @@ interface Service {
   volumes?: (string | { type?: string; source?: string; target?: string })[];
   depends_on?: string[] | Record<string, unknown>;
   healthcheck?: { disable?: boolean; test?: unknown };
+  entrypoint?: string[];
   networks?: Record<string, { aliases?: string[] } | null> | string[];
 }
 interface Compose {
@@ -146,8 +148,8 @@ describe('docker-compose.yml: Prometheus', () => {
   });
 });
 
-describe('docker-compose.yml: Grafana', () => {
-  const grafana = service('grafana');
+describe.each(['grafana', 'grafana-demo'])('docker-compose.yml: %s', (name) => {
+  const grafana = service(name);
 
   it('mounts provisioning and dashboards, and the home dashboard exists', () => {
     expect(mountTarget(grafana, './grafana/provisioning')).toBe('/etc/grafana/provisioning');
@@ -158,6 +160,53 @@ describe('docker-compose.yml: Grafana', () => {
     expect(home?.startsWith(`${dashboardsTarget}/`)).toBe(true);
     expect(existsSync(join(REPO_ROOT, 'grafana/dashboards', posix.basename(home!)))).toBe(true);
     expect(containerPorts(grafana)).toContain(3000);
+  });
+});
+
+describe('docker-compose.yml: no open doors', () => {
+  /** Runs a Grafana service's `sh -c` entrypoint as the container would, with Grafana's /run.sh replaced by `replacement`. */
+  const runEntrypoint = (name: string, env: Record<string, string>, replacement: string) => {
+    const entrypoint = service(name).entrypoint ?? [];
+    expect(entrypoint.slice(0, 2)).toEqual(['sh', '-c']);
+    // Compose turns $$ into $; the script must end by handing over to Grafana's own entrypoint.
+    const script = entrypoint[2]!.replaceAll('$$', '$');
+    expect(script).toMatch(/exec \/run\.sh$/);
+    return spawnSync('sh', ['-c', script.replace(/exec \/run\.sh$/, replacement)], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+  };
+
+  it('publishes every port on 127.0.0.1 only', () => {
+    const published = Object.entries(compose.services).flatMap(([name, s]) => (s.ports ?? []).map((p) => [name, String(p)]));
+    expect(published.length).toBeGreaterThanOrEqual(5);
+    for (const [name, port] of published) expect(port, name).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+  });
+
+  it('runs one Grafana per profile, each with its own data volume', () => {
+    expect(service('grafana').profiles).toEqual(['live']);
+    expect(service('grafana-demo').profiles).toEqual(['demo']);
+    expect(mountSource(service('grafana'), '/var/lib/grafana')).not.toBe(mountSource(service('grafana-demo'), '/var/lib/grafana'));
+  });
+
+  it('live: Grafana takes the admin password from GRAFANA_ADMIN_PASSWORD, with no default, and refuses to start without it', () => {
+    const env = service('grafana').environment as Record<string, string>;
+    expect(env.GF_SECURITY_ADMIN_PASSWORD).toBe('${GRAFANA_ADMIN_PASSWORD:-}');
+    expect(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')).not.toMatch(/GRAFANA_ADMIN_PASSWORD:-[^}]/);
+    const refused = runEntrypoint('grafana', { GF_SECURITY_ADMIN_PASSWORD: '' }, 'echo started');
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain('set GRAFANA_ADMIN_PASSWORD');
+    const started = runEntrypoint('grafana', { GF_SECURITY_ADMIN_PASSWORD: 'chosen-NOT-A-SECRET' }, 'echo started');
+    expect(started.status).toBe(0);
+    expect(started.stdout.trim()).toBe('started');
+  });
+
+  it('demo: Grafana lets anonymous users view, and its admin password is random (never admin/admin)', () => {
+    const env = service('grafana-demo').environment as Record<string, string>;
+    expect(env.GF_AUTH_ANONYMOUS_ENABLED).toBe('true');
+    expect(env.GF_AUTH_ANONYMOUS_ORG_ROLE).toBe('Viewer');
+    expect(env.GF_SECURITY_ADMIN_PASSWORD).toBeUndefined();
+    const passwords = [1, 2].map(() => runEntrypoint('grafana-demo', {}, 'printf %s "$GF_SECURITY_ADMIN_PASSWORD"').stdout);
+    for (const password of passwords) expect(password.length).toBeGreaterThanOrEqual(24);
+    expect(passwords[0]).not.toBe(passwords[1]);
   });
 });
 
@@ -177,7 +226,6 @@ describe('docker-compose.yml: demo profile', () => {
     expect(demoExporter.profiles).toEqual(['demo']);
     expect(service('exporter').profiles).toEqual(['live']);
     expect(service('prometheus').profiles).toBeUndefined();
-    expect(service('grafana').profiles).toBeUndefined();
   });
 
   it('runs the simulator from the same image on all interfaces, without the exporter healthcheck', () => {
@@ -219,82 +267,5 @@ describe('docker-compose.yml: demo profile', () => {
     } finally {
       await sim.close();
     }
-  });
-});
-
-describe('deploy/kubernetes.yaml', () => {
-  const docs = parseAllDocuments(readFileSync(join(REPO_ROOT, 'deploy/kubernetes.yaml'), 'utf8'))
-    .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string }; [key: string]: unknown } | null)
-    .filter((d): d is NonNullable<typeof d> => d !== null);
-  const byKind = (kind: string) => docs.filter((d) => d.kind === kind);
-  type Container = {
-    args?: string[];
-    ports?: { name: string; containerPort: number }[];
-    securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
-    livenessProbe?: { httpGet?: { path: string; port: string | number } };
-    readinessProbe?: { httpGet?: { path: string; port: string | number } };
-    volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
-  };
-  type PodSpec = {
-    securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
-    containers: Container[];
-    volumes: { name: string; configMap?: { name: string }; secret?: { secretName: string }; persistentVolumeClaim?: unknown; emptyDir?: unknown }[];
-  };
-  const deployment = byKind('Deployment')[0] as unknown as { spec: { replicas: number; template: { spec: PodSpec } } };
-  const pod = deployment.spec.template.spec;
-  const container = pod.containers[0]!;
-  const mountOf = (path: string) => container.volumeMounts?.find((m) => m.mountPath === path);
-  const volumeOf = (name: string | undefined) => pod.volumes.find((v) => v.name === name);
-
-  it('defines a Secret, a ConfigMap, a Deployment and a Service', () => {
-    for (const kind of ['Secret', 'ConfigMap', 'Deployment', 'Service']) expect(byKind(kind), kind).toHaveLength(1);
-    expect(deployment.spec.replicas).toBe(1);
-  });
-
-  it('runs non-root with a read-only root file system and a writable /app/data', () => {
-    expect(pod.securityContext?.runAsNonRoot).toBe(true);
-    expect(pod.securityContext?.runAsUser).toBeGreaterThan(0);
-    expect(container.securityContext?.readOnlyRootFilesystem).toBe(true);
-    expect(container.securityContext?.allowPrivilegeEscalation).toBe(false);
-    const data = volumeOf(mountOf('/app/data')?.name);
-    expect(data?.persistentVolumeClaim ?? data?.emptyDir).toBeDefined();
-    expect(mountOf('/app/data')?.readOnly).not.toBe(true);
-  });
-
-  it('probes /healthz for liveness and /readyz for readiness on the default port', () => {
-    const port = container.ports?.find((p) => p.containerPort === DEFAULT_PORT);
-    expect(port).toBeDefined();
-    expect(container.livenessProbe?.httpGet?.path).toBe('/healthz');
-    expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
-    for (const probe of [container.livenessProbe, container.readinessProbe]) {
-      expect([port?.name, DEFAULT_PORT]).toContain(probe?.httpGet?.port);
-    }
-    const svc = byKind('Service')[0] as unknown as { spec: { ports: { port: number; targetPort: string | number }[] } };
-    expect([port?.name, DEFAULT_PORT]).toContain(svc.spec.ports[0]?.targetPort);
-  });
-
-  it('mounts the token Secret as a file that the ConfigMap config reads with token_file, and the config validates', () => {
-    expect(container.args).toEqual(imageCmd);
-    const configMount = mountOf(posix.dirname(flag(imageCmd, '--config')!));
-    const configMap = byKind('ConfigMap')[0] as unknown as { metadata: { name: string }; data: Record<string, string> };
-    expect(volumeOf(configMount?.name)?.configMap?.name).toBe(configMap.metadata.name);
-    const text = configMap.data[posix.basename(flag(imageCmd, '--config')!)]!;
-    const raw = parseYaml(text) as { codearts: { auth: { token_file?: string; token?: string } } };
-    const tokenFile = raw.codearts.auth.token_file!;
-    expect(raw.codearts.auth.token).toBeUndefined();
-    const secretMount = mountOf(dirname(tokenFile));
-    const secret = byKind('Secret')[0] as unknown as { metadata: { name: string }; stringData: Record<string, string> };
-    expect(volumeOf(secretMount?.name)?.secret?.secretName).toBe(secret.metadata.name);
-    expect(Object.keys(secret.stringData)).toContain(posix.basename(tokenFile));
-    const read: string[] = [];
-    parseConfigText(text, {
-      env: {},
-      source: 'deploy/kubernetes.yaml ConfigMap',
-      readFile: (path) => {
-        read.push(path);
-        return 'token-from-file';
-      },
-    });
-    expect(read).toEqual([tokenFile]);
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { describe, expect, it } from 'vitest';
@@ -103,15 +103,39 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('has an exec-form HEALTHCHECK on /healthz at the default port', () => {
+  it('has an exec-form HEALTHCHECK running dist/healthcheck.js on the same config file as the CMD', () => {
     const healthchecks = inFinal('HEALTHCHECK');
     expect(healthchecks).toHaveLength(1);
     const content = args(healthchecks[0]!);
     expect(content).toMatch(/\bCMD\s+\[/);
-    const json = content.slice(content.indexOf('['));
-    const argv = JSON.parse(json) as string[];
-    expect(argv[0]).toBe('wget');
-    expect(argv.at(-1)).toBe(`http://127.0.0.1:${DEFAULT_PORT}/healthz`);
+    const argv = JSON.parse(content.slice(content.indexOf('['))) as string[];
+    const cmd = execForm(inFinal('CMD').at(-1)!)!;
+    expect(argv).toEqual(['node', 'dist/healthcheck.js', '--config', cmd[cmd.indexOf('--config') + 1]]);
+    // Built from src/healthcheck.ts into dist/, which the runtime stage copies.
+    expect(existsSync(join(REPO_ROOT, 'src/healthcheck.ts'))).toBe(true);
+  });
+
+  it('sets the heap limit in one ENV line of the final stage (old space and semi-space caps)', () => {
+    const lines = text.split('\n').filter((line) => /NODE_OPTIONS/.test(line) && !line.trimStart().startsWith('#'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^ENV NODE_OPTIONS="--max-old-space-size=\d+ --max-semi-space-size=\d+"$/);
+    expect(inFinal('ENV').map(args)).toContain(lines[0]!.slice('ENV '.length));
+  });
+
+  it('removes npm, npx, corepack and yarn from the runtime stage', () => {
+    const removal = inFinal('RUN').map(args).find((r) => /\brm -rf\b/.test(r)) ?? '';
+    for (const path of ['/usr/local/lib/node_modules', '/usr/local/bin/npm', '/usr/local/bin/npx', '/usr/local/bin/corepack', '/usr/local/bin/yarn', '/usr/local/bin/yarnpkg', '/opt/yarn-v*']) {
+      expect(removal.split(/\s+/), path).toContain(path);
+    }
+  });
+
+  it('leaves the benchmark and the npm demo out of the image but keeps the simulator (the compose demo runs `simulate`)', () => {
+    const buildRuns = instructions.filter((i) => i.getRange().start.line < lastFromLine && keyword(i) === 'RUN').map(args);
+    const removed = buildRuns.flatMap((r) => [...r.matchAll(/\brm -rf ([^&;]+)/g)].flatMap((m) => m[1]!.trim().split(/\s+/)));
+    expect(removed).toEqual(expect.arrayContaining(['dist/bench', 'dist/demo.js']));
+    expect(removed.some((path) => path.startsWith('dist/simulator') || path === 'dist/cli.js')).toBe(false);
+    const compose = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
+    expect(compose).toMatch(/command: \["node", "dist\/cli\.js", "simulate"/);
   });
 
   it('exposes the default port 10987', () => {
@@ -127,11 +151,18 @@ describe('Dockerfile', () => {
     expect(inFinal('RUN').map(args).some((r) => /chown\s+1000:1000\s+\/app\/data/.test(r))).toBe(true);
   });
 
-  it('carries OCI labels', () => {
+  it('carries OCI labels; version, revision and source come from build arguments, the version from package.json only', () => {
     const labels = inFinal('LABEL').map(args).join(' ');
-    for (const key of ['title', 'description', 'licenses', 'version', 'revision']) {
+    for (const key of ['title', 'description', 'licenses', 'version', 'revision', 'source']) {
       expect(labels).toContain(`org.opencontainers.image.${key}=`);
     }
+    for (const [key, arg] of [['version', 'VERSION'], ['revision', 'REVISION'], ['source', 'SOURCE']] as const) {
+      expect(labels).toContain(`org.opencontainers.image.${key}="\${${arg}}"`);
+      // Declared without a default: a default would be a second copy that goes stale.
+      expect(inFinal('ARG').map((i) => args(i).trim())).toContain(arg);
+    }
+    const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(text).not.toContain(version);
   });
 
   it('copies what the runtime reads: dist/ and package.json (for the version)', () => {
