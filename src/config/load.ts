@@ -11,7 +11,7 @@ import { LOG_FORMATS, LOG_LEVELS } from './types.js';
 
 export type { Config } from './types.js';
 export { ConfigError } from './problems.js';
-export { describeConfig, redactConfig } from './describe.js';
+export { describeConfig, redactConfig, summarizeConfig } from './describe.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/exporter.yml';
 
