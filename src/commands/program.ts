@@ -3,6 +3,7 @@ import { closestMatch } from '../config/suggest.js';
 import { VERSION } from '../version.js';
 import { configOption, EXIT_CODES_HELP, ENVIRONMENT_HELP, type CliContext } from './cli-kit.js';
 import { EXIT_INVALID_CONFIG } from './io.js';
+import type { ExporterArgs } from './start-exporter.js';
 import { simulateOptions } from './simulate-options.js';
 
 export const PROGRAM = 'codearts-build-exporter';
@@ -44,10 +45,11 @@ function commandName(argv: readonly string[]): string | undefined {
   return first === 'help' ? undefined : first;
 }
 
+type Done = (code: number) => void;
+
 /** The whole command tree; each action stores its exit code in `result`. */
 export function createProgram(context: CliContext, result: { code: number }): Command {
-  const { io } = context;
-  const done = (code: number): void => {
+  const done: Done = (code) => {
     result.code = code;
   };
   const program = configure(new Command(PROGRAM), context)
@@ -56,39 +58,59 @@ export function createProgram(context: CliContext, result: { code: number }): Co
     .helpOption('-h, --help', 'show help (also: help COMMAND, or COMMAND --help)')
     .helpCommand('help [command]', 'show help for a command')
     .addHelpText('after', `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}\n\nWith no command, \`run\` is assumed: \`${PROGRAM} --config FILE\` runs the exporter.`);
+  program.addCommand(runCommand(context, done), { isDefault: true });
+  program.addCommand(validateCommand(context, done));
+  program.addCommand(onceCommand(context, done));
+  program.addCommand(simulateCommand(context, done));
+  program.addCommand(
+    configure(new Command('version'), context)
+      .description('print the version (same as --version)')
+      .action(() => {
+        context.io.stdout(`${PROGRAM} ${VERSION}`);
+        done(0);
+      }),
+  );
+  return program;
+}
 
-  const run = configure(new Command('run'), context)
+function runCommand(context: CliContext, done: Done): Command {
+  return configure(new Command('run'), context)
     .description('run the exporter: poll CodeArts on the schedule and serve /metrics (the default command)')
     .addOption(configOption())
     .addHelpText('after', `\nStops on SIGTERM or SIGINT, saving state first.\n\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}`)
-    .action(async (options: { config?: string }) => {
-      const { run: runExporter } = await import('./run.js');
-      done(await runExporter(options, io));
+    .action(async (options: ExporterArgs) => {
+      const { run } = await import('./run.js');
+      done(await run(options, context.io));
     });
-  program.addCommand(run, { isDefault: true });
+}
 
-  program.addCommand(
-    configure(new Command('validate'), context)
-      .description('check a config file without calling CodeArts; prints a summary or one line per problem')
-      .addOption(configOption())
-      .addHelpText('after', '\nExit codes:\n  0  the config is valid\n  2  invalid config or arguments (one line per problem, naming the key; secrets never shown)')
-      .action(async (options: { config?: string }) => {
-        const { validate } = await import('./validate.js');
-        done(await validate(options, io));
-      }),
-  );
+function validateCommand(context: CliContext, done: Done): Command {
+  return configure(new Command('validate'), context)
+    .description('check a config file without calling CodeArts; prints a summary or one line per problem')
+    .addOption(configOption())
+    .addHelpText('after', '\nExit codes:\n  0  the config is valid\n  2  invalid config or arguments (one line per problem, naming the key; secrets never shown)')
+    .action(async (options: { config?: string }) => {
+      const { validate } = await import('./validate.js');
+      done(await validate(options, context.io));
+    });
+}
 
-  program.addCommand(
-    configure(new Command('once'), context)
-      .description('run one poll cycle, print the metrics on stdout and exit (logs go to stderr)')
-      .addOption(configOption())
-      .addHelpText('after', `\n${ENVIRONMENT_HELP}\n\nExit codes:\n  0  the cycle reached CodeArts for at least one job\n  1  no job was reached, or the state file is unusable\n  2  invalid config or arguments`)
-      .action(async (options: { config?: string }) => {
-        const { once } = await import('./once.js');
-        done(await once(options, io));
-      }),
-  );
+/** `once`; its options are ExporterArgs, so a new option there reaches prepareExporter as is. */
+function onceCommand(context: CliContext, done: Done): Command {
+  return configure(new Command('once'), context)
+    .description('run one poll cycle, print the metrics on stdout and exit (logs go to stderr)')
+    .addOption(configOption())
+    .addHelpText(
+      'after',
+      `\n${ENVIRONMENT_HELP}\n\nExit codes:\n  0  the cycle reached CodeArts for at least one job\n  1  no job was reached, or the state file is unusable\n  2  invalid config or arguments`,
+    )
+    .action(async (options: ExporterArgs) => {
+      const { once } = await import('./once.js');
+      done(await once(options, context.io));
+    });
+}
 
+function simulateCommand(context: CliContext, done: Done): Command {
   const simulate = configure(new Command('simulate'), context)
     .description('run the bundled fake CodeArts Build API (for demos and tests) until SIGINT or SIGTERM')
     .addHelpText(
@@ -99,21 +121,10 @@ export function createProgram(context: CliContext, result: { code: number }): Co
         'Exit codes:\n  0  stopped by a signal\n  1  cannot start (e.g. the port is in use)\n  2  invalid options',
     );
   for (const option of simulateOptions()) simulate.addOption(option);
-  simulate.action(async (options: Record<string, unknown>) => {
+  return simulate.action(async (options: Record<string, unknown>) => {
     const { runSimulator } = await import('./simulate.js');
-    done(await runSimulator(options, io, context.stop));
+    done(await runSimulator(options, context.io, context.stop));
   });
-  program.addCommand(simulate);
-
-  program.addCommand(
-    configure(new Command('version'), context)
-      .description('print the version (same as --version)')
-      .action(() => {
-        io.stdout(`${PROGRAM} ${VERSION}`);
-        done(0);
-      }),
-  );
-  return program;
 }
 
 /** Settings every command needs: no process.exit, output through io, no stray arguments. */
