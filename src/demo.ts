@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     }),
     { env: process.env },
   );
-  const logger = createLogger(config.log.level, pino.destination({ dest: 1, sync: true }));
+  const logger = createLogger(config.log.level, pino.destination({ dest: 1, sync: true }), config.log.format);
   const exporter = await Exporter.create({ config, logger });
   const { url } = await exporter.start();
 

@@ -1,12 +1,10 @@
-import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAuthProvider } from './wiring/auth.js';
 import type { AuthProvider } from './codearts/auth/types.js';
 import { CodeArtsClient } from './codearts/client.js';
 import { DEFAULT_NOT_FOUND_CODES } from './codearts/envelope.js';
 import type { Config } from './config/schema.js';
-import { describeConfig } from './config/describe.js';
 import type { Logger } from './log/logger.js';
 import { BuildMetrics } from './metrics/build-metrics.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
@@ -14,6 +12,7 @@ import { JobDiscovery, mergeJobs } from './poller/discovery.js';
 import { Poller, type CycleSummary } from './poller/poller.js';
 import { PollSchedule, schedulePeriodSeconds } from './poller/schedule.js';
 import { createServerApp } from './server/app.js';
+import { listen } from './server/listen.js';
 import { FileStore } from './state/file-store.js';
 import type { Store } from './state/store.js';
 import { VERSION } from './version.js';
@@ -128,7 +127,16 @@ export class Exporter {
     if (this.discovery) await this.refreshJobs(signal);
     const summary = await this.poller.runCycle(signal);
     this.ready = true;
-    this.logger.info({ ...summary }, 'poll cycle finished');
+    this.logger.info(
+      {
+        outcome: summary.outcome,
+        jobs_reached: summary.jobsReached,
+        jobs_failed: summary.jobsFailed,
+        builds_counted: summary.buildsCounted,
+        seconds: Number(summary.seconds.toFixed(3)),
+      },
+      'poll cycle finished',
+    );
     return summary;
   }
 
@@ -155,9 +163,9 @@ export class Exporter {
         jobs: this.poller.describeJobs(),
       }),
     });
-    const server = app.listen(this.config.server.port, this.config.server.host);
+    const server = createServer(app);
+    await listen(server, this.config.server.port, this.config.server.host);
     this.server = server;
-    await once(server, 'listening');
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
@@ -169,7 +177,7 @@ export class Exporter {
       onSkipped: () => this.self.skippedPolls.inc(),
     });
     this.schedule.start();
-    this.logger.info({ url, config: describeConfig(this.config) }, 'exporter listening');
+    this.logger.info({ url, version: VERSION }, 'exporter listening');
     return { url };
   }
 

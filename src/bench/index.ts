@@ -8,7 +8,7 @@ import { serving } from './serving.js';
 
 /**
  * `npm run bench [-- --quick] [--check] [--only a,b] [--json path]`: the performance figures of
- * DESIGN §11 against their floor or ideal. `--quick` uses small counts (CI); `--check` exits 1
+ * the targets in docs/performance.md against their floor or ideal. `--quick` uses small counts (CI); `--check` exits 1
  * when a request count exceeds its target (never a time: CI machines are noisy). Scenarios:
  * render, floor, cycle, cold, catch-up, rss1k, rss10k, healthz. BENCH_CHILD_ARGS passes Node
  * flags to the exporter's process, e.g. BENCH_CHILD_ARGS=--max-old-space-size=160 --only rss1k.

@@ -35,7 +35,7 @@ interface JobMix {
 }
 
 /**
- * The realistic mix of DESIGN §11: every job has finished builds with 2-3 distinct results, every
+ * The realistic mix of docs/performance.md: every job has finished builds with 2-3 distinct results, every
  * trigger type, and both histograms populated. Deterministic for a seed; the same calls go to every
  * sink, so the exporter and prom-client hold identical series and values.
  */
@@ -124,7 +124,7 @@ export class SyntheticFleet {
 }
 
 /**
- * The same build series kept by prom-client alone: the baseline of DESIGN §11 ("prom-client
+ * The same build series kept by prom-client alone: the baseline of docs/performance.md ("prom-client
  * serialising the same series on its own").
  */
 export class PromClientBuildMetrics implements BuildSink {

@@ -54,7 +54,7 @@ export class PolledExporter {
   }
 
   /**
-   * One cycle measured against the floor of DESIGN §5: pending builds before the cycle, plus every
+   * One cycle measured against the floor in docs/design.md ("Polling semantics"): pending builds before the cycle, plus every
    * existing build number between the cursors before and after it, plus one probe per job.
    */
   async measuredCycle(): Promise<{ sent: number; floor: number; ms: number; summary: CycleSummary }> {

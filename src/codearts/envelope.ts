@@ -13,7 +13,7 @@ export type Envelope =
   | { ok: true; result: unknown }
   | { ok: false; kind: FailureKind; code: string | undefined; detail: string; throttled: boolean };
 
-/** Interprets a CodeArts response (status + body text) per DESIGN §6. */
+/** Interprets a CodeArts response (status + body text) per docs/design.md ("Talking to CodeArts"). */
 export function interpretResponse(status: number, bodyText: string, notFoundCodes: ReadonlySet<string>): Envelope {
   const body = parseBody(bodyText);
   const { code, message } = extractError(body);

@@ -1,5 +1,5 @@
 /**
- * How a failed CodeArts call is handled (DESIGN §6):
+ * How a failed CodeArts call is handled (docs/design.md, "Talking to CodeArts"):
  * - `not_found`: the build does not exist (the forward probe's stop signal); never retried.
  * - `transient`: network, timeout, throttling, 5xx, malformed bodies; retried with backoff.
  * - `unauthorized`: 401; the auth provider may refresh once.

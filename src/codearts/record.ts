@@ -57,7 +57,7 @@ export class InvalidRecordError extends Error {
   }
 }
 
-/** Validates a record-info `result` object and derives durations (DESIGN §6). */
+/** Validates a record-info `result` object and derives durations (docs/design.md, "Talking to CodeArts"). */
 export function parseRecord(jobId: string, requestedBuildNo: number, result: unknown): BuildRecord {
   const parsed = RecordInfoSchema.safeParse(result);
   if (!parsed.success) {

@@ -1,4 +1,4 @@
-/** The closed set of `result` label values (DESIGN §6). */
+/** The closed set of `result` label values (docs/design.md, "Talking to CodeArts"). */
 export const BUILD_RESULTS = ['success', 'failure', 'aborted', 'timeout', 'unknown'] as const;
 export type BuildResult = (typeof BUILD_RESULTS)[number];
 

@@ -5,5 +5,5 @@ export interface CommandIo {
   stderr: (line: string) => void;
 }
 
-/** Exit code for invalid configuration or arguments (DESIGN §3). */
+/** Exit code for invalid configuration or arguments. */
 export const EXIT_INVALID_CONFIG = 2;

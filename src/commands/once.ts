@@ -1,9 +1,9 @@
 import type { CommandIo } from './io.js';
-import { prepareExporter } from './start-exporter.js';
+import { prepareExporter, type ExporterArgs } from './start-exporter.js';
 
 /** `once`: one poll cycle, print the exposition, exit (1 when the cycle reached no job). */
-export async function onceCommand(args: string[], io: CommandIo): Promise<number> {
-  const prepared = await prepareExporter(args, io, 'stderr');
+export async function once(options: ExporterArgs, io: CommandIo): Promise<number> {
+  const prepared = await prepareExporter(options, io, 'stderr');
   if ('exitCode' in prepared) return prepared.exitCode;
   const { exporter, logger } = prepared;
   const summary = await exporter.runCycle();

@@ -1,31 +1,34 @@
 import pino from 'pino';
 import { loadConfig, ConfigError, type Config } from '../config/load.js';
+import { summarizeConfig } from '../config/describe.js';
 import { Exporter } from '../exporter.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { StateFileError } from '../state/file-store.js';
-import { parseConfigArgs } from './config-arg.js';
+import { VERSION } from '../version.js';
 import { EXIT_INVALID_CONFIG, type CommandIo } from './io.js';
 
-/** Config + logger + exporter from command-line args; an exit code instead when that fails. */
+/** Options shared by `run` and `once`. */
+export interface ExporterArgs {
+  config?: string;
+}
+
+/** Config + logger + exporter from the parsed options; an exit code instead when that fails. */
 export async function prepareExporter(
-  args: string[],
+  options: ExporterArgs,
   io: CommandIo,
   logTo: 'stdout' | 'stderr' = 'stdout',
 ): Promise<{ exporter: Exporter; logger: Logger; config: Config } | { exitCode: number }> {
-  const parsed = parseConfigArgs(args);
-  if ('error' in parsed) {
-    io.stderr(`invalid arguments: ${parsed.error}`);
-    return { exitCode: EXIT_INVALID_CONFIG };
-  }
   let config: Config;
   try {
-    config = await loadConfig({ file: parsed.config, env: io.env });
+    config = await loadConfig({ file: options.config, env: io.env });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr(error.message);
     return { exitCode: EXIT_INVALID_CONFIG };
   }
-  const logger = createLogger(config.log.level, pino.destination({ dest: logTo === "stdout" ? 1 : 2, sync: true }));
+  const destination = pino.destination({ dest: logTo === 'stdout' ? 1 : 2, sync: true });
+  const logger = createLogger(config.log.level, destination, config.log.format);
+  logger.info({ version: VERSION, node: process.version, config: summarizeConfig(config) }, 'codearts-build-exporter starting');
   try {
     const exporter = await Exporter.create({ config, logger });
     return { exporter, logger, config };

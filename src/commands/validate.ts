@@ -1,21 +1,16 @@
 import { ConfigError, describeConfig, loadConfig, resolveConfigPath } from '../config/load.js';
-import { parseConfigArgs } from './config-arg.js';
 import type { CommandIo } from './io.js';
 import { EXIT_INVALID_CONFIG } from './io.js';
+import { runCli } from './program.js';
 
-const USAGE = 'usage: codearts-build-exporter validate [--config FILE]';
+/** `validate ARGS` in-process, as the command line would run it. */
+export function validateCommand(args: string[], io: CommandIo): Promise<number> {
+  return runCli(['validate', ...args], { io });
+}
 
 /** `validate`: loads the config like `run` would, prints a summary or the problems. No network. */
-export async function validateCommand(args: string[], io: CommandIo): Promise<number> {
-  const parsed = parseConfigArgs(args);
-  if ('error' in parsed) {
-    io.stderr(`validate: ${parsed.error}`);
-    io.stderr(USAGE);
-    return EXIT_INVALID_CONFIG;
-  }
-  const file = parsed.config;
-
-  const path = resolveConfigPath(file, io.env);
+export async function validate(options: { config?: string }, io: CommandIo): Promise<number> {
+  const path = resolveConfigPath(options.config, io.env);
   try {
     const config = await loadConfig({ file: path, env: io.env });
     io.stdout(`config OK: ${describeConfig(config)}`);

@@ -26,3 +26,27 @@ export function describeConfig(config: Config): string {
     `port=${server.port}`,
   ].join(' ');
 }
+
+/** The settings worth seeing in the start-up log line, as snake_case fields. No secrets. */
+export function summarizeConfig(config: Config): Record<string, unknown> {
+  const { codearts, poll, metrics, server, state, log } = config;
+  return {
+    endpoint: codearts.endpoint,
+    region: codearts.region,
+    record_api: codearts.record_api,
+    auth: codearts.auth.kind,
+    jobs: config.jobs.length,
+    projects: config.projects.length,
+    schedule: poll.schedule,
+    timezone: poll.timezone,
+    start_at: poll.start_at,
+    max_requests_per_second: codearts.max_requests_per_second,
+    max_concurrency: codearts.max_concurrency,
+    job_histograms: metrics.job_histograms,
+    record_labels: metrics.record_labels,
+    listen: `${server.host}:${server.port}`,
+    state_path: state.path,
+    log_level: log.level,
+    log_format: log.format,
+  };
+}

@@ -1,21 +1,22 @@
 /** Timers cannot wait longer than this (setTimeout's 32-bit limit, about 24.8 days). */
 export const MAX_DURATION_MS = 2 ** 31 - 1;
 
-const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const;
+const UNIT_MS = { w: 604_800_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const;
 type Unit = keyof typeof UNIT_MS;
-const UNIT_ORDER: readonly Unit[] = ['h', 'm', 's', 'ms'];
-const PART = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
+const UNIT_ORDER: readonly Unit[] = ['w', 'd', 'h', 'm', 's', 'ms'];
+const PART = /(\d+(?:\.\d+)?)(ms|w|d|h|m|s)/y;
 const PLAIN_SECONDS = /^\d+(?:\.\d+)?$/;
-const HINT = 'use a number of seconds or a string like 500ms, 10s, 5m, 1h, 1m30s';
+const HINT = 'use a number of seconds or a string like 500ms, 10s, 5m, 1h, 7d, 2w, 1m30s';
 
 /**
- * Milliseconds from a number of seconds or a string such as `500ms`, `10s`, `5m`, `1h`, `1m30s`.
- * A string of digits counts as seconds, because `${VAR}` interpolation always yields strings.
- * Throws a RangeError whose message says what is accepted.
+ * Milliseconds from a number of seconds or a string such as `500ms`, `10s`, `5m`, `1h`, `7d`,
+ * `2w`, `1m30s`. A string of digits counts as seconds, because `${VAR}` interpolation always yields
+ * strings. Throws a RangeError whose message says what is accepted. `maxMs` defaults to what a
+ * timer can wait for; durations only ever compared with the clock may allow more.
  */
-export function parseDuration(value: number | string): number {
+export function parseDuration(value: number | string, maxMs = MAX_DURATION_MS): number {
   const ms = typeof value === 'number' ? secondsToMs(value) : parseDurationString(value);
-  if (ms > MAX_DURATION_MS) throw new RangeError(`duration too large (at most ${formatDuration(MAX_DURATION_MS)})`);
+  if (ms > maxMs) throw new RangeError(`duration too large (at most ${formatDuration(maxMs)})`);
   return ms;
 }
 
@@ -46,13 +47,13 @@ function parseDurationString(text: string): number {
   return Math.round(total);
 }
 
-/** The shortest readable form of a duration in milliseconds: 500ms, 1s, 1.5s, 1m30s, 2h. */
+/** The shortest readable form of a duration in milliseconds: 500ms, 1s, 1.5s, 1m30s, 2h, 7d. */
 export function formatDuration(ms: number): string {
   if (ms === 0) return '0s';
   if (ms < 1000) return `${ms}ms`;
   let rest = ms;
   let out = '';
-  for (const unit of ['h', 'm'] as const) {
+  for (const unit of ['d', 'h', 'm'] as const) {
     const n = Math.floor(rest / UNIT_MS[unit]);
     if (n > 0) out += `${n}${unit}`;
     rest -= n * UNIT_MS[unit];

@@ -5,12 +5,13 @@ import { interpolateTree, isPlainObject } from './interpolate.js';
 import type { Problem } from './problems.js';
 import { ConfigError, formatPath, formatProblem, issueMessage, problemsFromIssues } from './problems.js';
 import { createConfigSchema } from './schema.js';
+import { suggestKey } from './suggest.js';
 import type { Config } from './types.js';
-import { LOG_LEVELS } from './types.js';
+import { LOG_FORMATS, LOG_LEVELS } from './types.js';
 
 export type { Config } from './types.js';
 export { ConfigError } from './problems.js';
-export { describeConfig, redactConfig } from './describe.js';
+export { describeConfig, redactConfig, summarizeConfig } from './describe.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/exporter.yml';
 
@@ -46,7 +47,7 @@ export async function loadConfig(options: {
 
 /**
  * YAML text -> validated, frozen Config. Pure apart from `readFile` for `*_file` secrets.
- * LOG_LEVEL in `env` overrides log.level.
+ * LOG_LEVEL and LOG_FORMAT in `env` override log.level and log.format.
  */
 export function parseConfigText(text: string, options: ParseOptions): Config {
   const source = options.source ?? '<config>';
@@ -55,14 +56,15 @@ export function parseConfigText(text: string, options: ParseOptions): Config {
 
   const interpolated = interpolateTree(tree.value ?? {}, options.env);
   const problems: Problem[] = [...interpolated.problems];
-  const raw = applyLogLevelOverride(interpolated.value, options.env, problems);
+  const raw = applyLogOverrides(interpolated.value, options.env, problems);
 
   const schema = createConfigSchema({ readFile: options.readFile ?? ((p) => readFileSync(p, 'utf8')) });
   const result = schema.safeParse(raw, { error: issueMessage });
   if (!result.success) {
     // A value that failed interpolation was validated unexpanded; its schema problems are noise.
     const failed = new Set(interpolated.problems.map((p) => formatPath(p.path)));
-    problems.push(...problemsFromIssues(result.error.issues).filter((p) => !failed.has(formatPath(p.path))));
+    const suggest = (path: readonly PropertyKey[], key: string) => suggestKey(schema, path, key);
+    problems.push(...problemsFromIssues(result.error.issues, suggest).filter((p) => !failed.has(formatPath(p.path))));
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(source, unique(problems.map(formatProblem)));
   return deepFreeze(result.data);
@@ -113,17 +115,25 @@ const YAML_ERRORS: Record<string, string> = {
   TAG_RESOLVE_FAILED: 'unknown tag',
 };
 
-function applyLogLevelOverride(raw: unknown, env: NodeJS.ProcessEnv, problems: Problem[]): unknown {
-  const level = env.LOG_LEVEL?.trim().toLowerCase();
-  if (!level || !isPlainObject(raw)) return raw;
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    problems.push({ path: ['log', 'level'], message: `LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)} must be one of ${LOG_LEVELS.join(', ')}` });
-    return raw;
+/** LOG_LEVEL and LOG_FORMAT in the environment win over log.level and log.format. */
+function applyLogOverrides(raw: unknown, env: NodeJS.ProcessEnv, problems: Problem[]): unknown {
+  const overrides: Record<string, string> = {};
+  for (const { key, variable, allowed } of LOG_OVERRIDES) {
+    const value = env[variable]?.trim().toLowerCase();
+    if (!value) continue;
+    if (allowed.includes(value)) overrides[key] = value;
+    else problems.push({ path: ['log', key], message: `${variable}=${JSON.stringify(env[variable])} must be one of ${allowed.join(', ')}` });
   }
+  if (Object.keys(overrides).length === 0 || !isPlainObject(raw)) return raw;
   const log = raw.log === undefined ? {} : raw.log;
   // A malformed log block is left for the schema to report.
-  return isPlainObject(log) ? { ...raw, log: { ...log, level } } : raw;
+  return isPlainObject(log) ? { ...raw, log: { ...log, ...overrides } } : raw;
 }
+
+const LOG_OVERRIDES: ReadonlyArray<{ key: string; variable: string; allowed: readonly string[] }> = [
+  { key: 'level', variable: 'LOG_LEVEL', allowed: LOG_LEVELS },
+  { key: 'format', variable: 'LOG_FORMAT', allowed: LOG_FORMATS },
+];
 
 function unique(lines: string[]): string[] {
   return [...new Set(lines)];

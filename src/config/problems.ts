@@ -39,13 +39,20 @@ export function formatProblem(problem: Problem): string {
   return `${formatPath(problem.path)}: ${problem.message}`;
 }
 
-/** Zod issues as problems; unknown keys become one problem per key. */
-export function problemsFromIssues(issues: readonly z.core.$ZodIssue[]): Problem[] {
+/** Finds the allowed key closest to a misspelt one at a path (see suggest.ts). */
+export type KeySuggester = (path: readonly PropertyKey[], key: string) => string | undefined;
+
+/** Zod issues as problems; unknown keys become one problem per key, with the closest allowed key. */
+export function problemsFromIssues(issues: readonly z.core.$ZodIssue[], suggest?: KeySuggester): Problem[] {
   return issues.flatMap((issue): Problem[] =>
     issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ path: [...issue.path, key], message: 'unknown key' }))
+      ? issue.keys.map((key) => ({ path: [...issue.path, key], message: unknownKeyMessage(suggest?.(issue.path, key)) }))
       : [{ path: issue.path, message: issue.message }],
   );
+}
+
+function unknownKeyMessage(suggestion: string | undefined): string {
+  return suggestion === undefined ? 'unknown key' : `unknown key (did you mean "${suggestion}"?)`;
 }
 
 const TYPE_NAMES: Record<string, string> = {

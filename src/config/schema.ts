@@ -1,6 +1,6 @@
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
-import { formatDuration, parseDuration } from './duration.js';
+import { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
 import type { AkskAuth, AuthConfig, Config, IamAuth, TokenAuth } from './types.js';
 import {
   DEFAULT_DURATION_BUCKETS,
@@ -9,13 +9,24 @@ import {
   DEFAULT_QUEUE_BUCKETS,
   DEFAULT_REGION,
   DEFAULT_SCHEDULE,
+  LOG_FORMATS,
   LOG_LEVELS,
   RECORD_LABELS,
 } from './types.js';
 
 // Consumers import the config's types and defaults from here.
-export type { AkskAuth, AuthConfig, Config, IamAuth, LogLevel, RecordLabel, TokenAuth } from './types.js';
-export { DEFAULT_DURATION_BUCKETS, DEFAULT_NOT_FOUND_CODES, DEFAULT_PORT, DEFAULT_QUEUE_BUCKETS, DEFAULT_REGION, DEFAULT_SCHEDULE, LOG_LEVELS, RECORD_LABELS } from './types.js';
+export type { AkskAuth, AuthConfig, Config, IamAuth, LogFormat, LogLevel, RecordLabel, TokenAuth } from './types.js';
+export {
+  DEFAULT_DURATION_BUCKETS,
+  DEFAULT_NOT_FOUND_CODES,
+  DEFAULT_PORT,
+  DEFAULT_QUEUE_BUCKETS,
+  DEFAULT_REGION,
+  DEFAULT_SCHEDULE,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  RECORD_LABELS,
+} from './types.js';
 
 export interface SchemaOptions {
   /** Reads a `*_file` secret; receives the path exactly as written in the config. */
@@ -28,6 +39,8 @@ const LABEL_SAFE = /^\P{Cc}{1,128}$/u;
 const ERROR_CODE = /^[A-Za-z0-9_.-]+$/;
 const CONTROL_CHARS = /\p{Cc}/u;
 const NUMERIC = /^-?\d+(?:\.\d+)?$/;
+const DAY_MS = 86_400_000;
+const KEEP_REMOVED_JOBS_MAX_MS = 366 * DAY_MS;
 
 // `${VAR}` interpolation always produces strings, so numbers and booleans also accept their text.
 function numeric<T extends z.ZodType>(schema: T) {
@@ -38,14 +51,14 @@ const int = (min: number, max: number) => numeric(z.number().int().min(min).max(
 const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 const nonEmpty = z.string().min(1);
 
-function duration({ positive = false } = {}) {
+function duration({ positive = false, maxMs = MAX_DURATION_MS } = {}) {
   return z.unknown().transform((value, ctx): number => {
     if (typeof value !== 'number' && typeof value !== 'string') {
-      ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 10s, 5m or a number of seconds' });
+      ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 10s, 5m, 7d or a number of seconds' });
       return z.NEVER;
     }
     try {
-      const ms = parseDuration(value);
+      const ms = parseDuration(value, maxMs);
       if (positive && ms <= 0) {
         ctx.addIssue({ code: 'custom', message: 'must be greater than 0' });
         return z.NEVER;
@@ -353,7 +366,9 @@ const metricsSchema = z
   })
   .prefault({});
 
-const logLevel = z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(LOG_LEVELS));
+const lowerCase = (v: unknown) => (typeof v === 'string' ? v.trim().toLowerCase() : v);
+const logLevel = z.preprocess(lowerCase, z.enum(LOG_LEVELS));
+const logFormat = z.preprocess(lowerCase, z.enum(LOG_FORMATS));
 
 /**
  * The whole config file: shape, defaults and validation in one place (unknown keys are errors).
@@ -373,10 +388,14 @@ export function createConfigSchema(options: SchemaOptions): z.ZodType<Config> {
       })
       .prefault({}),
     state: z
-      .strictObject({ path: nonEmpty.default('./data/state.json'), keep_removed_jobs: duration().default(7 * 86_400_000) })
+      .strictObject({
+        path: nonEmpty.default('./data/state.json'),
+        // Only compared with the clock, never a timer: may exceed the timer limit.
+        keep_removed_jobs: duration({ maxMs: KEEP_REMOVED_JOBS_MAX_MS }).default(7 * DAY_MS),
+      })
       .prefault({})
       .transform((s): Config['state'] => ({ path: s.path, keep_removed_jobs_ms: s.keep_removed_jobs })),
-    log: z.strictObject({ level: logLevel.default('info') }).prefault({}),
+    log: z.strictObject({ level: logLevel.default('info'), format: logFormat.default('json') }).prefault({}),
   })
   .superRefine(
     (config, ctx) => {

@@ -2,12 +2,15 @@
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** json: one JSON object per line (log shippers); text: human-readable lines (a terminal). */
+export const LOG_FORMATS = ['json', 'text'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
-/** Opt-in extra labels taken from the build record (DESIGN §7). */
+/** Opt-in extra labels taken from the build record (docs/metrics.md). */
 export const RECORD_LABELS = ['branch', 'repo_name', 'build_type', 'build_config_type', 'executor'] as const;
 export type RecordLabel = (typeof RECORD_LABELS)[number];
 
-/** Error codes that mean "this build does not exist" (DESIGN §6); `not_found_codes` adds to them. */
+/** Error codes that mean "this build does not exist" (docs/design.md); `not_found_codes` adds to them. */
 export const DEFAULT_NOT_FOUND_CODES = ['DEVCB.00031006', 'CB.00031006', 'CB.00031059'] as const;
 export const DEFAULT_DURATION_BUCKETS = [30, 60, 120, 300, 600, 900, 1800, 3600, 7200] as const;
 export const DEFAULT_QUEUE_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800] as const;
@@ -85,5 +88,5 @@ export interface Config {
     /** How long the saved cursor of a removed job is kept, so a job that reappears does not re-count. */
     keep_removed_jobs_ms: number;
   };
-  log: { level: LogLevel };
+  log: { level: LogLevel; format: LogFormat };
 }

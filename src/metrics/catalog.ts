@@ -1,4 +1,4 @@
-/** Every build metric this exporter serves: name, type and help (DESIGN §7). */
+/** Every build metric this exporter serves: name, type and help (docs/metrics.md). */
 const POLLED = 'Updated by the periodic poll of CodeArts Build, not at scrape time.';
 
 export const BUILD_FAMILIES = {

@@ -40,7 +40,7 @@ export interface JobPollOptions {
 }
 
 /**
- * One cycle for one job (DESIGN §5): re-fetch pending builds, re-check numbers passed over as
+ * One cycle for one job (docs/design.md, "Polling semantics"): re-fetch pending builds, re-check numbers passed over as
  * gaps, probe forward from the cursor, and look past a gap with backoff while the job is quiet.
  * Pure with respect to state: it returns the next state instead of saving it.
  */

@@ -88,6 +88,7 @@ export class Poller {
         this.jobs.set(job.id, back.runtime);
         if (back.seriesRemoved) this.showJob(back.runtime);
         if (back.runtime.name !== job.name) this.rename(back.runtime, job.name);
+        else this.showLastReached(back.runtime);
         this.options.logger.info({ job_id: job.id, job_name: job.name }, 'job is back; continuing from its saved cursor');
         continue;
       }
@@ -98,6 +99,8 @@ export class Poller {
       if (wantedIds.has(id)) continue;
       this.jobs.delete(id);
       this.departed.set(id, { runtime, since: now, seriesRemoved: false });
+      // At once, not after the grace period: a job that is no longer polled must not look stale.
+      this.options.self.lastSuccessfulPoll.remove({ job_id: id, job_name: runtime.name });
       this.options.logger.info({ job_id: id, job_name: runtime.name }, 'job no longer listed; stops being polled');
     }
     for (const [id, entry] of this.departed) {
@@ -134,7 +137,11 @@ export class Poller {
     job.name = name;
     this.options.metrics.setJob(job.id, name);
     this.options.self.addJob(job.id, name);
-    if (job.lastReachedAt !== undefined) this.options.self.lastSuccessfulPoll.set({ job_id: job.id, job_name: name }, job.lastReachedAt);
+    this.showLastReached(job);
+  }
+
+  private showLastReached(job: JobRuntime): void {
+    if (job.lastReachedAt !== undefined) this.options.self.lastSuccessfulPoll.set({ job_id: job.id, job_name: job.name }, job.lastReachedAt);
   }
 
   /** Per-job view for the landing page. */

@@ -8,7 +8,7 @@ export interface LastBuild {
   durationSeconds?: number;
 }
 
-/** What the exporter remembers about one job between cycles and across restarts (DESIGN §5). */
+/** What the exporter remembers about one job between cycles and across restarts (docs/design.md, "Polling semantics"). */
 export interface JobState {
   /** Highest build number seen; the forward probe continues at cursor + 1. */
   cursor: number;

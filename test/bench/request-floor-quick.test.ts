@@ -17,7 +17,7 @@ interface Row {
 }
 
 /**
- * The short variant of `npm run bench` (DESIGN §11): request counts against their floor, never
+ * The short variant of `npm run bench` (docs/performance.md): request counts against their floor, never
  * times. Requests per steady-state cycle (gap checks included), per catch-up build and per cold
  * start must stay within the targets; `--check` makes the bench itself exit 1 when one does not.
  */

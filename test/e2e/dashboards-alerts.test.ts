@@ -1,8 +1,8 @@
 /**
  * Issue 4, acceptance 1: the shipped dashboards and alert rules against a real Prometheus.
  *
- * The simulator (realtime, 60x, frequent builds, 429/500 faults for a while) feeds the built
- * exporter (`node dist/cli.js run`, polling every second); the Debian `prometheus` scrapes it every
+ * The simulator (realtime, 60x, frequent builds, 429/500 faults for a while, IAM auth, the jobs
+ * also discoverable from a project) feeds the built exporter (`node dist/cli.js run`, polling every second); the Debian `prometheus` scrapes it every
  * second with config/alerts.yml loaded. Then every dashboard target expression (variables and
  * Grafana macros substituted with windows that cover the data the test produced), every variable
  * query, every alert and recording rule are run through the HTTP API.
@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { createSimulator, DEFAULT_TOKEN, type Simulator } from '../../src/simulator/index.js';
+import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { findBinary, itWithBinary } from '../helpers/binaries.js';
 import { ExporterProcess, writeConfig } from '../helpers/exporter-process.js';
 import { EXPORTER_JOB, PrometheusServer, resultSamples, type QueryResponse, type Sample } from '../helpers/prometheus.js';
@@ -33,13 +33,18 @@ import {
 
 const it = itWithBinary('prometheus');
 
+/** The jobs are listed statically and discovered from this project too (discovery alerts need its series). */
+const PROJECT_ID = 'e2e0000000000000000000000000000f';
+/** IAM auth, so that the token-expiry series the auth alerts read exists. Not a credential. */
+const IAM_USER = { domain: 'e2e-domain', user: 'e2e-exporter', password: 'e2e-password-NOT-A-SECRET' };
+
 const JOBS = [
   { id: 'e2e00000000000000000000000000001', name: 'backend-ci' },
   { id: 'e2e00000000000000000000000000002', name: 'frontend-ci' },
   { id: 'e2e00000000000000000000000000003', name: 'nightly' },
   { id: 'e2e00000000000000000000000000004', name: 'release' },
   { id: 'e2e00000000000000000000000000005', name: 'docs-build' },
-].map((job) => ({ ...job, history: 25, buildEverySeconds: 90 }));
+].map((job) => ({ ...job, projectId: PROJECT_ID, history: 25, buildEverySeconds: 90 }));
 
 /** The job the job-detail dashboard's `job_name` variable selects. */
 const SELECTED_JOB = 'backend-ci';
@@ -63,22 +68,30 @@ describe('dashboards and alerts against a real Prometheus scraping the exporter'
 
   beforeAll(async () => {
     if (!findBinary('prometheus')) return;
-    simulator = await createSimulator({ seed: 42, jobs: JOBS, clock: 'realtime', speed: 60, gapProbability: 0.02 });
+    simulator = await createSimulator({
+      seed: 42,
+      jobs: JOBS,
+      clock: 'realtime',
+      speed: 60,
+      gapProbability: 0.02,
+      auth: { mode: 'iam', tokenLifetimeSeconds: 86_400, users: [IAM_USER] },
+    });
     dir = mkdtempSync(join(tmpdir(), 'cbe-e2e-'));
     const config = writeConfig(dir, {
       codearts: {
         endpoint: simulator.url,
-        auth: { token: '${CODEARTS_TOKEN}' },
+        auth: { iam: { endpoint: simulator.url, domain: IAM_USER.domain, user: IAM_USER.user, password: '${IAM_PASSWORD}' } },
         request_timeout: '2s',
         max_requests_per_second: 1000,
         retry: { retries: 3, min_delay: '20ms', max_delay: '200ms' },
       },
-      poll: { schedule: '* * * * * *', start_at: 1 },
+      poll: { schedule: '* * * * * *', start_at: 1, discovery_interval: '5s' },
       jobs: JOBS.map((job) => ({ id: job.id, name: job.name })),
+      projects: [{ id: PROJECT_ID }],
       server: { host: '127.0.0.1', port: 0 },
       state: { path: join(dir, 'data', 'state.json') },
     });
-    ({ process: exporter, url: exporterUrl } = await ExporterProcess.run(config, { CODEARTS_TOKEN: DEFAULT_TOKEN }));
+    ({ process: exporter, url: exporterUrl } = await ExporterProcess.run(config, { IAM_PASSWORD: IAM_USER.password }));
     prometheus = await PrometheusServer.start({ targets: [new URL(exporterUrl).host], ruleFiles: [ALERTS_FILE] });
     scrapeStart = Date.now() / 1000;
 
@@ -99,6 +112,9 @@ describe('dashboards and alerts against a real Prometheus scraping the exporter'
     await p.waitFor(`sum by (job_name) (increase(codearts_build_queue_duration_seconds_count{${job}}[10m]))`, everyJob, 30_000);
     await p.waitFor(`sum by (job_name) (increase(codearts_build_triggers_total{${job}}[10m]))`, everyJob, 30_000);
     await p.waitFor('job_name:codearts_no_success_threshold_seconds:config', nonEmpty, 10_000);
+    // Series that exist only with IAM auth and with discovery, read by the auth and discovery alerts.
+    await p.waitFor(`codearts_exporter_auth_token_expiry_timestamp_seconds{${job}}`, nonEmpty, 10_000);
+    await p.waitFor(`codearts_exporter_discovered_jobs{${job}, project_id="${PROJECT_ID}"} == ${JOBS.length}`, nonEmpty, 10_000);
   }, 110_000);
 
   afterAll(async () => {

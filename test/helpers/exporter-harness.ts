@@ -11,7 +11,10 @@ import type { Simulator } from '../../src/simulator/index.js';
 import { parseExposition, type Sample } from './exposition.js';
 
 export interface LogLine {
-  level: number;
+  /** pino's level label: trace, debug, info, warn, error, fatal. */
+  level: string;
+  /** ISO 8601. */
+  time: string;
   msg: string;
   [key: string]: unknown;
 }
@@ -55,7 +58,7 @@ export function testConfig(simulator: Simulator, overrides: Record<string, unkno
 /** An exporter wired to a log capture. */
 export async function createTestExporter(config: Config): Promise<{ exporter: Exporter; logs: LogCapture }> {
   const logs = new LogCapture();
-  const exporter = await Exporter.create({ config, logger: createLogger(config.log.level, logs.stream) });
+  const exporter = await Exporter.create({ config, logger: createLogger(config.log.level, logs.stream, config.log.format) });
   return { exporter, logs };
 }
 

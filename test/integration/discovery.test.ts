@@ -22,6 +22,7 @@ function fleet(): SimJobSpec[] {
 
 const jobNames = (samples: Sample[]) => new Map(select(samples, 'codearts_build_last_number').map((s) => [s.labels.job_id, s.labels.job_name]));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const LAST_POLL = 'codearts_exporter_last_successful_poll_timestamp_seconds';
 
 describe('job discovery from CodeArts projects', () => {
   let simulator: Simulator | undefined;
@@ -91,6 +92,9 @@ describe('job discovery from CodeArts projects', () => {
     expect(select(samples, 'codearts_builds_total', { job_id: renamed, job_name: jobs[1]?.name ?? '' })).toEqual([]);
     // Within the grace period the removed job's series stay; it is no longer polled.
     expect(select(samples, 'codearts_builds_total', { job_id: removed }).length).toBe(5);
+    // ...but its last-successful-poll time goes at once, so CodeArtsExporterPollsStale cannot fire for it.
+    expect(select(samples, LAST_POLL, { job_id: removed })).toEqual([]);
+    expect(select(samples, LAST_POLL).length).toBe(jobs.length);
 
     await sleep(350);
     await exporter.runCycle();
@@ -111,10 +115,13 @@ describe('job discovery from CodeArts projects', () => {
     const counted = (samples: Sample[]) => select(samples, 'codearts_builds_total', { job_id: leaving.id }).reduce((sum, s) => sum + s.value, 0);
     expect(counted(await scrape(exporter))).toBe(20);
 
+    const lastPolled = valueOf(await scrape(exporter), LAST_POLL, { job_id: leaving.id });
+    expect(lastPolled).toBeGreaterThan(0);
     simulator.removeJob(leaving.id);
     await sleep(60);
     await exporter.runCycle();
     expect(select(await scrape(exporter), 'codearts_builds_total', { job_id: leaving.id })).toEqual([]);
+    expect(select(await scrape(exporter), LAST_POLL, { job_id: leaving.id })).toEqual([]);
 
     simulator.addJob(leaving);
     await sleep(60);
@@ -123,6 +130,32 @@ describe('job discovery from CodeArts projects', () => {
     // Back under its name, at its saved cursor, with none of its 20 old builds counted again.
     expect(valueOf(samples, 'codearts_build_last_number', { job_id: leaving.id, job_name: leaving.name })).toBe(20);
     expect(counted(samples)).toBe(0);
+    expect(valueOf(samples, LAST_POLL, { job_id: leaving.id })).toBeGreaterThanOrEqual(lastPolled ?? 0);
+  }, 60_000);
+
+  it('a job that leaves and returns within the grace period keeps its series and shows its last poll again', async () => {
+    const jobs = fleet().slice(0, 2).map((job) => ({ ...job, projectId: PROJECTS[0], history: 5, buildEverySeconds: 0 }));
+    const { simulator, exporter } = await setup({ projects: [{ id: PROJECTS[0] }], poll: { start_at: 1, discovery_interval: '50ms', removed_job_grace: '1h' } }, jobs);
+    await exporter.runCycle();
+    const leaving = jobs[0] as SimJobSpec;
+    const lastPolled = valueOf(await scrape(exporter), LAST_POLL, { job_id: leaving.id, job_name: leaving.name });
+    expect(lastPolled).toBeGreaterThan(0);
+
+    simulator.removeJob(leaving.id);
+    await sleep(60);
+    await exporter.runCycle();
+    let samples = await scrape(exporter);
+    expect(select(samples, LAST_POLL, { job_id: leaving.id })).toEqual([]);
+    expect(select(samples, 'codearts_builds_total', { job_id: leaving.id }).length).toBe(5);
+
+    // Back before its series were removed; the next cycle fails so that only the restored value shows.
+    simulator.addJob(leaving);
+    simulator.inject('500', { endpoint: 'record-info-v4', count: 1000 });
+    simulator.inject('500', { endpoint: 'running-status', count: 1000 });
+    await sleep(60);
+    await exporter.runCycle();
+    samples = await scrape(exporter);
+    expect(valueOf(samples, LAST_POLL, { job_id: leaving.id, job_name: leaving.name })).toBe(lastPolled);
   }, 60_000);
 
   it('keeps the last known jobs when listing fails, reports it, and loses nothing', async () => {

@@ -5,7 +5,7 @@ import { valueOf } from '../helpers/exposition.js';
 import { createTestExporter, scrape, testConfig } from '../helpers/exporter-harness.js';
 
 /**
- * DESIGN §5 request floor: per cycle, one request per pending build, one per new build and one
+ * The request floor (docs/design.md, "Polling semantics"): per cycle, one request per pending build, one per new build and one
  * probe per job. The floor is computed from the exporter's own gauges before the cycle and the
  * simulator's existing build numbers after it; the simulator counts what was really sent.
  */

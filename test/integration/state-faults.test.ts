@@ -102,7 +102,7 @@ describe('a state file that cannot be used refuses start-up and is left unchange
       expect(lifetime.rawStderr).toContain('It was left unchanged');
       expect(lifetime.rawStderr).toContain(`mv ${statePath} ${statePath}.broken`);
       expect(lifetime.rawStderr).not.toMatch(/^\s+at /m);
-      const fatal = lifetime.lines.find((line) => line.level === 60);
+      const fatal = lifetime.lines.find((line) => line.level === 'fatal');
       expect(fatal?.msg).toContain(statePath);
       expect(lifetime.lines.some((line) => line.msg === 'exporter listening')).toBe(false);
 
@@ -174,7 +174,7 @@ describe('a state directory that turns read-only under a running exporter', () =
     expect(compareCounters(samples, job(), job().finished.slice(0, finishedBefore))).toEqual([]);
     expect(exporter.ledger().length).toBe(countedBefore);
     expect(readFileSync(statePath, 'utf8')).toBe(savedBefore);
-    const saveErrors = exporter.lines.filter((line) => line.level === 50 && line.msg.startsWith('saving state failed'));
+    const saveErrors = exporter.lines.filter((line) => line.level === 'error' && line.msg.startsWith('saving state failed'));
     expect(saveErrors.length).toBeGreaterThan(0);
     expect(JSON.stringify(saveErrors[0])).toContain('EACCES');
     expect(saveErrors[0]?.path).toBe(statePath);

@@ -4,12 +4,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { itWithBinary } from '../helpers/binaries.js';
+import { markdownAnchors } from '../helpers/markdown.js';
 import { REPO_ROOT, allRules, loadRules } from '../helpers/promql.js';
 
 const CONFIG = join(REPO_ROOT, 'config');
 const ALERTS = join(CONFIG, 'alerts.yml');
 const ALERT_TESTS = join(CONFIG, 'alerts.test.yml');
 const PROMETHEUS = join(CONFIG, 'prometheus.yml');
+const TROUBLESHOOTING = join(REPO_ROOT, 'docs', 'troubleshooting.md');
+
+function durationSeconds(text: string): number {
+  const match = /^(\d+)([smh])$/.exec(text);
+  return match ? Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as 's' | 'm' | 'h'] : Number.NaN;
+}
 
 interface AlertRuleTest {
   eval_time: string;
@@ -52,7 +59,7 @@ describe('alert rules: promtool', () => {
 });
 
 describe('alert rules: content', () => {
-  it('defines the alerts issue 4 asks for', () => {
+  it('defines the alerts for the exporter, the API, authentication, discovery, data quality and build jobs', () => {
     expect(alerts.map((a) => a.alert)).toEqual(
       expect.arrayContaining([
         'CodeArtsExporterDown',
@@ -65,6 +72,11 @@ describe('alert rules: content', () => {
         'CodeArtsNoRecentSuccess',
         'CodeArtsBuildQueueTimeHigh',
         'CodeArtsBuildStuck',
+        'CodeArtsExporterStateSaveErrors',
+        'CodeArtsExporterAuthFailing',
+        'CodeArtsExporterAuthTokenExpiring',
+        'CodeArtsExporterDiscoveryFailing',
+        'CodeArtsExporterInvalidRecords',
       ]),
     );
     const names = alerts.map((a) => a.alert);
@@ -79,6 +91,32 @@ describe('alert rules: content', () => {
       expect(description.length, alert.alert).toBeGreaterThan(150);
       // Runbook style: what it means, then what to check (at least one "- " step).
       expect(description, alert.alert).toMatch(/\n- /);
+    }
+  });
+
+  it('gives every alert a `for:` so that one bad evaluation never notifies', () => {
+    for (const alert of alerts) {
+      expect(alert.for, alert.alert).toMatch(/^\d+[smh]$/);
+      expect(durationSeconds(alert.for ?? '0s'), alert.alert).toBeGreaterThanOrEqual(300);
+    }
+  });
+
+  it('gives every alert a team label (the routing hook): monitoring for the exporter, ci for build jobs', () => {
+    for (const group of loadRules(ALERTS).groups) {
+      for (const alert of group.rules.filter((rule) => rule.alert)) {
+        const expected = group.name === 'codearts-build-exporter' ? 'monitoring' : 'ci';
+        expect(alert.labels?.team, alert.alert).toBe(expected);
+      }
+    }
+  });
+
+  it('links every alert to its own section of docs/troubleshooting.md (the anchor exists)', () => {
+    const anchors = markdownAnchors(readFileSync(TROUBLESHOOTING, 'utf8'));
+    for (const alert of alerts) {
+      const url = alert.annotations?.runbook_url ?? '';
+      const anchor = (alert.alert ?? '').toLowerCase();
+      expect(url, alert.alert).toBe(`docs/troubleshooting.md#${anchor}`);
+      expect(anchors.has(anchor), `docs/troubleshooting.md has no section #${anchor}`).toBe(true);
     }
   });
 

@@ -83,7 +83,7 @@ describe('parseConfigText: valid configs', () => {
       },
       server: { host: '0.0.0.0', port: 10987 },
       state: { path: './data/state.json', keep_removed_jobs_ms: 604_800_000 },
-      log: { level: 'info' },
+      log: { level: 'info', format: 'json' },
     } satisfies Config);
   });
 
@@ -106,6 +106,13 @@ describe('parseConfigText: valid configs', () => {
     const config = parse(withBlock('codearts', '  request_timeout: 1m30s\n  retry: { retries: 0, min_delay: 500ms, max_delay: 2 }'));
     expect(config.codearts.request_timeout_ms).toBe(90_000);
     expect(config.codearts.retry).toEqual({ retries: 0, min_delay_ms: 500, max_delay_ms: 2_000 });
+  });
+
+  it('accepts days and weeks (7d, 2w) in durations', () => {
+    const config = parse(`${MINIMAL}poll: { removed_job_grace: 1d }\nstate: { keep_removed_jobs: 2w }\n`);
+    expect(config.poll.removed_job_grace_ms).toBe(86_400_000);
+    expect(config.state.keep_removed_jobs_ms).toBe(14 * 86_400_000);
+    expect(parse(`${MINIMAL}state: { keep_removed_jobs: 90d }\n`).state.keep_removed_jobs_ms).toBe(90 * 86_400_000);
   });
 
   it('adds not_found_codes to the defaults instead of replacing them', () => {
@@ -175,9 +182,9 @@ describe('parseConfigText: invalid configs name the key path', () => {
     ['endpoint with credentials', withBlock('codearts', '  endpoint: https://u:p@example.com'), 'codearts.endpoint: must not contain credentials'],
     ['endpoint with query', withBlock('codearts', '  endpoint: https://example.com/?a=1'), 'codearts.endpoint: must not contain a query or fragment'],
     ['record_api', withBlock('codearts', '  record_api: v5'), 'codearts.record_api: must be one of v4, v1'],
-    ['request_timeout', withBlock('codearts', '  request_timeout: soon'), 'codearts.request_timeout: invalid duration "soon": use a number of seconds or a string like 500ms, 10s, 5m, 1h, 1m30s'],
+    ['request_timeout', withBlock('codearts', '  request_timeout: soon'), 'codearts.request_timeout: invalid duration "soon": use a number of seconds or a string like 500ms, 10s, 5m, 1h, 7d, 2w, 1m30s'],
     ['request_timeout zero', withBlock('codearts', '  request_timeout: 0'), 'codearts.request_timeout: must be greater than 0'],
-    ['request_timeout type', withBlock('codearts', '  request_timeout: true'), 'codearts.request_timeout: must be a duration such as 500ms, 10s, 5m or a number of seconds'],
+    ['request_timeout type', withBlock('codearts', '  request_timeout: true'), 'codearts.request_timeout: must be a duration such as 500ms, 10s, 5m, 7d or a number of seconds'],
     ['max_concurrency zero', withBlock('codearts', '  max_concurrency: 0'), 'codearts.max_concurrency: must be >= 1'],
     ['max_concurrency fraction', withBlock('codearts', '  max_concurrency: 1.5'), 'codearts.max_concurrency: must be an integer'],
     ['max_requests_per_second', withBlock('codearts', '  max_requests_per_second: 0'), 'codearts.max_requests_per_second: must be > 0'],
@@ -191,7 +198,7 @@ describe('parseConfigText: invalid configs name the key path', () => {
     ['iam unknown key', `codearts:\n  auth:\n    iam: { domain: d, user: u, password: p, tenant: x }\njobs: [{ id: ${JOB_A} }]`, 'codearts.auth.iam.tenant: unknown key'],
     ['aksk secret missing', `codearts:\n  auth:\n    aksk: { access_key: a }\njobs: [{ id: ${JOB_A} }]`, 'codearts.auth.aksk.secret_key: is required (or secret_key_file)'],
     ['empty token', MINIMAL.replace(TOKEN, '""'), 'codearts.auth.token: must not be empty'],
-    ['unknown codearts key', withBlock('codearts', '  regoin: cn-north-4'), 'codearts.regoin: unknown key'],
+    ['unknown codearts key', withBlock('codearts', '  verbose: true'), 'codearts.verbose: unknown key'],
     ['bad cron', withBlock('poll', '  schedule: every minute'), 'poll.schedule: invalid cron expression "every minute"'],
     ['bad time zone', withBlock('poll', '  timezone: Mars/Olympus'), 'poll.timezone: unknown time zone "Mars/Olympus"'],
     ['start_at zero', withBlock('poll', '  start_at: 0'), 'poll.start_at: must be "latest" or a build number (a positive integer)'],
@@ -216,8 +223,11 @@ describe('parseConfigText: invalid configs name the key path', () => {
     ['empty host', withBlock('server', '  host:'), 'server.host: must be a string (the value is empty)'],
     ['state.path', withBlock('state', '  path: ""'), 'state.path: must not be empty'],
     ['log.level', withBlock('log', '  level: loud'), 'log.level: must be one of fatal, error, warn, info, debug, trace, silent'],
-    ['unknown log key', withBlock('log', '  format: json'), 'log.format: unknown key'],
-    ['unknown top-level key', `${MINIMAL}metric:\n  job_histograms: false\n`, 'metric: unknown key'],
+    ['log.format', withBlock('log', '  format: yaml'), 'log.format: must be one of json, text'],
+    ['unknown log key', withBlock('log', '  colour: true'), 'log.colour: unknown key'],
+    ['request_timeout beyond a timer', withBlock('codearts', '  request_timeout: 30d'), 'codearts.request_timeout: duration too large (at most 24d20h31m23.647s)'],
+    ['keep_removed_jobs beyond a year', withBlock('state', '  keep_removed_jobs: 400d'), 'state.keep_removed_jobs: duration too large (at most 366d)'],
+    ['unknown top-level key', `${MINIMAL}logs:\n  level: info\n`, 'logs: unknown key (did you mean "log"?)'],
     ['root not a mapping', '- a\n- b\n', '(root): must be a mapping'],
   ])('%s', (_name, text, expected) => {
     expect(problems(text)).toContain(expected);
@@ -378,6 +388,38 @@ describe('LOG_LEVEL', () => {
     expect(problems(MINIMAL, { LOG_LEVEL: 'loud' })).toEqual([
       'log.level: LOG_LEVEL="loud" must be one of fatal, error, warn, info, debug, trace, silent',
     ]);
+  });
+});
+
+describe('LOG_FORMAT', () => {
+  it('overrides log.format, case-insensitively', () => {
+    expect(parse(`${MINIMAL}log: { format: json }\n`, { LOG_FORMAT: 'TEXT' }).log.format).toBe('text');
+    expect(parse(MINIMAL, { LOG_FORMAT: '' }).log.format).toBe('json');
+    expect(parse(`${MINIMAL}log: { format: text }\n`).log.format).toBe('text');
+  });
+
+  it('is validated', () => {
+    expect(problems(MINIMAL, { LOG_FORMAT: 'xml' })).toEqual(['log.format: LOG_FORMAT="xml" must be one of json, text']);
+  });
+});
+
+describe('misspelt keys get a suggestion', () => {
+  it.each([
+    ['a top-level key', `${MINIMAL}metric:\n  job_histograms: false\n`, 'metric: unknown key (did you mean "metrics"?)'],
+    ['a transposition', withBlock('codearts', '  regoin: cn-north-4'), 'codearts.regoin: unknown key (did you mean "region"?)'],
+    ['camelCase', withBlock('codearts', '  maxConcurrency: 4'), 'codearts.maxConcurrency: unknown key (did you mean "max_concurrency"?)'],
+    ['a dash for an underscore', withBlock('poll', '  start-at: latest'), 'poll.start-at: unknown key (did you mean "start_at"?)'],
+    ['inside a list item', `${MINIMAL}    nmae: backend\n`, 'jobs[0].nmae: unknown key (did you mean "name"?)'],
+    ['a nested block', withBlock('codearts', '  retry: { retires: 2 }'), 'codearts.retry.retires: unknown key (did you mean "retries"?)'],
+    ['an auth key', MINIMAL.replace('    token:', '    tokn_file: /x\n    token:'), 'codearts.auth.tokn_file: unknown key (did you mean "token_file"?)'],
+    ['an iam key', `codearts:\n  auth:\n    iam: { domain: d, user: u, pasword: p }\njobs: [{ id: ${JOB_A} }]`, 'codearts.auth.iam.pasword: unknown key (did you mean "password"?)'],
+    ['a projects key', `codearts: { auth: { token: t } }\nprojects: [{ id: ${JOB_A}, exlude: x }]`, 'projects[0].exlude: unknown key (did you mean "exclude"?)'],
+  ])('%s', (_name, text, expected) => {
+    expect(problems(text)).toContain(expected);
+  });
+
+  it('offers nothing when no allowed key is close', () => {
+    expect(problems(withBlock('poll', '  interval: 30s'))).toContain('poll.interval: unknown key');
   });
 });
 

@@ -18,10 +18,27 @@ describe('simulate command', () => {
     },
   );
 
-  it('prints usage for --help', async () => {
+  it('documents every flag with its default in --help', async () => {
     const io = captureIo();
     expect(await simulateCommand(['--help'], io)).toBe(0);
-    expect(io.out.join('\n')).toContain('--every SECONDS');
+    const help = io.out.join('\n');
+    for (const flag of ['--port <n>', '--host <address>', '--jobs <n>', '--seed <n>', '--speed <x>', '--latency <ms>', '--token <token>', '--every <seconds>']) {
+      expect(help).toContain(flag);
+    }
+    expect(help).toMatch(/--speed <x>[^]*real time[^]*\(default:\s+1\)/);
+    expect(help).toMatch(/Exit codes:/);
+  });
+
+  it('runs in real time unless --speed says otherwise', async () => {
+    for (const [args, speed] of [[[], '1x'], [['--speed', '60'], '60x']] as const) {
+      const io = captureIo();
+      const stop = new AbortController();
+      const running = simulateCommand(['--jobs', '1', ...args], io, stop.signal);
+      while (io.out.length === 0 && io.err.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(io.out[0]).toContain(`(speed ${speed})`);
+      stop.abort();
+      expect(await running).toBe(0);
+    }
   });
 
   it('serves on loopback, prints the URL and job ids, and stops cleanly', async () => {

@@ -177,7 +177,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuthProvider {
           current = token;
           failures = 0;
           lastError = undefined;
-          logger?.info({ ...who, expiresAt: new Date(token.expiresAt).toISOString() }, 'iam token obtained');
+          logger?.info({ ...who, expires_at: new Date(token.expiresAt).toISOString() }, 'iam token obtained');
           options.onEvent?.({ type: 'refresh', outcome: 'success', expiresAt: token.expiresAt });
           return token;
         },
@@ -187,7 +187,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuthProvider {
           const delayMs = Math.min(maxFailureBackoffMs, failureBackoffMs * 2 ** (failures - 1));
           retryAt = nowMs() + delayMs;
           lastError = iamError;
-          logger?.warn({ ...who, err: iamError.message, retryInMs: delayMs }, 'iam token request failed');
+          logger?.warn({ ...who, err: iamError.message, retry_in_ms: delayMs }, 'iam token request failed');
           options.onEvent?.({ type: 'refresh', outcome: 'failure', error: iamError.message });
           throw iamError;
         },

@@ -1,0 +1,142 @@
+import { Command, CommanderError } from 'commander';
+import { closestMatch } from '../config/suggest.js';
+import { VERSION } from '../version.js';
+import { configOption, EXIT_CODES_HELP, ENVIRONMENT_HELP, type CliContext } from './cli-kit.js';
+import { EXIT_INVALID_CONFIG } from './io.js';
+import type { ExporterArgs } from './start-exporter.js';
+import { simulateOptions } from './simulate-options.js';
+
+export const PROGRAM = 'codearts-build-exporter';
+const COMMANDS = ['run', 'validate', 'once', 'simulate', 'version', 'help'] as const;
+
+/**
+ * Parses the command line and runs the command; resolves with the process exit code. Output goes
+ * through `context.io` only, so tests can run the CLI in-process.
+ */
+export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
+  const { io } = context;
+  const [first] = argv;
+  if (first !== undefined && !first.startsWith('-') && !(COMMANDS as readonly string[]).includes(first)) {
+    const guess = closestMatch(first, COMMANDS);
+    io.stderr(`${PROGRAM}: unknown command '${first}'${guess ? ` (did you mean '${guess}'?)` : ''}`);
+    io.stderr(`usage: ${PROGRAM} [command] [options] (--help for the list of commands)`);
+    return EXIT_INVALID_CONFIG;
+  }
+  const result = { code: 0 };
+  const program = createProgram(context, result);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return result.code;
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    // Help and version end with exit code 0; anything else commander rejects is a usage error.
+    if (error.exitCode === 0) return 0;
+    const command = commandName(argv);
+    io.stderr(`${command ? `${command}: ` : ''}${error.message.replace(/^error: /, '')}`);
+    io.stderr('');
+    io.stderr(`usage: ${PROGRAM} ${command ? `${command} ` : ''}[options] (--help for details)`);
+    return EXIT_INVALID_CONFIG;
+  }
+}
+
+function commandName(argv: readonly string[]): string | undefined {
+  const [first] = argv;
+  if (first === undefined || first.startsWith('-')) return 'run';
+  return first === 'help' ? undefined : first;
+}
+
+type Done = (code: number) => void;
+
+/** The whole command tree; each action stores its exit code in `result`. */
+export function createProgram(context: CliContext, result: { code: number }): Command {
+  const done: Done = (code) => {
+    result.code = code;
+  };
+  const program = configure(new Command(PROGRAM), context)
+    .description('Prometheus exporter for Huawei Cloud CodeArts Build: build counts, durations and queue times.')
+    .version(`${PROGRAM} ${VERSION}`, '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'show help (also: help COMMAND, or COMMAND --help)')
+    .helpCommand('help [command]', 'show help for a command')
+    .addHelpText('after', `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}\n\nWith no command, \`run\` is assumed: \`${PROGRAM} --config FILE\` runs the exporter.`);
+  program.addCommand(runCommand(context, done), { isDefault: true });
+  program.addCommand(validateCommand(context, done));
+  program.addCommand(onceCommand(context, done));
+  program.addCommand(simulateCommand(context, done));
+  program.addCommand(
+    configure(new Command('version'), context)
+      .description('print the version (same as --version)')
+      .action(() => {
+        context.io.stdout(`${PROGRAM} ${VERSION}`);
+        done(0);
+      }),
+  );
+  return program;
+}
+
+function runCommand(context: CliContext, done: Done): Command {
+  return configure(new Command('run'), context)
+    .description('run the exporter: poll CodeArts on the schedule and serve /metrics (the default command)')
+    .addOption(configOption())
+    .addHelpText('after', `\nStops on SIGTERM or SIGINT, saving state first.\n\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}`)
+    .action(async (options: ExporterArgs) => {
+      const { run } = await import('./run.js');
+      done(await run(options, context.io));
+    });
+}
+
+function validateCommand(context: CliContext, done: Done): Command {
+  return configure(new Command('validate'), context)
+    .description('check a config file without calling CodeArts; prints a summary or one line per problem')
+    .addOption(configOption())
+    .addHelpText('after', '\nExit codes:\n  0  the config is valid\n  2  invalid config or arguments (one line per problem, naming the key; secrets never shown)')
+    .action(async (options: { config?: string }) => {
+      const { validate } = await import('./validate.js');
+      done(await validate(options, context.io));
+    });
+}
+
+/** `once`; its options are ExporterArgs, so a new option there reaches prepareExporter as is. */
+function onceCommand(context: CliContext, done: Done): Command {
+  return configure(new Command('once'), context)
+    .description('run one poll cycle, print the metrics on stdout and exit (logs go to stderr)')
+    .addOption(configOption())
+    .addHelpText(
+      'after',
+      `\n${ENVIRONMENT_HELP}\n\nExit codes:\n  0  the cycle reached CodeArts for at least one job\n  1  no job was reached, or the state file is unusable\n  2  invalid config or arguments`,
+    )
+    .action(async (options: ExporterArgs) => {
+      const { once } = await import('./once.js');
+      done(await once(options, context.io));
+    });
+}
+
+function simulateCommand(context: CliContext, done: Done): Command {
+  const simulate = configure(new Command('simulate'), context)
+    .description('run the bundled fake CodeArts Build API (for demos and tests) until SIGINT or SIGTERM')
+    .addHelpText(
+      'after',
+      '\nThe simulated clock runs at --speed virtual seconds per real second (default 1: real time, so build\n' +
+        'timestamps stay comparable with the wall clock). Every job gets a history of finished builds and\n' +
+        'new builds about every --every simulated seconds. It prints its URL and job ids on stdout.\n\n' +
+        'Exit codes:\n  0  stopped by a signal\n  1  cannot start (e.g. the port is in use)\n  2  invalid options',
+    );
+  for (const option of simulateOptions()) simulate.addOption(option);
+  return simulate.action(async (options: Record<string, unknown>) => {
+    const { runSimulator } = await import('./simulate.js');
+    done(await runSimulator(options, context.io, context.stop));
+  });
+}
+
+/** Settings every command needs: no process.exit, output through io, no stray arguments. */
+function configure(command: Command, { io }: CliContext): Command {
+  return command
+    .exitOverride()
+    .allowExcessArguments(false)
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (text) => io.stdout(text.replace(/\n$/, '')),
+      writeErr: (text) => io.stderr(text.replace(/\n$/, '')),
+      // runCli prints commander's errors itself, with the command's usage line.
+      outputError: () => undefined,
+    });
+}
