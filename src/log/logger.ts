@@ -36,7 +36,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 function serializeError(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
   const out: Record<string, unknown> = { type: error.name, message: error.message };
-  for (const key of ['kind', 'status', 'code', 'endpoint', 'jobId', 'buildNo', 'issues'] as const) {
+  for (const key of ['kind', 'status', 'code', 'endpoint', 'jobId', 'buildNo', 'issues', 'host', 'port', 'errno'] as const) {
     const value = (error as unknown as Record<string, unknown>)[key];
     if (value !== undefined) out[key] = value;
   }
