@@ -66,6 +66,7 @@ export class Exporter {
     });
     const periodSeconds = schedulePeriodSeconds(config.poll.schedule, config.poll.timezone);
     const transport = createTransport(config);
+    logger.info({ endpoint: config.codearts.endpoint, network: transport.describe() }, 'CodeArts connection');
     const configured = createAuthProvider(config, logger, self, transport);
     const auth = options.wrapAuth ? options.wrapAuth(configured) : configured;
     const client = createClient(config, { auth, transport, self, logger, periodSeconds });
@@ -156,7 +157,7 @@ export class Exporter {
     });
     this.network.watchdog.reset();
     this.schedule.start();
-    this.logger.info({ url, config: describeConfig(this.config), network: this.client.describeTransport() }, 'exporter listening');
+    this.logger.info({ url, config: describeConfig(this.config) }, 'exporter listening');
     return { url };
   }
 
