@@ -118,8 +118,7 @@ interface ExchangeSettings {
 
 async function exchange(request: HttpRequest, settings: ExchangeSettings): Promise<HttpAnswer> {
   const { url } = request;
-  const deadline = AbortSignal.timeout(settings.timeout);
-  const signal = request.signal ? AbortSignal.any([request.signal, deadline]) : deadline;
+  const deadline = linkedDeadline(request.signal, settings.timeout);
   try {
     const response = await undiciFetch(url, {
       method: request.method,
@@ -128,7 +127,7 @@ async function exchange(request: HttpRequest, settings: ExchangeSettings): Promi
       // A followed redirect would carry the credentials in the headers to wherever it points.
       redirect: 'manual',
       dispatcher: settings.dispatcher,
-      signal,
+      signal: deadline.signal,
     });
     if (response.status >= 300 && response.status < 400) {
       await response.body?.cancel().catch(() => undefined);
@@ -139,12 +138,39 @@ async function exchange(request: HttpRequest, settings: ExchangeSettings): Promi
   } catch (error) {
     if (request.signal?.aborted) throw request.signal.reason;
     if (error instanceof TransportError) throw error;
-    if (deadline.aborted) {
+    if (deadline.timedOut()) {
       throw new TransportError({ kind: 'timeout', url, detail: `no answer within ${settings.timeout} ms (headers and whole body) from ${hostPort(url)}` });
     }
     const failure = describeNetworkFailure(error, url, settings.secrets);
     throw new TransportError({ kind: 'network', url, detail: failure.message, failure });
+  } finally {
+    deadline.dispose();
   }
+}
+
+/**
+ * A signal that aborts at the deadline or with the caller's. Hand-made rather than
+ * AbortSignal.any: the caller's signal lives as long as the process (the schedule's), and every
+ * request would hang a dependent signal on it; here the listener is removed when the exchange ends.
+ */
+function linkedDeadline(caller: AbortSignal | undefined, timeoutMs: number): { signal: AbortSignal; timedOut: () => boolean; dispose: () => void } {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new Error(`timeout after ${timeoutMs} ms`));
+  }, timeoutMs);
+  const onAbort = () => controller.abort(caller?.reason);
+  if (caller?.aborted) onAbort();
+  else caller?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    dispose: () => {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /** The body as text, or a `too_large` failure as soon as it passes `maxBytes` (nothing more is read). */
@@ -170,7 +196,8 @@ async function readCapped(response: Awaited<ReturnType<typeof undiciFetch>>, url
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  // As fetch's text(): UTF-8, a byte order mark dropped.
+  return new TextDecoder('utf-8').decode(Buffer.concat(chunks));
 }
 
 function redirectError(url: URL, status: number, location: string | null): TransportError {
