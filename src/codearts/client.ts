@@ -41,7 +41,7 @@ export const DEFAULT_BREAKER_THRESHOLD = 10;
 
 export type RecordLookup = { found: true; record: BuildRecord } | { found: false };
 
-/** The only code that speaks HTTP to CodeArts Build. One retry layer: p-retry; ky runs with retry 0. */
+/** The only code that speaks HTTP to CodeArts Build (through the shared transport). One retry layer: p-retry. */
 export class CodeArtsClient {
   private readonly limit: LimitFunction;
   private readonly budget: RequestBudget;
