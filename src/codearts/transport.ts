@@ -77,6 +77,7 @@ export interface HttpTransport {
   send(request: HttpRequest): Promise<HttpAnswer>;
   /** For logs: the proxy in use (credentials masked) or "direct". */
   describe(): string;
+  /** Ends every connection, aborting exchanges still in flight. */
   close(): Promise<void>;
 }
 
@@ -104,7 +105,8 @@ export function createHttpTransport(options: TransportOptions): HttpTransport {
   return {
     send: (request) => exchange(request, { dispatcher, timeout, maxBytes: options.maxResponseBytes, secrets }),
     describe: () => proxy.description,
-    close: () => dispatcher.close(),
+    // destroy, not close: a shutdown must not wait for an IAM refresh or a slow answer still in flight.
+    close: () => dispatcher.destroy(),
   };
 }
 
