@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAuthProvider } from './wiring/auth.js';
+import { createClient, createTransport } from './wiring/client.js';
 import type { AuthProvider } from './codearts/auth/types.js';
-import { CodeArtsClient } from './codearts/client.js';
-import { DEFAULT_NOT_FOUND_CODES } from './codearts/envelope.js';
+import type { CodeArtsClient } from './codearts/client.js';
+import type { HttpTransport } from './codearts/transport.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log/logger.js';
 import { BuildMetrics } from './metrics/build-metrics.js';
@@ -13,6 +14,7 @@ import { Poller, type CycleSummary } from './poller/poller.js';
 import { PollSchedule, schedulePeriodSeconds } from './poller/schedule.js';
 import { createServerApp } from './server/app.js';
 import { listen } from './server/listen.js';
+import { CycleWatchdog } from './server/watchdog.js';
 import { FileStore } from './state/file-store.js';
 import type { Store } from './state/store.js';
 import { VERSION } from './version.js';
@@ -45,6 +47,7 @@ export class Exporter {
     metrics: BuildMetrics,
     self: SelfMetrics,
     client: CodeArtsClient,
+    private readonly network: { transport: HttpTransport; watchdog: CycleWatchdog },
   ) {
     this.metrics = metrics;
     this.self = self;
@@ -61,31 +64,11 @@ export class Exporter {
       recordLabels: config.metrics.record_labels,
     });
     const periodSeconds = schedulePeriodSeconds(config.poll.schedule, config.poll.timezone);
-    const configured = createAuthProvider(config, logger, self);
+    const transport = createTransport(config);
+    logger.info({ endpoint: config.codearts.endpoint, network: transport.describe() }, 'CodeArts connection');
+    const configured = createAuthProvider(config, logger, self, transport);
     const auth = options.wrapAuth ? options.wrapAuth(configured) : configured;
-    const client = new CodeArtsClient({
-      endpoint: config.codearts.endpoint,
-      recordApi: config.codearts.record_api,
-      auth,
-      requestTimeoutMs: config.codearts.request_timeout_ms,
-      maxConcurrency: config.codearts.max_concurrency,
-      maxRequestsPerSecond: config.codearts.max_requests_per_second,
-      retry: {
-        retries: config.codearts.retry.retries,
-        minDelayMs: config.codearts.retry.min_delay_ms,
-        maxDelayMs: config.codearts.retry.max_delay_ms,
-      },
-      // Retries of one request stay well inside the poll period.
-      maxRetryTimeMs: Math.max(1000, periodSeconds * 500),
-      notFoundCodes: [...new Set([...DEFAULT_NOT_FOUND_CODES, ...config.codearts.not_found_codes])],
-      observer: {
-        onAttempt: ({ endpoint, code, seconds }) => {
-          self.apiRequests.inc({ endpoint, code });
-          self.apiRequestDuration.observe({ endpoint }, seconds);
-        },
-        onRetry: ({ endpoint, reason }) => self.apiRetries.inc({ endpoint, reason }),
-      },
-    });
+    const client = createClient(config, { auth, transport, self, logger, periodSeconds });
     const store =
       options.store ??
       (await FileStore.open(config.state.path, (error) => {
@@ -103,7 +86,8 @@ export class Exporter {
       jobConcurrency: Math.max(4, config.codearts.max_concurrency * 2),
     });
     await poller.init(config.jobs.map((job) => ({ id: job.id, name: job.name ?? job.id })));
-    const exporter = new Exporter(config, logger, store, poller, metrics, self, client);
+    const watchdog = new CycleWatchdog(periodSeconds * 1000, config.poll.watchdog_periods);
+    const exporter = new Exporter(config, logger, store, poller, metrics, self, client, { transport, watchdog });
     if (config.projects.length > 0) {
       for (const project of config.projects) self.addProject(project.id);
       exporter.discovery = new JobDiscovery(client, config.projects, config.poll.discovery_interval_ms, logger, {
@@ -124,8 +108,10 @@ export class Exporter {
 
   /** One cycle, without schedule or server (`once`, tests). */
   async runCycle(signal?: AbortSignal): Promise<CycleSummary> {
+    this.client.beginCycle();
     if (this.discovery) await this.refreshJobs(signal);
     const summary = await this.poller.runCycle(signal);
+    this.network.watchdog.cycleFinished();
     this.ready = true;
     this.logger.info(
       {
@@ -154,6 +140,7 @@ export class Exporter {
       renderMetrics: () => this.renderMetrics(),
       onError: (error) => this.logger.error({ err: error }, 'HTTP request failed'),
       isReady: () => (this.ready ? { ready: true } : { ready: false, reason: 'first poll cycle not finished' }),
+      isHealthy: () => this.network.watchdog.check(),
       landing: () => ({
         version: VERSION,
         endpoint: this.config.codearts.endpoint,
@@ -176,6 +163,7 @@ export class Exporter {
       runCycle: (signal) => this.runCycle(signal),
       onSkipped: () => this.self.skippedPolls.inc(),
     });
+    this.network.watchdog.reset();
     this.schedule.start();
     this.logger.info({ url, version: VERSION }, 'exporter listening');
     return { url };
@@ -185,6 +173,7 @@ export class Exporter {
   async stop(): Promise<void> {
     await this.schedule?.stop();
     await this.store.close();
+    await this.network.transport.close().catch(() => undefined);
     const server = this.server;
     if (server) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

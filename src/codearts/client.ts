@@ -1,12 +1,13 @@
-import ky, { isTimeoutError } from 'ky';
 import pLimit, { type LimitFunction } from 'p-limit';
 import pRetry, { AbortError } from 'p-retry';
 import { z } from 'zod';
 import type { AuthProvider } from './auth/types.js';
+import { CircuitBreaker, type BreakerEvents } from './circuit-breaker.js';
 import { interpretResponse } from './envelope.js';
 import { CodeArtsError, isCodeArtsError, type Endpoint } from './errors.js';
 import { parseRecord, type BuildRecord } from './record.js';
 import { RequestBudget, sleep } from './request-budget.js';
+import { createHttpTransport, isTransportError, type HttpTransport, type TransportError } from './transport.js';
 
 /** Told about every HTTP attempt, so the composition root can count them in self-metrics. */
 export interface RequestObserver {
@@ -27,20 +28,34 @@ export interface CodeArtsClientOptions {
   maxRetryTimeMs: number;
   notFoundCodes: readonly string[];
   observer?: RequestObserver;
+  /** Shared with IAM (proxy, CA bundle, body cap). @default a direct transport with a 1 MiB body cap */
+  transport?: HttpTransport;
+  /** Consecutive attempts without an HTTP answer that open the circuit; 0 never opens it. @default 10 */
+  breakerThreshold?: number;
+  breakerEvents?: BreakerEvents;
 }
+
+/** `codearts.max_response_bytes` default: a record is a few KB, a job-list page of 100 jobs about 50 KB. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+export const DEFAULT_BREAKER_THRESHOLD = 10;
 
 export type RecordLookup = { found: true; record: BuildRecord } | { found: false };
 
-/** The only code that speaks HTTP to CodeArts Build. One retry layer: p-retry; ky runs with retry 0. */
+/** The only code that speaks HTTP to CodeArts Build (through the shared transport). One retry layer: p-retry. */
 export class CodeArtsClient {
   private readonly limit: LimitFunction;
   private readonly budget: RequestBudget;
   private readonly notFoundCodes: ReadonlySet<string>;
+  private readonly transport: HttpTransport;
+  private readonly breaker: CircuitBreaker;
 
   constructor(private readonly options: CodeArtsClientOptions) {
     this.limit = pLimit(options.maxConcurrency);
     this.budget = new RequestBudget(options.maxRequestsPerSecond);
     this.notFoundCodes = new Set(options.notFoundCodes);
+    this.transport =
+      options.transport ?? createHttpTransport({ requestTimeoutMs: options.requestTimeoutMs, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES });
+    this.breaker = new CircuitBreaker(options.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD, options.breakerEvents);
   }
 
   /** Fetches one build record; `found: false` when CodeArts says the build does not exist. */
@@ -90,10 +105,24 @@ export class CodeArtsClient {
     return this.budget.currentRate();
   }
 
+  /** A poll cycle starts: an open circuit turns half-open, so the cycle's first call probes CodeArts. */
+  beginCycle(): void {
+    this.breaker.beginCycle();
+  }
+
+  breakerState(): ReturnType<CircuitBreaker['current']> {
+    return this.breaker.current();
+  }
+
+  /** Proxy in use (credentials masked) or "direct", for the start-up log line. */
+  describeTransport(): string {
+    return this.transport.describe();
+  }
+
   private async call(endpoint: Endpoint, path: string, target: string, signal?: AbortSignal): Promise<unknown> {
     const { retry, maxRetryTimeMs, observer } = this.options;
     return pRetry(
-      async (attempt) => {
+      async () => {
         try {
           return await this.attempt(endpoint, path, target, signal);
         } catch (error) {
@@ -111,6 +140,8 @@ export class CodeArtsClient {
         ...(signal ? { signal } : {}),
         shouldRetry: async ({ error, attemptNumber }) => {
           if (signal?.aborted) return false;
+          // CodeArts unreachable: this call fails now instead of waiting out more timeouts.
+          if (this.breaker.current() === 'open') return false;
           const retryAfterMs = isCodeArtsError(error) ? error.retryAfterMs : undefined;
           observer?.onRetry({ endpoint, reason: retryReason(error), attempt: attemptNumber, ...(retryAfterMs ? { delayMs: retryAfterMs } : {}) });
           // Honour Retry-After on top of the backoff p-retry adds next.
@@ -128,8 +159,13 @@ export class CodeArtsClient {
       // The budget is taken once a connection slot is free, right before sending: taken earlier,
       // requests queued behind slow answers would all go out at once when the slots free up.
       const outcome = await this.limit(async () => {
-        await this.budget.acquire(signal);
-        return this.exchange(endpoint, path, target, signal);
+        const ticket = await this.breaker.admit();
+        if (ticket === 'refuse') return this.refused(endpoint, target);
+        await this.budget.acquire(signal).catch((error: unknown) => {
+          if (ticket === 'probe') this.breaker.onInconclusive();
+          throw error;
+        });
+        return this.exchange(endpoint, path, target, ticket === 'probe', signal);
       });
       if (outcome.kind === 'ok') {
         this.budget.reward();
@@ -138,26 +174,37 @@ export class CodeArtsClient {
       const error = outcome.error;
       if (error.throttled) this.budget.penalize();
       if (error.kind === 'not_found') return NOT_FOUND;
-      if (error.kind === 'unauthorized' && !refreshed) {
-        refreshed = true;
-        if (await this.options.auth.onUnauthorized(outcome.sentHeaders, signal)) continue;
+      if (error.kind === 'unauthorized') {
+        if (!refreshed && (await this.options.auth.onUnauthorized(outcome.sentHeaders, signal))) {
+          refreshed = true;
+          continue;
+        }
+        throw this.explainRejection(error, target);
       }
       throw error;
     }
   }
 
-  private async exchange(
-    endpoint: Endpoint,
-    path: string,
-    target: string,
-    signal?: AbortSignal,
-  ): Promise<{ kind: 'ok'; result: unknown } | { kind: 'error'; error: CodeArtsError; sentHeaders: Record<string, string> }> {
+  private refused(endpoint: Endpoint, target: string): ExchangeOutcome {
+    const error = new CodeArtsError({ kind: 'permanent', endpoint, status: 'circuit_open', detail: this.breaker.reason(), target });
+    return { kind: 'error', sentHeaders: {}, error };
+  }
+
+  /** A 401 that fresh credentials did not (or would not) cure: say what is probably wrong. */
+  private explainRejection(error: CodeArtsError, target: string): CodeArtsError {
+    const hint = this.options.auth.rejectionHint?.();
+    if (!hint) return error;
+    return new CodeArtsError({ kind: 'unauthorized', endpoint: error.endpoint, status: error.status, code: error.code, detail: `${error.detail}; ${hint}`, target });
+  }
+
+  private async exchange(endpoint: Endpoint, path: string, target: string, probe: boolean, signal?: AbortSignal): Promise<ExchangeOutcome> {
     const url = new URL(this.options.endpoint + path);
     const baseHeaders: Record<string, string> = { accept: 'application/json', host: url.host };
     let authHeaders: Record<string, string>;
     try {
       authHeaders = await this.options.auth.authorize({ method: 'GET', url, headers: baseHeaders }, signal);
     } catch (error) {
+      if (probe) this.breaker.onInconclusive();
       if (signal?.aborted) throw signal.reason;
       // No credentials (IAM down or refusing): fail this job for the cycle; the provider backs off.
       const detail = error instanceof Error ? error.message : 'credentials unavailable';
@@ -167,51 +214,49 @@ export class CodeArtsClient {
     const started = performance.now();
     let code = 'network';
     try {
-      const response = await ky.get(url, {
-        headers,
-        retry: 0,
-        timeout: this.options.requestTimeoutMs,
-        throwHttpErrors: false,
-        ...(signal ? { signal } : {}),
-      });
-      code = String(response.status);
-      const text = await response.text();
-      const envelope = interpretResponse(response.status, text, this.notFoundCodes);
+      const answer = await this.transport.send({ method: 'GET', url, headers, signal });
+      code = String(answer.status);
+      this.breaker.onAnswer();
+      if (answer.status !== 401) this.options.auth.onAccepted?.(headers);
+      const envelope = interpretResponse(answer.status, answer.text, this.notFoundCodes);
       if (envelope.ok) return { kind: 'ok', result: envelope.result };
-      return {
-        kind: 'error',
-        sentHeaders: headers,
-        error: new CodeArtsError({
-          kind: envelope.kind,
-          endpoint,
-          status: response.status,
-          code: envelope.code,
-          detail: envelope.detail,
-          throttled: envelope.throttled,
-          retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
-          target,
-        }),
-      };
+      const { kind, code: errorCode, detail, throttled } = envelope;
+      const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'));
+      const error = new CodeArtsError({ kind, endpoint, status: answer.status, code: errorCode, detail, throttled, retryAfterMs, target });
+      return { kind: 'error', sentHeaders: headers, error };
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      const timedOut = isTimeoutError(error);
-      if (code === 'network') code = timedOut ? 'timeout' : 'network';
-      return {
-        kind: 'error',
-        sentHeaders: headers,
-        error: new CodeArtsError({
-          kind: 'transient',
-          endpoint,
-          status: timedOut ? 'timeout' : 'network',
-          detail: timedOut ? `no answer within ${this.options.requestTimeoutMs} ms` : describeNetworkError(error),
-          target,
-        }),
-      };
+      if (signal?.aborted) {
+        if (probe) this.breaker.onInconclusive();
+        throw signal.reason;
+      }
+      if (!isTransportError(error)) {
+        if (probe) this.breaker.onInconclusive();
+        throw error;
+      }
+      code = error.status !== undefined ? String(error.status) : error.kind === 'timeout' ? 'timeout' : 'network';
+      return { kind: 'error', sentHeaders: headers, error: this.transportFailure(error, endpoint, target) };
     } finally {
       this.options.observer?.onAttempt({ endpoint, code, seconds: (performance.now() - started) / 1000 });
     }
   }
+
+  /** Redirects are a configuration error; an oversized body was an answer; the rest count towards the circuit. */
+  private transportFailure(error: TransportError, endpoint: Endpoint, target: string): CodeArtsError {
+    if (error.kind === 'redirect') {
+      this.breaker.onAnswer();
+      return new CodeArtsError({ kind: 'permanent', endpoint, status: error.status ?? 'network', detail: `${error.message} (codearts.endpoint)`, target });
+    }
+    if (error.kind === 'too_large') {
+      this.breaker.onAnswer();
+      return new CodeArtsError({ kind: 'transient', endpoint, status: error.status ?? 'network', detail: error.message, target });
+    }
+    this.breaker.onNetworkFailure(error.message);
+    const network = { host: error.host, port: error.port, errno: error.errno };
+    return new CodeArtsError({ kind: 'transient', endpoint, status: error.kind, detail: error.message, target, network });
+  }
 }
+
+type ExchangeOutcome = { kind: 'ok'; result: unknown } | { kind: 'error'; error: CodeArtsError; sentHeaders: Record<string, string> };
 
 const NOT_FOUND = Symbol('not found');
 const JOB_PAGE_SIZE = 100;
@@ -234,12 +279,4 @@ function retryReason(error: unknown): string {
   if (error.status === 'timeout' || error.status === 'network') return error.status;
   if (typeof error.status === 'number' && error.status >= 500) return 'server_error';
   return 'invalid_response';
-}
-
-/** The cause's code/message without the URL or headers (they could carry a signature). */
-function describeNetworkError(error: unknown): string {
-  if (!(error instanceof Error)) return 'network error';
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-  const code = typeof cause?.code === 'string' ? cause.code : undefined;
-  return code ? `network error (${code})` : `network error (${error.name})`;
 }

@@ -24,9 +24,10 @@ export function interpretResponse(status: number, bodyText: string, notFoundCode
   if (code && BUSY_CODES.has(code)) return failure('transient', code, detail || 'service busy');
   if (code && notFoundCodes.has(code) && status < 500) return failure('not_found', code, detail);
   if (status === 404) {
-    return code === ROUTE_NOT_FOUND
-      ? failure('permanent', code, detail || 'route not published in this region; check codearts.endpoint')
-      : failure('not_found', code, detail);
+    if (code === ROUTE_NOT_FOUND) return failure('permanent', code, detail || 'route not published in this region; check codearts.endpoint');
+    if (code && isServiceCode(code)) return failure('not_found', code, detail);
+    // A proxy's error page, a wrong base path, a gateway that is not Huawei's: nothing says the build is missing.
+    return failure('permanent', code, `${describeForeign404(bodyText, body, code, detail)}; not a CodeArts answer: check codearts.endpoint (and any proxy)`);
   }
   if (status === 401) return failure('unauthorized', code, detail || 'unauthorized');
   if (status === 408 || status >= 500) return failure('transient', code, detail || `HTTP ${status}`);
@@ -42,6 +43,22 @@ export function interpretResponse(status: number, bodyText: string, notFoundCode
     return failure('transient', undefined, 'response has no result');
   }
   return { ok: true, result: body.result };
+}
+
+/**
+ * A CodeArts service error code (`CB.00060214`, `DEVCB.00031006`, `DEV.CB.032302`): only such a
+ * code in a JSON error body makes a 404 mean "does not exist". Gateway codes (APIGW./APIG.) do not.
+ */
+function isServiceCode(code: string): boolean {
+  return /^(DEV\.?)?CB\.\d+$/i.test(code);
+}
+
+function describeForeign404(bodyText: string, body: unknown, code: string | undefined, detail: string): string {
+  if (!bodyText.trim()) return 'HTTP 404 with an empty body';
+  // Never quoted: a hostile page could echo our headers back.
+  if (body === undefined) return `HTTP 404 with a non-JSON body of ${bodyText.length} characters (an HTML error page?)`;
+  if (code) return `HTTP 404 with gateway code ${code}${detail ? ` (${detail})` : ''}`;
+  return 'HTTP 404 with a JSON body that has no CodeArts error code';
 }
 
 function failure(kind: FailureKind, code: string | undefined, detail: string, throttled = false): Envelope {

@@ -9,13 +9,24 @@ export type FailureKind = 'not_found' | 'transient' | 'unauthorized' | 'permanen
 
 export type Endpoint = 'record-info' | 'running-status' | 'job-list';
 
+export type CodeArtsErrorStatus = number | 'timeout' | 'network' | 'auth' | 'circuit_open';
+
 /** A CodeArts call that did not return a usable result. Messages never contain credentials. */
 export class CodeArtsError extends Error {
   override readonly name = 'CodeArtsError';
   readonly kind: FailureKind;
   readonly endpoint: Endpoint;
-  /** HTTP status, 'timeout' / 'network' when no response arrived, 'auth' when no credentials could be had. */
-  readonly status: number | 'timeout' | 'network' | 'auth';
+  /**
+   * HTTP status; 'timeout' / 'network' when no complete answer arrived; 'auth' when no credentials
+   * could be had; 'circuit_open' when the call was not sent because CodeArts was unreachable.
+   */
+  readonly status: CodeArtsErrorStatus;
+  /** The reason, without endpoint, target and status. */
+  readonly detail: string;
+  /** Network failures: the host and port called and the system error code (never the path or query). */
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  readonly errno: string | undefined;
   /** CodeArts or gateway error code such as `CB.00060211`, when the body had one. */
   readonly code: string | undefined;
   /** Milliseconds the server asked us to wait (`Retry-After`). */
@@ -26,9 +37,10 @@ export class CodeArtsError extends Error {
   constructor(init: {
     kind: FailureKind;
     endpoint: Endpoint;
-    status: number | 'timeout' | 'network' | 'auth';
+    status: CodeArtsErrorStatus;
     code?: string | undefined;
     detail: string;
+    network?: { host: string; port: number; errno: string | undefined } | undefined;
     retryAfterMs?: number | undefined;
     throttled?: boolean;
     target: string;
@@ -38,7 +50,11 @@ export class CodeArtsError extends Error {
     this.kind = init.kind;
     this.endpoint = init.endpoint;
     this.status = init.status;
+    this.detail = init.detail;
     this.code = init.code;
+    this.host = init.network?.host;
+    this.port = init.network?.port;
+    this.errno = init.network?.errno;
     this.retryAfterMs = init.retryAfterMs;
     this.throttled = init.throttled ?? false;
   }

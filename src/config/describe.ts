@@ -1,3 +1,4 @@
+import { redactUrlCredentials } from '../codearts/network-errors.js';
 import type { Config } from './types.js';
 
 const MASK = '***';
@@ -9,6 +10,7 @@ export function redactConfig(config: Config): unknown {
   if (auth.kind === 'token') auth.token = MASK;
   else if (auth.kind === 'iam') auth.password = MASK;
   else auth.secret_key = MASK;
+  if (copy.codearts.proxy) copy.codearts.proxy = redactUrlCredentials(copy.codearts.proxy);
   return copy;
 }
 
@@ -19,6 +21,7 @@ export function describeConfig(config: Config): string {
     `endpoint=${codearts.endpoint}`,
     `api=${codearts.record_api}`,
     `auth=${codearts.auth.kind}`,
+    ...(codearts.proxy ? [`proxy=${redactUrlCredentials(codearts.proxy)}`] : []),
     `jobs=${jobs.length}`,
     ...(config.projects.length > 0 ? [`projects=${config.projects.length}`] : []),
     `schedule=${JSON.stringify(poll.schedule)}`,

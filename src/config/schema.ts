@@ -95,6 +95,38 @@ const httpUrl = nonEmpty.transform((value, ctx): string => {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 });
 
+/** A forward proxy URL; unlike endpoints it may carry credentials. Messages never echo it. */
+const proxyUrl = nonEmpty.superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a proxy URL such as http://proxy.example.com:3128' });
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must be an http(s) proxy URL' });
+  else if (url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
+    ctx.addIssue({ code: 'custom', message: 'must be scheme://[user:password@]host:port without a path or query' });
+  }
+});
+
+/** A readable PEM file holding at least one certificate; checked when the config is loaded. */
+function pemFile(readFile: SchemaOptions['readFile']) {
+  return nonEmpty.superRefine((path, ctx) => {
+    let content: string;
+    try {
+      content = readFile(path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      ctx.addIssue({ code: 'custom', message: `cannot read file ${JSON.stringify(path)} (${code})` });
+      return;
+    }
+    if (!content.includes('-----BEGIN CERTIFICATE-----')) {
+      ctx.addIssue({ code: 'custom', message: `file ${JSON.stringify(path)} holds no PEM certificate (-----BEGIN CERTIFICATE-----)` });
+    }
+  });
+}
+
 const secretValue = nonEmpty.refine((v) => !CONTROL_CHARS.test(v), 'must not contain control characters or line breaks');
 
 /**
@@ -224,6 +256,10 @@ function codeartsSchema(readFile: SchemaOptions['readFile']) {
       max_requests_per_second: numeric(z.number().gt(0).max(1000)).default(10),
       retry,
       not_found_codes: z.array(z.string().regex(ERROR_CODE, 'must be an error code such as CB.00031006')).default(() => []),
+      max_response_bytes: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
+      proxy: proxyUrl.optional(),
+      ca_file: pemFile(readFile).optional(),
+      breaker_failures: int(0, 100_000).default(10),
     })
     .prefault({})
     .transform((c): Config['codearts'] => ({
@@ -236,6 +272,10 @@ function codeartsSchema(readFile: SchemaOptions['readFile']) {
       max_requests_per_second: c.max_requests_per_second,
       retry: c.retry,
       not_found_codes: [...new Set([...DEFAULT_NOT_FOUND_CODES, ...c.not_found_codes])],
+      max_response_bytes: c.max_response_bytes,
+      ...(c.proxy !== undefined ? { proxy: c.proxy } : {}),
+      ...(c.ca_file !== undefined ? { ca_file: c.ca_file } : {}),
+      breaker_failures: c.breaker_failures,
     }));
 }
 
@@ -277,6 +317,7 @@ const pollSchema = z
     max_builds_per_job_per_cycle: int(1, 1000).default(50),
     discovery_interval: duration({ positive: true }).default(600_000),
     removed_job_grace: duration().default(900_000),
+    watchdog_periods: int(0, 100_000).default(20),
   })
   .prefault({})
   .transform(({ discovery_interval, removed_job_grace, ...rest }): Config['poll'] => ({

@@ -62,6 +62,14 @@ export interface Config {
     retry: { retries: number; min_delay_ms: number; max_delay_ms: number };
     /** The defaults plus whatever the file adds. */
     not_found_codes: string[];
+    /** Larger response bodies fail the attempt. */
+    max_response_bytes: number;
+    /** Forward proxy for CodeArts and IAM, overriding HTTP(S)_PROXY; may hold credentials (secret). */
+    proxy?: string;
+    /** PEM bundle of extra CA certificates, added to the default roots. */
+    ca_file?: string;
+    /** Consecutive attempts without an HTTP answer that open the circuit breaker; 0 disables it. */
+    breaker_failures: number;
   };
   poll: {
     schedule: string;
@@ -72,6 +80,8 @@ export interface Config {
     discovery_interval_ms: number;
     /** How long a job that disappeared from discovery keeps its series before they are removed. */
     removed_job_grace_ms: number;
+    /** /healthz answers 503 when no cycle has finished for this many poll periods; 0 disables. */
+    watchdog_periods: number;
   };
   jobs: Array<{ id: string; name?: string }>;
   /** CodeArts projects whose build jobs are discovered; include/exclude are regexes on job names. */

@@ -73,6 +73,9 @@ const ERROR_FIELDS: ReadonlyArray<[property: string, field: string]> = [
   ['jobId', 'job_id'],
   ['buildNo', 'build_no'],
   ['issues', 'issues'],
+  ['host', 'host'],
+  ['port', 'port'],
+  ['errno', 'errno'],
 ];
 
 /** Keeps type, message and our own fields; drops request/response/options objects of HTTP errors. */

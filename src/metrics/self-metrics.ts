@@ -23,6 +23,7 @@ export class SelfMetrics {
   readonly authRefreshes: Counter<'outcome'>;
   readonly discoveredJobs: Gauge<'project_id'>;
   readonly discoveryErrors: Counter<'project_id'>;
+  readonly circuitOpen: Gauge;
   private readonly authTokenExpiry: Gauge;
 
   constructor(version: string) {
@@ -96,11 +97,18 @@ export class SelfMetrics {
     this.buildInfo.set({ version }, 1);
     this.authRefreshes = new Counter({
       name: 'codearts_exporter_auth_refreshes_total',
-      help: 'IAM token requests by outcome (success, failure); stays 0 with a static token or AK/SK signing.',
+      help:
+        'IAM token requests by outcome (success, failure), and 401s from CodeArts answered without a new token because one would not help yet (rejected); stays 0 with a static token or AK/SK signing.',
       labelNames: ['outcome'] as const,
       registers,
     });
-    for (const outcome of ['success', 'failure']) this.authRefreshes.inc({ outcome }, 0);
+    for (const outcome of ['success', 'failure', 'rejected']) this.authRefreshes.inc({ outcome }, 0);
+    this.circuitOpen = new Gauge({
+      name: 'codearts_exporter_circuit_open',
+      help: '1 while the circuit breaker is open or probing (CodeArts unreachable: calls fail without being sent), 0 when closed.',
+      registers,
+    });
+    this.circuitOpen.set(0);
     // Registered on the first token: an unset gauge would read 0, an expiry in 1970.
     this.authTokenExpiry = new Gauge({
       name: AUTH_TOKEN_EXPIRY,

@@ -6,6 +6,8 @@ export interface ServerSources {
   /** The full exposition text; never calls CodeArts. */
   renderMetrics: () => Promise<string>;
   isReady: () => { ready: boolean; reason?: string };
+  /** Liveness: false when the process looks wedged (no poll cycle finished for too long). */
+  isHealthy?: () => { healthy: true } | { healthy: false; reason: string };
   landing: () => LandingInfo;
   onError?: (error: unknown) => void;
 }
@@ -24,7 +26,9 @@ export function createServerApp(sources: ServerSources): Express {
     res.set('Content-Type', PROMETHEUS_CONTENT_TYPE).send(body);
   });
   app.get('/healthz', (_req, res) => {
-    res.type('text').send('ok\n');
+    const health = sources.isHealthy?.() ?? { healthy: true };
+    if (health.healthy) res.type('text').send('ok\n');
+    else res.status(503).type('text').send(`unhealthy: ${health.reason}\n`);
   });
   app.get('/readyz', (_req, res) => {
     const { ready, reason } = sources.isReady();

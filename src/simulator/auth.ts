@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { verifySignedRequest } from './aksk-verify.js';
-import { answerIamToken, createIamIssuer } from './iam.js';
+import { answerIamToken, createIamIssuer, projectIdFor } from './iam.js';
 import { respondError, respondUnauthorized, type SimResponse } from './responses.js';
 import type { SimAuthOptions } from './types.js';
 
@@ -40,6 +40,9 @@ export function createGateway(auth: SimAuthOptions, staticToken: string, nowSeco
         check: (req) => {
           const token = req.headers['x-auth-token'];
           const state = typeof token === 'string' ? issuer.checkToken(token) : 'unknown';
+          if (state === 'valid' && !inScope(issuer.tokenProject(token as string), auth.codeartsProject)) {
+            return refuse(respondError(401, 'APIGW.0301', 'Incorrect IAM authentication information: The token is not valid for this project.'));
+          }
           if (state === 'valid') return { ok: true };
           // The gateway's words for an expired token (API notes §4.2); anything else is just wrong.
           const detail = state === 'expired' ? 'The token must be updated.' : 'The token is invalid.';
@@ -75,6 +78,12 @@ export function createTokenAuth(token: string): AuthCheck {
     if (req.headers['x-auth-token'] === token) return { ok: true };
     return refuse(respondUnauthorized());
   };
+}
+
+/** Whether a token's project scope is the one CodeArts serves (any, when none is set). */
+function inScope(project: { name: string | undefined; id: string } | undefined, served: string | undefined): boolean {
+  if (served === undefined) return true;
+  return project !== undefined && (project.name === served || project.id === projectIdFor(served));
 }
 
 function refuse(response: SimResponse): AuthResult {

@@ -14,6 +14,13 @@ const FAULT_KINDS: readonly FaultKind[] = [
   'truncated',
   'schema',
   'string-json',
+  'slow-body',
+  'endless-body',
+  'blackhole',
+  'redirect',
+  '404-html',
+  '404-empty',
+  '404-json',
 ];
 
 interface ActiveFault {
@@ -22,6 +29,12 @@ interface ActiveFault {
   probability: number;
   endpoint?: Endpoint;
   jobId?: string;
+  location?: string;
+}
+
+export interface TakenFault {
+  kind: FaultKind;
+  location?: string;
 }
 
 /** Injected faults, matched in injection order against each request before normal handling. */
@@ -39,6 +52,7 @@ export class FaultTable {
     if (probability !== undefined && !(probability >= 0 && probability <= 1)) {
       throw new RangeError(`fault probability must be within [0, 1], got ${probability}`);
     }
+    if (kind === 'redirect' && !options.location) throw new TypeError("the 'redirect' fault needs a location");
     const fault: ActiveFault = {
       kind,
       remaining: count ?? (probability === undefined ? 1 : Number.POSITIVE_INFINITY),
@@ -46,6 +60,7 @@ export class FaultTable {
     };
     if (options.endpoint !== undefined) fault.endpoint = options.endpoint;
     if (options.jobId !== undefined) fault.jobId = options.jobId;
+    if (options.location !== undefined) fault.location = options.location;
     this.faults.push(fault);
   }
 
@@ -54,7 +69,7 @@ export class FaultTable {
   }
 
   /** The fault this request suffers, if any; consumes one use of it. */
-  take(endpoint: Endpoint, jobId: string | undefined): FaultKind | undefined {
+  take(endpoint: Endpoint, jobId: string | undefined): TakenFault | undefined {
     for (const fault of this.faults) {
       if (fault.endpoint !== undefined && fault.endpoint !== endpoint) continue;
       if (fault.jobId !== undefined && fault.jobId !== jobId) continue;
@@ -62,14 +77,14 @@ export class FaultTable {
       if (fault.probability < 1 && !this.random.chance(fault.probability)) continue;
       fault.remaining--;
       if (fault.remaining <= 0) this.faults = this.faults.filter((other) => other !== fault);
-      return fault.kind;
+      return fault.location === undefined ? { kind: fault.kind } : { kind: fault.kind, location: fault.location };
     }
     return undefined;
   }
 }
 
 /** The answer for a faulted request; `real` computes the normal answer when the fault needs it. */
-export function renderFault(kind: FaultKind, real: () => SimResponse): SimResponse {
+export function renderFault({ kind, location }: TakenFault, real: () => SimResponse, requestPath = '/'): SimResponse {
   switch (kind) {
     case '500':
       return respondError(500, 'CB.00060101', 'Internal server error');
@@ -93,6 +108,20 @@ export function renderFault(kind: FaultKind, real: () => SimResponse): SimRespon
       return respondJson(200, { status: 'success', error: null, result: breakSchema(real().body) });
     case 'string-json':
       return respondJson(500, JSON.stringify({ error_code: 'CB.00060101', error_msg: 'x' }));
+    case 'slow-body':
+      return { status: 200, body: '', action: 'slow-body' };
+    case 'endless-body':
+      return { status: 200, body: '', action: 'endless-body' };
+    case 'blackhole':
+      return { status: 0, body: '', action: 'blackhole' };
+    case 'redirect':
+      return { status: 302, body: '', headers: { Location: `${(location ?? '').replace(/\/+$/, '')}${requestPath}` } };
+    case '404-html':
+      return { status: 404, body: '<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>', headers: { 'Content-Type': 'text/html' } };
+    case '404-empty':
+      return { status: 404, body: '' };
+    case '404-json':
+      return respondJson(404, { message: 'Not Found', path: requestPath.split('?')[0] });
   }
 }
 

@@ -25,6 +25,8 @@ export interface IamIssuer {
   /** Answers `POST /v3/auth/tokens` for the given request body. */
   handleTokenRequest(bodyText: string): IamHttpAnswer;
   checkToken(token: string): 'valid' | 'expired' | 'unknown';
+  /** The project a token is scoped to (name, and id), if the issuer knows the token. */
+  tokenProject(token: string): { name: string | undefined; id: string } | undefined;
   /** Invalidates a token early (what a password change does); it then checks as 'unknown'. */
   revoke(token: string): void;
   /** Invalidates every token issued so far; returns how many were still valid. */
@@ -50,7 +52,7 @@ export function createIamIssuer(options: IamIssuerOptions): IamIssuer {
   if (!(options.tokenLifetimeSeconds > 0)) {
     throw new RangeError(`tokenLifetimeSeconds must be positive, got ${options.tokenLifetimeSeconds}`);
   }
-  const tokens = new Map<string, { expiresAt: number }>();
+  const tokens = new Map<string, { expiresAt: number; project: { name: string | undefined; id: string } }>();
   let issued = 0;
 
   const issue = (request: TokenRequest, user: IamUser): IamHttpAnswer => {
@@ -58,9 +60,9 @@ export function createIamIssuer(options: IamIssuerOptions): IamIssuer {
     for (const [token, entry] of tokens) if (entry.expiresAt < now - KEEP_EXPIRED_SECONDS) tokens.delete(token);
     const expiresAt = now + options.tokenLifetimeSeconds;
     const token = `MIIS${randomBytes(48).toString('base64url')}`;
-    tokens.set(token, { expiresAt });
-    issued += 1;
     const projectName = request.project.name ?? user.project ?? 'unknown';
+    tokens.set(token, { expiresAt, project: { name: request.project.name, id: request.project.id ?? projectIdFor(projectName) } });
+    issued += 1;
     return {
       status: 201,
       headers: { 'Content-Type': 'application/json;charset=UTF-8', 'X-Subject-Token': token },
@@ -92,6 +94,9 @@ export function createIamIssuer(options: IamIssuerOptions): IamIssuer {
       const entry = tokens.get(token);
       if (!entry) return 'unknown';
       return options.now() < entry.expiresAt ? 'valid' : 'expired';
+    },
+    tokenProject(token) {
+      return tokens.get(token)?.project;
     },
     revoke(token) {
       tokens.delete(token);

@@ -5,8 +5,11 @@ export interface SimResponse {
   status: number;
   body: string;
   headers?: Record<string, string>;
-  /** reset: destroy the socket; hold: answer only after a long time; truncate: send half, then cut. */
-  action?: 'reset' | 'hold' | 'truncate';
+  /**
+   * reset: destroy the socket; hold: answer only after a long time; truncate: send half, then cut;
+   * slow-body / endless-body: headers, then a body that never ends; blackhole: never answer.
+   */
+  action?: 'reset' | 'hold' | 'truncate' | 'slow-body' | 'endless-body' | 'blackhole';
 }
 
 export function respondJson(status: number, value: unknown, headers?: Record<string, string>): SimResponse {

@@ -56,10 +56,16 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     const route = classifyRoute(req.method ?? 'GET', req.url ?? '/');
     const body = await readBody(req, route.endpoint === 'iam-token' || gateway.needsBody);
     const fault = faults.take(route.endpoint, route.jobId);
-    const response = fault ? renderFault(fault, () => answerNormally(req, route, body)) : answerNormally(req, route, body);
+    const response = fault ? renderFault(fault, () => answerNormally(req, route, body), req.url) : answerNormally(req, route, body);
     recorder.record(route.endpoint, response.status, route.jobId, route.buildNo);
     if (response.action === 'reset') {
       req.socket.destroy();
+    } else if (response.action === 'blackhole') {
+      // Never answered: the connection stays open until the client gives up or close() ends it.
+    } else if (response.action === 'slow-body') {
+      sendSlowBody(res, timers);
+    } else if (response.action === 'endless-body') {
+      sendEndlessBody(res);
     } else if (response.action === 'hold') {
       later(HOLD_MS, () => send(res, respondError(504, 'APIG.0201', 'Backend timeout')));
     } else if (latencyMs > 0) {
@@ -135,6 +141,33 @@ function send(res: ServerResponse, response: SimResponse): void {
   } else {
     res.end(response.body);
   }
+}
+
+/** 200 headers promising a large body, then one byte a second until the client goes away. */
+function sendSlowBody(res: ServerResponse, timers: Set<NodeJS.Timeout>): void {
+  res.writeHead(200, { 'Content-Type': 'application/json;charset=UTF-8', 'Content-Length': String(1024 * 1024) });
+  res.write('{');
+  const timer = setInterval(() => {
+    if (res.destroyed) {
+      clearInterval(timer);
+      timers.delete(timer);
+    } else {
+      res.write(' ');
+    }
+  }, 1000);
+  timers.add(timer);
+}
+
+/** 200 headers, then a chunked body written as fast as the client reads it, until it goes away. */
+function sendEndlessBody(res: ServerResponse): void {
+  res.writeHead(200, { 'Content-Type': 'application/json;charset=UTF-8' });
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  res.write('{"status":"success","result":{"padding":"');
+  const pump = (): void => {
+    while (!res.destroyed && res.write(chunk));
+    if (!res.destroyed) res.once('drain', pump);
+  };
+  pump();
 }
 
 /** Reads the body only where a route uses it; otherwise drains it so keep-alive keeps working. */

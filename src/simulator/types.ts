@@ -68,7 +68,16 @@ export interface SimIamUser {
  */
 export type SimAuthOptions =
   | { mode: 'token' }
-  | { mode: 'iam'; tokenLifetimeSeconds: number; users: SimIamUser[] }
+  | {
+      mode: 'iam';
+      tokenLifetimeSeconds: number;
+      users: SimIamUser[];
+      /**
+       * The project (name) CodeArts serves: tokens scoped to any other project are refused with 401
+       * APIGW.0301 although IAM issued them (a token for the wrong region). @default any project
+       */
+      codeartsProject?: string;
+    }
   | { mode: 'aksk'; keys: Record<string, string> };
 
 export type GroundTruthResult = 'success' | 'failure' | 'aborted' | 'timeout' | 'unknown';
@@ -116,7 +125,21 @@ export type FaultKind =
   | 'malformed'
   | 'truncated'
   | 'schema'
-  | 'string-json';
+  | 'string-json'
+  /** 200 headers, then one byte a second, forever. */
+  | 'slow-body'
+  /** 200 headers, then body bytes as fast as the client reads them, forever. */
+  | 'endless-body'
+  /** The connection is accepted and never answered (until the simulator closes). */
+  | 'blackhole'
+  /** 302 to `FaultOptions.location` (another server's URL). */
+  | 'redirect'
+  /** 404 with an HTML page, as a proxy or a wrong base path answers. */
+  | '404-html'
+  /** 404 with an empty body. */
+  | '404-empty'
+  /** 404 with a JSON body that is not a CodeArts error ({"message": "Not Found"}). */
+  | '404-json';
 
 /**
  * Without `count` or `probability` a fault hits the next matching request once. `count` alone: the
@@ -128,6 +151,8 @@ export interface FaultOptions {
   probability?: number;
   endpoint?: Endpoint;
   jobId?: string;
+  /** `redirect` only: the Location sent (the request's path and query are appended). */
+  location?: string;
 }
 
 export interface RequestLogEntry {

@@ -17,15 +17,15 @@ export function findBinary(name: string): string | undefined {
 /** A test function with vitest's `it(title, fn, timeout)` shape. */
 export type TestFn = (title: string, fn: () => unknown, timeout?: number) => void;
 
-export function itWithBinary(name: string): TestFn {
+export function itWithBinary(name: string, aptPackage = 'prometheus'): TestFn {
   if (findBinary(name)) return it;
   const strict = process.env.CI === 'true' || process.env.REQUIRE_E2E === '1';
   if (strict) {
     return (title) =>
       it(title, () => {
-        throw new Error(`${name} is not installed but this run requires it (CI/REQUIRE_E2E): apt-get install -y prometheus`);
+        throw new Error(`${name} is not installed but this run requires it (CI/REQUIRE_E2E): apt-get install -y ${aptPackage}`);
       });
   }
-  console.warn(`\n*** SKIPPING tests that need '${name}': not installed (apt-get install -y prometheus) ***\n`);
+  console.warn(`\n*** SKIPPING tests that need '${name}': not installed (apt-get install -y ${aptPackage}) ***\n`);
   return (title, fn, timeout) => it.skipIf(true)(title, fn, timeout);
 }

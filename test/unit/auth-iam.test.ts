@@ -109,6 +109,8 @@ async function callApi(cloud: FakeCloud, auth: ReturnType<typeof createIamAuth>)
   const base = { accept: 'application/json', host: url.host };
   let headers: Record<string, string> = { ...base, ...(await auth.authorize({ method: 'GET', url, headers: base })) };
   const first = (await fetch(url, { headers })).status;
+  // What CodeArtsClient does: tell the provider CodeArts took the token.
+  if (first !== 401) auth.onAccepted?.(headers);
   let status = first;
   if (first === 401 && (await auth.onUnauthorized(headers))) {
     headers = { ...base, ...(await auth.authorize({ method: 'GET', url, headers: base })) };

@@ -64,6 +64,8 @@ describe('parseConfigText: valid configs', () => {
         max_requests_per_second: 10,
         retry: { retries: 4, min_delay_ms: 1_000, max_delay_ms: 20_000 },
         not_found_codes: ['DEVCB.00031006', 'CB.00031006', 'CB.00031059'],
+        max_response_bytes: 1_048_576,
+        breaker_failures: 10,
       },
       poll: {
         schedule: '*/30 * * * * *',
@@ -72,6 +74,7 @@ describe('parseConfigText: valid configs', () => {
         max_builds_per_job_per_cycle: 50,
         discovery_interval_ms: 600_000,
         removed_job_grace_ms: 900_000,
+        watchdog_periods: 20,
       },
       jobs: [{ id: JOB_A }],
       projects: [],
@@ -463,6 +466,7 @@ describe('secrets never reach messages', () => {
       parse(MINIMAL),
       parse(`codearts: { auth: { iam: { domain: d, user: u, password: SENTINEL-PASSWORD-456 } } }\njobs: [{ id: ${JOB_A} }]`),
       parse(`codearts: { auth: { aksk: { access_key: a, secret_key: SENTINEL-SK } } }\njobs: [{ id: ${JOB_A} }]`),
+      parse(`codearts: { proxy: 'http://proxyuser:SENTINEL-PROXY-PW@proxy.example:3128', auth: { token: t } }\njobs: [{ id: ${JOB_A} }]`),
     ];
     for (const config of configs) {
       expect(JSON.stringify(redactConfig(config))).not.toMatch(SECRET);

@@ -1,3 +1,4 @@
+import { createHttpTransport, isTransportError, type HttpTransport } from '../transport.js';
 import type { AuthLogger, AuthProvider } from './types.js';
 
 export interface IamAuthOptions {
@@ -12,7 +13,7 @@ export interface IamAuthOptions {
   projectId?: string | undefined;
   /** Upper bound of the refresh-ahead window; see `refreshMargins`. @default 7_200_000 (2 h) */
   refreshBeforeMs?: number;
-  /** @default 10_000 */
+  /** Timeout of the default transport. @default 10_000 */
   requestTimeoutMs?: number;
   /** Wait after a failed token request before the next one; doubles per failure. @default 5_000 */
   failureBackoffMs?: number;
@@ -20,8 +21,8 @@ export interface IamAuthOptions {
   maxFailureBackoffMs?: number;
   /** @default () => new Date() */
   now?: () => Date;
-  /** @default globalThis.fetch */
-  fetchImpl?: typeof fetch;
+  /** The HTTP path shared with the CodeArts client (proxy, CA bundle). @default a direct transport */
+  transport?: HttpTransport;
   /** For self-metrics: `codearts_exporter_auth_refreshes_total{outcome}` and the expiry gauge. */
   onEvent?: (event: IamAuthEvent) => void;
   logger?: AuthLogger;
@@ -29,7 +30,8 @@ export interface IamAuthOptions {
 
 export interface IamAuthEvent {
   type: 'refresh';
-  outcome: 'success' | 'failure';
+  /** rejected: CodeArts answered 401 and no new token was requested (see REJECTED_TOKEN_HOLD_MS). */
+  outcome: 'success' | 'failure' | 'rejected';
   /** Unix milliseconds, on success. */
   expiresAt?: number;
   /** The failure's message, on failure (never contains the password). */
@@ -99,7 +101,17 @@ interface Token {
   expiresAt: number;
   lifetimeMs: number;
   revoked: boolean;
+  /** When we received it (our clock). */
+  obtainedAt: number;
 }
+
+/**
+ * A 401 asks IAM for nothing when, within this long, there was a 401-driven login already, or the
+ * last login while CodeArts has never accepted any of our tokens: a fresh token that is refused
+ * (wrong project scope or region, missing permissions) would be refused again, and every call
+ * would cost a password login. A revoked token (CodeArts accepted earlier ones) is replaced at once.
+ */
+export const REJECTED_TOKEN_HOLD_MS = 60_000;
 
 /**
  * IAM password-token auth (API notes §4.2) with refresh ahead of expiry and on 401. One token
@@ -113,7 +125,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuthProvider {
   const failureBackoffMs = options.failureBackoffMs ?? 5_000;
   const maxFailureBackoffMs = options.maxFailureBackoffMs ?? 60_000;
   const nowMs = options.now ? () => options.now!().getTime() : () => Date.now();
-  const fetchImpl = options.fetchImpl ?? globalThis.fetch;
+  const transport = options.transport ?? createHttpTransport({ requestTimeoutMs, maxResponseBytes: 1024 * 1024 });
   const who = { endpoint: tokenUrl, user, domain };
   const requestBody = JSON.stringify({
     auth: {
@@ -127,6 +139,8 @@ export function createIamAuth(options: IamAuthOptions): IamAuthProvider {
   let failures = 0;
   let retryAt = 0;
   let lastError: IamAuthError | undefined;
+  let lastRejectionLogin = -Infinity;
+  let everAccepted = false;
 
   const fail = (status: IamAuthError['status'], detail: string, code?: string, cause?: unknown): IamAuthError =>
     new IamAuthError({ ...who, status, code, detail: scrub(detail, password), cause });
@@ -134,25 +148,24 @@ export function createIamAuth(options: IamAuthOptions): IamAuthProvider {
   const requestToken = async (): Promise<Token> => {
     const sentAt = nowMs();
     logger?.debug({ ...who }, 'requesting iam token');
-    let response: Response;
-    let text: string;
+    let response: { status: number; headers: Headers; text: string };
     try {
-      response = await fetchImpl(`${tokenUrl}?nocatalog=true`, {
+      response = await transport.send({
         method: 'POST',
+        url: new URL(`${tokenUrl}?nocatalog=true`),
         headers: { 'content-type': 'application/json;charset=utf8', accept: 'application/json' },
         body: requestBody,
-        // A followed 307/308 would re-send the password to wherever it points.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(requestTimeoutMs),
       });
-      text = await response.text();
     } catch (error) {
-      if (isTimeout(error)) throw fail('timeout', `no answer within ${requestTimeoutMs} ms`);
-      throw fail('network', describeNetworkError(error), undefined, error);
+      if (!isTransportError(error)) throw fail('network', describeNetworkError(error), undefined, error);
+      if (error.kind === 'redirect') throw fail(error.status ?? 'network', `${error.message} (codearts.auth.iam.endpoint)`);
+      if (error.kind === 'too_large') throw fail('invalid_response', error.message);
+      throw fail(error.kind, error.message);
     }
+    const text = response.text;
     if (response.status !== 201 && response.status !== 200) {
       const { code, message } = describeErrorBody(text);
-      throw fail(response.status, message || response.statusText || 'no details', code);
+      throw fail(response.status, message || 'no details', code);
     }
     const value = response.headers.get('x-subject-token');
     if (!value) throw fail('invalid_response', `HTTP ${response.status} without an X-Subject-Token header`);
@@ -165,7 +178,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuthProvider {
     if (!(lifetimeMs > 0) || expiresAt <= nowMs()) {
       throw fail('invalid_response', `token expires_at ${new Date(times.expiresAt).toISOString()} is already past`);
     }
-    return { value, expiresAt, lifetimeMs, revoked: false };
+    return { value, expiresAt, lifetimeMs, revoked: false, obtainedAt: nowMs() };
   };
 
   const refresh = (): Promise<Token> => {
@@ -218,10 +231,29 @@ export function createIamAuth(options: IamAuthOptions): IamAuthProvider {
       if (!value || !current) return false;
       // Another caller already replaced it: just retry with the new one.
       if (current.value !== value) return true;
+      // Already being replaced because of a 401: wait for the same new token.
+      if (current.revoked) {
+        await withSignal(refresh(), signal);
+        return true;
+      }
+      const now = nowMs();
+      const neverAccepted = !everAccepted && now - current.obtainedAt < REJECTED_TOKEN_HOLD_MS;
+      if (neverAccepted || now - lastRejectionLogin < REJECTED_TOKEN_HOLD_MS) {
+        options.onEvent?.({ type: 'refresh', outcome: 'rejected' });
+        return false;
+      }
+      lastRejectionLogin = now;
       current.revoked = true;
       await withSignal(refresh(), signal);
       return true;
     },
+    onAccepted: (sent) => {
+      if (!everAccepted && headerValue(sent, 'x-auth-token')) everAccepted = true;
+    },
+    rejectionHint: () =>
+      `CodeArts refuses the IAM token of user '${user}' (project ${project ? `'${project}'` : `id ${projectId}`}): ` +
+      'check that the token scope (codearts.auth.iam.project / project_id) is the project of codearts.region and of ' +
+      `codearts.endpoint, and that the user has CodeArts Build permissions; no new token is requested for ${REJECTED_TOKEN_HOLD_MS / 1000} s`,
     describe: () => `IAM password token (user '${user}' in domain '${domain}' via ${tokenUrl})`,
     expiresAt: () => current?.expiresAt,
   };
@@ -283,10 +315,6 @@ function describeNetworkError(error: unknown): string {
   if (typeof cause?.message === 'string' && cause.message) return cause.message;
   if (typeof cause?.code === 'string') return cause.code;
   return error instanceof Error ? error.message : 'network error';
-}
-
-function isTimeout(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'TimeoutError' || (error.cause as Error | undefined)?.name === 'TimeoutError');
 }
 
 /** Defence in depth: an IAM message or a proxy page must not carry the password into a log line. */

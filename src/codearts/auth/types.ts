@@ -17,6 +17,13 @@ export interface AuthProvider {
    * fresh credentials were obtained and the request is worth one more try.
    */
   onUnauthorized(rejected: Record<string, string>, signal?: AbortSignal): Promise<boolean>;
+  /** CodeArts answered (anything but 401) a request sent with these headers: the credentials work. */
+  onAccepted?(sent: Record<string, string>): void;
+  /**
+   * Why CodeArts probably keeps answering 401 when `onUnauthorized` declined to refresh: the likely
+   * misconfiguration, naming config keys (never a secret).
+   */
+  rejectionHint?(): string;
   /** Safe description for logs and the landing page, e.g. "static token" (never a secret). */
   describe(): string;
 }
