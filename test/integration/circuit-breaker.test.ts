@@ -28,7 +28,10 @@ describe('API black-holed at 1,000 jobs: the circuit breaker ends cycles quickly
     return { outcome: summary.outcome, started, ended: Date.now() };
   };
   const openedAt = (logs: LogCapture, after: number): number | undefined =>
-    logs.lines.find((line) => line.msg.startsWith('CodeArts unreachable: circuit open') && Number(line.time) >= after)?.time as number | undefined;
+    logs.lines
+      .filter((line) => line.msg.startsWith('CodeArts unreachable: circuit open'))
+      .map((line) => Date.parse(String(line.time)))
+      .find((time) => time >= after);
 
   it('opens after a run of timeouts, ends the cycle within 3 × request_timeout, probes with one request, resumes in one cycle', async () => {
     simulator = await createSimulator({ seed: 31, jobs: JOBS, gapProbability: 0 });
