@@ -2,15 +2,18 @@
 export { createSimulator } from './server.js';
 export { DEFAULT_TOKEN } from './options.js';
 export type {
+  BuildOverride,
   Endpoint,
   FaultKind,
   FaultOptions,
   GroundTruthBuild,
   GroundTruthJob,
   GroundTruthResult,
+  JobListShape,
   NotFoundShape,
   RequestCounts,
   RequestLogEntry,
+  RunningStatusMode,
   SimJobSpec,
   Simulator,
   SimulatorOptions,
