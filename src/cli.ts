@@ -8,7 +8,9 @@ const USAGE = `usage: codearts-build-exporter [command] [options]
 commands:
   run       --config FILE   run the exporter (default command)
   validate  --config FILE   check a config file; no network calls
-  once      --config FILE   run one poll cycle, print the metrics, exit
+  once      --config FILE [--state FILE]
+                            run one poll cycle, print the metrics, exit; works on a
+                            copy of the state unless --state names the file to use
   simulate  [--port N] [--jobs N] [--seed N] [--speed X] [--latency MS]
                             run the fake CodeArts Build API
   version                   print the version

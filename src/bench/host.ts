@@ -132,11 +132,13 @@ async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
   const labelNames = ['job_id', 'job_name'];
   const lastPoll = new Gauge({ name: ours.self.lastSuccessfulPoll.name, help: 'Time of the last poll cycle that reached CodeArts for this job (Unix seconds).', labelNames, registers });
   const invalid = new Counter({ name: ours.self.invalidRecords.name, help: 'Build records that failed validation or carried implausible times.', labelNames, registers });
+  const vanished = new Counter({ name: ours.self.vanishedBuilds.name, help: 'Pending builds dropped because CodeArts said on two cycles in a row that they no longer exist.', labelNames, registers });
   const now = 1_767_225_600;
   for (const job of jobs) {
     const labels = { job_id: job.id, job_name: job.name };
     mirror.setJob(job.id, job.name);
     invalid.inc(labels, 0);
+    vanished.inc(labels, 0);
     lastPoll.set(labels, now);
     ours.self.lastSuccessfulPoll.set(labels, now);
   }

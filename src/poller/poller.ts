@@ -4,8 +4,10 @@ import type { Logger } from '../log/logger.js';
 import type { BuildMetrics } from '../metrics/build-metrics.js';
 import type { SelfMetrics } from '../metrics/self-metrics.js';
 import { emptyJobState, type JobState, type Store, type StoredJob } from '../state/store.js';
+import { freshGapMemory, type GapMemory } from './gap-policy.js';
 import { pollJob, toCounted, type JobCycleResult } from './job-poller.js';
-import { findLatestStart } from './start-point.js';
+import { RunningStatusHint } from './running-status-hint.js';
+import { findLatestStart, StartPointUnknownError } from './start-point.js';
 
 export interface PolledJob {
   id: string;
@@ -20,8 +22,11 @@ export interface PollerOptions {
   logger: Logger;
   startAt: 'latest' | number;
   maxBuildsPerJobPerCycle: number;
+  /** A build pending longer than this (seconds) is given up. */
+  maxPendingAgeSeconds: number;
   /** Jobs worked on at once; requests are bounded separately by the client. */
   jobConcurrency: number;
+  /** Unix seconds; tests drive it from the simulator's virtual clock. */
   now?: () => number;
 }
 
@@ -37,10 +42,16 @@ export interface CycleSummary {
 
 interface JobRuntime extends PolledJob {
   stored: StoredJob | undefined;
-  quietCycles: number;
-  knownHighest: number;
+  memory: GapMemory;
   lastReachedAt?: number;
+  /** A start point that could not be found is looked for again from this time (Unix seconds). */
+  startRetryAt?: number;
+  startFailures: number;
 }
+
+/** A job whose start point cannot be found is tried again after 10 minutes, doubling up to 6 hours. */
+const START_RETRY_SECONDS = 600;
+const MAX_START_RETRY_SECONDS = 6 * 3600;
 
 /**
  * Runs poll cycles over all jobs. A job's findings reach the metrics only after its commit is
@@ -55,10 +66,12 @@ export class Poller {
   private readonly departed = new Map<string, { runtime: JobRuntime; since: number; seriesRemoved: boolean }>();
   private readonly unknownStatuses = new Set<string>();
   private readonly now: () => number;
+  private readonly hint: RunningStatusHint;
   private cycles = 0;
 
   constructor(private readonly options: PollerOptions) {
     this.now = options.now ?? (() => Date.now() / 1000);
+    this.hint = new RunningStatusHint(options.client, options.logger, this.now, (available) => options.self.runningStatusAvailable.set(available ? 1 : 0));
   }
 
   /** Loads saved state and shows the saved gauges before the first cycle. */
@@ -115,7 +128,7 @@ export class Poller {
   }
 
   addJob(job: PolledJob, stored?: StoredJob): void {
-    const runtime: JobRuntime = { ...job, stored, quietCycles: 0, knownHighest: 0 };
+    const runtime: JobRuntime = { ...job, stored, memory: freshGapMemory(this.now()), startFailures: 0 };
     this.jobs.set(job.id, runtime);
     this.showJob(runtime);
   }
@@ -176,29 +189,29 @@ export class Poller {
   private async pollOne(job: JobRuntime, limit: LimitFunction, signal?: AbortSignal): Promise<{ reached: boolean; counted: number }> {
     const log = this.options.logger.child({ job_id: job.id, job_name: job.name });
     try {
-      if (!job.stored) await this.start(job, limit, signal);
+      if (!job.stored) await this.start(job, limit, log, signal);
       const stored = job.stored;
       if (!stored) return { reached: false, counted: 0 };
       const cycle = await limit(() =>
         pollJob(this.options.client, job.id, stored.state, {
           maxBuildsPerCycle: this.options.maxBuildsPerJobPerCycle,
-          quietCycles: job.quietCycles,
-          knownHighest: job.knownHighest,
+          maxPendingAgeSeconds: this.options.maxPendingAgeSeconds,
+          now: this.now(),
+          memory: job.memory,
+          hint: this.hint,
           ...(signal ? { signal } : {}),
         }),
       );
       if (signal?.aborted) return { reached: false, counted: 0 };
       this.reportProblems(job, cycle, log);
       await this.commit(job, stored, cycle);
-      job.quietCycles = cycle.newBuilds > 0 ? 0 : job.quietCycles + 1;
-      job.knownHighest = cycle.knownHighest;
-      const reached = cycle.errors.length === 0;
+      job.memory = cycle.memory;
+      const reached = cycle.errors.length === 0 && cycle.invalid.length === 0;
       if (reached) {
         job.lastReachedAt = this.now();
         this.options.self.lastSuccessfulPoll.set({ job_id: job.id, job_name: job.name }, job.lastReachedAt);
-      } else {
-        const error = cycle.errors[0];
-        log.warn({ err: error, failures: cycle.errors.length }, 'polling job failed; will retry next cycle');
+      } else if (cycle.errors.length > 0) {
+        log.warn({ err: cycle.errors[0], failures: cycle.errors.length }, 'polling job failed; will retry next cycle');
       }
       return { reached, counted: cycle.finished.length };
     } catch (error) {
@@ -209,14 +222,27 @@ export class Poller {
   }
 
   /** First sight of a job with no saved state: choose the starting point and commit it. */
-  private async start(job: JobRuntime, limit: LimitFunction, signal?: AbortSignal): Promise<void> {
-    const { startAt } = this.options;
-    const state = startAt === 'latest' ? await limit(() => findLatestStart(this.options.client, job.id, signal)) : { ...emptyJobState(), cursor: startAt - 1 };
+  private async start(job: JobRuntime, limit: LimitFunction, log: Logger, signal?: AbortSignal): Promise<void> {
+    const { startAt, client } = this.options;
+    if (job.startRetryAt !== undefined && this.now() < job.startRetryAt) return;
+    let state: JobState;
+    try {
+      state = startAt === 'latest' ? await limit(() => findLatestStart(client, this.hint, job.id, signal)) : { ...emptyJobState(), cursor: startAt - 1 };
+    } catch (error) {
+      if (!(error instanceof StartPointUnknownError)) throw error;
+      const wait = Math.min(START_RETRY_SECONDS * 2 ** job.startFailures, MAX_START_RETRY_SECONDS);
+      job.startFailures += 1;
+      job.startRetryAt = this.now() + wait;
+      if (job.startFailures === 1) log.error({ retry_in_seconds: wait }, error.message);
+      else log.debug({ retry_in_seconds: wait }, error.message);
+      return;
+    }
     if (signal?.aborted) return;
     const version = await this.options.store.commit(job.id, 0, state, []);
     job.stored = { state, version };
+    delete job.startRetryAt;
     this.publishSnapshot(job.id, state);
-    this.options.logger.info({ job_id: job.id, job_name: job.name, start_at: startAt, cursor: state.cursor }, 'job starting point chosen');
+    log.info({ start_at: startAt, cursor: state.cursor }, 'job starting point chosen');
   }
 
   /** The exactly-once boundary: metrics change only after the commit is durable. */
@@ -252,16 +278,28 @@ export class Poller {
   }
 
   private reportProblems(job: JobRuntime, cycle: JobCycleResult, log: Logger): void {
+    const labels = { job_id: job.id, job_name: job.name };
     const invalid = cycle.invalid.length + cycle.problems.length;
-    if (invalid > 0) this.options.self.invalidRecords.inc({ job_id: job.id, job_name: job.name }, invalid);
+    if (invalid > 0) this.options.self.invalidRecords.inc(labels, invalid);
     for (const error of cycle.invalid) log.warn({ build_no: error.buildNo, issues: error.issues }, 'invalid build record; will fetch it again');
     for (const { buildNo, problems } of cycle.problems) log.warn({ build_no: buildNo, problems }, 'build record has implausible values; counted, not observed');
-    for (const buildNo of cycle.vanished) log.warn({ build_no: buildNo }, 'pending build no longer exists in CodeArts; dropped');
-    for (const { record } of cycle.finished) {
-      if (record.phase.recognised || this.unknownStatuses.has(record.rawStatus)) continue;
-      this.unknownStatuses.add(record.rawStatus);
-      log.warn({ build_no: record.buildNo, status: record.rawStatus }, 'unknown build status; counted with result "unknown" (logged once per value)');
+    if (cycle.vanished.length > 0) this.options.self.vanishedBuilds.inc(labels, cycle.vanished.length);
+    for (const buildNo of cycle.vanished) log.warn({ build_no: buildNo }, 'pending build no longer exists in CodeArts (not found on two cycles); dropped');
+    for (const buildNo of cycle.dropped) log.info({ build_no: buildNo }, 'number that answered with an invalid record does not exist; dropped');
+    for (const { buildNo, reason, ageSeconds } of cycle.abandoned) {
+      this.options.self.abandonedBuilds.inc({ ...labels, reason });
+      log.warn({ build_no: buildNo, reason, age_seconds: Math.round(ageSeconds) }, 'pending build given up after poll.max_pending_age; not counted');
     }
-    if (cycle.gapsSkipped.length > 0) log.info({ skipped: cycle.gapsSkipped }, 'build numbers skipped as a gap');
+    for (const { record } of cycle.finished) this.noteUnknownStatus(log, record.buildNo, record.rawStatus, record.phase.recognised, 'counted with result "unknown"');
+    for (const { buildNo, status } of cycle.unknownStatus) this.noteUnknownStatus(log, buildNo, status, false, 'no finish_time: kept pending');
+    for (const { from, to } of cycle.gapsSkipped) log.info({ from, to, count: to - from + 1 }, 'build numbers passed over as a gap');
+  }
+
+  /** Unknown status values are logged once per value. */
+  private noteUnknownStatus(log: Logger, buildNo: number, status: string, recognised: boolean, what: string): void {
+    const key = `${what}\u0000${status}`;
+    if (recognised || this.unknownStatuses.has(key)) return;
+    this.unknownStatuses.add(key);
+    log.warn({ build_no: buildNo, status }, `unknown build status; ${what} (logged once per value)`);
   }
 }
