@@ -2,15 +2,15 @@ import type { BuildRecord } from '../codearts/record.js';
 
 /**
  * When a job's next build number does not exist, a later one might (numbers can be skipped, and
- * retention deletes old records). A gap check looks past it, with exponential backoff while the job
- * stays quiet: after 8, 16, 32, ... quiet cycles (then every 256), and also whenever the next cycle
- * would be more than 10 minutes after the last check, never more often than every 8 cycles. So a
- * build after a gap is found within max(8 cycles, 10 minutes) of its creation however long the job
- * was quiet. The check asks running-status first, and its answer replaces that cycle's forward
- * probe, so a quiet job pays nothing extra; without an answer it costs one look further ahead.
+ * retention deletes old records). A gap check looks past it: 8 cycles after the job's last new
+ * build, then whenever the next cycle would be more than 10 minutes after the last check, never
+ * more often than every 8 cycles. So a build after a gap is found within max(8 cycles, 10 minutes)
+ * of its creation however long the job was quiet. The check asks running-status first, and its
+ * answer replaces that cycle's forward probe, so a quiet job pays nothing extra; without an answer
+ * it costs one look further ahead (at a 30 s period, one request per job per 10 minutes: 5% of an
+ * idle job's probes).
  */
 export const FIRST_GAP_CHECK_AFTER = 8;
-export const MAX_GAP_CHECK_INTERVAL = 256;
 export const MAX_GAP_CHECK_SECONDS = 600;
 /** Without running-status, every this many fruitless checks also look far ahead (a retention hole). */
 export const FAR_PROBE_EVERY = 6;
@@ -51,14 +51,9 @@ export function freshGapMemory(now: number): GapMemory {
 
 export function isGapCheckDue(memory: GapMemory, now: number): boolean {
   if (memory.cyclesSinceCheck + 1 < FIRST_GAP_CHECK_AFTER) return false;
-  if (isBackoffPoint(memory.quietCycles + 1)) return true;
+  if (memory.quietCycles + 1 === FIRST_GAP_CHECK_AFTER) return true;
   const period = memory.lastPolledAt === undefined ? 0 : Math.max(0, now - memory.lastPolledAt);
   return now - memory.lastCheckAt + period > MAX_GAP_CHECK_SECONDS;
-}
-
-function isBackoffPoint(quietCycles: number): boolean {
-  if (quietCycles >= MAX_GAP_CHECK_INTERVAL) return quietCycles % MAX_GAP_CHECK_INTERVAL === 0;
-  return quietCycles >= FIRST_GAP_CHECK_AFTER && (quietCycles & (quietCycles - 1)) === 0;
 }
 
 /** The far look is due on every FAR_PROBE_EVERY-th fruitless check without a running-status answer. */

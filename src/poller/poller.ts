@@ -44,12 +44,11 @@ interface JobRuntime extends PolledJob {
   stored: StoredJob | undefined;
   memory: GapMemory;
   lastReachedAt?: number;
-  /** A start point that could not be found is looked for again from this time (Unix seconds). */
-  startRetryAt?: number;
-  startFailures: number;
+  /** Started at 0 because its newest build could not be found: looked for again from `retryAt`. */
+  unsure?: { retryAt: number; failures: number };
 }
 
-/** A job whose start point cannot be found is tried again after 10 minutes, doubling up to 6 hours. */
+/** A job whose start point cannot be found is looked at again after 10 minutes, doubling up to 6 hours. */
 const START_RETRY_SECONDS = 600;
 const MAX_START_RETRY_SECONDS = 6 * 3600;
 
@@ -128,7 +127,7 @@ export class Poller {
   }
 
   addJob(job: PolledJob, stored?: StoredJob): void {
-    const runtime: JobRuntime = { ...job, stored, memory: freshGapMemory(this.now()), startFailures: 0 };
+    const runtime: JobRuntime = { ...job, stored, memory: freshGapMemory(this.now()) };
     this.jobs.set(job.id, runtime);
     this.showJob(runtime);
   }
@@ -206,7 +205,9 @@ export class Poller {
       this.reportProblems(job, cycle, log);
       await this.commit(job, stored, cycle);
       job.memory = cycle.memory;
-      const reached = cycle.errors.length === 0 && cycle.invalid.length === 0;
+      // After the probe: a first build found from 1 confirms the start before any new search.
+      if (job.unsure && job.stored) job.stored = await this.confirmStart(job, job.stored, limit, log, signal);
+      const reached = cycle.errors.length === 0 && cycle.invalid.length === 0 && !job.unsure;
       if (reached) {
         job.lastReachedAt = this.now();
         this.options.self.lastSuccessfulPoll.set({ job_id: job.id, job_name: job.name }, job.lastReachedAt);
@@ -223,26 +224,55 @@ export class Poller {
 
   /** First sight of a job with no saved state: choose the starting point and commit it. */
   private async start(job: JobRuntime, limit: LimitFunction, log: Logger, signal?: AbortSignal): Promise<void> {
-    const { startAt, client } = this.options;
-    if (job.startRetryAt !== undefined && this.now() < job.startRetryAt) return;
-    let state: JobState;
-    try {
-      state = startAt === 'latest' ? await limit(() => findLatestStart(client, this.hint, job.id, signal)) : { ...emptyJobState(), cursor: startAt - 1 };
-    } catch (error) {
-      if (!(error instanceof StartPointUnknownError)) throw error;
-      const wait = Math.min(START_RETRY_SECONDS * 2 ** job.startFailures, MAX_START_RETRY_SECONDS);
-      job.startFailures += 1;
-      job.startRetryAt = this.now() + wait;
-      if (job.startFailures === 1) log.error({ retry_in_seconds: wait }, error.message);
-      else log.debug({ retry_in_seconds: wait }, error.message);
-      return;
-    }
+    const { startAt } = this.options;
+    const state = startAt === 'latest' ? ((await this.findStart(job, limit, log, signal)) ?? emptyJobState()) : { ...emptyJobState(), cursor: startAt - 1 };
     if (signal?.aborted) return;
     const version = await this.options.store.commit(job.id, 0, state, []);
     job.stored = { state, version };
-    delete job.startRetryAt;
     this.publishSnapshot(job.id, state);
     log.info({ start_at: startAt, cursor: state.cursor }, 'job starting point chosen');
+  }
+
+  /**
+   * The newest build per `start_at: latest`; undefined when it cannot be found (no running-status
+   * answer and no probe hit): the job then starts at 0, so a job that never ran counts its first
+   * build, and is reported failing until its start is confirmed (see confirmStart).
+   */
+  private async findStart(job: JobRuntime, limit: LimitFunction, log: Logger, signal?: AbortSignal): Promise<JobState | undefined> {
+    try {
+      const state = await limit(() => findLatestStart(this.options.client, this.hint, job.id, signal));
+      delete job.unsure;
+      return state;
+    } catch (error) {
+      if (!(error instanceof StartPointUnknownError)) throw error;
+      const failures = (job.unsure?.failures ?? 0) + 1;
+      const wait = Math.min(START_RETRY_SECONDS * 2 ** (failures - 1), MAX_START_RETRY_SECONDS);
+      job.unsure = { retryAt: this.now() + wait, failures };
+      if (failures === 1) log.error({ retry_in_seconds: wait }, error.message);
+      else log.debug({ retry_in_seconds: wait }, error.message);
+      return undefined;
+    }
+  }
+
+  /**
+   * A job started at 0 without knowing its newest build: confirmed once the probe finds its builds
+   * from 1 on; otherwise searched again on a backoff, and moved to the newest build when found (build
+   * 1 does not exist then, so what the search finds lies past a retention hole: history).
+   */
+  private async confirmStart(job: JobRuntime, stored: StoredJob, limit: LimitFunction, log: Logger, signal?: AbortSignal): Promise<StoredJob> {
+    const { state } = stored;
+    if (state.cursor > 0 || state.pending.length > 0) {
+      delete job.unsure;
+      log.info({ cursor: state.cursor }, 'job starting point confirmed: its builds are numbered from 1');
+      return stored;
+    }
+    if (this.now() < (job.unsure?.retryAt ?? 0)) return stored;
+    const found = await this.findStart(job, limit, log, signal);
+    if (!found || found.cursor === 0 || signal?.aborted) return stored;
+    const version = await this.options.store.commit(job.id, stored.version, found, []);
+    this.publishSnapshot(job.id, found);
+    log.info({ cursor: found.cursor }, 'job starting point found');
+    return { state: found, version };
   }
 
   /** The exactly-once boundary: metrics change only after the commit is durable. */

@@ -11,16 +11,18 @@ const LOOKBACK_FOR_FINISHED = 3;
 
 /**
  * Without running-status, neither a power of two nor one and a half times one exists: the job never
- * ran, or retention deleted every build up to a number the search cannot see. It does not start
- * (starting at 0 would sit below a hole for good); the poller reports it failing and tries again later.
+ * ran, or retention deleted every build up to a number the search cannot see. The poller starts it
+ * at 0 (a job that never ran then counts its first build), reports it failing until that is
+ * confirmed, and searches again later (never silently sitting below a hole).
  */
 export class StartPointUnknownError extends Error {
   override readonly name = 'StartPointUnknownError';
   constructor(readonly jobId: string, readonly probes: number) {
     super(
       `job ${jobId}: cannot find its newest build: running-status gave no answer and none of ${probes} record-info ` +
-        `probes (1, 2, 3, 4, 6, 8, 12, ... up to 2^24) exists. If the job has never run, this clears with its first ` +
-        `build. Otherwise make running-status reachable (permission, region) or set poll.start_at to a build number.`,
+        `probes (1, 2, 3, 4, 6, 8, 12, ... up to 2^24) exists. It starts at 0 and is reported failing until its ` +
+        `first build appears or a later search finds its newest build. If retention deleted its builds up to a ` +
+        `number the search cannot see, make running-status reachable (permission, region) or set poll.start_at.`,
     );
   }
 }

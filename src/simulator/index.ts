@@ -17,4 +17,5 @@ export type {
   SimJobSpec,
   Simulator,
   SimulatorOptions,
+  TriggerOptions,
 } from './types.js';

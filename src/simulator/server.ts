@@ -102,6 +102,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     },
     setNotFoundShape: (id, shape) => world.setNotFoundShape(id, shape),
     setRetention: (id, deletedBelow) => world.setRetention(id, deletedBelow),
+    triggerBuild: (id, options = {}) => world.triggerBuild(id, options, clock.nowMs()),
     overrideBuild: (id, buildNo, override) => world.overrideBuild(id, buildNo, override, clock.nowMs()),
     requests: () => recorder.snapshot(),
     resetRequests: () => recorder.reset(),

@@ -7,7 +7,7 @@ import {
   type FinishedStatus,
   type TriggerValue,
 } from './statuses.js';
-import type { BuildOverride, NotFoundShape } from './types.js';
+import type { BuildOverride, NotFoundShape, TriggerOptions } from './types.js';
 
 /** A job spec with every default filled in. */
 export interface ResolvedJobSpec {
@@ -120,6 +120,22 @@ export class JobTimeline {
   find(buildNo: number, nowMs: number): SimBuild | undefined {
     this.advanceTo(nowMs);
     return buildNo >= this.spec.deletedBelow ? this.byNumber.get(buildNo) : undefined;
+  }
+
+  /**
+   * Starts a build now, as a user pressing "run" would: after `skip` numbers that will never exist,
+   * optionally with a fixed queue time and duration. Returns its number.
+   */
+  trigger(nowMs: number, options: TriggerOptions = {}): number {
+    this.advanceTo(nowMs);
+    this.nextNumber += options.skipNumbers ?? 0;
+    const build = this.drawBuild(this.nextNumber++, nowMs);
+    const durationMs = options.durationSeconds !== undefined ? options.durationSeconds * 1000 : build.finishedMs - build.startedMs;
+    if (options.queueSeconds !== undefined) build.startedMs = build.createdMs + options.queueSeconds * 1000;
+    build.finishedMs = build.startedMs + durationMs;
+    if (options.durationSeconds !== undefined) build.durationField = durationMs;
+    this.addBuild(build);
+    return build.buildNo;
   }
 
   /** Bends one existing build (see BuildOverride); throws for a build that does not exist yet. */

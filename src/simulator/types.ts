@@ -79,6 +79,14 @@ export type JobListShape = 'sdk' | 'enveloped';
  * - `not-found`: answers the next `times` record-info requests as missing (`shape`, default
  *   403 CB.00031059), as a gateway hiccup would; it still exists.
  */
+/** A build started by hand (`Simulator.triggerBuild`). */
+export interface TriggerOptions {
+  /** Numbers skipped before it (they never exist). @default 0 */
+  skipNumbers?: number;
+  queueSeconds?: number;
+  durationSeconds?: number;
+}
+
 export type BuildOverride =
   | { kind: 'unknown-status'; status: string }
   | { kind: 'aborted-in-queue'; afterSeconds: number }
@@ -213,6 +221,8 @@ export interface Simulator {
   setNotFoundShape(jobId: string, shape: NotFoundShape): void;
   /** Retention: from now on the job's builds below `deletedBelow` answer not-found. */
   setRetention(jobId: string, deletedBelow: number): void;
+  /** Starts a build of the job now (see TriggerOptions); returns its number. */
+  triggerBuild(jobId: string, options?: TriggerOptions): number;
   /** Bends one build's record (see BuildOverride); the ground truth follows. */
   overrideBuild(jobId: string, buildNo: number, override: BuildOverride): void;
   /** `iam` auth mode: invalidates every token issued so far (what a password change does); returns how many. */

@@ -1,6 +1,6 @@
 import type { Random } from './random.js';
 import { JobTimeline, classifyPhase, type ResolvedJobSpec, type SimBuild } from './timeline.js';
-import type { BuildOverride, GroundTruthBuild, GroundTruthJob, NotFoundShape, SimJobSpec } from './types.js';
+import type { BuildOverride, GroundTruthBuild, GroundTruthJob, NotFoundShape, SimJobSpec, TriggerOptions } from './types.js';
 
 const NOT_FOUND_SHAPES: readonly NotFoundShape[] = ['404', '422-devcb', '422-cb', '403-cb', '200-fail', '200-empty', '200-invalid'];
 const JOB_NAMES = [
@@ -81,6 +81,10 @@ export class World {
   setRetention(id: string, deletedBelow: number): void {
     if (!Number.isInteger(deletedBelow) || deletedBelow < 1) throw new RangeError(`deletedBelow must be an integer >= 1, got ${deletedBelow}`);
     this.timeline(id).spec.deletedBelow = deletedBelow;
+  }
+
+  triggerBuild(id: string, options: TriggerOptions, nowMs: number): number {
+    return this.timeline(id).trigger(nowMs, options);
   }
 
   overrideBuild(id: string, buildNo: number, override: BuildOverride, nowMs: number): void {
