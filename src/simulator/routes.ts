@@ -96,6 +96,7 @@ function answerRecordInfo(route: Route, { world, nowMs }: RouteContext): SimResp
     build.hiddenAnswers -= 1;
     return respondNotFound(build.hiddenShape ?? '403-cb');
   }
+  if (build?.invalidRecord) return respondNotFound('200-invalid');
   return build ? respondSuccess(renderRecord(job, build, nowMs)) : respondNotFound(job.spec.notFound);
 }
 

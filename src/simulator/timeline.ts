@@ -60,6 +60,8 @@ export interface SimBuild {
   /** The next this many record-info answers say the build does not exist. */
   hiddenAnswers?: number;
   hiddenShape?: NotFoundShape;
+  /** Its record answers with a schema violation. */
+  invalidRecord?: true;
 }
 
 export type BuildPhase = 'queued' | 'running' | 'finished';
@@ -156,6 +158,9 @@ export class JobTimeline {
         build.final = { raw: 'ABORTED', result: 'aborted', weight: 0 };
         build.durationField = 0;
         build.neverStarted = true;
+        break;
+      case 'invalid-record':
+        build.invalidRecord = true;
         break;
       case 'not-found':
         build.hiddenAnswers = override.times;

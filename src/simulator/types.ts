@@ -72,13 +72,6 @@ export interface SimulatorOptions {
 export type RunningStatusMode = 'ok' | 'route-not-found' | 'forbidden' | 'server-error' | 'malformed';
 export type JobListShape = 'sdk' | 'enveloped';
 
-/**
- * A build whose record a test bends out of its natural course:
- * - `unknown-status`: from now on shows `status` (a value nobody recognises) with no finish_time;
- * - `aborted-in-queue`: was aborted while queued, `afterSeconds` after its creation (no start_time);
- * - `not-found`: answers the next `times` record-info requests as missing (`shape`, default
- *   403 CB.00031059), as a gateway hiccup would; it still exists.
- */
 /** A build started by hand (`Simulator.triggerBuild`). */
 export interface TriggerOptions {
   /** Numbers skipped before it (they never exist). @default 0 */
@@ -87,10 +80,20 @@ export interface TriggerOptions {
   durationSeconds?: number;
 }
 
+/**
+ * A build whose record a test bends out of its natural course:
+ * - `unknown-status`: from now on shows `status` (a value nobody recognises) with no finish_time;
+ * - `aborted-in-queue`: was aborted while queued, `afterSeconds` after its creation (no start_time);
+ * - `not-found`: answers the next `times` record-info requests as missing (`shape`, default
+ *   403 CB.00031059), as a gateway hiccup would; it still exists;
+ * - `invalid-record`: from now on answers 200 with a record that fails validation (no status, a
+ *   non-numeric build_no), as a broken record would.
+ */
 export type BuildOverride =
   | { kind: 'unknown-status'; status: string }
   | { kind: 'aborted-in-queue'; afterSeconds: number }
-  | { kind: 'not-found'; times: number; shape?: NotFoundShape };
+  | { kind: 'not-found'; times: number; shape?: NotFoundShape }
+  | { kind: 'invalid-record' };
 
 /** An IAM user the `iam` auth mode issues tokens to. */
 export interface SimIamUser {
