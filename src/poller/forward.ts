@@ -73,6 +73,12 @@ async function probeForward(cycle: JobCycle): Promise<ProbeOutcome> {
 async function lookPastGap(cycle: JobCycle, lookAhead: boolean): Promise<BuildRecord | undefined> {
   const memory = cycle.result.memory;
   const cursor = cycle.next.cursor;
+  const paused = memory.search;
+  if (paused?.existing !== undefined && paused.missing > cursor) {
+    // A search that ran out of budget last cycle, with a build beyond the gap already known.
+    const found = await searchBeyond(cycle, paused.existing);
+    return found === 'none' ? undefined : found;
+  }
   if (memory.knownHighest > cursor + 1) {
     const found = await searchBeyond(cycle, memory.knownHighest);
     // The search reached running-status' number and found nothing: that hint is spent.
