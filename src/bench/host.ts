@@ -36,6 +36,8 @@ let exporter: Exporter | undefined;
 let server: Server | undefined;
 let stateDir: string | undefined;
 let fleet: SyntheticFleet | undefined;
+/** The simulator's virtual time (Unix seconds), sent with each cycle: the poller's clock. */
+let virtualNow: number | undefined;
 
 function silentLogger() {
   return createLogger('error', { write: () => undefined });
@@ -64,7 +66,13 @@ async function createExporter(settings: ExporterSettings): Promise<Exporter> {
     log: { level: 'error' },
   };
   const config = parseConfigText(JSON.stringify(raw), { env: {} });
-  return Exporter.create({ config, logger: silentLogger(), ...(settings.store === 'memory' ? { store: new MemoryStore() } : {}) });
+  return Exporter.create({
+    config,
+    logger: silentLogger(),
+    // Gap checks and pending ages run on the simulator's virtual time, as they would on real time.
+    now: () => virtualNow ?? Date.now() / 1000,
+    ...(settings.store === 'memory' ? { store: new MemoryStore() } : {}),
+  });
 }
 
 function need(): Exporter {
@@ -202,7 +210,8 @@ serve({
     return { jobs: settings.jobs.length };
   },
   /** One poll cycle: wall time and summary. */
-  cycle: async () => {
+  cycle: async (args: { now?: number } = {}) => {
+    if (args.now !== undefined) virtualNow = args.now;
     const { ms, value } = await timed(() => need().runCycle());
     return { ms, summary: value };
   },

@@ -240,7 +240,10 @@ export class Poller {
    */
   private async findStart(job: JobRuntime, limit: LimitFunction, log: Logger, signal?: AbortSignal): Promise<JobState | undefined> {
     try {
-      const state = await limit(() => findLatestStart(this.options.client, this.hint, job.id, signal));
+      // Once a search found nothing, later attempts ask running-status only; the gap checks' far
+      // look keeps probing ahead of 0 meanwhile.
+      const hintOnly = job.unsure !== undefined;
+      const state = await limit(() => findLatestStart(this.options.client, this.hint, job.id, signal, hintOnly));
       delete job.unsure;
       return state;
     } catch (error) {

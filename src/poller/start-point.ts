@@ -33,7 +33,14 @@ export class StartPointUnknownError extends Error {
  * and a binary search cost about 2*log2(n). Build 1 may be gone (retention), so the probe looks for
  * the first existing power of two instead of assuming it, then for the first 1.5 x a power of two.
  */
-export async function findLatestStart(client: CodeArtsClient, hint: NewestBuildHint, jobId: string, signal?: AbortSignal): Promise<JobState> {
+export async function findLatestStart(
+  client: CodeArtsClient,
+  hint: NewestBuildHint,
+  jobId: string,
+  signal?: AbortSignal,
+  /** Only running-status: a search that found nothing before is not repeated. */
+  hintOnly = false,
+): Promise<JobState> {
   const seen = new Map<number, BuildRecord | null>();
   const lookup = async (buildNo: number): Promise<BuildRecord | null> => {
     if (!seen.has(buildNo)) {
@@ -47,6 +54,7 @@ export async function findLatestStart(client: CodeArtsClient, hint: NewestBuildH
   if (newestHint === 0) return emptyJobState();
   let newest: number;
   if (newestHint !== undefined && (await lookup(newestHint))) newest = newestHint;
+  else if (hintOnly) throw new StartPointUnknownError(jobId, seen.size);
   else newest = await searchNewest(lookup);
   if (newest === 0) {
     // With running-status answering, "no build" is believable; without it, it is a guess.
