@@ -26,6 +26,8 @@ export interface ExporterOptions {
   store?: Store;
   /** Decorates the auth provider built from the config (tests: tampering with signed requests). */
   wrapAuth?: (auth: AuthProvider) => AuthProvider;
+  /** The poller's clock in Unix seconds (tests: the simulator's virtual time). */
+  now?: () => number;
 }
 
 /** Everything wired together: client, store, poller, metrics, schedule and HTTP server. */
@@ -83,6 +85,8 @@ export class Exporter {
       logger,
       startAt: config.poll.start_at,
       maxBuildsPerJobPerCycle: config.poll.max_builds_per_job_per_cycle,
+      maxPendingAgeSeconds: config.poll.max_pending_age_ms / 1000,
+      ...(options.now ? { now: options.now } : {}),
       jobConcurrency: Math.max(4, config.codearts.max_concurrency * 2),
     });
     await poller.init(config.jobs.map((job) => ({ id: job.id, name: job.name ?? job.id })));

@@ -36,6 +36,8 @@ let exporter: Exporter | undefined;
 let server: Server | undefined;
 let stateDir: string | undefined;
 let fleet: SyntheticFleet | undefined;
+/** The simulator's virtual time (Unix seconds), sent with each cycle: the poller's clock. */
+let virtualNow: number | undefined;
 
 function silentLogger() {
   return createLogger('error', { write: () => undefined });
@@ -64,7 +66,13 @@ async function createExporter(settings: ExporterSettings): Promise<Exporter> {
     log: { level: 'error' },
   };
   const config = parseConfigText(JSON.stringify(raw), { env: {} });
-  return Exporter.create({ config, logger: silentLogger(), ...(settings.store === 'memory' ? { store: new MemoryStore() } : {}) });
+  return Exporter.create({
+    config,
+    logger: silentLogger(),
+    // Gap checks and pending ages run on the simulator's virtual time, as they would on real time.
+    now: () => virtualNow ?? Date.now() / 1000,
+    ...(settings.store === 'memory' ? { store: new MemoryStore() } : {}),
+  });
 }
 
 function need(): Exporter {
@@ -132,11 +140,13 @@ async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
   const labelNames = ['job_id', 'job_name'];
   const lastPoll = new Gauge({ name: ours.self.lastSuccessfulPoll.name, help: 'Time of the last poll cycle that reached CodeArts for this job (Unix seconds).', labelNames, registers });
   const invalid = new Counter({ name: ours.self.invalidRecords.name, help: 'Build records that failed validation or carried implausible times.', labelNames, registers });
+  const vanished = new Counter({ name: ours.self.vanishedBuilds.name, help: 'Pending builds dropped because CodeArts said on two cycles in a row that they no longer exist.', labelNames, registers });
   const now = 1_767_225_600;
   for (const job of jobs) {
     const labels = { job_id: job.id, job_name: job.name };
     mirror.setJob(job.id, job.name);
     invalid.inc(labels, 0);
+    vanished.inc(labels, 0);
     lastPoll.set(labels, now);
     ours.self.lastSuccessfulPoll.set(labels, now);
   }
@@ -200,7 +210,8 @@ serve({
     return { jobs: settings.jobs.length };
   },
   /** One poll cycle: wall time and summary. */
-  cycle: async () => {
+  cycle: async (args: { now?: number } = {}) => {
+    if (args.now !== undefined) virtualNow = args.now;
     const { ms, value } = await timed(() => need().runCycle());
     return { ms, summary: value };
   },

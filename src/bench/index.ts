@@ -125,6 +125,18 @@ async function main(): Promise<void> {
       met: r.ratio <= 1.05,
       count: true,
     });
+    progress(`steady-state request floor without running-status: ${jobsLabel(o.jobs)}, ${o.cycles} cycles`);
+    const blind = await steadyStateFloor({ ...o, runningStatus: 'route-not-found' });
+    results.floorWithoutRunningStatus = blind;
+    rows.push({
+      scenario: `requests per cycle, steady state, running-status unpublished (404 APIGW.0101), ${jobsLabel(o.jobs)}, ${o.cycles} cycles`,
+      measured: fmt.n(blind.sent / blind.cycles, 1),
+      reference: fmt.n(blind.floor / blind.cycles, 1),
+      ratio: blind.ratio,
+      target: '≤ 1.05',
+      met: blind.ratio <= 1.05,
+      count: true,
+    });
   }
 
   if (args.only.has('cycle')) {

@@ -1,4 +1,4 @@
-import { createSimulator, type SimJobSpec, type Simulator, type SimulatorOptions } from '../simulator/index.js';
+import { createSimulator, type RunningStatusMode, type SimJobSpec, type Simulator, type SimulatorOptions } from '../simulator/index.js';
 import type { CycleSummary } from '../poller/poller.js';
 import type { ExporterSettings } from './host.js';
 import { BenchChild } from './ipc.js';
@@ -34,8 +34,9 @@ export class PolledExporter {
     return new PolledExporter(simulator, child);
   }
 
+  /** One cycle, on the simulator's virtual clock. */
   cycle(): Promise<Cycle> {
-    return this.child.call<Cycle>('cycle');
+    return this.child.call<Cycle>('cycle', { now: this.simulator.now() });
   }
 
   jobs(): Promise<JobRow[]> {
@@ -106,14 +107,21 @@ export interface FloorResult {
 
 /**
  * Steady state: a fleet with a realistic mix (random history and retention, a build every 15 min
- * per job on average, 2% of build numbers skipped), polled every 30 s of virtual time. Warm-up
- * cycles fill the pending sets first; the measured cycles run long enough for quiet jobs to reach
- * their gap checks (after 8, 16, 32 quiet cycles).
+ * per job on average, 2% of build numbers skipped), polled every 30 s of virtual time (the
+ * exporter's clock too). Warm-up cycles fill the pending sets first; the measured cycles run long
+ * enough for quiet jobs to reach their gap checks (after 8 quiet cycles, then every 10 minutes).
+ * Without running-status (404 APIGW.0101), each check costs one look ahead.
  */
-export async function steadyStateFloor(options: { jobs: number; warmupCycles: number; cycles: number; seed?: number }): Promise<FloorResult> {
+export async function steadyStateFloor(options: {
+  jobs: number;
+  warmupCycles: number;
+  cycles: number;
+  seed?: number;
+  runningStatus?: RunningStatusMode;
+}): Promise<FloorResult> {
   const started = performance.now();
   const polled = await PolledExporter.start(
-    { seed: options.seed ?? 21, jobs: options.jobs, buildEverySeconds: 900, gapProbability: 0.02 },
+    { seed: options.seed ?? 21, jobs: options.jobs, buildEverySeconds: 900, gapProbability: 0.02, runningStatus: options.runningStatus ?? 'ok' },
     { startAt: 'latest', maxConcurrency: 16 },
   );
   try {

@@ -1,10 +1,10 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import pRetry, { AbortError } from 'p-retry';
-import { z } from 'zod';
 import type { AuthProvider } from './auth/types.js';
 import { CircuitBreaker, type BreakerEvents } from './circuit-breaker.js';
 import { interpretResponse } from './envelope.js';
 import { CodeArtsError, isCodeArtsError, type Endpoint } from './errors.js';
+import { JOB_PAGE_SIZE, parseJobPage, readAllPages, type JobListing } from './job-list.js';
 import { parseRecord, type BuildRecord } from './record.js';
 import { RequestBudget, sleep } from './request-budget.js';
 import { createHttpTransport, isTransportError, type HttpTransport, type TransportError } from './transport.js';
@@ -70,34 +70,34 @@ export class CodeArtsClient {
   }
 
   /**
-   * The job's newest build number from `running-status` (a hint: confirm it with record-info),
-   * 0 when the job has never run, undefined when the endpoint gives no usable answer.
+   * The job's newest build number from `running-status` (a hint: confirm it with record-info), 0
+   * when the job has never run. Throws a CodeArtsError when the endpoint gives no usable answer
+   * (unpublished route, no permission, 5xx, a malformed body). Not retried: a hint is optional, and
+   * the caller falls back to probing.
    */
-  async getLastBuildNumber(jobId: string, signal?: AbortSignal): Promise<number | undefined> {
-    const result = await this.call('running-status', `/v1/job/${encodeURIComponent(jobId)}/running-status`, `job ${jobId}`, signal);
-    if (result === NOT_FOUND || typeof result !== 'object' || result === null) return undefined;
-    const raw = (result as { last_build_no?: unknown }).last_build_no;
-    if (raw === '' || raw === null) return 0;
-    const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : Number.NaN;
-    return Number.isInteger(value) && value >= 0 ? value : undefined;
+  async getLastBuildNumber(jobId: string, signal?: AbortSignal): Promise<number> {
+    const target = `job ${jobId}`;
+    const result = await this.call('running-status', `/v1/job/${encodeURIComponent(jobId)}/running-status`, target, signal, 0);
+    const fail = (detail: string) => new CodeArtsError({ kind: 'permanent', endpoint: 'running-status', status: 200, detail, target });
+    if (result === NOT_FOUND) throw new CodeArtsError({ kind: 'not_found', endpoint: 'running-status', status: 404, detail: 'job not found', target });
+    const value = parseLastBuildNumber(result);
+    if (value === undefined) throw fail('unexpected running-status answer (no usable last_build_no)');
+    return value;
   }
 
   /**
-   * Every build job of a CodeArts project (`GET /v1/job/{project_id}/list`, 0-based pages of 100):
-   * ceil(total / 100) requests.
+   * Every build job of a CodeArts project (`GET /v1/job/{project_id}/list`, 0-based pages of 100),
+   * in the SDK's bare shape or enveloped; `incomplete` says why a listing stopped short of `total`.
    */
-  async listJobs(projectId: string, signal?: AbortSignal): Promise<Array<{ id: string; name: string }>> {
-    const jobs: Array<{ id: string; name: string }> = [];
-    for (let page = 0; ; page++) {
+  async listJobs(projectId: string, signal?: AbortSignal): Promise<JobListing> {
+    return readAllPages(async (page) => {
       const path = `/v1/job/${encodeURIComponent(projectId)}/list?page_index=${page}&page_size=${JOB_PAGE_SIZE}`;
-      const result = await this.call('job-list', path, `project ${projectId} page ${page}`, signal);
-      const parsed = JobListSchema.safeParse(result);
-      if (result === NOT_FOUND || !parsed.success) {
-        throw new CodeArtsError({ kind: 'permanent', endpoint: 'job-list', status: 200, detail: 'unexpected job list shape', target: `project ${projectId}` });
-      }
-      for (const job of parsed.data.job_list) jobs.push({ id: job.id, name: job.job_name });
-      if (parsed.data.job_list.length < JOB_PAGE_SIZE || jobs.length >= parsed.data.total) return jobs;
-    }
+      const target = `project ${projectId} page ${page}`;
+      const result = await this.call('job-list', path, target, signal);
+      const parsed = result === NOT_FOUND ? { problem: 'project not found' } : parseJobPage(result);
+      if ('problem' in parsed) throw new CodeArtsError({ kind: 'permanent', endpoint: 'job-list', status: 200, detail: parsed.problem, target });
+      return parsed;
+    });
   }
 
   /** The request budget's current rate, for tests and the landing page. */
@@ -119,7 +119,7 @@ export class CodeArtsClient {
     return this.transport.describe();
   }
 
-  private async call(endpoint: Endpoint, path: string, target: string, signal?: AbortSignal): Promise<unknown> {
+  private async call(endpoint: Endpoint, path: string, target: string, signal?: AbortSignal, retries?: number): Promise<unknown> {
     const { retry, maxRetryTimeMs, observer } = this.options;
     return pRetry(
       async () => {
@@ -131,7 +131,7 @@ export class CodeArtsClient {
         }
       },
       {
-        retries: retry.retries,
+        retries: retries ?? retry.retries,
         minTimeout: retry.minDelayMs,
         maxTimeout: retry.maxDelayMs,
         factor: 2,
@@ -218,7 +218,7 @@ export class CodeArtsClient {
       code = String(answer.status);
       this.breaker.onAnswer();
       if (answer.status !== 401) this.options.auth.onAccepted?.(headers);
-      const envelope = interpretResponse(answer.status, answer.text, this.notFoundCodes);
+      const envelope = interpretResponse(answer.status, answer.text, this.notFoundCodes, endpoint === 'job-list');
       if (envelope.ok) return { kind: 'ok', result: envelope.result };
       const { kind, code: errorCode, detail, throttled } = envelope;
       const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'));
@@ -259,11 +259,15 @@ export class CodeArtsClient {
 type ExchangeOutcome = { kind: 'ok'; result: unknown } | { kind: 'error'; error: CodeArtsError; sentHeaders: Record<string, string> };
 
 const NOT_FOUND = Symbol('not found');
-const JOB_PAGE_SIZE = 100;
-const JobListSchema = z.object({
-  total: z.coerce.number().int().nonnegative(),
-  job_list: z.array(z.looseObject({ id: z.string().min(1), job_name: z.string().min(1) })),
-});
+
+/** `last_build_no` is a string in the SDK model ('' for a job that never ran); a number is accepted too. */
+function parseLastBuildNumber(result: unknown): number | undefined {
+  if (typeof result !== 'object' || result === null) return undefined;
+  const raw = (result as { last_build_no?: unknown }).last_build_no;
+  if (raw === '' || raw === null) return 0;
+  const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d{1,9}\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  return Number.isInteger(value) && value >= 0 ? value : undefined;
+}
 
 function parseRetryAfter(value: string | null): number | undefined {
   if (!value) return undefined;

@@ -13,8 +13,12 @@ export type Envelope =
   | { ok: true; result: unknown }
   | { ok: false; kind: FailureKind; code: string | undefined; detail: string; throttled: boolean };
 
-/** Interprets a CodeArts response (status + body text) per docs/design.md ("Talking to CodeArts"). */
-export function interpretResponse(status: number, bodyText: string, notFoundCodes: ReadonlySet<string>): Envelope {
+/**
+ * Interprets a CodeArts response (status + body text) per docs/design.md ("Talking to CodeArts"). `bareResult`: the endpoint may
+ * answer without an envelope (the SDK's ListProjectJobsResponse is a bare `{ total, jobs }`), so a
+ * successful body without `result` is the result itself.
+ */
+export function interpretResponse(status: number, bodyText: string, notFoundCodes: ReadonlySet<string>, bareResult = false): Envelope {
   const body = parseBody(bodyText);
   const { code, message } = extractError(body);
   const detail = message ? truncate(message) : '';
@@ -40,6 +44,7 @@ export function interpretResponse(status: number, bodyText: string, notFoundCode
   if (body.status !== undefined && body.status !== 'success') return failure('permanent', code, truncate(`status ${String(body.status)}`));
   if (body.success === false) return failure('permanent', code, 'success: false');
   if (!('result' in body) || body.result === null || body.result === undefined) {
+    if (bareResult && !('result' in body)) return { ok: true, result: body };
     return failure('transient', undefined, 'response has no result');
   }
   return { ok: true, result: body.result };

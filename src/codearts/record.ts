@@ -3,6 +3,8 @@ import { classifyStatus, triggerLabel, type BuildPhase } from './status.js';
 
 const optionalText = z.string().nullish();
 const buildNumber = z.union([z.number().int().positive(), z.string().regex(/^\d{1,9}$/).transform(Number)]);
+/** A number the SDK types as number; some deployments send it as a numeric string. */
+const looseNumber = z.union([z.number(), z.string().regex(/^-?\d+(?:\.\d+)?$/).transform(Number)]).nullish();
 
 /** The fields of a record-info `result` this exporter reads; everything else passes through unread. */
 export const RecordInfoSchema = z.looseObject({
@@ -12,12 +14,12 @@ export const RecordInfoSchema = z.looseObject({
   create_time: optionalText,
   start_time: optionalText,
   finish_time: optionalText,
-  duration: z.number().nullish(),
+  duration: looseNumber,
   branch: optionalText,
   repo_name: optionalText,
   build_type: optionalText,
   build_config_type: optionalText,
-  use_private_slave: z.number().nullish(),
+  use_private_slave: looseNumber,
 });
 export type RecordInfo = z.infer<typeof RecordInfoSchema>;
 
@@ -90,27 +92,58 @@ export function parseRecord(jobId: string, requestedBuildNo: number, result: unk
     const queue = plausible(startedAt - createdAt, 'queue time (start_time - create_time)', problems);
     if (queue !== undefined) record.queueSeconds = queue;
   }
-  if (phase.finished) {
-    const duration =
-      typeof info.duration === 'number' && info.duration > 0
-        ? plausible(info.duration / 1000, 'duration', problems)
-        : startedAt !== undefined && finishedAt !== undefined
-          ? plausible(finishedAt - startedAt, 'duration (finish_time - start_time)', problems)
-          : undefined;
-    if (duration !== undefined) record.durationSeconds = duration;
-    else if (!problems.some((p) => p.startsWith('duration'))) problems.push('duration: no duration and no start/finish times');
-  }
+  if (phase.finished) observeFinished(record, info.duration, problems);
   return record;
+}
+
+/**
+ * Duration of a finished build: `duration` (ms) when positive, else finish - start. A build aborted
+ * (or never scheduled) while queued has no start_time: no duration, and its queue time runs from
+ * creation to finish.
+ */
+function observeFinished(record: BuildRecord, durationMs: number | null | undefined, problems: string[]): void {
+  const { startedAt, finishedAt, createdAt } = record;
+  const positive = typeof durationMs === 'number' && durationMs > 0;
+  if (!positive && startedAt === undefined && endsWithoutStarting(record)) {
+    if (finishedAt !== undefined && createdAt !== undefined) {
+      const queue = plausible(finishedAt - createdAt, 'queue time (finish_time - create_time)', problems);
+      if (queue !== undefined) record.queueSeconds = queue;
+    }
+    return;
+  }
+  const duration = positive
+    ? plausible(durationMs / 1000, 'duration', problems)
+    : startedAt !== undefined && finishedAt !== undefined
+      ? plausible(finishedAt - startedAt, 'duration (finish_time - start_time)', problems)
+      : undefined;
+  if (duration !== undefined) record.durationSeconds = duration;
+  else if (!problems.some((p) => p.startsWith('duration'))) problems.push('duration: no duration and no start/finish times');
+}
+
+/** ISO-8601 date-time; a zone (Z or +hh:mm) is optional. */
+const ISO_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Unix seconds of an ISO-8601 time. A time without a UTC offset is read as UTC, whatever the host's
+ * time zone (`Date.parse` would read it as local time).
+ */
+export function parseRecordTime(value: string): number | undefined {
+  const match = ISO_TIME.exec(value.trim());
+  if (!match) return undefined;
+  const [, date, time, zone] = match;
+  const ms = Date.parse(`${date}T${time}${zone ? zone.toUpperCase() : 'Z'}`);
+  return Number.isNaN(ms) ? undefined : ms / 1000;
+}
+
+function endsWithoutStarting(record: BuildRecord): boolean {
+  return (record.phase.finished && record.phase.result === 'aborted') || record.rawStatus.trim().toUpperCase() === 'SCHEDULE_FAILURE';
 }
 
 function parseTime(value: string | null | undefined, field: string, problems: string[]): number | undefined {
   if (value === null || value === undefined || value === '') return undefined;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) {
-    problems.push(`${field}: not an ISO-8601 time`);
-    return undefined;
-  }
-  return ms / 1000;
+  const seconds = parseRecordTime(value);
+  if (seconds === undefined) problems.push(`${field}: not an ISO-8601 time`);
+  return seconds;
 }
 
 function plausible(seconds: number, what: string, problems: string[]): number | undefined {

@@ -1,9 +1,23 @@
+import { FileStore } from '../state/file-store.js';
+import { MemoryStore } from '../state/memory-store.js';
 import type { CommandIo } from './io.js';
 import { prepareExporter, type ExporterArgs } from './start-exporter.js';
 
-/** `once`: one poll cycle, print the exposition, exit (1 when the cycle reached no job). */
-export async function once(options: ExporterArgs, io: CommandIo): Promise<number> {
-  const prepared = await prepareExporter(options, io, 'stderr');
+export interface OnceArgs extends ExporterArgs {
+  /** Poll with this state file (under its lock) instead of a copy of the configured one. */
+  state?: string;
+}
+
+/**
+ * `once`: one poll cycle, print the exposition, exit (1 when the cycle reached no job). It works on
+ * a copy of the configured state (read, never written), so a service running on that file is not
+ * disturbed; `--state FILE` polls with FILE as its state, committing to it under its lock.
+ */
+export async function once(options: OnceArgs, io: CommandIo): Promise<number> {
+  const { state, ...exporterArgs } = options;
+  const prepared = await prepareExporter(exporterArgs, io, 'stderr', async (config) =>
+    state ? FileStore.open(state) : new MemoryStore(await FileStore.readSnapshot(config.state.path)),
+  );
   if ('exitCode' in prepared) return prepared.exitCode;
   const { exporter, logger } = prepared;
   const summary = await exporter.runCycle();

@@ -4,6 +4,7 @@ import { VERSION } from '../version.js';
 import { configOption, EXIT_CODES_HELP, ENVIRONMENT_HELP, type CliContext } from './cli-kit.js';
 import { EXIT_INVALID_CONFIG } from './io.js';
 import type { ExporterArgs } from './start-exporter.js';
+import type { OnceArgs } from './once.js';
 import { simulateOptions } from './simulate-options.js';
 
 export const PROGRAM = 'codearts-build-exporter';
@@ -100,11 +101,12 @@ function onceCommand(context: CliContext, done: Done): Command {
   return configure(new Command('once'), context)
     .description('run one poll cycle, print the metrics on stdout and exit (logs go to stderr)')
     .addOption(configOption())
+    .option('--state <file>', 'poll with this state file (committing to it, under its lock); by default once works on a copy of state.path and never writes it')
     .addHelpText(
       'after',
       `\n${ENVIRONMENT_HELP}\n\nExit codes:\n  0  the cycle reached CodeArts for at least one job\n  1  no job was reached, or the state file is unusable\n  2  invalid config or arguments`,
     )
-    .action(async (options: ExporterArgs) => {
+    .action(async (options: OnceArgs) => {
       const { once } = await import('./once.js');
       done(await once(options, context.io));
     });

@@ -5,6 +5,8 @@ import { Exporter } from '../exporter.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { StateFileError } from '../state/file-store.js';
 import { VERSION } from '../version.js';
+import { StateLockedError } from '../state/state-lock.js';
+import type { Store } from '../state/store.js';
 import { EXIT_INVALID_CONFIG, type CommandIo } from './io.js';
 
 /** Options shared by `run` and `once`. */
@@ -17,6 +19,8 @@ export async function prepareExporter(
   options: ExporterArgs,
   io: CommandIo,
   logTo: 'stdout' | 'stderr' = 'stdout',
+  /** Replaces the config's state file (`once` works on a copy unless given --state). */
+  openStore?: (config: Config) => Promise<Store | undefined>,
 ): Promise<{ exporter: Exporter; logger: Logger; config: Config } | { exitCode: number }> {
   let config: Config;
   try {
@@ -30,11 +34,13 @@ export async function prepareExporter(
   const logger = createLogger(config.log.level, destination, config.log.format);
   logger.info({ version: VERSION, node: process.version, config: summarizeConfig(config) }, 'codearts-build-exporter starting');
   try {
-    const exporter = await Exporter.create({ config, logger });
+    const store = await openStore?.(config);
+    const exporter = await Exporter.create({ config, logger, ...(store ? { store } : {}) });
     return { exporter, logger, config };
   } catch (error) {
-    if (error instanceof StateFileError) {
-      logger.fatal({ path: config.state.path }, error.message);
+    if (error instanceof StateFileError || error instanceof StateLockedError) {
+      const fields = error instanceof StateLockedError ? { path: error.statePath, lock: error.lockPath, holder: error.holder } : { path: config.state.path };
+      logger.fatal(fields, error.message);
       logger.flush();
       io.stderr(error.message);
       return { exitCode: 1 };

@@ -315,13 +315,17 @@ const pollSchema = z
       })
       .default('latest'),
     max_builds_per_job_per_cycle: int(1, 1000).default(50),
+    max_pending_age: duration()
+      .refine((ms) => ms >= 3_600_000, 'must be at least 1h (builds run for hours; a shorter age would give up running builds)')
+      .default(48 * 3_600_000),
     discovery_interval: duration({ positive: true }).default(600_000),
     removed_job_grace: duration().default(900_000),
     watchdog_periods: int(0, 100_000).default(20),
   })
   .prefault({})
-  .transform(({ discovery_interval, removed_job_grace, ...rest }): Config['poll'] => ({
+  .transform(({ discovery_interval, removed_job_grace, max_pending_age, ...rest }): Config['poll'] => ({
     ...rest,
+    max_pending_age_ms: max_pending_age,
     discovery_interval_ms: discovery_interval,
     removed_job_grace_ms: removed_job_grace,
   }));

@@ -76,6 +76,8 @@ export interface Config {
     timezone: string;
     start_at: 'latest' | number;
     max_builds_per_job_per_cycle: number;
+    /** A build pending longer than this (in progress, unknown status, invalid record) is given up. */
+    max_pending_age_ms: number;
     /** How often jobs are listed from `projects`. */
     discovery_interval_ms: number;
     /** How long a job that disappeared from discovery keeps its series before they are removed. */

@@ -18,6 +18,9 @@ export class SelfMetrics {
   readonly apiRequestDuration: Histogram<'endpoint'>;
   readonly apiRetries: Counter<'endpoint' | 'reason'>;
   readonly invalidRecords: JobFamily;
+  readonly vanishedBuilds: JobFamily;
+  readonly abandonedBuilds: Counter<'job_id' | 'job_name' | 'reason'>;
+  readonly runningStatusAvailable: Gauge;
   readonly stateSaveErrors: Counter;
   readonly buildInfo: Gauge<'version'>;
   readonly authRefreshes: Counter<'outcome'>;
@@ -71,6 +74,24 @@ export class SelfMetrics {
       'counter',
       'Build records that failed validation or carried implausible times.',
     );
+    this.vanishedBuilds = new JobFamily(
+      'codearts_exporter_vanished_builds_total',
+      'counter',
+      'Pending builds dropped because CodeArts said on two cycles in a row that they no longer exist.',
+    );
+    // Rare: created on the first build given up, not pre-set for every job and reason.
+    this.abandonedBuilds = new Counter({
+      name: 'codearts_exporter_abandoned_builds_total',
+      help: 'Pending builds given up after poll.max_pending_age, by reason (unknown_status, still_in_progress, invalid_record); never counted as builds.',
+      labelNames: ['job_id', 'job_name', 'reason'] as const,
+      registers,
+    });
+    this.runningStatusAvailable = new Gauge({
+      name: 'codearts_exporter_running_status_available',
+      help: '1 while GET running-status answers (gap checks use it), 0 while it is not asked after repeated failures.',
+      registers,
+    });
+    this.runningStatusAvailable.set(1);
     this.stateSaveErrors = new Counter({
       name: 'codearts_exporter_state_save_errors_total',
       help: 'Failed attempts to save the state file.',
@@ -120,7 +141,7 @@ export class SelfMetrics {
 
   /** The per-job families, then the prom-client registry (self and process metrics). */
   async render(): Promise<string> {
-    return this.lastSuccessfulPoll.render() + this.invalidRecords.render() + (await this.registry.metrics());
+    return this.lastSuccessfulPoll.render() + this.invalidRecords.render() + this.vanishedBuilds.render() + (await this.registry.metrics());
   }
 
   setAuthTokenExpiry(unixSeconds: number): void {
@@ -136,10 +157,13 @@ export class SelfMetrics {
   /** Creates the per-job series at zero so `increase()` sees their first change. */
   addJob(jobId: string, jobName: string): void {
     this.invalidRecords.inc({ job_id: jobId, job_name: jobName }, 0);
+    this.vanishedBuilds.inc({ job_id: jobId, job_name: jobName }, 0);
   }
 
   removeJob(jobId: string, jobName: string): void {
     this.invalidRecords.remove({ job_id: jobId, job_name: jobName });
+    this.vanishedBuilds.remove({ job_id: jobId, job_name: jobName });
+    for (const reason of ['unknown_status', 'still_in_progress', 'invalid_record']) this.abandonedBuilds.remove({ job_id: jobId, job_name: jobName, reason });
     this.lastSuccessfulPoll.remove({ job_id: jobId, job_name: jobName });
   }
 }

@@ -45,10 +45,18 @@ export class JobDiscovery {
     await Promise.all(
       this.filters.map(async ({ project, include, exclude }) => {
         try {
-          const jobs = await this.client.listJobs(project.id, signal);
-          const kept = jobs.filter((job) => (!include || include.test(job.name)) && !(exclude && exclude.test(job.name)));
+          const listing = await this.client.listJobs(project.id, signal);
+          let kept = listing.jobs.filter((job) => (!include || include.test(job.name)) && !(exclude && exclude.test(job.name)));
+          if (listing.incomplete) {
+            // Jobs the listing did not reach are kept: a short listing must not stop polling them.
+            kept = unionById(kept, this.known.get(project.id) ?? []);
+            this.logger.warn(
+              { project_id: project.id, listed: listing.jobs.length, total: listing.total, kept_jobs: kept.length, reason: listing.incomplete },
+              'job list ended before its total; keeping the last known jobs as well',
+            );
+          }
           this.known.set(project.id, kept);
-          this.observer.onProject({ projectId: project.id, jobs: kept.length, ok: true });
+          this.observer.onProject({ projectId: project.id, jobs: kept.length, ok: !listing.incomplete });
         } catch (error) {
           if (signal?.aborted) throw error;
           const kept = this.known.get(project.id)?.length ?? 0;
@@ -61,6 +69,12 @@ export class JobDiscovery {
     for (const jobs of this.known.values()) for (const job of jobs) if (!merged.has(job.id)) merged.set(job.id, job);
     return [...merged.values()];
   }
+}
+
+function unionById(first: ReadonlyArray<{ id: string; name: string }>, second: ReadonlyArray<{ id: string; name: string }>): Array<{ id: string; name: string }> {
+  const merged = new Map(first.map((job) => [job.id, job]));
+  for (const job of second) if (!merged.has(job.id)) merged.set(job.id, job);
+  return [...merged.values()];
 }
 
 /**

@@ -4,8 +4,10 @@ import type { Logger } from '../log/logger.js';
 import type { BuildMetrics } from '../metrics/build-metrics.js';
 import type { SelfMetrics } from '../metrics/self-metrics.js';
 import { emptyJobState, type JobState, type Store, type StoredJob } from '../state/store.js';
+import { freshGapMemory, type GapMemory } from './gap-policy.js';
 import { pollJob, toCounted, type JobCycleResult } from './job-poller.js';
-import { findLatestStart } from './start-point.js';
+import { RunningStatusHint } from './running-status-hint.js';
+import { findLatestStart, StartPointUnknownError } from './start-point.js';
 
 export interface PolledJob {
   id: string;
@@ -20,8 +22,11 @@ export interface PollerOptions {
   logger: Logger;
   startAt: 'latest' | number;
   maxBuildsPerJobPerCycle: number;
+  /** A build pending longer than this (seconds) is given up. */
+  maxPendingAgeSeconds: number;
   /** Jobs worked on at once; requests are bounded separately by the client. */
   jobConcurrency: number;
+  /** Unix seconds; tests drive it from the simulator's virtual clock. */
   now?: () => number;
 }
 
@@ -37,10 +42,15 @@ export interface CycleSummary {
 
 interface JobRuntime extends PolledJob {
   stored: StoredJob | undefined;
-  quietCycles: number;
-  knownHighest: number;
+  memory: GapMemory;
   lastReachedAt?: number;
+  /** Started at 0 because its newest build could not be found: looked for again from `retryAt`. */
+  unsure?: { retryAt: number; failures: number };
 }
+
+/** A job whose start point cannot be found is looked at again after 10 minutes, doubling up to 6 hours. */
+const START_RETRY_SECONDS = 600;
+const MAX_START_RETRY_SECONDS = 6 * 3600;
 
 /**
  * Runs poll cycles over all jobs. A job's findings reach the metrics only after its commit is
@@ -55,10 +65,12 @@ export class Poller {
   private readonly departed = new Map<string, { runtime: JobRuntime; since: number; seriesRemoved: boolean }>();
   private readonly unknownStatuses = new Set<string>();
   private readonly now: () => number;
+  private readonly hint: RunningStatusHint;
   private cycles = 0;
 
   constructor(private readonly options: PollerOptions) {
     this.now = options.now ?? (() => Date.now() / 1000);
+    this.hint = new RunningStatusHint(options.client, options.logger, this.now, (available) => options.self.runningStatusAvailable.set(available ? 1 : 0));
   }
 
   /** Loads saved state and shows the saved gauges before the first cycle. */
@@ -118,7 +130,7 @@ export class Poller {
   }
 
   addJob(job: PolledJob, stored?: StoredJob): void {
-    const runtime: JobRuntime = { ...job, stored, quietCycles: 0, knownHighest: 0 };
+    const runtime: JobRuntime = { ...job, stored, memory: freshGapMemory(this.now()) };
     this.jobs.set(job.id, runtime);
     this.showJob(runtime);
   }
@@ -183,29 +195,31 @@ export class Poller {
   private async pollOne(job: JobRuntime, limit: LimitFunction, signal?: AbortSignal): Promise<{ reached: boolean; counted: number }> {
     const log = this.options.logger.child({ job_id: job.id, job_name: job.name });
     try {
-      if (!job.stored) await this.start(job, limit, signal);
+      if (!job.stored) await this.start(job, limit, log, signal);
       const stored = job.stored;
       if (!stored) return { reached: false, counted: 0 };
       const cycle = await limit(() =>
         pollJob(this.options.client, job.id, stored.state, {
           maxBuildsPerCycle: this.options.maxBuildsPerJobPerCycle,
-          quietCycles: job.quietCycles,
-          knownHighest: job.knownHighest,
+          maxPendingAgeSeconds: this.options.maxPendingAgeSeconds,
+          now: this.now(),
+          memory: job.memory,
+          hint: this.hint,
           ...(signal ? { signal } : {}),
         }),
       );
       if (signal?.aborted) return { reached: false, counted: 0 };
       this.reportProblems(job, cycle, log);
       await this.commit(job, stored, cycle);
-      job.quietCycles = cycle.newBuilds > 0 ? 0 : job.quietCycles + 1;
-      job.knownHighest = cycle.knownHighest;
-      const reached = cycle.errors.length === 0;
+      job.memory = cycle.memory;
+      // After the probe: a first build found from 1 confirms the start before any new search.
+      if (job.unsure && job.stored) job.stored = await this.confirmStart(job, job.stored, limit, log, signal);
+      const reached = cycle.errors.length === 0 && cycle.invalid.length === 0 && !job.unsure;
       if (reached) {
         job.lastReachedAt = this.now();
         this.options.self.lastSuccessfulPoll.set({ job_id: job.id, job_name: job.name }, job.lastReachedAt);
-      } else {
-        const error = cycle.errors[0];
-        log.warn({ err: error, failures: cycle.errors.length }, 'polling job failed; will retry next cycle');
+      } else if (cycle.errors.length > 0) {
+        log.warn({ err: cycle.errors[0], failures: cycle.errors.length }, 'polling job failed; will retry next cycle');
       }
       return { reached, counted: cycle.finished.length };
     } catch (error) {
@@ -216,14 +230,59 @@ export class Poller {
   }
 
   /** First sight of a job with no saved state: choose the starting point and commit it. */
-  private async start(job: JobRuntime, limit: LimitFunction, signal?: AbortSignal): Promise<void> {
+  private async start(job: JobRuntime, limit: LimitFunction, log: Logger, signal?: AbortSignal): Promise<void> {
     const { startAt } = this.options;
-    const state = startAt === 'latest' ? await limit(() => findLatestStart(this.options.client, job.id, signal)) : { ...emptyJobState(), cursor: startAt - 1 };
+    const state = startAt === 'latest' ? ((await this.findStart(job, limit, log, signal)) ?? emptyJobState()) : { ...emptyJobState(), cursor: startAt - 1 };
     if (signal?.aborted) return;
     const version = await this.options.store.commit(job.id, 0, state, []);
     job.stored = { state, version };
     this.publishSnapshot(job.id, state);
-    this.options.logger.info({ job_id: job.id, job_name: job.name, start_at: startAt, cursor: state.cursor }, 'job starting point chosen');
+    log.info({ start_at: startAt, cursor: state.cursor }, 'job starting point chosen');
+  }
+
+  /**
+   * The newest build per `start_at: latest`; undefined when it cannot be found (no running-status
+   * answer and no probe hit): the job then starts at 0, so a job that never ran counts its first
+   * build, and is reported failing until its start is confirmed (see confirmStart).
+   */
+  private async findStart(job: JobRuntime, limit: LimitFunction, log: Logger, signal?: AbortSignal): Promise<JobState | undefined> {
+    try {
+      // Once a search found nothing, later attempts ask running-status only; the gap checks' far
+      // look keeps probing ahead of 0 meanwhile.
+      const hintOnly = job.unsure !== undefined;
+      const state = await limit(() => findLatestStart(this.options.client, this.hint, job.id, signal, hintOnly));
+      delete job.unsure;
+      return state;
+    } catch (error) {
+      if (!(error instanceof StartPointUnknownError)) throw error;
+      const failures = (job.unsure?.failures ?? 0) + 1;
+      const wait = Math.min(START_RETRY_SECONDS * 2 ** (failures - 1), MAX_START_RETRY_SECONDS);
+      job.unsure = { retryAt: this.now() + wait, failures };
+      if (failures === 1) log.error({ retry_in_seconds: wait }, error.message);
+      else log.debug({ retry_in_seconds: wait }, error.message);
+      return undefined;
+    }
+  }
+
+  /**
+   * A job started at 0 without knowing its newest build: confirmed once the probe finds its builds
+   * from 1 on; otherwise searched again on a backoff, and moved to the newest build when found (build
+   * 1 does not exist then, so what the search finds lies past a retention hole: history).
+   */
+  private async confirmStart(job: JobRuntime, stored: StoredJob, limit: LimitFunction, log: Logger, signal?: AbortSignal): Promise<StoredJob> {
+    const { state } = stored;
+    if (state.cursor > 0 || state.pending.length > 0) {
+      delete job.unsure;
+      log.info({ cursor: state.cursor }, 'job starting point confirmed: its builds are numbered from 1');
+      return stored;
+    }
+    if (this.now() < (job.unsure?.retryAt ?? 0)) return stored;
+    const found = await this.findStart(job, limit, log, signal);
+    if (!found || found.cursor === 0 || signal?.aborted) return stored;
+    const version = await this.options.store.commit(job.id, stored.version, found, []);
+    this.publishSnapshot(job.id, found);
+    log.info({ cursor: found.cursor }, 'job starting point found');
+    return { state: found, version };
   }
 
   /** The exactly-once boundary: metrics change only after the commit is durable. */
@@ -259,16 +318,28 @@ export class Poller {
   }
 
   private reportProblems(job: JobRuntime, cycle: JobCycleResult, log: Logger): void {
+    const labels = { job_id: job.id, job_name: job.name };
     const invalid = cycle.invalid.length + cycle.problems.length;
-    if (invalid > 0) this.options.self.invalidRecords.inc({ job_id: job.id, job_name: job.name }, invalid);
+    if (invalid > 0) this.options.self.invalidRecords.inc(labels, invalid);
     for (const error of cycle.invalid) log.warn({ build_no: error.buildNo, issues: error.issues }, 'invalid build record; will fetch it again');
     for (const { buildNo, problems } of cycle.problems) log.warn({ build_no: buildNo, problems }, 'build record has implausible values; counted, not observed');
-    for (const buildNo of cycle.vanished) log.warn({ build_no: buildNo }, 'pending build no longer exists in CodeArts; dropped');
-    for (const { record } of cycle.finished) {
-      if (record.phase.recognised || this.unknownStatuses.has(record.rawStatus)) continue;
-      this.unknownStatuses.add(record.rawStatus);
-      log.warn({ build_no: record.buildNo, status: record.rawStatus }, 'unknown build status; counted with result "unknown" (logged once per value)');
+    if (cycle.vanished.length > 0) this.options.self.vanishedBuilds.inc(labels, cycle.vanished.length);
+    for (const buildNo of cycle.vanished) log.warn({ build_no: buildNo }, 'pending build no longer exists in CodeArts (not found on two cycles); dropped');
+    for (const buildNo of cycle.dropped) log.info({ build_no: buildNo }, 'number that answered with an invalid record does not exist; dropped');
+    for (const { buildNo, reason, ageSeconds } of cycle.abandoned) {
+      this.options.self.abandonedBuilds.inc({ ...labels, reason });
+      log.warn({ build_no: buildNo, reason, age_seconds: Math.round(ageSeconds) }, 'pending build given up after poll.max_pending_age; not counted');
     }
-    if (cycle.gapsSkipped.length > 0) log.info({ skipped: cycle.gapsSkipped }, 'build numbers skipped as a gap');
+    for (const { record } of cycle.finished) this.noteUnknownStatus(log, record.buildNo, record.rawStatus, record.phase.recognised, 'counted with result "unknown"');
+    for (const { buildNo, status } of cycle.unknownStatus) this.noteUnknownStatus(log, buildNo, status, false, 'no finish_time: kept pending');
+    for (const { from, to } of cycle.gapsSkipped) log.info({ from, to, count: to - from + 1 }, 'build numbers passed over as a gap');
+  }
+
+  /** Unknown status values are logged once per value. */
+  private noteUnknownStatus(log: Logger, buildNo: number, status: string, recognised: boolean, what: string): void {
+    const key = `${what}\u0000${status}`;
+    if (recognised || this.unknownStatuses.has(key)) return;
+    this.unknownStatuses.add(key);
+    log.warn({ build_no: buildNo, status }, `unknown build status; ${what} (logged once per value)`);
   }
 }

@@ -2,6 +2,7 @@ import type { CodeArtsClient } from '../codearts/client.js';
 import type { BuildRecord } from '../codearts/record.js';
 import type { JobState } from '../state/store.js';
 import { emptyJobState } from '../state/store.js';
+import type { NewestBuildHint } from './running-status-hint.js';
 
 /** Above this no job has builds; stops the search for a job that never ran when no hint answers. */
 const SEARCH_CEILING = 1 << 24;
@@ -9,12 +10,37 @@ const SEARCH_CEILING = 1 << 24;
 const LOOKBACK_FOR_FINISHED = 3;
 
 /**
+ * Without running-status, neither a power of two nor one and a half times one exists: the job never
+ * ran, or retention deleted every build up to a number the search cannot see. The poller starts it
+ * at 0 (a job that never ran then counts its first build), reports it failing until that is
+ * confirmed, and searches again later (never silently sitting below a hole).
+ */
+export class StartPointUnknownError extends Error {
+  override readonly name = 'StartPointUnknownError';
+  constructor(readonly jobId: string, readonly probes: number) {
+    super(
+      `job ${jobId}: cannot find its newest build: running-status gave no answer and none of ${probes} record-info ` +
+        `probes (1, 2, 3, 4, 6, 8, 12, ... up to 2^24) exists. It starts at 0 and is reported failing until its ` +
+        `first build appears or a later search finds its newest build. If retention deleted its builds up to a ` +
+        `number the search cannot see, make running-status reachable (permission, region) or set poll.start_at.`,
+    );
+  }
+}
+
+/**
  * `start_at: latest`: find the newest existing build without counting history. A hint from
  * `running-status` confirmed by record-info costs two requests; without it an exponential probe
  * and a binary search cost about 2*log2(n). Build 1 may be gone (retention), so the probe looks for
- * the first existing power of two instead of assuming it.
+ * the first existing power of two instead of assuming it, then for the first 1.5 x a power of two.
  */
-export async function findLatestStart(client: CodeArtsClient, jobId: string, signal?: AbortSignal): Promise<JobState> {
+export async function findLatestStart(
+  client: CodeArtsClient,
+  hint: NewestBuildHint,
+  jobId: string,
+  signal?: AbortSignal,
+  /** Only running-status: a search that found nothing before is not repeated. */
+  hintOnly = false,
+): Promise<JobState> {
   const seen = new Map<number, BuildRecord | null>();
   const lookup = async (buildNo: number): Promise<BuildRecord | null> => {
     if (!seen.has(buildNo)) {
@@ -24,12 +50,17 @@ export async function findLatestStart(client: CodeArtsClient, jobId: string, sig
     return seen.get(buildNo) ?? null;
   };
 
-  const hint = await client.getLastBuildNumber(jobId, signal).catch(() => undefined);
+  const newestHint = await hint.newest(jobId, signal);
+  if (newestHint === 0) return emptyJobState();
   let newest: number;
-  if (hint === 0) return emptyJobState();
-  if (hint !== undefined && (await lookup(hint))) newest = hint;
+  if (newestHint !== undefined && (await lookup(newestHint))) newest = newestHint;
+  else if (hintOnly) throw new StartPointUnknownError(jobId, seen.size);
   else newest = await searchNewest(lookup);
-  if (newest === 0) return emptyJobState();
+  if (newest === 0) {
+    // With running-status answering, "no build" is believable; without it, it is a guess.
+    if (newestHint === undefined) throw new StartPointUnknownError(jobId, seen.size);
+    return emptyJobState();
+  }
 
   const state: JobState = { ...emptyJobState(), cursor: newest };
   for (let buildNo = newest; buildNo > 0 && buildNo >= newest - LOOKBACK_FOR_FINISHED; buildNo--) {
@@ -45,21 +76,24 @@ export async function findLatestStart(client: CodeArtsClient, jobId: string, sig
 }
 
 async function searchNewest(exists: (buildNo: number) => Promise<unknown>): Promise<number> {
-  let probe = 1;
-  while (!(await exists(probe))) {
-    probe *= 2;
-    if (probe > SEARCH_CEILING) return 0;
-  }
-  let low = probe;
-  let high = probe * 2;
+  const low = (await firstExisting(exists, 1)) ?? (await firstExisting(exists, 3));
+  if (low === undefined) return 0;
+  let known = low;
+  let high = low * 2;
   while (await exists(high)) {
-    low = high;
+    known = high;
     high *= 2;
   }
-  while (high - low > 1) {
-    const middle = Math.floor((low + high) / 2);
-    if (await exists(middle)) low = middle;
+  while (high - known > 1) {
+    const middle = Math.floor((known + high) / 2);
+    if (await exists(middle)) known = middle;
     else high = middle;
   }
-  return low;
+  return known;
+}
+
+/** The first of start, 2*start, 4*start, ... (up to the ceiling) that exists. */
+async function firstExisting(exists: (buildNo: number) => Promise<unknown>, start: number): Promise<number | undefined> {
+  for (let probe = start; probe <= SEARCH_CEILING; probe *= 2) if (await exists(probe)) return probe;
+  return undefined;
 }

@@ -2,16 +2,20 @@
 export { createSimulator } from './server.js';
 export { DEFAULT_TOKEN } from './options.js';
 export type {
+  BuildOverride,
   Endpoint,
   FaultKind,
   FaultOptions,
   GroundTruthBuild,
   GroundTruthJob,
   GroundTruthResult,
+  JobListShape,
   NotFoundShape,
   RequestCounts,
   RequestLogEntry,
+  RunningStatusMode,
   SimJobSpec,
   Simulator,
   SimulatorOptions,
+  TriggerOptions,
 } from './types.js';

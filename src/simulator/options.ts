@@ -1,9 +1,15 @@
-import type { SimAuthOptions, SimJobSpec, SimulatorOptions } from './types.js';
+import type { JobListShape, RunningStatusMode, SimAuthOptions, SimJobSpec, SimulatorOptions } from './types.js';
 
 export const DEFAULT_TOKEN = 'sim-token-NOT-A-SECRET';
 export const DEFAULT_START_TIME = 1_767_225_600;
 
-export type ResolvedOptions = Required<Omit<SimulatorOptions, 'jobs'>> & { jobs: number | SimJobSpec[] };
+export type ResolvedOptions = Required<Omit<SimulatorOptions, 'jobs' | 'runningStatus'>> & {
+  jobs: number | SimJobSpec[];
+  runningStatus: RunningStatusMode;
+};
+
+export const RUNNING_STATUS_MODES: readonly RunningStatusMode[] = ['ok', 'route-not-found', 'forbidden', 'server-error', 'malformed'];
+const JOB_LIST_SHAPES: readonly JobListShape[] = ['sdk', 'enveloped'];
 
 /** Fills in defaults and rejects values that would make the simulation meaningless. */
 export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions {
@@ -20,7 +26,9 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     buildEverySeconds: options.buildEverySeconds ?? 300,
     gapProbability: options.gapProbability ?? 0.02,
     token: options.token ?? DEFAULT_TOKEN,
-    runningStatus: options.runningStatus ?? true,
+    runningStatus: options.runningStatus === false ? 'route-not-found' : options.runningStatus === true ? 'ok' : (options.runningStatus ?? 'ok'),
+    jobListShape: options.jobListShape ?? 'sdk',
+    jobListQuirks: options.jobListQuirks ?? {},
     auth: options.auth ?? { mode: 'token' },
   };
   const problems: string[] = [];
@@ -47,6 +55,11 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     `gapProbability must be within [0, 1), got ${resolved.gapProbability}`,
   );
   check(resolved.token !== '', 'token must not be empty');
+  check(RUNNING_STATUS_MODES.includes(resolved.runningStatus), `runningStatus must be true, false or one of ${RUNNING_STATUS_MODES.join(', ')}`);
+  check(JOB_LIST_SHAPES.includes(resolved.jobListShape), `jobListShape must be one of ${JOB_LIST_SHAPES.join(', ')}`);
+  const { pageCap, totalOffset } = resolved.jobListQuirks;
+  check(pageCap === undefined || (Number.isInteger(pageCap) && pageCap >= 1), `jobListQuirks.pageCap must be an integer >= 1, got ${pageCap}`);
+  check(totalOffset === undefined || Number.isInteger(totalOffset), `jobListQuirks.totalOffset must be an integer, got ${totalOffset}`);
   problems.push(...authProblems(resolved.auth));
   if (problems.length > 0) throw new TypeError(`invalid simulator options: ${problems.join('; ')}`);
   return resolved;

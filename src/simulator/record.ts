@@ -25,7 +25,7 @@ export function showStatus(build: SimBuild, nowMs: number): string {
 export function renderRecord(job: JobTimeline, build: SimBuild, nowMs: number): Record<string, unknown> {
   const phase = classifyPhase(build, nowMs);
   const time = (ms: number): string => formatTime(ms, build.offsetMinutes);
-  const started = phase !== 'queued';
+  const started = phase !== 'queued' && build.neverStarted !== true;
   const finished = phase === 'finished';
   const dispatchedMs = build.createdMs + Math.min(2_000, build.startedMs - build.createdMs);
   const failed = finished && build.final.result === 'failure';

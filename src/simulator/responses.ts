@@ -55,5 +55,14 @@ export function respondNotFound(shape: NotFoundShape): SimResponse {
         error: { code: 'CB.00031006', message: 'The build record does not exist' },
         result: null,
       });
+    case '200-empty':
+      return respondSuccess({});
+    case '200-invalid':
+      return respondSuccess({ build_no: 'abc', build_record_id: '' });
   }
+}
+
+/** A 200 whose body is not JSON (a gateway's HTML page, a cut-off answer). */
+export function respondMalformed(): SimResponse {
+  return { status: 200, body: '<html><body>upstream error</body></html>', headers: { 'Content-Type': 'text/html' } };
 }

@@ -1,13 +1,16 @@
 import { renderRecord, showStatus } from './record.js';
 import {
+  respondError,
   respondInvalidParameter,
+  respondJson,
+  respondMalformed,
   respondNotFound,
   respondSuccess,
   respondUnknownRoute,
   type SimResponse,
 } from './responses.js';
-import { classifyPhase } from './timeline.js';
-import type { Endpoint } from './types.js';
+import { classifyPhase, type JobTimeline } from './timeline.js';
+import type { Endpoint, JobListShape, RunningStatusMode } from './types.js';
 import type { World } from './world.js';
 
 /** A request, classified before anything else happens so that faults and counts can use it. */
@@ -64,7 +67,9 @@ function decodeSegment(segment: string): string {
 export interface RouteContext {
   world: World;
   nowMs: number;
-  runningStatus: boolean;
+  runningStatus: RunningStatusMode;
+  jobListShape: JobListShape;
+  jobListQuirks?: { pageCap?: number; totalOffset?: number };
 }
 
 /** The normal (unfaulted, authorised) answer to a GET route. IAM is handled separately. */
@@ -74,7 +79,7 @@ export function answerRoute(route: Route, context: RouteContext): SimResponse {
     case 'record-info-v1':
       return answerRecordInfo(route, context);
     case 'running-status':
-      return context.runningStatus ? answerRunningStatus(route, context) : respondUnknownRoute();
+      return answerRunningStatus(route, context);
     case 'job-list':
       return answerJobList(route, context);
     default:
@@ -87,10 +92,28 @@ function answerRecordInfo(route: Route, { world, nowMs }: RouteContext): SimResp
   const job = world.job(route.jobId ?? '');
   if (!job) return respondNotFound('422-devcb');
   const build = job.find(route.buildNo, nowMs);
+  if (build?.hiddenAnswers) {
+    build.hiddenAnswers -= 1;
+    return respondNotFound(build.hiddenShape ?? '403-cb');
+  }
+  if (build?.invalidRecord) return respondNotFound('200-invalid');
   return build ? respondSuccess(renderRecord(job, build, nowMs)) : respondNotFound(job.spec.notFound);
 }
 
-function answerRunningStatus(route: Route, { world, nowMs }: RouteContext): SimResponse {
+/** ShowRunningStatusResponse: `{ result: ShowRunningStatusResult, error, status }`, or unavailable. */
+function answerRunningStatus(route: Route, { world, nowMs, runningStatus }: RouteContext): SimResponse {
+  switch (runningStatus) {
+    case 'route-not-found':
+      return respondUnknownRoute();
+    case 'forbidden':
+      return respondError(403, 'CB.00060001', 'The user has no permission to view the job');
+    case 'server-error':
+      return respondError(500, 'CB.00060101', 'Internal server error');
+    case 'malformed':
+      return respondMalformed();
+    case 'ok':
+      break;
+  }
   const job = world.job(route.jobId ?? '');
   if (!job) return respondNotFound('422-devcb');
   const builds = job.visible(nowMs);
@@ -103,29 +126,76 @@ function answerRunningStatus(route: Route, { world, nowMs }: RouteContext): SimR
   });
 }
 
-function answerJobList(route: Route, { world, nowMs }: RouteContext): SimResponse {
+/**
+ * ListProjectJobs. `sdk`: the bare `{ total, jobs: [Job] }` of the official SDK's
+ * ListProjectJobsResponse; `enveloped`: `{ status, result: { total, job_list } }` with the items of
+ * the global job list (ListJobResponse), the shape the API notes saw live for that endpoint.
+ */
+function answerJobList(route: Route, { world, nowMs, jobListShape, jobListQuirks = {} }: RouteContext): SimResponse {
   const pageIndex = Number(route.query.get('page_index') ?? '0');
-  const pageSize = Number(route.query.get('page_size') ?? '10');
+  const asked = Number(route.query.get('page_size') ?? '10');
   if (!Number.isInteger(pageIndex) || pageIndex < 0) return respondInvalidParameter('page_index');
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) return respondInvalidParameter('page_size');
+  if (!Number.isInteger(asked) || asked < 1 || asked > 100) return respondInvalidParameter('page_size');
+  const pageSize = Math.min(asked, jobListQuirks.pageCap ?? asked);
   const jobs = world.jobsInProject(route.param ?? '');
   const page = jobs.slice(pageIndex * pageSize, (pageIndex + 1) * pageSize);
-  return respondSuccess({
-    total: jobs.length,
-    job_list: page.map((job) => {
-      const latest = job.visible(nowMs).at(-1);
-      return {
-        id: job.spec.id,
-        job_name: job.spec.name,
-        project_id: job.spec.projectId,
-        project_name: 'simulated-project',
-        build_project_id: job.profile.buildProjectId,
-        build_number: latest ? String(latest.buildNo) : '',
-        last_build_status: latest ? showStatus(latest, nowMs) : '',
-        last_build_time: latest ? latest.createdMs : 0,
-        is_finished: latest ? classifyPhase(latest, nowMs) === 'finished' : true,
-        disabled: false,
-      };
-    }),
-  });
+  const total = jobs.length + (jobListQuirks.totalOffset ?? 0);
+  if (jobListShape === 'sdk') return respondJson(200, { total, jobs: page.map((job) => describeJob(job, nowMs)) });
+  return respondJson(200, { status: 'success', result: { total, job_list: page.map((job) => describeListedJob(job, nowMs)) } });
+}
+
+/** The SDK's `Job` model. */
+function describeJob(job: JobTimeline, nowMs: number): Record<string, unknown> {
+  const latest = job.visible(nowMs).at(-1);
+  const phase = latest ? classifyPhase(latest, nowMs) : undefined;
+  const user = job.profile.userIds[0] ?? '';
+  return {
+    id: job.spec.id,
+    job_name: job.spec.name,
+    job_creator: 'sim-user',
+    user_name: 'sim-user',
+    last_build_time: latest ? latest.createdMs : 0,
+    health_score: 80,
+    source_code: job.profile.repoName,
+    last_build_status: latest ? statusColour(job, nowMs) : 'none',
+    is_finished: phase === undefined || phase === 'finished',
+    disabled: false,
+    favorite: false,
+    is_modify: true,
+    is_delete: true,
+    is_execute: true,
+    is_copy: true,
+    is_forbidden: false,
+    is_view: true,
+    last_build_user: latest ? 'sim-user' : '',
+    trigger_type: latest?.trigger.raw ?? '',
+    build_time: latest && phase === 'finished' ? latest.finishedMs - latest.startedMs : 0,
+    scm_web_url: `https://codehub.example.invalid/${job.profile.repoName}`,
+    scm_type: 'codehub',
+    repo_id: job.profile.repoId,
+    build_project_id: job.profile.buildProjectId,
+    last_job_running_status: phase === undefined ? '' : phase === 'finished' ? 'Finished' : 'Running',
+    last_build_user_id: latest ? user : '',
+  };
+}
+
+/** The global job list's `ListJobResultJobList` model. */
+function describeListedJob(job: JobTimeline, nowMs: number): Record<string, unknown> {
+  const latest = job.visible(nowMs).at(-1);
+  const { source_code: _source, ...common } = describeJob(job, nowMs);
+  return {
+    ...common,
+    project_id: job.spec.projectId,
+    project_name: 'simulated-project',
+    build_number: latest ? String(latest.buildNo) : '',
+  };
+}
+
+/** The colour vocabulary of job lists (API notes §2.3). */
+function statusColour(job: JobTimeline, nowMs: number): string {
+  const latest = job.visible(nowMs).at(-1);
+  if (!latest) return 'none';
+  if (classifyPhase(latest, nowMs) !== 'finished') return 'building';
+  const colours: Record<string, string> = { success: 'blue', failure: 'red', aborted: 'aborted', timeout: 'timeout', unknown: 'red' };
+  return colours[latest.final.result] ?? 'red';
 }

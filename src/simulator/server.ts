@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { createGateway } from './auth.js';
 import { createClock } from './clock.js';
 import { FaultTable, renderFault } from './faults.js';
-import { resolveOptions } from './options.js';
+import { resolveOptions, RUNNING_STATUS_MODES } from './options.js';
 import { createRandom, deriveSeed } from './random.js';
 import { RequestRecorder } from './requests.js';
 import { respondError, type SimResponse } from './responses.js';
@@ -36,6 +36,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
   const gateway = createGateway(settings.auth, settings.token, () => Date.now() / 1000 + authClockOffsetSeconds);
   const timers = new Set<NodeJS.Timeout>();
   let latencyMs = settings.latencyMs;
+  let runningStatus = settings.runningStatus;
 
   const later = (ms: number, action: () => void): void => {
     const timer = setTimeout(() => {
@@ -49,7 +50,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     if (route.endpoint === 'iam-token') return gateway.answerIam(body);
     const auth = gateway.check(req, body);
     if (!auth.ok) return { status: auth.status, body: auth.body };
-    return answerRoute(route, { world, nowMs: clock.nowMs(), runningStatus: settings.runningStatus });
+    return answerRoute(route, { world, nowMs: clock.nowMs(), runningStatus, jobListShape: settings.jobListShape, jobListQuirks: settings.jobListQuirks });
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -101,6 +102,14 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     addJob: (spec) => world.addJob(spec, clock.nowMs()),
     removeJob: (id) => world.removeJob(id),
     renameJob: (id, name) => world.renameJob(id, name),
+    setRunningStatus: (mode) => {
+      if (!RUNNING_STATUS_MODES.includes(mode)) throw new TypeError(`running-status mode must be one of ${RUNNING_STATUS_MODES.join(', ')}`);
+      runningStatus = mode;
+    },
+    setNotFoundShape: (id, shape) => world.setNotFoundShape(id, shape),
+    setRetention: (id, deletedBelow) => world.setRetention(id, deletedBelow),
+    triggerBuild: (id, options = {}) => world.triggerBuild(id, options, clock.nowMs()),
+    overrideBuild: (id, buildNo, override) => world.overrideBuild(id, buildNo, override, clock.nowMs()),
     requests: () => recorder.snapshot(),
     resetRequests: () => recorder.reset(),
     inject: (kind, opts) => faults.inject(kind, opts),

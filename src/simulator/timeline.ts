@@ -7,7 +7,7 @@ import {
   type FinishedStatus,
   type TriggerValue,
 } from './statuses.js';
-import type { NotFoundShape } from './types.js';
+import type { BuildOverride, NotFoundShape, TriggerOptions } from './types.js';
 
 /** A job spec with every default filled in. */
 export interface ResolvedJobSpec {
@@ -55,6 +55,13 @@ export interface SimBuild {
   commitMessage: string | null;
   /** runnable_time is this long before create_time: nonsense, like the documented example. */
   runnableLeadMs: number;
+  /** Aborted while queued: finished without ever starting (start_time stays null). */
+  neverStarted?: true;
+  /** The next this many record-info answers say the build does not exist. */
+  hiddenAnswers?: number;
+  hiddenShape?: NotFoundShape;
+  /** Its record answers with a schema violation. */
+  invalidRecord?: true;
 }
 
 export type BuildPhase = 'queued' | 'running' | 'finished';
@@ -115,6 +122,52 @@ export class JobTimeline {
   find(buildNo: number, nowMs: number): SimBuild | undefined {
     this.advanceTo(nowMs);
     return buildNo >= this.spec.deletedBelow ? this.byNumber.get(buildNo) : undefined;
+  }
+
+  /**
+   * Starts a build now, as a user pressing "run" would: after `skip` numbers that will never exist,
+   * optionally with a fixed queue time and duration. Returns its number.
+   */
+  trigger(nowMs: number, options: TriggerOptions = {}): number {
+    this.advanceTo(nowMs);
+    this.nextNumber += options.skipNumbers ?? 0;
+    const build = this.drawBuild(this.nextNumber++, nowMs);
+    const durationMs = options.durationSeconds !== undefined ? options.durationSeconds * 1000 : build.finishedMs - build.startedMs;
+    if (options.queueSeconds !== undefined) build.startedMs = build.createdMs + options.queueSeconds * 1000;
+    build.finishedMs = build.startedMs + durationMs;
+    if (options.durationSeconds !== undefined) build.durationField = durationMs;
+    this.addBuild(build);
+    return build.buildNo;
+  }
+
+  /** Bends one existing build (see BuildOverride); throws for a build that does not exist yet. */
+  override(buildNo: number, override: BuildOverride, nowMs: number): void {
+    this.advanceTo(nowMs);
+    const build = this.byNumber.get(buildNo);
+    if (!build) throw new Error(`job ${this.spec.id} has no build ${buildNo} yet`);
+    switch (override.kind) {
+      case 'unknown-status':
+        // Never finishes: the record keeps this status and no finish_time.
+        build.queuedStatus = override.status;
+        build.runningStatus = override.status;
+        build.finishedMs = Number.POSITIVE_INFINITY;
+        break;
+      case 'aborted-in-queue':
+        build.startedMs = build.createdMs + override.afterSeconds * 1000;
+        build.finishedMs = build.startedMs;
+        build.final = { raw: 'ABORTED', result: 'aborted', weight: 0 };
+        build.durationField = 0;
+        build.neverStarted = true;
+        break;
+      case 'invalid-record':
+        build.invalidRecord = true;
+        break;
+      case 'not-found':
+        build.hiddenAnswers = override.times;
+        if (override.shape) build.hiddenShape = override.shape;
+        else delete build.hiddenShape;
+        break;
+    }
   }
 
   /** History builds 1..history, all finished before the epoch. */

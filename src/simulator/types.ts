@@ -1,7 +1,11 @@
 /** Public types of the fake CodeArts Build API. Re-exported by `index.ts`. */
 
-/** How a job answers for a build number that does not exist (the API notes list all five as seen or plausible). */
-export type NotFoundShape = '404' | '422-devcb' | '422-cb' | '403-cb' | '200-fail';
+/**
+ * How a job answers for a build number that does not exist. The first five are seen or plausible
+ * (API notes); `200-empty` (`result: {}`) and `200-invalid` (a result without status and with a
+ * non-numeric build_no) are broken answers a gateway or a faulty release could give.
+ */
+export type NotFoundShape = '404' | '422-devcb' | '422-cb' | '403-cb' | '200-fail' | '200-empty' | '200-invalid';
 
 export interface SimJobSpec {
   /** 32 lowercase hex characters. */
@@ -44,9 +48,52 @@ export interface SimulatorOptions {
   token?: string;
   /** How CodeArts routes check credentials. @default { mode: 'token' } */
   auth?: SimAuthOptions;
-  /** Serve GET /v1/job/{job_id}/running-status; false answers 404 APIGW.0101. @default true */
-  runningStatus?: boolean;
+  /**
+   * How GET /v1/job/{job_id}/running-status answers: `ok`, or unavailable the ways CodeArts can be
+   * (`route-not-found`: 404 APIGW.0101, route not published in the region; `forbidden`: 403, a user
+   * without the permission; `server-error`: 500; `malformed`: 200 with a body that is not JSON).
+   * `true` is `ok`, `false` is `route-not-found`. @default 'ok'
+   */
+  runningStatus?: boolean | RunningStatusMode;
+  /**
+   * Shape of GET /v1/job/{project_id}/list: `sdk` is the official SDK's bare
+   * `{ total, jobs: [Job] }` (ListProjectJobsResponse); `enveloped` wraps the items as the global job
+   * list does (`{ status, result: { total, job_list } }`, ListJobResponse). @default 'sdk'
+   */
+  jobListShape?: JobListShape;
+  /**
+   * Ways a job list can misbehave: `pageCap` answers at most this many jobs per page whatever
+   * page_size asks (short pages before the end); `totalOffset` is added to the reported `total`
+   * (a total the pages never reach).
+   */
+  jobListQuirks?: { pageCap?: number; totalOffset?: number };
 }
+
+export type RunningStatusMode = 'ok' | 'route-not-found' | 'forbidden' | 'server-error' | 'malformed';
+export type JobListShape = 'sdk' | 'enveloped';
+
+/** A build started by hand (`Simulator.triggerBuild`). */
+export interface TriggerOptions {
+  /** Numbers skipped before it (they never exist). @default 0 */
+  skipNumbers?: number;
+  queueSeconds?: number;
+  durationSeconds?: number;
+}
+
+/**
+ * A build whose record a test bends out of its natural course:
+ * - `unknown-status`: from now on shows `status` (a value nobody recognises) with no finish_time;
+ * - `aborted-in-queue`: was aborted while queued, `afterSeconds` after its creation (no start_time);
+ * - `not-found`: answers the next `times` record-info requests as missing (`shape`, default
+ *   403 CB.00031059), as a gateway hiccup would; it still exists;
+ * - `invalid-record`: from now on answers 200 with a record that fails validation (no status, a
+ *   non-numeric build_no), as a broken record would.
+ */
+export type BuildOverride =
+  | { kind: 'unknown-status'; status: string }
+  | { kind: 'aborted-in-queue'; afterSeconds: number }
+  | { kind: 'not-found'; times: number; shape?: NotFoundShape }
+  | { kind: 'invalid-record' };
 
 /** An IAM user the `iam` auth mode issues tokens to. */
 export interface SimIamUser {
@@ -95,6 +142,8 @@ export interface GroundTruthBuild {
   createdAt: number;
   startedAt: number;
   finishedAt: number;
+  /** Aborted while queued: no start_time, no duration; its queue time runs from creation to finish. */
+  neverStarted?: true;
 }
 
 export interface GroundTruthJob {
@@ -194,6 +243,16 @@ export interface Simulator {
   inject(fault: FaultKind, opts?: FaultOptions): void;
   clearFaults(): void;
   setLatency(ms: number): void;
+  /** Switches how running-status answers from now on. */
+  setRunningStatus(mode: RunningStatusMode): void;
+  /** Switches how a job answers for build numbers that do not exist (retention included). */
+  setNotFoundShape(jobId: string, shape: NotFoundShape): void;
+  /** Retention: from now on the job's builds below `deletedBelow` answer not-found. */
+  setRetention(jobId: string, deletedBelow: number): void;
+  /** Starts a build of the job now (see TriggerOptions); returns its number. */
+  triggerBuild(jobId: string, options?: TriggerOptions): number;
+  /** Bends one build's record (see BuildOverride); the ground truth follows. */
+  overrideBuild(jobId: string, buildNo: number, override: BuildOverride): void;
   /** `iam` auth mode: invalidates every token issued so far (what a password change does); returns how many. */
   revokeTokens(): number;
   /** Moves the gateway's auth clock (token expiry, X-Sdk-Date checks) this many seconds ahead of real time. */

@@ -1,8 +1,8 @@
 import type { Random } from './random.js';
 import { JobTimeline, classifyPhase, type ResolvedJobSpec, type SimBuild } from './timeline.js';
-import type { GroundTruthBuild, GroundTruthJob, NotFoundShape, SimJobSpec } from './types.js';
+import type { BuildOverride, GroundTruthBuild, GroundTruthJob, NotFoundShape, SimJobSpec, TriggerOptions } from './types.js';
 
-const NOT_FOUND_SHAPES: readonly NotFoundShape[] = ['404', '422-devcb', '422-cb', '403-cb', '200-fail'];
+const NOT_FOUND_SHAPES: readonly NotFoundShape[] = ['404', '422-devcb', '422-cb', '403-cb', '200-fail', '200-empty', '200-invalid'];
 const JOB_NAMES = [
   'backend-ci',
   'frontend-build',
@@ -70,9 +70,31 @@ export class World {
   }
 
   renameJob(id: string, name: string): void {
+    this.timeline(id).spec.name = name;
+  }
+
+  setNotFoundShape(id: string, shape: NotFoundShape): void {
+    if (!NOT_FOUND_SHAPES.includes(shape)) throw new TypeError(`notFound must be one of ${NOT_FOUND_SHAPES.join(', ')}`);
+    this.timeline(id).spec.notFound = shape;
+  }
+
+  setRetention(id: string, deletedBelow: number): void {
+    if (!Number.isInteger(deletedBelow) || deletedBelow < 1) throw new RangeError(`deletedBelow must be an integer >= 1, got ${deletedBelow}`);
+    this.timeline(id).spec.deletedBelow = deletedBelow;
+  }
+
+  triggerBuild(id: string, options: TriggerOptions, nowMs: number): number {
+    return this.timeline(id).trigger(nowMs, options);
+  }
+
+  overrideBuild(id: string, buildNo: number, override: BuildOverride, nowMs: number): void {
+    this.timeline(id).override(buildNo, override, nowMs);
+  }
+
+  private timeline(id: string): JobTimeline {
     const timeline = this.timelines.get(id);
     if (!timeline) throw new Error(`no job ${id}`);
-    timeline.spec.name = name;
+    return timeline;
   }
 
   groundTruth(nowMs: number): GroundTruthJob[] {
@@ -134,7 +156,7 @@ function describeJob(timeline: JobTimeline, nowMs: number): GroundTruthJob {
 }
 
 function describeBuild(build: SimBuild): GroundTruthBuild {
-  return {
+  const described: GroundTruthBuild = {
     buildNo: build.buildNo,
     result: build.final.result,
     rawStatus: build.final.raw,
@@ -145,4 +167,6 @@ function describeBuild(build: SimBuild): GroundTruthBuild {
     startedAt: build.startedMs / 1000,
     finishedAt: build.finishedMs / 1000,
   };
+  if (build.neverStarted) described.neverStarted = true;
+  return described;
 }

@@ -1,35 +1,9 @@
 import { renameSync, rmSync } from 'node:fs';
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { z } from 'zod';
-import { BUILD_RESULTS } from '../codearts/status.js';
+import { parseStateFile, renderStateFile } from './state-schema.js';
+import { lockStateFile } from './state-lock.js';
 import { StaleVersionError, type JobState, type Store, type StoredJob } from './store.js';
-
-const STATE_FORMAT = 'codearts-build-exporter/state';
-const STATE_SCHEMA_VERSION = 1;
-
-const buildNo = z.number().int().positive();
-const JobStateSchema = z.object({
-  cursor: z.number().int().nonnegative(),
-  pending: z.array(buildNo),
-  queueObserved: z.array(buildNo),
-  skipped: z.array(z.object({ buildNo, checksLeft: z.number().int().nonnegative() })),
-  last: z
-    .object({
-      buildNo,
-      result: z.enum(BUILD_RESULTS),
-      finishedAt: z.number(),
-      durationSeconds: z.number().optional(),
-    })
-    .optional(),
-  lastSuccessAt: z.number().optional(),
-});
-const StateFileSchema = z.object({
-  format: z.literal(STATE_FORMAT),
-  schema_version: z.literal(STATE_SCHEMA_VERSION),
-  saved_at: z.string(),
-  jobs: z.record(z.string(), z.object({ version: z.number().int().nonnegative(), state: JobStateSchema })),
-});
 
 function applyTo(jobs: Map<string, StoredJob>, waiter: Waiter): void {
   if (waiter.stored) jobs.set(waiter.jobId, waiter.stored);
@@ -57,24 +31,44 @@ interface Waiter {
 }
 
 /**
- * The embedded store: one JSON file, replaced atomically (temp file, fsync, rename, fsync dir).
- * Commits that arrive together share one write (group commit), so a cycle over 1,000 jobs costs
- * one or two file writes, not 1,000.
+ * The embedded store: one JSON file, replaced atomically (temp file, fsync, rename, fsync dir), held
+ * by one process at a time (an exclusive lock beside it). Commits that arrive together share one
+ * write (group commit), so a cycle over 1,000 jobs costs one or two file writes, not 1,000.
  */
 export class FileStore implements Store {
   private readonly durable = new Map<string, StoredJob>();
   private queued: Waiter[] = [];
   private flushing: Promise<void> | undefined;
+  private release: (() => Promise<void>) | undefined;
+  private lockLost: Error | undefined;
 
   private constructor(
     readonly path: string,
     private readonly onSaveError: (error: unknown) => void,
   ) {}
 
+  /** Locks the file (StateLockedError when another process holds it), then reads it. */
   static async open(path: string, onSaveError: (error: unknown) => void = () => undefined): Promise<FileStore> {
     const store = new FileStore(path, onSaveError);
-    await store.read();
+    store.release = await lockStateFile(path, (error) => {
+      // Another process took the file over (or the lock vanished): never write again.
+      store.lockLost = new Error(`lock of state file ${path} lost (${error.message}); no further commits`);
+      onSaveError(store.lockLost);
+    });
+    try {
+      await store.read();
+    } catch (error) {
+      await store.release();
+      throw error;
+    }
     return store;
+  }
+
+  /** The jobs saved in a state file, read without locking it (`once` works on such a copy). */
+  static async readSnapshot(path: string): Promise<Map<string, StoredJob>> {
+    const store = new FileStore(path, () => undefined);
+    await store.read();
+    return store.durable;
   }
 
   async load(): Promise<Map<string, StoredJob>> {
@@ -82,6 +76,7 @@ export class FileStore implements Store {
   }
 
   commit(jobId: string, expectedVersion: number, next: JobState): Promise<number> {
+    if (this.lockLost) return Promise.reject(this.lockLost);
     const current = this.latestVersion(jobId);
     if (current !== expectedVersion) return Promise.reject(new StaleVersionError(jobId, expectedVersion, current));
     return new Promise((resolve, reject) => {
@@ -99,6 +94,8 @@ export class FileStore implements Store {
 
   async close(): Promise<void> {
     await this.flushing;
+    await this.release?.();
+    this.release = undefined;
   }
 
   private latestVersion(jobId: string): number {
@@ -117,18 +114,19 @@ export class FileStore implements Store {
       for (const waiter of batch) applyTo(snapshot, waiter);
       try {
         const temp = await this.writeTemp(snapshot);
-        // Rename and resolve in one synchronous step: the commit point and the moment callers
-        // count the builds (and log the ledger) are separated by no I/O a crash could fall into.
         this.replaceWith(temp);
-        for (const waiter of batch) applyTo(this.durable, waiter);
-        for (const waiter of batch) waiter.resolve(waiter.stored?.version ?? 0);
       } catch (error) {
         this.onSaveError(error);
         // Later commits of the same jobs were validated against these versions; fail them too.
         for (const waiter of [...batch, ...this.queued.splice(0)]) waiter.reject(error);
         continue;
       }
+      for (const waiter of batch) applyTo(this.durable, waiter);
+      // The rename is the commit point for a crash of this process; callers count the builds only
+      // once the directory is synced too, so a power loss cannot take back a counted commit. A sync
+      // that fails is reported, and the commit still stands: the rename is visible.
       await this.syncDirectory().catch((error: unknown) => this.onSaveError(error));
+      for (const waiter of batch) waiter.resolve(waiter.stored?.version ?? 0);
     }
     this.flushing = undefined;
   }
@@ -147,22 +145,14 @@ export class FileStore implements Store {
     } catch {
       throw new StateFileError(this.path, 'it is not valid JSON (truncated or corrupted)');
     }
-    const parsed = StateFileSchema.safeParse(data);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new StateFileError(this.path, `unexpected content at ${issue?.path.join('.') || 'top level'} (${issue?.message ?? 'invalid'})`);
-    }
-    for (const [jobId, stored] of Object.entries(parsed.data.jobs)) this.durable.set(jobId, stored as StoredJob);
+    const jobs = parseStateFile(data);
+    if ('problem' in jobs) throw new StateFileError(this.path, jobs.problem);
+    for (const [jobId, stored] of jobs) this.durable.set(jobId, stored);
   }
 
   /** Writes and fsyncs the new content to a temp file beside the state file; returns its path. */
   private async writeTemp(jobs: Map<string, StoredJob>): Promise<string> {
-    const body = JSON.stringify({
-      format: STATE_FORMAT,
-      schema_version: STATE_SCHEMA_VERSION,
-      saved_at: new Date().toISOString(),
-      jobs: Object.fromEntries(jobs),
-    });
+    const body = renderStateFile(jobs);
     await mkdir(dirname(this.path), { recursive: true });
     const temp = `${this.path}.${process.pid}.tmp`;
     try {

@@ -2,7 +2,12 @@ import { StaleVersionError, type JobState, type Store, type StoredJob } from './
 
 /** A Store that keeps everything in memory: for benchmarks and tests that need no durability. */
 export class MemoryStore implements Store {
-  private readonly jobs = new Map<string, StoredJob>();
+  private readonly jobs: Map<string, StoredJob>;
+
+  /** Optionally seeded with saved jobs (`once` works on a copy of the state file). */
+  constructor(seed: ReadonlyMap<string, StoredJob> = new Map()) {
+    this.jobs = new Map([...seed].map(([id, stored]) => [id, structuredClone(stored)]));
+  }
 
   async load(): Promise<Map<string, StoredJob>> {
     return new Map([...this.jobs].map(([id, stored]) => [id, structuredClone(stored)]));

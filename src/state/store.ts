@@ -8,6 +8,14 @@ export interface LastBuild {
   durationSeconds?: number;
 }
 
+/** Build numbers passed over (a gap, a retention hole), from..to inclusive. */
+export interface SkippedRange {
+  from: number;
+  to: number;
+  /** Re-checks left for the top of the range, in case a record there shows up late. */
+  checksLeft: number;
+}
+
 /** What the exporter remembers about one job between cycles and across restarts (docs/design.md, "Polling semantics"). */
 export interface JobState {
   /** Highest build number seen; the forward probe continues at cursor + 1. */
@@ -16,8 +24,14 @@ export interface JobState {
   pending: number[];
   /** Pending builds whose queue time has already been observed. */
   queueObserved: number[];
-  /** Numbers passed over as a gap; re-checked a few times in case their record shows up late. */
-  skipped: Array<{ buildNo: number; checksLeft: number }>;
+  /** Numbers passed over as a gap or a hole, as ranges. */
+  skipped: SkippedRange[];
+  /** Numbers below the cursor that answered with an invalid record: re-fetched until they make sense. */
+  unconfirmed: number[];
+  /** Pending or unconfirmed builds that answered "does not exist" last cycle: dropped if they do again. */
+  notFoundOnce: number[];
+  /** When the exporter first saw each pending or unconfirmed build (Unix seconds, its own clock), by build number. */
+  firstSeen: Record<string, number>;
   last?: LastBuild;
   /** Finish time of the latest successful build (Unix seconds). */
   lastSuccessAt?: number;
@@ -58,5 +72,5 @@ export class StaleVersionError extends Error {
 }
 
 export function emptyJobState(): JobState {
-  return { cursor: 0, pending: [], queueObserved: [], skipped: [] };
+  return { cursor: 0, pending: [], queueObserved: [], skipped: [], unconfirmed: [], notFoundOnce: [], firstSeen: {} };
 }

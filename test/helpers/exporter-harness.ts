@@ -55,10 +55,10 @@ export function testConfig(simulator: Simulator, overrides: Record<string, unkno
   return parseConfigText(stringify(deepMerge(base, overrides)), { env: {} });
 }
 
-/** An exporter wired to a log capture. */
-export async function createTestExporter(config: Config): Promise<{ exporter: Exporter; logs: LogCapture }> {
+/** An exporter wired to a log capture; `now` drives its poller clock (e.g. the simulator's virtual time). */
+export async function createTestExporter(config: Config, options: { now?: () => number } = {}): Promise<{ exporter: Exporter; logs: LogCapture }> {
   const logs = new LogCapture();
-  const exporter = await Exporter.create({ config, logger: createLogger(config.log.level, logs.stream, config.log.format) });
+  const exporter = await Exporter.create({ config, logger: createLogger(config.log.level, logs.stream, config.log.format), ...options });
   return { exporter, logs };
 }
 

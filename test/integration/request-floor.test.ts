@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import type { Exporter } from '../../src/exporter.js';
 import { valueOf } from '../helpers/exposition.js';
-import { createTestExporter, scrape, testConfig } from '../helpers/exporter-harness.js';
+import { createTestExporter, scrape, testConfig, type LogCapture } from '../helpers/exporter-harness.js';
+import { compareCounters } from '../helpers/ground-truth.js';
+import type { RunningStatusMode } from '../../src/simulator/index.js';
 
 /**
  * The request floor (docs/design.md, "Polling semantics"): per cycle, one request per pending build, one per new build and one
@@ -11,7 +13,8 @@ import { createTestExporter, scrape, testConfig } from '../helpers/exporter-harn
  */
 async function measure(simulator: Simulator, exporter: Exporter, cycles: number, advanceSeconds: number) {
   let floor = 0;
-  let sent = 0;
+  let recordInfo = 0;
+  let runningStatus = 0;
   for (let i = 0; i < cycles; i++) {
     simulator.advance(advanceSeconds);
     const before = await scrape(exporter);
@@ -21,7 +24,8 @@ async function measure(simulator: Simulator, exporter: Exporter, cycles: number,
     simulator.resetRequests();
     await exporter.runCycle();
     const requests = simulator.requests();
-    sent += requests.recordInfo + (requests.byEndpoint['running-status'] ?? 0);
+    recordInfo += requests.recordInfo;
+    runningStatus += requests.byEndpoint['running-status'] ?? 0;
     const after = await scrape(exporter);
     let fresh = 0;
     for (const job of simulator.groundTruth()) {
@@ -31,7 +35,27 @@ async function measure(simulator: Simulator, exporter: Exporter, cycles: number,
     }
     floor += pending + fresh + jobs.length;
   }
-  return { floor, sent, ratio: sent / floor };
+  const sent = recordInfo + runningStatus;
+  return { floor, sent, recordInfo, runningStatus, ratio: sent / floor };
+}
+
+async function cursorsOf(simulator: Simulator, exporter: Exporter): Promise<Map<string, number>> {
+  const samples = await scrape(exporter);
+  return new Map(simulator.jobs().map((job) => [job.id, valueOf(samples, 'codearts_build_last_number', { job_id: job.id }) ?? 0]));
+}
+
+/**
+ * Every finished build between a job's starting point and its cursor is counted exactly; cursors
+ * trail the newest build by at most a gap.
+ */
+async function expectExactUpToCursors(simulator: Simulator, exporter: Exporter, starts: ReadonlyMap<string, number>): Promise<void> {
+  const samples = await scrape(exporter);
+  for (const job of simulator.groundTruth()) {
+    const cursor = valueOf(samples, 'codearts_build_last_number', { job_id: job.id }) ?? 0;
+    const start = starts.get(job.id) ?? 0;
+    expect(compareCounters(samples, job, job.finished.filter((b) => b.buildNo > start && b.buildNo <= cursor))).toEqual([]);
+    expect(job.existing.filter((n) => n > cursor).length, `${job.name}: builds past the cursor`).toBeLessThanOrEqual(2);
+  }
 }
 
 describe('request floor at steady state', () => {
@@ -44,13 +68,16 @@ describe('request floor at steady state', () => {
 
   it('a fleet with a realistic mix stays within 1.05 x the floor, gap checks included', async () => {
     simulator = await createSimulator({ seed: 21, jobs: 25, buildEverySeconds: 900, gapProbability: 0.02 });
-    ({ exporter } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'warn' } })));
+    const sim = simulator;
+    ({ exporter } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'warn' } }), { now: () => sim.now() }));
     await exporter.runCycle();
+    const starts = await cursorsOf(simulator, exporter);
     await measure(simulator, exporter, 40, 30); // warm up: pending sets fill
     const { ratio, floor, sent } = await measure(simulator, exporter, 150, 30);
     console.log(`request floor: sent ${sent}, floor ${floor}, ratio ${ratio.toFixed(4)}`);
     expect(floor).toBeGreaterThan(4000);
     expect(ratio, `sent ${sent} for a floor of ${floor}`).toBeLessThanOrEqual(1.05);
+    await expectExactUpToCursors(simulator, exporter, starts);
   }, 120_000);
 
   it('a job idle for days pays for gap detection with exponential backoff, not every cycle', async () => {
@@ -61,5 +88,32 @@ describe('request floor at steady state', () => {
     const { sent } = await measure(simulator, exporter, 1000, 180);
     expect(sent).toBeGreaterThanOrEqual(1000);
     expect(sent).toBeLessThanOrEqual(1000 * 1.01);
+  }, 120_000);
+
+  // Where running-status is not published (404 APIGW.0101), forbidden to a least-privilege user, or
+  // failing, gap checks look ahead with record-info instead: one request per check, never two.
+  it.each([
+    ['route-not-found', '404 APIGW.0101'],
+    ['forbidden', '403'],
+    ['server-error', '500'],
+  ] as Array<[RunningStatusMode, string]>)('running-status answering %s (%s): record-info within 1.05 x the floor, counts exact', async (mode) => {
+    simulator = await createSimulator({ seed: 21, jobs: 25, buildEverySeconds: 900, gapProbability: 0.02, runningStatus: mode });
+    const sim = simulator;
+    let logs: LogCapture;
+    ({ exporter, logs } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'warn' } }), { now: () => sim.now() }));
+    await exporter.runCycle();
+    const starts = await cursorsOf(simulator, exporter);
+    await measure(simulator, exporter, 40, 30);
+    const { recordInfo, runningStatus, floor } = await measure(simulator, exporter, 150, 30);
+    const ratio = recordInfo / floor;
+    console.log(`running-status ${mode}: record-info ${recordInfo}, floor ${floor}, ratio ${ratio.toFixed(4)}, running-status requests ${runningStatus}`);
+    expect(floor).toBeGreaterThan(4000);
+    expect(ratio, `record-info ${recordInfo} for a floor of ${floor}`).toBeLessThanOrEqual(1.05);
+    // Asked again only after each suspension (10 min, 20 min, ... of the 75 measured minutes).
+    expect(runningStatus).toBeLessThanOrEqual(3 * 4);
+    const warnings = logs.lines.filter((line) => line.msg.startsWith('running-status unavailable'));
+    expect(warnings).toHaveLength(1);
+    expect(valueOf(await scrape(exporter), 'codearts_exporter_running_status_available')).toBe(0);
+    await expectExactUpToCursors(simulator, exporter, starts);
   }, 120_000);
 });

@@ -57,4 +57,51 @@ describe('start_at: latest', () => {
     expect(fresh.length).toBeGreaterThan(20);
     expect(total).toBe(fresh.length);
   });
+
+  // Retention deleted every build below 1100 of 1200: no power of two (1024, 2048) and no 1.5 x
+  // one (768, 1536) exists, and running-status does not answer. The job must not sit at 0 quietly.
+  it('without running-status, a newest build the search cannot see: reported failing, searched again on a backoff, found once running-status answers', async () => {
+    simulator = await createSimulator({ seed: 4, jobs: [{ ...JOB, history: 1200, deletedBelow: 1100 }], runningStatus: 'route-not-found', gapProbability: 0 });
+    const sim = simulator;
+    let logs;
+    ({ exporter, logs } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'info' } }), { now: () => sim.now() }));
+    simulator.resetRequests();
+    await exporter.runCycle();
+    // 25 powers of two and 23 times 1.5, then the cycle's probe of build 1.
+    expect(simulator.requests().recordInfo).toBeLessThanOrEqual(50);
+    let samples = await scrape(exporter);
+    expect(valueOf(samples, 'codearts_exporter_up')).toBe(0);
+    expect(valueOf(samples, 'codearts_build_last_number', { job_id: JOB.id })).toBe(0);
+    const error = logs.lines.find((line) => line.level === 'error');
+    expect(String(error?.msg)).toContain('cannot find its newest build');
+    expect(String(error?.msg)).toContain('poll.start_at');
+    // Until the retry (10 minutes), one probe a cycle and no new search.
+    simulator.resetRequests();
+    for (let i = 0; i < 19; i++) {
+      simulator.advance(30);
+      await exporter.runCycle();
+    }
+    expect(simulator.requests().recordInfo).toBeLessThanOrEqual(19 + 3);
+    expect(valueOf(await scrape(exporter), 'codearts_exporter_up')).toBe(0);
+    // running-status answers again: the next search finds 1200 and counts no history.
+    simulator.setRunningStatus('ok');
+    for (let i = 0; i < 45; i++) {
+      simulator.advance(30);
+      await exporter.runCycle();
+    }
+    samples = await scrape(exporter);
+    expect(valueOf(samples, 'codearts_build_last_number', { job_id: JOB.id })).toBe(1200);
+    expect(valueOf(samples, 'codearts_exporter_up')).toBe(1);
+    for (const result of RESULTS) expect(valueOf(samples, 'codearts_builds_total', { job_id: JOB.id, result })).toBe(0);
+    expect(logs.lines.filter((line) => line.level === 'error')).toHaveLength(1);
+  });
+
+  it('without running-status, retention past a power of two: found by the 1.5 x probes', async () => {
+    simulator = await createSimulator({ seed: 4, jobs: [{ ...JOB, history: 450, deletedBelow: 300 }], runningStatus: false, gapProbability: 0 });
+    ({ exporter } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' } })));
+    await exporter.runCycle();
+    const samples = await scrape(exporter);
+    expect(valueOf(samples, 'codearts_build_last_number', { job_id: JOB.id })).toBe(450);
+    expect(valueOf(samples, 'codearts_exporter_up')).toBe(1);
+  });
 });

@@ -77,7 +77,7 @@ describe('a state file that cannot be used refuses start-up and is left unchange
   const cases: Array<[string, string | Buffer, RegExp]> = [
     ['truncated JSON', valid.slice(0, Math.floor(valid.length / 2)), /not valid JSON/],
     ['wrong schema (a version is a string)', JSON.stringify({ ...VALID_STATE, jobs: { [JOB_ID]: { version: 'three', state: VALID_STATE.jobs[JOB_ID]?.state } } }), /unexpected content at jobs\./],
-    ['wrong schema (a newer schema version)', JSON.stringify({ ...VALID_STATE, schema_version: 2 }), /unexpected content at schema_version/],
+    ['wrong schema (a newer schema version)', JSON.stringify({ ...VALID_STATE, schema_version: 3 }), /unexpected content at schema_version/],
     ['wrong schema (a JSON array)', '[1, 2, 3]', /unexpected content/],
     ['binary junk', Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 7919 + 13) % 256)), /not valid JSON/],
     ['an empty file', '', /not valid JSON/],

@@ -63,7 +63,7 @@ describe('simulator routes', () => {
     expect(simulator.requests().byEndpoint).toEqual({ 'running-status': 1, other: 2 });
   });
 
-  it('lists the jobs of a project, 0-based pages', async () => {
+  it('lists the jobs of a project, 0-based pages, bare as the SDK models it', async () => {
     const projectId = 'ab'.repeat(16);
     const simulator = await startSimulator({
       jobs: [
@@ -73,13 +73,53 @@ describe('simulator routes', () => {
       ],
     });
     const all = await getJson(simulator, `/v1/job/${projectId}/list?page_index=0&page_size=100`);
-    expect(all.body.status).toBe('success');
-    expect(all.body.result.total).toBe(2);
-    expect(all.body.result.job_list.map((job: { id: string }) => job.id)).toEqual([jobId(1), jobId(2)]);
-    expect(all.body.result.job_list[0]).toMatchObject({ job_name: 'one', project_id: projectId });
+    expect(Object.keys(all.body).sort()).toEqual(['jobs', 'total']);
+    expect(all.body.total).toBe(2);
+    expect(all.body.jobs.map((job: { id: string }) => job.id)).toEqual([jobId(1), jobId(2)]);
+    expect(all.body.jobs[0]).toMatchObject({ job_name: 'one', last_build_status: 'none', is_finished: true });
     const second = await getJson(simulator, `/v1/job/${projectId}/list?page_index=1&page_size=1`);
-    expect(second.body.result.job_list.map((job: { id: string }) => job.id)).toEqual([jobId(2)]);
+    expect(second.body.jobs.map((job: { id: string }) => job.id)).toEqual([jobId(2)]);
     expect((await getJson(simulator, `/v1/job/${projectId}/list?page_size=101`)).status).toBe(400);
+  });
+
+  it('lists the jobs enveloped on request, with the global job list item fields', async () => {
+    const projectId = 'ab'.repeat(16);
+    const simulator = await startSimulator({ jobListShape: 'enveloped', jobs: [{ id: jobId(1), name: 'one', projectId, history: 2 }] });
+    const all = await getJson(simulator, `/v1/job/${projectId}/list?page_index=0&page_size=100`);
+    expect(all.body.status).toBe('success');
+    expect(all.body.result.total).toBe(1);
+    expect(all.body.result.job_list[0]).toMatchObject({ id: jobId(1), job_name: 'one', project_id: projectId, build_number: '2' });
+  });
+
+  it('answers running-status in each unavailable mode, switchable at run time', async () => {
+    const simulator = await startSimulator({ jobs: [{ id: jobId(1), name: 'a', history: 3 }], runningStatus: 'forbidden' });
+    const path = `/v1/job/${jobId(1)}/running-status`;
+    expect((await getJson(simulator, path)).status).toBe(403);
+    simulator.setRunningStatus('server-error');
+    expect((await getJson(simulator, path)).status).toBe(500);
+    simulator.setRunningStatus('malformed');
+    const malformed = await getJson(simulator, path);
+    expect([malformed.status, malformed.body]).toEqual([200, undefined]);
+    simulator.setRunningStatus('route-not-found');
+    expect((await getJson(simulator, path)).body.error_code).toBe('APIGW.0101');
+    simulator.setRunningStatus('ok');
+    expect((await getJson(simulator, path)).body.result.last_build_no).toBe('3');
+  });
+
+  it('bends single builds: hidden once, aborted in the queue, stuck in an unknown status', async () => {
+    const simulator = await startSimulator({ jobs: [{ id: jobId(1), name: 'a', history: 5 }] });
+    simulator.overrideBuild(jobId(1), 2, { kind: 'not-found', times: 1 });
+    expect((await getJson(simulator, recordPath(jobId(1), 2))).body.error_code).toBe('CB.00031059');
+    expect((await getJson(simulator, recordPath(jobId(1), 2))).body.result.build_no).toBe(2);
+    simulator.overrideBuild(jobId(1), 3, { kind: 'aborted-in-queue', afterSeconds: 40 });
+    const aborted = (await getJson(simulator, recordPath(jobId(1), 3))).body.result;
+    expect(aborted).toMatchObject({ status: 'ABORTED', start_time: null, duration: 0 });
+    expect(Date.parse(aborted.finish_time) - Date.parse(aborted.create_time)).toBe(40_000);
+    simulator.overrideBuild(jobId(1), 4, { kind: 'unknown-status', status: 'SUSPENDED' });
+    expect((await getJson(simulator, recordPath(jobId(1), 4))).body.result).toMatchObject({ status: 'SUSPENDED', finish_time: null });
+    const truth = simulator.groundTruth()[0];
+    expect(truth?.inProgress).toEqual([4]);
+    expect(truth?.finished.find((b) => b.buildNo === 3)).toMatchObject({ result: 'aborted', queueSeconds: 40, neverStarted: true });
   });
 
   it('refuses a missing or wrong X-Auth-Token with 401 APIGW.0301', async () => {

@@ -1,0 +1,212 @@
+import type { CodeArtsClient, RecordLookup } from '../codearts/client.js';
+import { isCodeArtsError, type CodeArtsError } from '../codearts/errors.js';
+import { InvalidRecordError, type BuildRecord } from '../codearts/record.js';
+import type { BuildResult } from '../codearts/status.js';
+import type { JobState } from '../state/store.js';
+import type { GapMemory } from './gap-policy.js';
+
+/** A finished build found this cycle, to be counted once its commit is durable. */
+export interface FinishedBuild {
+  record: BuildRecord;
+  result: BuildResult;
+}
+
+/** Why a pending build was given up after `poll.max_pending_age`. */
+export type AbandonReason = 'unknown_status' | 'still_in_progress' | 'invalid_record';
+export const ABANDON_REASONS: readonly AbandonReason[] = ['unknown_status', 'still_in_progress', 'invalid_record'];
+
+/** Everything one job's cycle learned; nothing of it is visible before `next` is committed. */
+export interface JobCycleResult {
+  next: JobState;
+  memory: GapMemory;
+  finished: FinishedBuild[];
+  /** Queue times first known this cycle (seconds). */
+  queueTimes: number[];
+  /** Records that failed validation: the job is reported failing. */
+  invalid: InvalidRecordError[];
+  /** Records counted with implausible values left out. */
+  problems: Array<{ buildNo: number; problems: string[] }>;
+  /** API failures; empty when every call reached CodeArts. */
+  errors: CodeArtsError[];
+  /** Pending builds CodeArts said twice in a row do not exist (deleted records). */
+  vanished: number[];
+  /** Unconfirmed numbers (invalid answers earlier) that turned out not to exist. */
+  dropped: number[];
+  /** Builds given up after max_pending_age. */
+  abandoned: Array<{ buildNo: number; reason: AbandonReason; ageSeconds: number }>;
+  /** In-progress builds whose status nobody recognises. */
+  unknownStatus: Array<{ buildNo: number; status: string }>;
+  newBuilds: number;
+  gapsSkipped: Array<{ from: number; to: number }>;
+  /** A gap check ran this cycle (running-status asked or a look ahead). */
+  gapChecked: boolean;
+  farProbed: boolean;
+}
+
+/** A record-info answer as the cycle sees it: found, not found, an invalid record, or a failed call. */
+export type Lookup = RecordLookup | 'failed' | 'invalid';
+
+export interface JobCycleOptions {
+  maxBuildsPerCycle: number;
+  maxPendingAgeSeconds: number;
+  /** Unix seconds, the cycle's clock. */
+  now: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The working state of one job's cycle: the sets it changes, the record-info lookups it makes and
+ * the forward budget they draw on. `finish()` writes it all back into `next`.
+ */
+export class JobCycle {
+  readonly next: JobState;
+  readonly result: JobCycleResult;
+  readonly pending: Set<number>;
+  readonly unconfirmed: Set<number>;
+  readonly notFoundOnce: Set<number>;
+  private readonly queueObserved: Set<number>;
+  private readonly firstSeen: Map<number, number>;
+  /** Requests left this cycle for the forward probe and gap searches. */
+  budget: number;
+
+  constructor(
+    private readonly client: CodeArtsClient,
+    readonly jobId: string,
+    state: JobState,
+    memory: GapMemory,
+    readonly options: JobCycleOptions,
+  ) {
+    this.next = structuredClone(state);
+    this.pending = new Set(state.pending);
+    this.unconfirmed = new Set(state.unconfirmed);
+    this.notFoundOnce = new Set(state.notFoundOnce);
+    this.queueObserved = new Set(state.queueObserved);
+    this.firstSeen = new Map(Object.entries(state.firstSeen).map(([n, at]) => [Number(n), at]));
+    this.budget = options.maxBuildsPerCycle;
+    this.result = {
+      next: this.next,
+      memory: { ...memory },
+      finished: [],
+      queueTimes: [],
+      invalid: [],
+      problems: [],
+      errors: [],
+      vanished: [],
+      dropped: [],
+      abandoned: [],
+      unknownStatus: [],
+      newBuilds: 0,
+      gapsSkipped: [],
+      gapChecked: false,
+      farProbed: false,
+    };
+  }
+
+  get now(): number {
+    return this.options.now;
+  }
+
+  async fetch(buildNo: number): Promise<Lookup> {
+    const { signal } = this.options;
+    try {
+      return await this.client.getRecord(this.jobId, buildNo, signal);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      if (error instanceof InvalidRecordError) {
+        this.result.invalid.push(error);
+        return 'invalid';
+      }
+      if (!isCodeArtsError(error)) throw error;
+      this.result.errors.push(error);
+      return 'failed';
+    }
+  }
+
+  /** A lookup paid from the forward budget (probe, gap search, look ahead). */
+  async forwardFetch(buildNo: number): Promise<Lookup> {
+    this.budget -= 1;
+    return this.fetch(buildNo);
+  }
+
+  /** Applies a fetched record: a finished build is counted, any other (re)joins the pending set. */
+  absorb(record: BuildRecord): void {
+    const { buildNo } = record;
+    this.unconfirmed.delete(buildNo);
+    this.notFoundOnce.delete(buildNo);
+    const queueKnown = record.queueSeconds !== undefined && !this.queueObserved.has(buildNo);
+    if (record.phase.finished) {
+      this.result.finished.push({ record, result: record.phase.result });
+      if (queueKnown) this.result.queueTimes.push(record.queueSeconds ?? 0);
+      if (record.problems.length > 0) this.result.problems.push({ buildNo, problems: record.problems });
+      this.forget(buildNo);
+      return;
+    }
+    this.pending.add(buildNo);
+    this.noteFirstSeen(buildNo);
+    if (!record.phase.recognised) this.result.unknownStatus.push({ buildNo, status: record.rawStatus });
+    if (queueKnown) {
+      this.result.queueTimes.push(record.queueSeconds ?? 0);
+      this.queueObserved.add(buildNo);
+    }
+  }
+
+  /** A number whose answer was an invalid record, below a confirmed build: re-fetched until it makes sense. */
+  addUnconfirmed(buildNo: number): void {
+    this.unconfirmed.add(buildNo);
+    this.noteFirstSeen(buildNo);
+  }
+
+  /**
+   * Age of a pending or unconfirmed build: seconds since this exporter first saw it, on its own
+   * clock (the record's create_time is on CodeArts' clock, and a build first seen late still gets
+   * its full max_pending_age of attention).
+   */
+  ageOf(buildNo: number): number {
+    return this.now - (this.firstSeen.get(buildNo) ?? this.now);
+  }
+
+  /** Drops every trace of a build number from the sets (it was counted, vanished or abandoned). */
+  forget(buildNo: number): void {
+    this.pending.delete(buildNo);
+    this.unconfirmed.delete(buildNo);
+    this.notFoundOnce.delete(buildNo);
+    this.queueObserved.delete(buildNo);
+    this.firstSeen.delete(buildNo);
+  }
+
+  advanceTo(record: BuildRecord): void {
+    this.absorb(record);
+    this.next.cursor = record.buildNo;
+    this.result.newBuilds += 1;
+  }
+
+  finish(): JobCycleResult {
+    const sorted = (set: Set<number>) => [...set].sort((a, b) => a - b);
+    this.next.pending = sorted(this.pending);
+    this.next.unconfirmed = sorted(this.unconfirmed);
+    this.next.notFoundOnce = sorted(this.notFoundOnce);
+    this.next.queueObserved = sorted(this.queueObserved).filter((n) => this.pending.has(n));
+    const tracked = new Set([...this.pending, ...this.unconfirmed]);
+    this.next.firstSeen = Object.fromEntries([...this.firstSeen].filter(([n]) => tracked.has(n)).sort((a, b) => a[0] - b[0]).map(([n, at]) => [String(n), at]));
+    for (const { record, result } of this.result.finished) updateLast(this.next, record, result);
+    return this.result;
+  }
+
+  private noteFirstSeen(buildNo: number): void {
+    if (!this.firstSeen.has(buildNo)) this.firstSeen.set(buildNo, this.now);
+  }
+}
+
+/** The latest finished build is the one that finished last (ties: the higher number). */
+function updateLast(state: JobState, record: BuildRecord, result: BuildResult): void {
+  const finishedAt = record.finishedAt;
+  if (finishedAt === undefined) return;
+  const last = state.last;
+  if (!last || finishedAt > last.finishedAt || (finishedAt === last.finishedAt && record.buildNo > last.buildNo)) {
+    state.last = { buildNo: record.buildNo, result, finishedAt };
+    if (record.durationSeconds !== undefined) state.last.durationSeconds = record.durationSeconds;
+  }
+  if (result === 'success' && (state.lastSuccessAt === undefined || finishedAt > state.lastSuccessAt)) {
+    state.lastSuccessAt = finishedAt;
+  }
+}

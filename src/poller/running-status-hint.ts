@@ -1,0 +1,79 @@
+import type { CodeArtsClient } from '../codearts/client.js';
+import { isCodeArtsError } from '../codearts/errors.js';
+import type { Logger } from '../log/logger.js';
+
+/** Failures in a row (over all jobs) after which running-status is not asked for a while. */
+export const HINT_FAILURES_TO_SUSPEND = 3;
+export const FIRST_SUSPENSION_SECONDS = 600;
+export const MAX_SUSPENSION_SECONDS = 6 * 3600;
+
+/** Where the newest build number of a job comes from, when it comes at all. */
+export interface NewestBuildHint {
+  /** The job's newest build number (0: never ran); undefined when running-status gives no usable answer. */
+  newest(jobId: string, signal?: AbortSignal): Promise<number | undefined>;
+}
+
+/**
+ * `running-status` as an optional hint. It can be unavailable for good (the route is not published
+ * in the region: 404 APIGW.0101; a least-privilege user: 401/403) or for a while (5xx, malformed
+ * answers). After HINT_FAILURES_TO_SUSPEND failures in a row it is not asked for 10 minutes, then
+ * 20, up to 6 hours, and gap checks fall back to looking ahead; logged once (warn) until it answers again.
+ */
+export class RunningStatusHint implements NewestBuildHint {
+  private failures = 0;
+  private suspendedUntil = 0;
+  private suspensionSeconds = FIRST_SUSPENSION_SECONDS;
+  private warned = false;
+
+  constructor(
+    private readonly client: CodeArtsClient,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+    private readonly onAvailability: (available: boolean) => void = () => undefined,
+  ) {}
+
+  async newest(jobId: string, signal?: AbortSignal): Promise<number | undefined> {
+    if (this.now() < this.suspendedUntil) return undefined;
+    try {
+      const newest = await this.client.getLastBuildNumber(jobId, signal);
+      this.succeeded();
+      return newest;
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      this.failed(jobId, error);
+      return undefined;
+    }
+  }
+
+  private succeeded(): void {
+    if (this.warned) this.logger.info('running-status answers again; gap checks use it');
+    this.failures = 0;
+    this.warned = false;
+    this.suspensionSeconds = FIRST_SUSPENSION_SECONDS;
+    this.onAvailability(true);
+  }
+
+  private failed(jobId: string, error: unknown): void {
+    this.failures += 1;
+    if (this.failures < HINT_FAILURES_TO_SUSPEND) return;
+    this.failures = 0;
+    this.suspendedUntil = this.now() + this.suspensionSeconds;
+    const fields = { job_id: jobId, reason: describe(error), retry_in_seconds: this.suspensionSeconds };
+    this.suspensionSeconds = Math.min(this.suspensionSeconds * 2, MAX_SUSPENSION_SECONDS);
+    this.onAvailability(false);
+    if (this.warned) {
+      this.logger.debug(fields, 'running-status still unavailable');
+      return;
+    }
+    this.warned = true;
+    this.logger.warn(
+      fields,
+      'running-status unavailable; gap checks look ahead by probing record-info instead (one request per check) until it answers again',
+    );
+  }
+}
+
+function describe(error: unknown): string {
+  if (isCodeArtsError(error)) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}
