@@ -72,13 +72,16 @@ function parse(text: string): unknown {
 }
 
 /** A pass-through HTTP proxy in front of the simulator that keeps every answer it relays. */
+/** Headers that belong to one connection, not to the request (fetch refuses to send some of them). */
+const HOP_BY_HOP = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length']);
+
 async function recordingProxy(target: string): Promise<{ url: string; answers: Answer[]; close: () => Promise<void> }> {
   const answers: Answer[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'host'));
+      const headers = Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string' && !HOP_BY_HOP.has(e[0])));
       const init: RequestInit = { method: req.method ?? 'GET', headers, redirect: 'manual' };
       if (chunks.length > 0) init.body = Buffer.concat(chunks);
       fetch(`${target}${req.url ?? '/'}`, init)

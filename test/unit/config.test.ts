@@ -209,7 +209,7 @@ describe('parseConfigText: invalid configs name the key path', () => {
     ['start_at word', withBlock('poll', '  start_at: newest'), 'poll.start_at: must be "latest" or a build number (a positive integer)'],
     ['max_builds_per_job_per_cycle', withBlock('poll', '  max_builds_per_job_per_cycle: 0'), 'poll.max_builds_per_job_per_cycle: must be >= 1'],
     ['max_pending_age too short', withBlock('poll', '  max_pending_age: 10m'), 'poll.max_pending_age: must be at least 1h (builds run for hours; a shorter age would give up running builds)'],
-    ['max_pending_age not a duration', withBlock('poll', '  max_pending_age: forever'), 'poll.max_pending_age: invalid duration "forever": use a number of seconds or a string like 500ms, 10s, 5m, 1h, 1m30s'],
+    ['max_pending_age not a duration', withBlock('poll', '  max_pending_age: forever'), 'poll.max_pending_age: invalid duration "forever": use a number of seconds or a string like 500ms, 10s, 5m, 1h, 7d, 2w, 1m30s'],
     ['unknown poll key', withBlock('poll', '  interval: 30s'), 'poll.interval: unknown key'],
     ['no jobs key', `codearts: { auth: { token: t } }`, 'jobs: at least one job is required (or projects to discover jobs from)'],
     ['empty jobs', `codearts: { auth: { token: t } }\njobs: []`, 'jobs: at least one job is required (or projects to discover jobs from)'],
