@@ -6,6 +6,7 @@ import type { AuthProvider } from './codearts/auth/types.js';
 import type { CodeArtsClient } from './codearts/client.js';
 import type { HttpTransport } from './codearts/transport.js';
 import type { Config } from './config/schema.js';
+import type { JobRef } from './domain/job.js';
 import type { Logger } from './log/logger.js';
 import { BuildMetrics } from './metrics/build-metrics.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
@@ -37,7 +38,7 @@ export class Exporter {
   readonly client: CodeArtsClient;
   private schedule: PollSchedule | undefined;
   private discovery: JobDiscovery | undefined;
-  private discovered: Array<{ id: string; name: string }> = [];
+  private discovered: JobRef[] = [];
   private server: Server | undefined;
   private ready = false;
 

@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { BuildRecord } from '../codearts/record.js';
-import { BUILD_RESULTS, KNOWN_TRIGGER_TYPES, type BuildResult } from '../codearts/status.js';
+import { BUILD_RESULTS, KNOWN_TRIGGER_TYPES, type BuildRecord, type BuildResult } from '../domain/build.js';
 import { BUILD_FAMILIES } from '../metrics/catalog.js';
 import type { JobSnapshot } from '../metrics/build-metrics.js';
 import { createRandom, type Random } from '../simulator/random.js';

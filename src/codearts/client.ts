@@ -5,7 +5,8 @@ import { CircuitBreaker, type BreakerEvents } from './circuit-breaker.js';
 import { interpretResponse } from './envelope.js';
 import { CodeArtsError, isCodeArtsError, type Endpoint } from './errors.js';
 import { JOB_PAGE_SIZE, parseJobPage, readAllPages, type JobListing } from './job-list.js';
-import { parseRecord, type BuildRecord } from './record.js';
+import type { BuildRecord } from '../domain/build.js';
+import { parseRecord } from './record.js';
 import { RequestBudget, sleep } from './request-budget.js';
 import { createHttpTransport, isTransportError, type HttpTransport, type TransportError } from './transport.js';
 

@@ -1,12 +1,9 @@
 import { z } from 'zod';
+import type { JobRef } from '../domain/job.js';
 
 /** Jobs asked for per page of `GET /v1/job/{project_id}/list` (the API's maximum). */
 export const JOB_PAGE_SIZE = 100;
 
-export interface ListedJob {
-  id: string;
-  name: string;
-}
 
 const count = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,9}$/).transform(Number)]);
 const JobItem = z.looseObject({ id: z.string().min(1), job_name: z.string().min(1) });
@@ -24,7 +21,7 @@ const JobPageSchema = z.union([
 
 export interface JobPage {
   total: number;
-  jobs: ListedJob[];
+  jobs: JobRef[];
 }
 
 /** The page, or a message saying what is wrong with it. */
@@ -39,7 +36,7 @@ export function parseJobPage(result: unknown): JobPage | { problem: string } {
 
 /** How a listing ended: every job read, or stopped early for the stated reason. */
 export interface JobListing {
-  jobs: ListedJob[];
+  jobs: JobRef[];
   total: number;
   /** Set when the listing stopped before `total` distinct jobs were read. */
   incomplete?: string;
@@ -52,7 +49,7 @@ export interface JobListing {
  * reaches it): both are reported in `incomplete`.
  */
 export async function readAllPages(fetchPage: (pageIndex: number) => Promise<JobPage>): Promise<JobListing> {
-  const jobs = new Map<string, ListedJob>();
+  const jobs = new Map<string, JobRef>();
   let total = 0;
   let largestPage = 1;
   for (let page = 0; ; page++) {

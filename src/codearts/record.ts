@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { classifyStatus, triggerLabel, type BuildPhase } from './status.js';
+import { classifyStatus, MAX_PLAUSIBLE_SECONDS, triggerLabel, type BuildRecord, type RecordLabelName } from '../domain/build.js';
+import { parseRecordTime } from '../domain/time.js';
 
 const optionalText = z.string().nullish();
 const buildNumber = z.union([z.number().int().positive(), z.string().regex(/^\d{1,9}$/).transform(Number)]);
@@ -22,31 +23,6 @@ export const RecordInfoSchema = z.looseObject({
   use_private_slave: looseNumber,
 });
 export type RecordInfo = z.infer<typeof RecordInfoSchema>;
-
-/** Labels a user may opt into (`metrics.record_labels`). */
-export const RECORD_LABEL_NAMES = ['branch', 'repo_name', 'build_type', 'build_config_type', 'executor'] as const;
-export type RecordLabelName = (typeof RECORD_LABEL_NAMES)[number];
-
-/** A record-info result, validated and reduced to what the metrics need. Times are Unix seconds. */
-export interface BuildRecord {
-  buildNo: number;
-  rawStatus: string;
-  phase: BuildPhase;
-  triggerType: string;
-  createdAt?: number;
-  startedAt?: number;
-  finishedAt?: number;
-  /** Set for finished builds with a plausible duration. */
-  durationSeconds?: number;
-  /** Set once the start time is known and plausible. */
-  queueSeconds?: number;
-  labels: Record<RecordLabelName, string>;
-  /** Values that were present but implausible (negative or absurd durations, unparsable times). */
-  problems: string[];
-}
-
-/** Longer than any real build or queue: such a value is a data error, not an observation. */
-export const MAX_PLAUSIBLE_SECONDS = 31 * 24 * 3600;
 
 export class InvalidRecordError extends Error {
   override readonly name = 'InvalidRecordError';
@@ -118,21 +94,6 @@ function observeFinished(record: BuildRecord, durationMs: number | null | undefi
       : undefined;
   if (duration !== undefined) record.durationSeconds = duration;
   else if (!problems.some((p) => p.startsWith('duration'))) problems.push('duration: no duration and no start/finish times');
-}
-
-/** ISO-8601 date-time; a zone (Z or +hh:mm) is optional. */
-const ISO_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|[+-]\d{2}:?\d{2})?$/i;
-
-/**
- * Unix seconds of an ISO-8601 time. A time without a UTC offset is read as UTC, whatever the host's
- * time zone (`Date.parse` would read it as local time).
- */
-export function parseRecordTime(value: string): number | undefined {
-  const match = ISO_TIME.exec(value.trim());
-  if (!match) return undefined;
-  const [, date, time, zone] = match;
-  const ms = Date.parse(`${date}T${time}${zone ? zone.toUpperCase() : 'Z'}`);
-  return Number.isNaN(ms) ? undefined : ms / 1000;
 }
 
 function endsWithoutStarting(record: BuildRecord): boolean {

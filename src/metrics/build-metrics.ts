@@ -1,6 +1,5 @@
-import { BUILD_RESULTS, KNOWN_TRIGGER_TYPES, type BuildResult } from '../codearts/status.js';
-import type { BuildRecord, RecordLabelName } from '../codearts/record.js';
-import type { LastBuild } from '../state/store.js';
+import { BUILD_RESULTS, KNOWN_TRIGGER_TYPES, type BuildRecord, type BuildResult, type RecordLabelName } from '../domain/build.js';
+import type { LastBuild } from '../domain/job.js';
 import { BUILD_FAMILIES, BUILD_FAMILY_ORDER, type BuildFamilyKey } from './catalog.js';
 import { escapeLabelValue, familyHeader, formatValue } from './exposition.js';
 

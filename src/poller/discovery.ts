@@ -1,4 +1,5 @@
 import type { CodeArtsClient } from '../codearts/client.js';
+import type { JobRef } from '../domain/job.js';
 import type { Logger } from '../log/logger.js';
 
 export interface ProjectSource {
@@ -16,7 +17,7 @@ export interface DiscoveryObserver {
  * keeps its last known job set, so an API hiccup never makes jobs (and their series) disappear.
  */
 export class JobDiscovery {
-  private readonly known = new Map<string, Array<{ id: string; name: string }>>();
+  private readonly known = new Map<string, Array<JobRef>>();
   private readonly filters: Array<{ project: ProjectSource; include?: RegExp; exclude?: RegExp }>;
   private nextAt = 0;
 
@@ -40,7 +41,7 @@ export class JobDiscovery {
   }
 
   /** Lists every project (in parallel) and returns the filtered jobs, de-duplicated by id. */
-  async discover(signal?: AbortSignal): Promise<Array<{ id: string; name: string }>> {
+  async discover(signal?: AbortSignal): Promise<Array<JobRef>> {
     this.nextAt = this.now() + this.intervalMs;
     await Promise.all(
       this.filters.map(async ({ project, include, exclude }) => {
@@ -65,13 +66,13 @@ export class JobDiscovery {
         }
       }),
     );
-    const merged = new Map<string, { id: string; name: string }>();
+    const merged = new Map<string, JobRef>();
     for (const jobs of this.known.values()) for (const job of jobs) if (!merged.has(job.id)) merged.set(job.id, job);
     return [...merged.values()];
   }
 }
 
-function unionById(first: ReadonlyArray<{ id: string; name: string }>, second: ReadonlyArray<{ id: string; name: string }>): Array<{ id: string; name: string }> {
+function unionById(first: ReadonlyArray<JobRef>, second: ReadonlyArray<JobRef>): Array<JobRef> {
   const merged = new Map(first.map((job) => [job.id, job]));
   for (const job of second) if (!merged.has(job.id)) merged.set(job.id, job);
   return [...merged.values()];
@@ -83,10 +84,10 @@ function unionById(first: ReadonlyArray<{ id: string; name: string }>, second: R
  */
 export function mergeJobs(
   staticJobs: ReadonlyArray<{ id: string; name?: string | undefined }>,
-  discovered: ReadonlyArray<{ id: string; name: string }>,
-): Array<{ id: string; name: string }> {
+  discovered: ReadonlyArray<JobRef>,
+): Array<JobRef> {
   const names = new Map(discovered.map((job) => [job.id, job.name]));
-  const merged = new Map<string, { id: string; name: string }>();
+  const merged = new Map<string, JobRef>();
   for (const job of staticJobs) merged.set(job.id, { id: job.id, name: job.name ?? names.get(job.id) ?? job.id });
   for (const job of discovered) if (!merged.has(job.id)) merged.set(job.id, job);
   return [...merged.values()];

@@ -1,4 +1,4 @@
-import type { BuildRecord } from '../codearts/record.js';
+import type { BuildRecord } from '../domain/build.js';
 import { isFarProbeDue, isGapCheckDue, type GapSearch } from './gap-policy.js';
 import type { JobCycle } from './job-cycle.js';
 import type { NewestBuildHint } from './running-status-hint.js';

@@ -1,4 +1,4 @@
-import type { BuildRecord } from '../codearts/record.js';
+import type { BuildRecord } from '../domain/build.js';
 
 /**
  * When a job's next build number does not exist, a later one might (numbers can be skipped, and

@@ -1,8 +1,8 @@
 import type { CodeArtsClient, RecordLookup } from '../codearts/client.js';
 import { isCodeArtsError, type CodeArtsError } from '../codearts/errors.js';
-import { InvalidRecordError, type BuildRecord } from '../codearts/record.js';
-import type { BuildResult } from '../codearts/status.js';
-import type { JobState } from '../state/store.js';
+import { InvalidRecordError } from '../codearts/record.js';
+import type { BuildRecord, BuildResult } from '../domain/build.js';
+import type { JobState } from '../domain/job.js';
 import type { GapMemory } from './gap-policy.js';
 
 /** A finished build found this cycle, to be counted once its commit is durable. */

@@ -1,5 +1,6 @@
 import type { CodeArtsClient } from '../codearts/client.js';
-import type { CountedBuild, JobState } from '../state/store.js';
+import type { JobState } from '../domain/job.js';
+import type { CountedBuild } from '../state/store.js';
 import { pollForward } from './forward.js';
 import { afterCycle, type GapMemory } from './gap-policy.js';
 import { JobCycle, type FinishedBuild, type JobCycleResult } from './job-cycle.js';

@@ -1,4 +1,4 @@
-import type { SkippedRange } from '../state/store.js';
+import type { SkippedRange } from '../domain/job.js';
 import type { AbandonReason, JobCycle, Lookup } from './job-cycle.js';
 import { RECHECKS_PER_CYCLE, recheckTargets, withoutNumber } from './skipped-ranges.js';
 

@@ -3,16 +3,12 @@ import type { CodeArtsClient } from '../codearts/client.js';
 import type { Logger } from '../log/logger.js';
 import type { BuildMetrics } from '../metrics/build-metrics.js';
 import type { SelfMetrics } from '../metrics/self-metrics.js';
-import { emptyJobState, type JobState, type Store, type StoredJob } from '../state/store.js';
+import { emptyJobState, type JobRef, type JobState } from '../domain/job.js';
+import type { Store, StoredJob } from '../state/store.js';
 import { freshGapMemory, type GapMemory } from './gap-policy.js';
 import { pollJob, toCounted, type JobCycleResult } from './job-poller.js';
 import { RunningStatusHint } from './running-status-hint.js';
 import { findLatestStart, StartPointUnknownError } from './start-point.js';
-
-export interface PolledJob {
-  id: string;
-  name: string;
-}
 
 export interface PollerOptions {
   client: CodeArtsClient;
@@ -40,7 +36,7 @@ export interface CycleSummary {
   seconds: number;
 }
 
-interface JobRuntime extends PolledJob {
+interface JobRuntime extends JobRef {
   stored: StoredJob | undefined;
   memory: GapMemory;
   lastReachedAt?: number;
@@ -74,7 +70,7 @@ export class Poller {
   }
 
   /** Loads saved state and shows the saved gauges before the first cycle. */
-  async init(jobs: readonly PolledJob[]): Promise<void> {
+  async init(jobs: readonly JobRef[]): Promise<void> {
     this.saved = await this.options.store.load();
     for (const job of jobs) this.addJob(job, this.saved.get(job.id));
   }
@@ -85,7 +81,7 @@ export class Poller {
    * polled, its series go after `graceMs`, and its saved cursor after `keepMs`, so a job that comes
    * back in between does not count its history again.
    */
-  async reconcile(wanted: readonly PolledJob[], graceMs: number, keepMs: number): Promise<void> {
+  async reconcile(wanted: readonly JobRef[], graceMs: number, keepMs: number): Promise<void> {
     const now = this.now() * 1000;
     const wantedIds = new Set(wanted.map((job) => job.id));
     for (const job of wanted) {
@@ -129,7 +125,7 @@ export class Poller {
     }
   }
 
-  addJob(job: PolledJob, stored?: StoredJob): void {
+  addJob(job: JobRef, stored?: StoredJob): void {
     const runtime: JobRuntime = { ...job, stored, memory: freshGapMemory(this.now()) };
     this.jobs.set(job.id, runtime);
     this.showJob(runtime);

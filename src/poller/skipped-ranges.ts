@@ -1,4 +1,4 @@
-import type { SkippedRange } from '../state/store.js';
+import type { SkippedRange } from '../domain/job.js';
 
 /** How many later cycles re-check the top of a passed-over range, in case a record there was late. */
 export const SKIPPED_RECHECKS = 3;

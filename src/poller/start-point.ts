@@ -1,7 +1,6 @@
 import type { CodeArtsClient } from '../codearts/client.js';
-import type { BuildRecord } from '../codearts/record.js';
-import type { JobState } from '../state/store.js';
-import { emptyJobState } from '../state/store.js';
+import type { BuildRecord } from '../domain/build.js';
+import { emptyJobState, type JobState } from '../domain/job.js';
 import type { NewestBuildHint } from './running-status-hint.js';
 
 /** Above this no job has builds; stops the search for a job that never ran when no hint answers. */

@@ -1,4 +1,4 @@
-import type { JobState } from '../state/store.js';
+import type { JobState } from '../domain/job.js';
 
 export interface LandingJob {
   id: string;

@@ -3,7 +3,8 @@ import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseStateFile, renderStateFile } from './state-schema.js';
 import { lockStateFile } from './state-lock.js';
-import { StaleVersionError, type JobState, type Store, type StoredJob } from './store.js';
+import type { JobState } from '../domain/job.js';
+import { StaleVersionError, type Store, type StoredJob } from './store.js';
 
 function applyTo(jobs: Map<string, StoredJob>, waiter: Waiter): void {
   if (waiter.stored) jobs.set(waiter.jobId, waiter.stored);

@@ -1,4 +1,5 @@
-import { StaleVersionError, type JobState, type Store, type StoredJob } from './store.js';
+import type { JobState } from '../domain/job.js';
+import { StaleVersionError, type Store, type StoredJob } from './store.js';
 
 /** A Store that keeps everything in memory: for benchmarks and tests that need no durability. */
 export class MemoryStore implements Store {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { BUILD_RESULTS } from '../codearts/status.js';
-import type { JobState, SkippedRange, StoredJob } from './store.js';
+import { BUILD_RESULTS } from '../domain/build.js';
+import type { JobState, SkippedRange } from '../domain/job.js';
+import type { StoredJob } from './store.js';
 
 export const STATE_FORMAT = 'codearts-build-exporter/state';
 /** 2: passed-over numbers as ranges; unconfirmed, not-found-once and first-seen bookkeeping. */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseRecord, parseRecordTime } from '../../src/codearts/record.js';
+import { parseRecord } from '../../src/codearts/record.js';
+import { parseRecordTime } from '../../src/domain/time.js';
 
 const BASE = { build_no: 7, status: 'SUCCESS', trigger_type: 'MANUAL' };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseStateFile, renderStateFile, STATE_SCHEMA_VERSION } from '../../src/state/state-schema.js';
-import { emptyJobState } from '../../src/state/store.js';
+import { emptyJobState } from '../../src/domain/job.js';
 
 const JOB = 'a5c00000000000000000000000000001';
 
