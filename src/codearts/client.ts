@@ -2,7 +2,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import pRetry, { AbortError } from 'p-retry';
 import type { AuthProvider } from './auth/types.js';
 import { CircuitBreaker, type BreakerEvents } from './circuit-breaker.js';
-import { interpretResponse } from './envelope.js';
+import { interpretResponse, notFoundCodeSet } from './envelope.js';
 import { CodeArtsError, isCodeArtsError, type Endpoint } from './errors.js';
 import { JOB_PAGE_SIZE, parseJobPage, readAllPages, type JobListing } from './job-list.js';
 import type { BuildRecord } from '../domain/build.js';
@@ -27,6 +27,7 @@ export interface CodeArtsClientOptions {
   retry: { retries: number; minDelayMs: number; maxDelayMs: number };
   /** Upper bound for one call including all its retries; keep it well inside the poll period. */
   maxRetryTimeMs: number;
+  /** Codes that mean "does not exist" besides DEFAULT_NOT_FOUND_CODES (`codearts.not_found_codes`). */
   notFoundCodes: readonly string[];
   observer?: RequestObserver;
   /** Shared with IAM (proxy, CA bundle, body cap). @default a direct transport with a 1 MiB body cap */
@@ -53,7 +54,7 @@ export class CodeArtsClient {
   constructor(private readonly options: CodeArtsClientOptions) {
     this.limit = pLimit(options.maxConcurrency);
     this.budget = new RequestBudget(options.maxRequestsPerSecond);
-    this.notFoundCodes = new Set(options.notFoundCodes);
+    this.notFoundCodes = notFoundCodeSet(options.notFoundCodes);
     this.transport =
       options.transport ?? createHttpTransport({ requestTimeoutMs: options.requestTimeoutMs, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES });
     this.breaker = new CircuitBreaker(options.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD, options.breakerEvents);

@@ -3,6 +3,11 @@ import type { FailureKind } from './errors.js';
 /** Codes that mean "does not exist" by default; `codearts.not_found_codes` extends them. */
 export const DEFAULT_NOT_FOUND_CODES = ['DEVCB.00031006', 'CB.00031006', 'CB.00031059'] as const;
 
+/** The codes that mean "does not exist": the defaults plus `codearts.not_found_codes`. */
+export function notFoundCodeSet(extra: readonly string[]): ReadonlySet<string> {
+  return new Set([...DEFAULT_NOT_FOUND_CODES, ...extra]);
+}
+
 /** Codes the gateway or the service use for "too many requests" or "busy, retry later". */
 const THROTTLE_CODES = new Set(['APIG.0308', 'APIGW.0308', 'CB.00060211']);
 const BUSY_CODES = new Set(['CB.00060100']);

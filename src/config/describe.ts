@@ -1,5 +1,5 @@
 import { redactUrlCredentials } from '../codearts/network-errors.js';
-import type { Config } from './types.js';
+import type { Config } from './schema.js';
 
 const MASK = '***';
 

@@ -6,10 +6,10 @@ import type { Problem } from './problems.js';
 import { ConfigError, formatPath, formatProblem, issueMessage, problemsFromIssues } from './problems.js';
 import { createConfigSchema } from './schema.js';
 import { suggestKey } from './suggest.js';
-import type { Config } from './types.js';
+import type { Config } from './schema.js';
 import { LOG_FORMATS, LOG_LEVELS } from './types.js';
 
-export type { Config } from './types.js';
+export type { Config } from './schema.js';
 export { ConfigError } from './problems.js';
 export { describeConfig, redactConfig, summarizeConfig } from './describe.js';
 

@@ -1,32 +1,23 @@
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
-import type { AkskAuth, AuthConfig, Config, IamAuth, TokenAuth } from './types.js';
+import { RECORD_LABEL_NAMES } from '../domain/build.js';
 import {
   DEFAULT_DURATION_BUCKETS,
-  DEFAULT_NOT_FOUND_CODES,
   DEFAULT_PORT,
   DEFAULT_QUEUE_BUCKETS,
   DEFAULT_REGION,
   DEFAULT_SCHEDULE,
   LOG_FORMATS,
   LOG_LEVELS,
-  RECORD_LABELS,
 } from './types.js';
 
-// Consumers import the config's types and defaults from here.
-export type { AkskAuth, AuthConfig, Config, IamAuth, LogFormat, LogLevel, RecordLabel, TokenAuth } from './types.js';
-export {
-  DEFAULT_DURATION_BUCKETS,
-  DEFAULT_NOT_FOUND_CODES,
-  DEFAULT_PORT,
-  DEFAULT_QUEUE_BUCKETS,
-  DEFAULT_REGION,
-  DEFAULT_SCHEDULE,
-  LOG_FORMATS,
-  LOG_LEVELS,
-  RECORD_LABELS,
-} from './types.js';
+// Consumers import the config's defaults from here.
+export { DEFAULT_DURATION_BUCKETS, DEFAULT_PORT, DEFAULT_QUEUE_BUCKETS, DEFAULT_REGION, DEFAULT_SCHEDULE } from './types.js';
+
+/** The validated configuration: defaults filled in, durations in milliseconds, `*_file` secrets read. */
+export type Config = z.output<ReturnType<typeof createConfigSchema>>;
+export type AuthConfig = Config['codearts']['auth'];
 
 export interface SchemaOptions {
   /** Reads a `*_file` secret; receives the path exactly as written in the config. */
@@ -170,9 +161,6 @@ function resolveSecret(
   return undefined;
 }
 
-/** Auth before the region-dependent defaults are applied. */
-type AuthDraft = TokenAuth | (Omit<IamAuth, 'endpoint'> & { endpoint?: string }) | AkskAuth;
-
 const AUTH_KINDS = ['token', 'iam', 'aksk'] as const;
 
 function authSchema(readFile: SchemaOptions['readFile']) {
@@ -199,7 +187,7 @@ function authSchema(readFile: SchemaOptions['readFile']) {
       aksk: aksk.optional(),
     })
     .prefault({})
-    .transform((auth, ctx): AuthDraft => {
+    .transform((auth, ctx) => {
       const given = AUTH_KINDS.filter((kind) =>
         kind === 'token' ? auth.token !== undefined || auth.token_file !== undefined : auth[kind] !== undefined,
       );
@@ -214,15 +202,15 @@ function authSchema(readFile: SchemaOptions['readFile']) {
           ctx.addIssue({ code: 'custom', path: ['iam'], message: 'give project or project_id, not both' });
         }
         const password = resolveSecret(auth.iam, 'password', readFile, ctx, ['iam']);
-        return password === undefined ? z.NEVER : { kind: 'iam', ...rest, password };
+        return password === undefined ? z.NEVER : { kind: 'iam' as const, ...rest, password };
       }
       if (auth.aksk) {
         const { secret_key_file: _file, secret_key: _value, ...rest } = auth.aksk;
         const secretKey = resolveSecret(auth.aksk, 'secret_key', readFile, ctx, ['aksk']);
-        return secretKey === undefined ? z.NEVER : { kind: 'aksk', ...rest, secret_key: secretKey };
+        return secretKey === undefined ? z.NEVER : { kind: 'aksk' as const, ...rest, secret_key: secretKey };
       }
       const token = resolveSecret(auth, 'token', readFile, ctx);
-      return token === undefined ? z.NEVER : { kind: 'token', token };
+      return token === undefined ? z.NEVER : { kind: 'token' as const, token };
     });
 }
 
@@ -262,7 +250,7 @@ function codeartsSchema(readFile: SchemaOptions['readFile']) {
       breaker_failures: int(0, 100_000).default(10),
     })
     .prefault({})
-    .transform((c): Config['codearts'] => ({
+    .transform((c) => ({
       region: c.region,
       endpoint: c.endpoint ?? `https://cloudbuild-ext.${c.region}.myhuaweicloud.com`,
       record_api: c.record_api,
@@ -271,12 +259,18 @@ function codeartsSchema(readFile: SchemaOptions['readFile']) {
       max_concurrency: c.max_concurrency,
       max_requests_per_second: c.max_requests_per_second,
       retry: c.retry,
-      not_found_codes: [...new Set([...DEFAULT_NOT_FOUND_CODES, ...c.not_found_codes])],
+      /** Added to the client's built-in not-found codes (DEFAULT_NOT_FOUND_CODES in src/codearts/envelope.ts). */
+      not_found_codes: [...new Set(c.not_found_codes)],
       max_response_bytes: c.max_response_bytes,
-      ...(c.proxy !== undefined ? { proxy: c.proxy } : {}),
-      ...(c.ca_file !== undefined ? { ca_file: c.ca_file } : {}),
+      ...optional('proxy', c.proxy),
+      ...optional('ca_file', c.ca_file),
       breaker_failures: c.breaker_failures,
     }));
+}
+
+/** `{key: value}` when the value is set, else `{}`: the key stays optional in the inferred Config. */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
 }
 
 function bothNumbers(value: unknown, a: string, b: string): boolean {
@@ -284,7 +278,10 @@ function bothNumbers(value: unknown, a: string, b: string): boolean {
   return typeof record?.[a] === 'number' && typeof record[b] === 'number';
 }
 
-function withRegionDefaults(auth: AuthDraft, region: string): AuthConfig {
+type AuthDraft = z.output<ReturnType<typeof authSchema>>;
+
+/** The IAM endpoint and token scope follow the region unless given. */
+function withRegionDefaults(auth: AuthDraft, region: string) {
   if (auth.kind !== 'iam') return auth;
   const scope = auth.project === undefined && auth.project_id === undefined ? { project: region } : {};
   return { ...auth, endpoint: auth.endpoint ?? `https://iam.${region}.myhuaweicloud.com`, ...scope };
@@ -323,7 +320,7 @@ const pollSchema = z
     watchdog_periods: int(0, 100_000).default(20),
   })
   .prefault({})
-  .transform(({ discovery_interval, removed_job_grace, max_pending_age, ...rest }): Config['poll'] => ({
+  .transform(({ discovery_interval, removed_job_grace, max_pending_age, ...rest }) => ({
     ...rest,
     max_pending_age_ms: max_pending_age,
     discovery_interval_ms: discovery_interval,
@@ -398,7 +395,7 @@ function buckets(defaults: readonly number[]) {
 const metricsSchema = z
   .strictObject({
     record_labels: z
-      .array(z.enum(RECORD_LABELS))
+      .array(z.enum(RECORD_LABEL_NAMES))
       .superRefine((labels, ctx) => {
         labels.forEach((label, i) => {
           if (labels.indexOf(label) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `duplicate label ${label}` });
@@ -419,7 +416,7 @@ const logFormat = z.preprocess(lowerCase, z.enum(LOG_FORMATS));
  * The whole config file: shape, defaults and validation in one place (unknown keys are errors).
  * Reading `*_file` secrets is the only I/O, and it goes through `options.readFile`.
  */
-export function createConfigSchema(options: SchemaOptions): z.ZodType<Config> {
+export function createConfigSchema(options: SchemaOptions) {
   return z.strictObject({
     codearts: codeartsSchema(options.readFile),
     poll: pollSchema,
@@ -439,7 +436,7 @@ export function createConfigSchema(options: SchemaOptions): z.ZodType<Config> {
         keep_removed_jobs: duration({ maxMs: KEEP_REMOVED_JOBS_MAX_MS }).default(7 * DAY_MS),
       })
       .prefault({})
-      .transform((s): Config['state'] => ({ path: s.path, keep_removed_jobs_ms: s.keep_removed_jobs })),
+      .transform((s) => ({ path: s.path, keep_removed_jobs_ms: s.keep_removed_jobs })),
     log: z.strictObject({ level: logLevel.default('info'), format: logFormat.default('json') }).prefault({}),
   })
   .superRefine(

@@ -1,6 +1,5 @@
 import type { AuthProvider } from '../codearts/auth/types.js';
 import { CodeArtsClient } from '../codearts/client.js';
-import { DEFAULT_NOT_FOUND_CODES } from '../codearts/envelope.js';
 import { createHttpTransport, type HttpTransport } from '../codearts/transport.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
@@ -35,7 +34,7 @@ export function createClient(
     retry: { retries: codearts.retry.retries, minDelayMs: codearts.retry.min_delay_ms, maxDelayMs: codearts.retry.max_delay_ms },
     // Retries of one request stay well inside the poll period.
     maxRetryTimeMs: Math.max(1000, wiring.periodSeconds * 500),
-    notFoundCodes: [...new Set([...DEFAULT_NOT_FOUND_CODES, ...codearts.not_found_codes])],
+    notFoundCodes: codearts.not_found_codes,
     breakerThreshold: codearts.breaker_failures,
     breakerEvents: {
       onChange: ({ state, failures, lastError }) => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_NOT_FOUND_CODES, interpretResponse, notFoundCodeSet } from '../../src/codearts/envelope.js';
 import { expandVariables } from '../../src/config/interpolate.js';
 import type { Config } from '../../src/config/load.js';
 import { ConfigError, describeConfig, loadConfig, parseConfigText, redactConfig } from '../../src/config/load.js';
@@ -63,7 +64,7 @@ describe('parseConfigText: valid configs', () => {
         max_concurrency: 8,
         max_requests_per_second: 10,
         retry: { retries: 4, min_delay_ms: 1_000, max_delay_ms: 20_000 },
-        not_found_codes: ['DEVCB.00031006', 'CB.00031006', 'CB.00031059'],
+        not_found_codes: [],
         max_response_bytes: 1_048_576,
         breaker_failures: 10,
       },
@@ -121,7 +122,13 @@ describe('parseConfigText: valid configs', () => {
 
   it('adds not_found_codes to the defaults instead of replacing them', () => {
     const config = parse(withBlock('codearts', '  not_found_codes: [CB.99999999, CB.00031006]'));
-    expect(config.codearts.not_found_codes).toEqual(['DEVCB.00031006', 'CB.00031006', 'CB.00031059', 'CB.99999999']);
+    expect(config.codearts.not_found_codes).toEqual(['CB.99999999', 'CB.00031006']);
+    // The client merges them with its built-in codes (one place: src/codearts/envelope.ts).
+    const codes = notFoundCodeSet(config.codearts.not_found_codes);
+    const answer = (status: number, code: string) => interpretResponse(status, JSON.stringify({ error_code: code, error_msg: 'x' }), codes);
+    expect(answer(422, 'CB.99999999')).toMatchObject({ ok: false, kind: 'not_found' });
+    for (const code of DEFAULT_NOT_FOUND_CODES) expect(answer(422, code)).toMatchObject({ ok: false, kind: 'not_found' });
+    expect(answer(422, 'CB.12345678')).toMatchObject({ ok: false, kind: 'permanent' });
   });
 
   it('reads the iam block, with region-based endpoint and project defaults', () => {
