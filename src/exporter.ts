@@ -18,6 +18,7 @@ import { listen } from './server/listen.js';
 import { CycleWatchdog } from './server/watchdog.js';
 import { FileStore } from './state/file-store.js';
 import type { Store } from './state/store.js';
+import type { Clock } from './support/clock.js';
 import { VERSION } from './version.js';
 
 export interface ExporterOptions {
@@ -27,8 +28,8 @@ export interface ExporterOptions {
   store?: Store;
   /** Decorates the auth provider built from the config (tests: tampering with signed requests). */
   wrapAuth?: (auth: AuthProvider) => AuthProvider;
-  /** The poller's clock in Unix seconds (tests: the simulator's virtual time). */
-  now?: () => number;
+  /** The poller's and discovery's clock (tests and the bench: the simulator's virtual time). @default systemClock */
+  clock?: Clock;
 }
 
 /** Everything wired together: client, store, poller, metrics, schedule and HTTP server. */
@@ -87,7 +88,7 @@ export class Exporter {
       startAt: config.poll.start_at,
       maxBuildsPerJobPerCycle: config.poll.max_builds_per_job_per_cycle,
       maxPendingAgeSeconds: config.poll.max_pending_age_ms / 1000,
-      ...(options.now ? { now: options.now } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
       jobConcurrency: Math.max(4, config.codearts.max_concurrency * 2),
     });
     await poller.init(config.jobs.map((job) => ({ id: job.id, name: job.name ?? job.id })));

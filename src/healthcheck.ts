@@ -10,9 +10,10 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseDocument } from 'yaml';
-import { interpolateTree, isPlainObject } from './config/interpolate.js';
+import { interpolateTree } from './config/interpolate.js';
 import { resolveConfigPath } from './config/load.js';
 import { DEFAULT_PORT } from './config/types.js';
+import { isPlainObject } from './support/objects.js';
 
 const TIMEOUT_MS = 3000;
 /** Addresses that mean "every interface": probe loopback instead. */

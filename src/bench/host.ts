@@ -11,6 +11,7 @@ import { createLogger } from '../log/logger.js';
 import { SelfMetrics } from '../metrics/self-metrics.js';
 import { createServerApp } from '../server/app.js';
 import { MemoryStore } from '../state/memory-store.js';
+import { withWallTime } from '../support/clock.js';
 import { VERSION } from '../version.js';
 import { serve } from './ipc.js';
 import { benchJobs, PromClientBuildMetrics, SyntheticFleet, type BenchJob } from './mix.js';
@@ -70,7 +71,7 @@ async function createExporter(settings: ExporterSettings): Promise<Exporter> {
     config,
     logger: silentLogger(),
     // Gap checks and pending ages run on the simulator's virtual time, as they would on real time.
-    now: () => virtualNow ?? Date.now() / 1000,
+    clock: withWallTime(() => (virtualNow === undefined ? Date.now() : virtualNow * 1000)),
     ...(settings.store === 'memory' ? { store: new MemoryStore() } : {}),
   });
 }

@@ -1,13 +1,14 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import pRetry, { AbortError } from 'p-retry';
+import type { BuildRecord } from '../domain/build.js';
+import { systemClock, type Clock } from '../support/clock.js';
 import type { AuthProvider } from './auth/types.js';
 import { CircuitBreaker, type BreakerEvents } from './circuit-breaker.js';
 import { interpretResponse, notFoundCodeSet } from './envelope.js';
 import { CodeArtsError, isCodeArtsError, type Endpoint } from './errors.js';
 import { JOB_PAGE_SIZE, parseJobPage, readAllPages, type JobListing } from './job-list.js';
-import type { BuildRecord } from '../domain/build.js';
 import { parseRecord } from './record.js';
-import { RequestBudget, sleep } from './request-budget.js';
+import { RequestBudget } from './request-budget.js';
 import { createHttpTransport, isTransportError, type HttpTransport, type TransportError } from './transport.js';
 
 /** Told about every HTTP attempt, so the composition root can count them in self-metrics. */
@@ -35,6 +36,8 @@ export interface CodeArtsClientOptions {
   /** Consecutive attempts without an HTTP answer that open the circuit; 0 never opens it. @default 10 */
   breakerThreshold?: number;
   breakerEvents?: BreakerEvents;
+  /** Request budget, Retry-After waits and dates. @default systemClock */
+  clock?: Clock;
 }
 
 /** `codearts.max_response_bytes` default: a record is a few KB, a job-list page of 100 jobs about 50 KB. */
@@ -50,10 +53,12 @@ export class CodeArtsClient {
   private readonly notFoundCodes: ReadonlySet<string>;
   private readonly transport: HttpTransport;
   private readonly breaker: CircuitBreaker;
+  private readonly clock: Clock;
 
   constructor(private readonly options: CodeArtsClientOptions) {
+    this.clock = options.clock ?? systemClock;
     this.limit = pLimit(options.maxConcurrency);
-    this.budget = new RequestBudget(options.maxRequestsPerSecond);
+    this.budget = new RequestBudget(options.maxRequestsPerSecond, undefined, this.clock);
     this.notFoundCodes = notFoundCodeSet(options.notFoundCodes);
     this.transport =
       options.transport ?? createHttpTransport({ requestTimeoutMs: options.requestTimeoutMs, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES });
@@ -147,7 +152,7 @@ export class CodeArtsClient {
           const retryAfterMs = isCodeArtsError(error) ? error.retryAfterMs : undefined;
           observer?.onRetry({ endpoint, reason: retryReason(error), attempt: attemptNumber, ...(retryAfterMs ? { delayMs: retryAfterMs } : {}) });
           // Honour Retry-After on top of the backoff p-retry adds next.
-          if (retryAfterMs) await sleep(Math.min(retryAfterMs, maxRetryTimeMs), signal).catch(() => undefined);
+          if (retryAfterMs) await this.clock.sleep(Math.min(retryAfterMs, maxRetryTimeMs), signal).catch(() => undefined);
           return true;
         },
       },
@@ -213,7 +218,7 @@ export class CodeArtsClient {
       return { kind: 'error', sentHeaders: {}, error: new CodeArtsError({ kind: 'permanent', endpoint, status: 'auth', detail, target }) };
     }
     const headers = { ...baseHeaders, ...authHeaders };
-    const started = performance.now();
+    const started = this.clock.monotonic();
     let code = 'network';
     try {
       const answer = await this.transport.send({ method: 'GET', url, headers, signal });
@@ -223,7 +228,7 @@ export class CodeArtsClient {
       const envelope = interpretResponse(answer.status, answer.text, this.notFoundCodes, endpoint === 'job-list');
       if (envelope.ok) return { kind: 'ok', result: envelope.result };
       const { kind, code: errorCode, detail, throttled } = envelope;
-      const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'));
+      const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'), this.clock.now());
       const error = new CodeArtsError({ kind, endpoint, status: answer.status, code: errorCode, detail, throttled, retryAfterMs, target });
       return { kind: 'error', sentHeaders: headers, error };
     } catch (error) {
@@ -238,7 +243,7 @@ export class CodeArtsClient {
       code = error.status !== undefined ? String(error.status) : error.kind === 'timeout' ? 'timeout' : 'network';
       return { kind: 'error', sentHeaders: headers, error: this.transportFailure(error, endpoint, target) };
     } finally {
-      this.options.observer?.onAttempt({ endpoint, code, seconds: (performance.now() - started) / 1000 });
+      this.options.observer?.onAttempt({ endpoint, code, seconds: (this.clock.monotonic() - started) / 1000 });
     }
   }
 
@@ -271,12 +276,12 @@ function parseLastBuildNumber(result: unknown): number | undefined {
   return Number.isInteger(value) && value >= 0 ? value : undefined;
 }
 
-function parseRetryAfter(value: string | null): number | undefined {
+function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
   if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return seconds > 0 ? Math.min(seconds * 1000, 120_000) : undefined;
   const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.min(at - Date.now(), 120_000));
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.min(at - nowMs, 120_000));
 }
 
 function retryReason(error: unknown): string {

@@ -1,3 +1,5 @@
+import { isPlainObject } from '../support/objects.js';
+import { errorFields, parseJsonBody } from './error-body.js';
 import type { FailureKind } from './errors.js';
 
 /** Codes that mean "does not exist" by default; `codearts.not_found_codes` extends them. */
@@ -24,8 +26,8 @@ export type Envelope =
  * successful body without `result` is the result itself.
  */
 export function interpretResponse(status: number, bodyText: string, notFoundCodes: ReadonlySet<string>, bareResult = false): Envelope {
-  const body = parseBody(bodyText);
-  const { code, message } = extractError(body);
+  const body = parseJsonBody(bodyText);
+  const { code, message } = errorFields(body);
   const detail = message ? truncate(message) : '';
 
   if (code && THROTTLE_CODES.has(code)) return failure('transient', code, detail || 'throttled', true);
@@ -44,7 +46,7 @@ export function interpretResponse(status: number, bodyText: string, notFoundCode
   if (status < 200 || status >= 300) return failure('transient', code, `unexpected HTTP ${status}`);
 
   if (body === undefined) return failure('transient', undefined, 'malformed JSON body');
-  if (!isObject(body)) return failure('transient', code, 'response body is not an object');
+  if (!isPlainObject(body)) return failure('transient', code, 'response body is not an object');
   if (code || body.error !== null && body.error !== undefined) return failure('permanent', code, detail || 'error in body');
   if (body.status !== undefined && body.status !== 'success') return failure('permanent', code, truncate(`status ${String(body.status)}`));
   if (body.success === false) return failure('permanent', code, 'success: false');
@@ -73,41 +75,6 @@ function describeForeign404(bodyText: string, body: unknown, code: string | unde
 
 function failure(kind: FailureKind, code: string | undefined, detail: string, throttled = false): Envelope {
   return { ok: false, kind, code, detail, throttled };
-}
-
-/** JSON, or a JSON string that itself contains JSON (CodeArts does send those). */
-function parseBody(text: string): unknown {
-  if (!text) return undefined;
-  try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value === 'string') {
-      try {
-        return JSON.parse(value) as unknown;
-      } catch {
-        return value;
-      }
-    }
-    return value;
-  } catch {
-    return undefined;
-  }
-}
-
-function extractError(body: unknown): { code: string | undefined; message: string | undefined } {
-  if (!isObject(body)) return { code: undefined, message: undefined };
-  const nested = isObject(body.error) ? body.error : undefined;
-  const code = firstText(body.error_code, body.err_code, nested?.code, nested?.error_code, typeof body.code === 'string' ? body.code : undefined);
-  const message = firstText(body.error_msg, body.err_msg, nested?.message, nested?.error_msg, body.message);
-  return { code, message };
-}
-
-function firstText(...values: unknown[]): string | undefined {
-  for (const value of values) if (typeof value === 'string' && value.trim() !== '') return value.trim();
-  return undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function truncate(text: string): string {

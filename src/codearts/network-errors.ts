@@ -1,3 +1,5 @@
+import { maskSecrets } from '../support/redact.js';
+
 /** What went wrong below HTTP, said without the request's path, query or headers. */
 export interface NetworkFailure {
   /** e.g. `connect ECONNREFUSED 127.0.0.1:9`, `getaddrinfo ENOTFOUND api.invalid`. */
@@ -31,7 +33,7 @@ export function describeNetworkFailure(error: unknown, url: URL, secrets: readon
   else if (code && text) message = `${code}: ${text} (${target})`;
   else if (code) message = `${code} (${target})`;
   else message = `${text ?? 'network error'} (${target})`;
-  return { message: scrub(message, secrets), code, syscall };
+  return { message: maskSecrets(message, secrets), code, syscall };
 }
 
 /** The deepest `cause`; an AggregateError (every address of a host refused) stands for its first error. */
@@ -48,21 +50,4 @@ function innermost(error: unknown): ErrorLike {
 
 function asErrorLike(value: unknown): ErrorLike {
   return typeof value === 'object' && value !== null ? (value as ErrorLike) : { message: String(value) };
-}
-
-/** `http://user:secret@proxy:3128` → `http://***@proxy:3128`. Leaves anything that is not a URL alone. */
-export function redactUrlCredentials(value: string): string {
-  try {
-    const url = new URL(value);
-    if (!url.username && !url.password) return value;
-    return `${url.protocol}//***@${url.host}${url.pathname === '/' ? '' : url.pathname}`;
-  } catch {
-    return value;
-  }
-}
-
-function scrub(text: string, secrets: readonly string[]): string {
-  let out = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"]+/gi, (found) => redactUrlCredentials(found));
-  for (const secret of secrets) if (secret) out = out.split(secret).join('***');
-  return out;
 }

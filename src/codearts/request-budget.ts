@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from '../support/clock.js';
+
 /**
  * Client-side request budget: at most `rate` request starts in any sliding one-second window, and
  * evenly spaced (1/rate s apart) rather than in a burst at the start of each window: a burst
@@ -26,7 +28,7 @@ export class RequestBudget {
   constructor(
     private readonly maxRate: number,
     private readonly minRate = Math.min(0.5, maxRate),
-    private readonly now: () => number = () => performance.now(),
+    private readonly clock: Clock = systemClock,
   ) {
     this.rate = maxRate;
   }
@@ -45,7 +47,7 @@ export class RequestBudget {
 
   /** The server said we send too much. */
   penalize(): void {
-    const now = this.now();
+    const now = this.clock.monotonic();
     if (now - this.lastPenalty < 1000) return;
     this.lastPenalty = now;
     this.lastRecovery = now;
@@ -55,7 +57,7 @@ export class RequestBudget {
   /** A request succeeded; recover towards the configured rate once per quiet second. */
   reward(): void {
     if (this.rate >= this.maxRate) return;
-    const now = this.now();
+    const now = this.clock.monotonic();
     if (now - this.lastPenalty < 1000 || now - this.lastRecovery < 1000) return;
     this.lastRecovery = now;
     this.rate = Math.min(this.maxRate, this.rate + this.maxRate / 10);
@@ -64,7 +66,7 @@ export class RequestBudget {
   private async waitForSlot(signal?: AbortSignal): Promise<void> {
     for (;;) {
       signal?.throwIfAborted();
-      const now = this.now();
+      const now = this.clock.monotonic();
       while (this.starts.length > 0 && now - (this.starts[0] ?? 0) >= 1000) this.starts.shift();
       const perWindow = Math.max(1, Math.floor(this.rate));
       const spacing = 1000 / this.rate;
@@ -76,26 +78,7 @@ export class RequestBudget {
         this.nextStart = Math.max(this.nextStart, now - CATCH_UP_MS) + spacing;
         return;
       }
-      await sleep(wait, signal);
+      await this.clock.sleep(wait, signal);
     }
   }
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
-import { describeNetworkFailure, redactUrlCredentials, type NetworkFailure } from './network-errors.js';
+import { redactUrlCredentials } from '../support/redact.js';
+import { describeNetworkFailure, type NetworkFailure } from './network-errors.js';
 
 /**
  * The one HTTP path to CodeArts and IAM: undici's own fetch with a dispatcher that honours

@@ -1,4 +1,4 @@
-import { redactUrlCredentials } from '../codearts/network-errors.js';
+import { redactUrlCredentials } from '../support/redact.js';
 import type { Config } from './schema.js';
 
 const MASK = '***';

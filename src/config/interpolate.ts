@@ -1,4 +1,5 @@
 import type { Problem } from './problems.js';
+import { isPlainObject } from '../support/objects.js';
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -58,10 +59,4 @@ export function interpolateTree(tree: unknown, env: NodeJS.ProcessEnv): { value:
     return node;
   };
   return { value: walk(tree, []), problems };
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
 }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { interpolateTree, isPlainObject } from './interpolate.js';
+import { isPlainObject } from '../support/objects.js';
+import { interpolateTree } from './interpolate.js';
 import type { Problem } from './problems.js';
 import { ConfigError, formatPath, formatProblem, issueMessage, problemsFromIssues } from './problems.js';
 import { createConfigSchema } from './schema.js';

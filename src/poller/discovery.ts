@@ -1,6 +1,7 @@
 import type { CodeArtsClient } from '../codearts/client.js';
 import type { JobRef } from '../domain/job.js';
 import type { Logger } from '../log/logger.js';
+import { systemClock, type Clock } from '../support/clock.js';
 
 export interface ProjectSource {
   id: string;
@@ -27,7 +28,7 @@ export class JobDiscovery {
     private readonly intervalMs: number,
     private readonly logger: Logger,
     private readonly observer: DiscoveryObserver,
-    private readonly now: () => number = () => Date.now(),
+    private readonly clock: Clock = systemClock,
   ) {
     this.filters = projects.map((project) => ({
       project,
@@ -37,12 +38,12 @@ export class JobDiscovery {
   }
 
   isDue(): boolean {
-    return this.filters.length > 0 && this.now() >= this.nextAt;
+    return this.filters.length > 0 && this.clock.now() >= this.nextAt;
   }
 
   /** Lists every project (in parallel) and returns the filtered jobs, de-duplicated by id. */
   async discover(signal?: AbortSignal): Promise<Array<JobRef>> {
-    this.nextAt = this.now() + this.intervalMs;
+    this.nextAt = this.clock.now() + this.intervalMs;
     await Promise.all(
       this.filters.map(async ({ project, include, exclude }) => {
         try {

@@ -5,6 +5,7 @@ import type { BuildMetrics } from '../metrics/build-metrics.js';
 import type { SelfMetrics } from '../metrics/self-metrics.js';
 import { emptyJobState, type JobRef, type JobState } from '../domain/job.js';
 import type { Store, StoredJob } from '../state/store.js';
+import { systemClock, unixSeconds, type Clock } from '../support/clock.js';
 import { freshGapMemory, type GapMemory } from './gap-policy.js';
 import { pollJob, toCounted, type JobCycleResult } from './job-poller.js';
 import { RunningStatusHint } from './running-status-hint.js';
@@ -22,8 +23,8 @@ export interface PollerOptions {
   maxPendingAgeSeconds: number;
   /** Jobs worked on at once; requests are bounded separately by the client. */
   jobConcurrency: number;
-  /** Unix seconds; tests drive it from the simulator's virtual clock. */
-  now?: () => number;
+  /** Wall time for ages, gap checks and start retries; tests drive it from the simulator's virtual clock. @default systemClock */
+  clock?: Clock;
 }
 
 export type CycleOutcome = 'success' | 'partial' | 'failure';
@@ -60,13 +61,16 @@ export class Poller {
   /** Jobs no longer wanted: not polled; series kept for a grace period, state kept longer. */
   private readonly departed = new Map<string, { runtime: JobRuntime; since: number; seriesRemoved: boolean }>();
   private readonly unknownStatuses = new Set<string>();
+  private readonly clock: Clock;
+  /** Unix seconds on the clock's wall time. */
   private readonly now: () => number;
   private readonly hint: RunningStatusHint;
   private cycles = 0;
 
   constructor(private readonly options: PollerOptions) {
-    this.now = options.now ?? (() => Date.now() / 1000);
-    this.hint = new RunningStatusHint(options.client, options.logger, this.now, (available) => options.self.runningStatusAvailable.set(available ? 1 : 0));
+    this.clock = options.clock ?? systemClock;
+    this.now = () => unixSeconds(this.clock);
+    this.hint = new RunningStatusHint(options.client, options.logger, this.clock, (available) => options.self.runningStatusAvailable.set(available ? 1 : 0));
   }
 
   /** Loads saved state and shows the saved gauges before the first cycle. */
@@ -162,7 +166,7 @@ export class Poller {
   }
 
   async runCycle(signal?: AbortSignal): Promise<CycleSummary> {
-    const started = performance.now();
+    const started = this.clock.monotonic();
     const limit = pLimit(this.options.jobConcurrency);
     const outcomes = await Promise.all([...this.jobs.values()].map((job) => this.pollOne(job, limit, signal)));
     const reached = outcomes.filter((o) => o.reached).length;
@@ -171,7 +175,7 @@ export class Poller {
       jobsReached: reached,
       jobsFailed: outcomes.length - reached,
       buildsCounted: outcomes.reduce((sum, o) => sum + o.counted, 0),
-      seconds: (performance.now() - started) / 1000,
+      seconds: (this.clock.monotonic() - started) / 1000,
     };
     if (signal?.aborted) return summary;
     this.cycles += 1;

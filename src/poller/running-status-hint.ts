@@ -1,6 +1,7 @@
 import type { CodeArtsClient } from '../codearts/client.js';
 import { isCodeArtsError } from '../codearts/errors.js';
 import type { Logger } from '../log/logger.js';
+import { unixSeconds, type Clock } from '../support/clock.js';
 
 /** Failures in a row (over all jobs) after which running-status is not asked for a while. */
 export const HINT_FAILURES_TO_SUSPEND = 3;
@@ -28,12 +29,12 @@ export class RunningStatusHint implements NewestBuildHint {
   constructor(
     private readonly client: CodeArtsClient,
     private readonly logger: Logger,
-    private readonly now: () => number,
+    private readonly clock: Clock,
     private readonly onAvailability: (available: boolean) => void = () => undefined,
   ) {}
 
   async newest(jobId: string, signal?: AbortSignal): Promise<number | undefined> {
-    if (this.now() < this.suspendedUntil) return undefined;
+    if (unixSeconds(this.clock) < this.suspendedUntil) return undefined;
     try {
       const newest = await this.client.getLastBuildNumber(jobId, signal);
       this.succeeded();
@@ -57,7 +58,7 @@ export class RunningStatusHint implements NewestBuildHint {
     this.failures += 1;
     if (this.failures < HINT_FAILURES_TO_SUSPEND) return;
     this.failures = 0;
-    this.suspendedUntil = this.now() + this.suspensionSeconds;
+    this.suspendedUntil = unixSeconds(this.clock) + this.suspensionSeconds;
     const fields = { job_id: jobId, reason: describe(error), retry_in_seconds: this.suspensionSeconds };
     this.suspensionSeconds = Math.min(this.suspensionSeconds * 2, MAX_SUSPENSION_SECONDS);
     this.onAvailability(false);

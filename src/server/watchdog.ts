@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from '../support/clock.js';
+
 /**
  * Liveness by progress: the process is wedged when no poll cycle has finished (whatever its
  * outcome) for `periods` poll periods. An unreachable CodeArts is not a reason to restart: cycles
@@ -10,18 +12,18 @@ export class CycleWatchdog {
     private readonly periodMs: number,
     /** 0 disables the watchdog. */
     private readonly periods: number,
-    private readonly now: () => number = () => performance.now(),
+    private readonly clock: Clock = systemClock,
   ) {
-    this.lastFinishedMs = now();
+    this.lastFinishedMs = clock.monotonic();
   }
 
   /** Restarts the clock (the schedule starts). */
   reset(): void {
-    this.lastFinishedMs = this.now();
+    this.lastFinishedMs = this.clock.monotonic();
   }
 
   cycleFinished(): void {
-    this.lastFinishedMs = this.now();
+    this.lastFinishedMs = this.clock.monotonic();
   }
 
   limitMs(): number {
@@ -30,7 +32,7 @@ export class CycleWatchdog {
 
   check(): { healthy: true } | { healthy: false; reason: string } {
     if (this.periods === 0) return { healthy: true };
-    const idleMs = this.now() - this.lastFinishedMs;
+    const idleMs = this.clock.monotonic() - this.lastFinishedMs;
     if (idleMs <= this.limitMs()) return { healthy: true };
     const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
     return {

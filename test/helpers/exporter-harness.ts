@@ -8,7 +8,9 @@ import type { Config } from '../../src/config/schema.js';
 import { Exporter } from '../../src/exporter.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Simulator } from '../../src/simulator/index.js';
+import { withWallTime, type Clock } from '../../src/support/clock.js';
 import { parseExposition, type Sample } from './exposition.js';
+import { isPlainObject } from '../../src/support/objects.js';
 
 export interface LogLine {
   /** pino's level label: trace, debug, info, warn, error, fatal. */
@@ -55,11 +57,16 @@ export function testConfig(simulator: Simulator, overrides: Record<string, unkno
   return parseConfigText(stringify(deepMerge(base, overrides)), { env: {} });
 }
 
-/** An exporter wired to a log capture; `now` drives its poller clock (e.g. the simulator's virtual time). */
-export async function createTestExporter(config: Config, options: { now?: () => number } = {}): Promise<{ exporter: Exporter; logs: LogCapture }> {
+/** An exporter wired to a log capture; `clock` drives its poller (e.g. simulatorClock: the simulator's virtual time). */
+export async function createTestExporter(config: Config, options: { clock?: Clock } = {}): Promise<{ exporter: Exporter; logs: LogCapture }> {
   const logs = new LogCapture();
   const exporter = await Exporter.create({ config, logger: createLogger(config.log.level, logs.stream, config.log.format), ...options });
   return { exporter, logs };
+}
+
+/** The simulator's virtual time as the exporter's wall clock (monotonic time and sleeps stay real). */
+export function simulatorClock(simulator: Pick<Simulator, 'now'>): Clock {
+  return withWallTime(() => simulator.now() * 1000);
 }
 
 export async function scrape(exporter: Exporter): Promise<Sample[]> {
@@ -78,8 +85,4 @@ function deepMerge(base: Record<string, unknown>, extra: Record<string, unknown>
       isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
   }
   return out;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isPlainObject } from '../../src/support/objects.js';
 
 /** The official SDK's operations and response models (see test/fixtures/README.md for its origin). */
 export interface SdkModels {
@@ -67,10 +68,6 @@ function checkModel(models: SdkModels, name: string, value: unknown, at: string)
     else problems.push(...checkAgainstModel(models, declared, item, `${at}.${field}`));
   }
   return problems;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function describe(value: unknown): string {

@@ -6,6 +6,7 @@ import { isCodeArtsError } from '../../src/codearts/errors.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { valueOf } from '../helpers/exposition.js';
 import { createTestExporter, scrape, testConfig } from '../helpers/exporter-harness.js';
+import { withWallTime } from '../../src/support/clock.js';
 
 const PASSWORD = 'SENTINEL-PASSWORD-SCOPE-31';
 const JOB = 'a7000000000000000000000000000001';
@@ -39,7 +40,7 @@ describe('CodeArts answers 401 to every freshly issued token (wrong project scop
       endpoint: simulator.url,
       ...IAM_USER,
       project: WRONG_PROJECT,
-      now: () => new Date(Date.now() + offsetMs),
+      clock: withWallTime(() => Date.now() + offsetMs),
       onEvent: (event) => events.push(event),
     });
     const client = new CodeArtsClient({

@@ -11,6 +11,7 @@ import { createSimulator, type SimJobSpec, type Simulator, type SimulatorOptions
 import { select, valueOf, type Sample } from '../helpers/exposition.js';
 import { LogCapture, scrape, testConfig, type LogLine } from '../helpers/exporter-harness.js';
 import { compareCounters } from '../helpers/ground-truth.js';
+import { withWallTime } from '../../src/support/clock.js';
 
 const PASSWORD = 'SENTINEL-PASSWORD-4242';
 const SECRET_KEY = 'SENTINEL-SECRET-KEY-9999';
@@ -200,7 +201,7 @@ describe('50 concurrent CodeArts requests through CodeArtsClient need one IAM re
       user: IAM_USER.user,
       password: PASSWORD,
       project: IAM_USER.project,
-      now: () => new Date(Date.now() + offsetSeconds * 1000),
+      clock: withWallTime(() => Date.now() + offsetSeconds * 1000),
     });
     const client = new CodeArtsClient({
       endpoint: simulator.url,

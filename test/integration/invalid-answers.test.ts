@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Exporter } from '../../src/exporter.js';
 import { createSimulator, type NotFoundShape, type Simulator } from '../../src/simulator/index.js';
 import { valueOf } from '../helpers/exposition.js';
-import { createTestExporter, scrape, testConfig, type LogCapture } from '../helpers/exporter-harness.js';
+import { createTestExporter, scrape, testConfig, type LogCapture, simulatorClock } from '../helpers/exporter-harness.js';
 import { compareCounters } from '../helpers/ground-truth.js';
 
 const JOB = { id: 'b4d00000000000000000000000000001', name: 'broken-answers', history: 12, buildEverySeconds: 0 };
@@ -31,7 +31,7 @@ describe('invalid 200 answers past the cursor', () => {
     const sim = simulator;
     const config = testConfig(simulator, { poll: { start_at: 1 }, log: { level: 'warn' } });
     let logs: LogCapture;
-    ({ exporter, logs } = await createTestExporter(config, { now: () => sim.now() }));
+    ({ exporter, logs } = await createTestExporter(config, { clock: simulatorClock(sim) }));
     await exporter.runCycle();
     const saved = (): SavedJob => (JSON.parse(readFileSync(config.state.path, 'utf8')) as { jobs: Record<string, SavedJob> }).jobs[JOB.id] as SavedJob;
     const before = saved().state;
@@ -93,7 +93,7 @@ describe('invalid 200 answers past the cursor', () => {
     const sim = simulator;
     const config = testConfig(simulator, { poll: { start_at: 1, max_pending_age: '1h' }, log: { level: 'warn' } });
     let logs: LogCapture;
-    ({ exporter, logs } = await createTestExporter(config, { now: () => sim.now() }));
+    ({ exporter, logs } = await createTestExporter(config, { clock: simulatorClock(sim) }));
     await exporter.runCycle();
     for (let i = 0; i < 3; i++) simulator.triggerBuild(JOB.id, { queueSeconds: 1, durationSeconds: 20 });
     simulator.overrideBuild(JOB.id, 13, { kind: 'invalid-record' });

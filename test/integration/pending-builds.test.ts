@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Exporter } from '../../src/exporter.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { select, valueOf } from '../helpers/exposition.js';
-import { createTestExporter, scrape, testConfig, type LogCapture } from '../helpers/exporter-harness.js';
+import { createTestExporter, scrape, testConfig, type LogCapture, simulatorClock } from '../helpers/exporter-harness.js';
 import { compareCounters, histogramCount, histogramSumMs } from '../helpers/ground-truth.js';
 
 const JOB = { id: 'be0d0000000000000000000000000001', name: 'pending', history: 3, buildEverySeconds: 0 };
@@ -19,7 +19,7 @@ describe('pending builds', () => {
   async function setup(poll: Record<string, unknown> = {}): Promise<{ sim: Simulator; ex: Exporter; logs: LogCapture }> {
     simulator = await createSimulator({ seed: 12, jobs: [JOB], gapProbability: 0 });
     const sim = simulator;
-    const created = await createTestExporter(testConfig(simulator, { poll: { start_at: 1, ...poll }, log: { level: 'info' } }), { now: () => sim.now() });
+    const created = await createTestExporter(testConfig(simulator, { poll: { start_at: 1, ...poll }, log: { level: 'info' } }), { clock: simulatorClock(sim) });
     exporter = created.exporter;
     await created.exporter.runCycle();
     return { sim, ex: created.exporter, logs: created.logs };

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import type { Exporter } from '../../src/exporter.js';
 import { valueOf } from '../helpers/exposition.js';
-import { createTestExporter, scrape, testConfig, type LogCapture } from '../helpers/exporter-harness.js';
+import { createTestExporter, scrape, testConfig, type LogCapture, simulatorClock } from '../helpers/exporter-harness.js';
 import { compareCounters } from '../helpers/ground-truth.js';
 import type { RunningStatusMode } from '../../src/simulator/index.js';
 
@@ -69,7 +69,7 @@ describe('request floor at steady state', () => {
   it('a fleet with a realistic mix stays within 1.05 x the floor, gap checks included', async () => {
     simulator = await createSimulator({ seed: 21, jobs: 25, buildEverySeconds: 900, gapProbability: 0.02 });
     const sim = simulator;
-    ({ exporter } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'warn' } }), { now: () => sim.now() }));
+    ({ exporter } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'warn' } }), { clock: simulatorClock(sim) }));
     await exporter.runCycle();
     const starts = await cursorsOf(simulator, exporter);
     await measure(simulator, exporter, 40, 30); // warm up: pending sets fill
@@ -100,7 +100,7 @@ describe('request floor at steady state', () => {
     simulator = await createSimulator({ seed: 21, jobs: 25, buildEverySeconds: 900, gapProbability: 0.02, runningStatus: mode });
     const sim = simulator;
     let logs: LogCapture;
-    ({ exporter, logs } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'warn' } }), { now: () => sim.now() }));
+    ({ exporter, logs } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'warn' } }), { clock: simulatorClock(sim) }));
     await exporter.runCycle();
     const starts = await cursorsOf(simulator, exporter);
     await measure(simulator, exporter, 40, 30);

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Exporter } from '../../src/exporter.js';
 import { createSimulator, type RunningStatusMode, type Simulator } from '../../src/simulator/index.js';
 import { valueOf } from '../helpers/exposition.js';
-import { createTestExporter, scrape, testConfig } from '../helpers/exporter-harness.js';
+import { createTestExporter, scrape, testConfig, simulatorClock } from '../helpers/exporter-harness.js';
 import { compareCounters } from '../helpers/ground-truth.js';
 
 const HOLE_JOB = { id: 'b01e0000000000000000000000000001', name: 'holey', history: 650, deletedBelow: 601, buildEverySeconds: 0 };
@@ -31,7 +31,7 @@ describe('retention holes and long gaps, bounded', () => {
     simulator = await createSimulator({ seed: 31, jobs, gapProbability: 0, runningStatus });
     const sim = simulator;
     const config = testConfig(simulator, { poll, log: { level: 'info' } });
-    const created = await createTestExporter(config, { now: () => sim.now() });
+    const created = await createTestExporter(config, { clock: simulatorClock(sim) });
     exporter = created.exporter;
     return { simulator: sim, exporter: created.exporter, logs: created.logs, statePath: config.state.path };
   }

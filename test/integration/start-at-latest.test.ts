@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import type { Exporter } from '../../src/exporter.js';
 import { valueOf } from '../helpers/exposition.js';
-import { createTestExporter, scrape, testConfig } from '../helpers/exporter-harness.js';
+import { createTestExporter, scrape, testConfig, simulatorClock } from '../helpers/exporter-harness.js';
 import { latestFinished, RESULTS } from '../helpers/ground-truth.js';
 
 const JOB = { id: 'c3000000000000000000000000000001', name: 'big', history: 5000, buildEverySeconds: 0 };
@@ -64,7 +64,7 @@ describe('start_at: latest', () => {
     simulator = await createSimulator({ seed: 4, jobs: [{ ...JOB, history: 1200, deletedBelow: 1100 }], runningStatus: 'route-not-found', gapProbability: 0 });
     const sim = simulator;
     let logs;
-    ({ exporter, logs } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'info' } }), { now: () => sim.now() }));
+    ({ exporter, logs } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'info' } }), { clock: simulatorClock(sim) }));
     simulator.resetRequests();
     await exporter.runCycle();
     // 25 powers of two and 23 times 1.5, then the cycle's probe of build 1.

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAkskAuth } from '../../src/codearts/auth/aksk.js';
 import type { AuthProvider } from '../../src/codearts/auth/types.js';
 import { verifySignedRequest } from '../../src/simulator/aksk-verify.js';
+import { withWallTime } from '../../src/support/clock.js';
 
 const ACCESS_KEY = 'HPUAQ7NUKRXG2ZVTWXYZ';
 const SECRET_KEY = 'SENTINEL-SECRET-KEY-9999';
@@ -74,7 +75,7 @@ function aksk(overrides: { secretKey?: string; accessKey?: string; skewMs?: numb
     accessKey: overrides.accessKey ?? ACCESS_KEY,
     secretKey: overrides.secretKey ?? SECRET_KEY,
     projectId: PROJECT_ID,
-    now: () => new Date(Date.now() + (overrides.skewMs ?? 0)),
+    clock: withWallTime(() => Date.now() + (overrides.skewMs ?? 0)),
   });
   observed.push(auth.describe());
   return auth;

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createIamAuth, isIamAuthError, refreshMargins, type IamAuthEvent, type IamAuthOptions } from '../../src/codearts/auth/iam.js';
 import type { AuthLogger } from '../../src/codearts/auth/types.js';
 import { createIamIssuer, type IamIssuer } from '../../src/simulator/iam.js';
+import { withWallTime } from '../../src/support/clock.js';
 
 const PASSWORD = 'SENTINEL-PASSWORD-4242';
 const JOB_ID = 'cb5fa20de5fd4cf8be681d4bd6fdd2f6';
@@ -178,7 +179,7 @@ describe('IAM password token auth (real HTTP to the simulator issuer)', () => {
     let clockMs = Date.now();
     const cloud = await startCloud({ lifetimeSeconds: 3600, nowSeconds: () => clockMs / 1000 });
     const rec = recorder();
-    const auth = iamAuth(cloud, rec, { now: () => new Date(clockMs) });
+    const auth = iamAuth(cloud, rec, { clock: withWallTime(() => clockMs) });
     const url = new URL(`${cloud.base}/v4/jobs/${JOB_ID}/1/record-info`);
     const old = (await auth.authorize({ method: 'GET', url, headers: {} }))['X-Auth-Token'];
     expect(cloud.iamRequests()).toBe(1);

@@ -2,9 +2,11 @@ import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker, type BreakerState } from '../../src/codearts/circuit-breaker.js';
 import { DEFAULT_NOT_FOUND_CODES, interpretResponse } from '../../src/codearts/envelope.js';
-import { describeNetworkFailure, redactUrlCredentials } from '../../src/codearts/network-errors.js';
+import { describeNetworkFailure } from '../../src/codearts/network-errors.js';
+import { redactUrlCredentials } from '../../src/support/redact.js';
 import { createHttpTransport, isTransportError } from '../../src/codearts/transport.js';
 import { CycleWatchdog } from '../../src/server/watchdog.js';
+import { ManualClock } from '../helpers/clock.js';
 
 const codes = new Set<string>(DEFAULT_NOT_FOUND_CODES);
 
@@ -103,16 +105,17 @@ describe('circuit breaker', () => {
 
 describe('watchdog', () => {
   it('unhealthy once no cycle finished for periods × period; 0 disables', () => {
-    let now = 0;
-    const watchdog = new CycleWatchdog(30_000, 4, () => now);
-    now = 120_000;
+    const clock = new ManualClock();
+    const watchdog = new CycleWatchdog(30_000, 4, clock);
+    clock.advance(120_000);
     expect(watchdog.check().healthy).toBe(true);
-    now = 120_001;
+    clock.advance(1);
     expect(watchdog.check()).toEqual({ healthy: false, reason: 'no poll cycle finished for 120 s (limit 4 poll periods of 30 s, poll.watchdog_periods)' });
     watchdog.cycleFinished();
     expect(watchdog.check().healthy).toBe(true);
-    now = 10_000_000;
-    expect(new CycleWatchdog(30_000, 0, () => now).check().healthy).toBe(true);
+    const idle = new CycleWatchdog(30_000, 0, clock);
+    clock.advance(10_000_000);
+    expect(idle.check().healthy).toBe(true);
   });
 });
 

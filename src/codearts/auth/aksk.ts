@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../support/clock.js';
 import { signRequest } from './aksk-signer.js';
 import type { AuthProvider } from './types.js';
 
@@ -6,8 +7,8 @@ export interface AkskAuthOptions {
   secretKey: string;
   /** IAM project id sent (and signed) as `X-Project-Id`; optional for CodeArts Build. */
   projectId?: string | undefined;
-  /** @default () => new Date() */
-  now?: () => Date;
+  /** Signing dates. @default systemClock */
+  clock?: Clock;
 }
 
 /**
@@ -18,7 +19,8 @@ export function createAkskAuth(options: AkskAuthOptions): AuthProvider {
   const { accessKey, secretKey, projectId } = options;
   if (!accessKey?.trim()) throw new TypeError('AK/SK auth needs a non-empty access key');
   if (!secretKey?.trim()) throw new TypeError('AK/SK auth needs a non-empty secret key');
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
+  const now = (): Date => new Date(clock.now());
   const credentials = { accessKey, secretKey };
   const description = `AK/SK signing (access key ${maskAccessKey(accessKey)})`;
 

@@ -1,3 +1,7 @@
+import { systemClock, type Clock } from '../../support/clock.js';
+import { maskSecrets } from '../../support/redact.js';
+import { errorFields, parseJsonBody } from '../error-body.js';
+import { describeNetworkFailure } from '../network-errors.js';
 import { createHttpTransport, isTransportError, type HttpTransport } from '../transport.js';
 import type { AuthLogger, AuthProvider } from './types.js';
 
@@ -19,8 +23,8 @@ export interface IamAuthOptions {
   failureBackoffMs?: number;
   /** @default 60_000 */
   maxFailureBackoffMs?: number;
-  /** @default () => new Date() */
-  now?: () => Date;
+  /** Token lifetimes and back-off. @default systemClock */
+  clock?: Clock;
   /** The HTTP path shared with the CodeArts client (proxy, CA bundle). @default a direct transport */
   transport?: HttpTransport;
   /** For self-metrics: `codearts_exporter_auth_refreshes_total{outcome}` and the expiry gauge. */
@@ -124,7 +128,8 @@ export function createIamAuth(options: IamAuthOptions): IamAuthProvider {
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const failureBackoffMs = options.failureBackoffMs ?? 5_000;
   const maxFailureBackoffMs = options.maxFailureBackoffMs ?? 60_000;
-  const nowMs = options.now ? () => options.now!().getTime() : () => Date.now();
+  const clock = options.clock ?? systemClock;
+  const nowMs = (): number => clock.now();
   const transport = options.transport ?? createHttpTransport({ requestTimeoutMs, maxResponseBytes: 1024 * 1024 });
   const who = { endpoint: tokenUrl, user, domain };
   const requestBody = JSON.stringify({
@@ -143,7 +148,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuthProvider {
   let everAccepted = false;
 
   const fail = (status: IamAuthError['status'], detail: string, code?: string, cause?: unknown): IamAuthError =>
-    new IamAuthError({ ...who, status, code, detail: scrub(detail, password), cause });
+    new IamAuthError({ ...who, status, code, detail: maskSecrets(detail, [password]), cause });
 
   const requestToken = async (): Promise<Token> => {
     const sentAt = nowMs();
@@ -157,10 +162,10 @@ export function createIamAuth(options: IamAuthOptions): IamAuthProvider {
         body: requestBody,
       });
     } catch (error) {
-      if (!isTransportError(error)) throw fail('network', describeNetworkError(error), undefined, error);
-      if (error.kind === 'redirect') throw fail(error.status ?? 'network', `${error.message} (codearts.auth.iam.endpoint)`);
-      if (error.kind === 'too_large') throw fail('invalid_response', error.message);
-      throw fail(error.kind, error.message);
+      if (!isTransportError(error)) throw fail('network', describeNetworkFailure(error, new URL(tokenUrl)).message, undefined, error);
+      if (error.kind === 'redirect') throw fail(error.status ?? 'network', `${error.message} (codearts.auth.iam.endpoint)`, undefined, error);
+      if (error.kind === 'too_large') throw fail('invalid_response', error.message, undefined, error);
+      throw fail(error.kind, error.message, undefined, error);
     }
     const text = response.text;
     if (response.status !== 201 && response.status !== 200) {
@@ -195,7 +200,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuthProvider {
           return token;
         },
         (error: unknown) => {
-          const iamError = isIamAuthError(error) ? error : fail('network', String(error));
+          const iamError = isIamAuthError(error) ? error : fail('network', String(error), undefined, error);
           failures += 1;
           const delayMs = Math.min(maxFailureBackoffMs, failureBackoffMs * 2 ** (failures - 1));
           retryAt = nowMs() + delayMs;
@@ -292,34 +297,10 @@ function parseTimes(text: string): { expiresAt: number; issuedAt: number | undef
   return { expiresAt, issuedAt: Number.isNaN(issuedAt) ? undefined : issuedAt };
 }
 
-/** IAM answers `{error: {code, message}}` or `{error_code, error_msg}`; anything else is quoted, shortened. */
+/** The code and message of an IAM error body; anything that is not one is quoted, shortened. */
 function describeErrorBody(text: string): { code: string | undefined; message: string } {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return { code: undefined, message: text.replace(/\s+/g, ' ').trim().slice(0, 200) };
-  }
-  const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  const nested = (typeof record.error === 'object' && record.error !== null ? record.error : {}) as Record<string, unknown>;
-  const rawCode = record.error_code ?? nested.code;
-  const rawMessage = record.error_msg ?? nested.message ?? (typeof record.error === 'string' ? record.error : undefined);
-  return {
-    code: typeof rawCode === 'string' ? rawCode : undefined,
-    message: typeof rawMessage === 'string' ? rawMessage.slice(0, 200) : text.replace(/\s+/g, ' ').trim().slice(0, 200),
-  };
-}
-
-function describeNetworkError(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-  if (typeof cause?.message === 'string' && cause.message) return cause.message;
-  if (typeof cause?.code === 'string') return cause.code;
-  return error instanceof Error ? error.message : 'network error';
-}
-
-/** Defence in depth: an IAM message or a proxy page must not carry the password into a log line. */
-function scrub(text: string, secret: string): string {
-  return secret ? text.split(secret).join('***') : text;
+  const { code, message } = errorFields(parseJsonBody(text));
+  return { code, message: (message ?? text.replace(/\s+/g, ' ').trim()).slice(0, 200) };
 }
 
 function headerValue(headers: Record<string, string>, lowerName: string): string | undefined {
