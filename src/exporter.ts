@@ -1,185 +1,161 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAuthProvider } from './wiring/auth.js';
-import { createClient, createTransport } from './wiring/client.js';
 import type { AuthProvider } from './codearts/auth/types.js';
 import type { CodeArtsClient } from './codearts/client.js';
 import type { HttpTransport } from './codearts/transport.js';
 import type { Config } from './config/schema.js';
-import type { JobRef } from './domain/job.js';
+import type { CounterLayout } from './domain/counters.js';
 import type { Logger } from './log/logger.js';
 import { BuildMetrics } from './metrics/build-metrics.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
-import { JobDiscovery, mergeJobs } from './poller/discovery.js';
+import { JobDiscovery } from './poller/discovery.js';
+import { JobSet } from './poller/job-set.js';
 import { Poller, type CycleSummary } from './poller/poller.js';
 import { PollSchedule, schedulePeriodSeconds } from './poller/schedule.js';
 import { createServerApp } from './server/app.js';
+import type { LandingJob } from './server/landing-page.js';
 import { listen } from './server/listen.js';
 import { CycleWatchdog } from './server/watchdog.js';
 import { FileStore } from './state/file-store.js';
-import type { Store } from './state/store.js';
-import type { Clock } from './support/clock.js';
+import type { Store, StoreEvent } from './state/store.js';
+import { systemClock, type Clock } from './support/clock.js';
+import type { Events } from './support/events.js';
 import { VERSION } from './version.js';
+import { createAuthProvider } from './wiring/auth.js';
+import { createClient, createTransport } from './wiring/client.js';
+import { createReporter, type ExporterEvent } from './wiring/report.js';
 
 export interface ExporterOptions {
   config: Config;
   logger: Logger;
-  /** Replaces the file store (tests, a future Redis store). */
-  store?: Store;
+  /** Replaces the file store of `state.path` (tests, the bench, `once`; a future Redis store). */
+  openStore?: (layout: CounterLayout, events: Events<StoreEvent>) => Promise<Store>;
   /** Decorates the auth provider built from the config (tests: tampering with signed requests). */
   wrapAuth?: (auth: AuthProvider) => AuthProvider;
   /** The poller's and discovery's clock (tests and the bench: the simulator's virtual time). @default systemClock */
   clock?: Clock;
 }
 
-/** Everything wired together: client, store, poller, metrics, schedule and HTTP server. */
+/** The metrics settings the store keeps counters in. */
+export function counterLayout(config: Config): CounterLayout {
+  const { record_labels, duration_buckets, queue_buckets } = config.metrics;
+  return { recordLabels: record_labels, durationBuckets: duration_buckets, queueBuckets: queue_buckets };
+}
+
+/** The parts the composition root keeps hold of. */
+interface Parts {
+  config: Config;
+  logger: Logger;
+  events: Events<ExporterEvent>;
+  metrics: BuildMetrics;
+  self: SelfMetrics;
+  client: CodeArtsClient;
+  auth: AuthProvider;
+  store: Store;
+  jobs: JobSet;
+  poller: Poller;
+  transport: HttpTransport;
+  watchdog: CycleWatchdog;
+  periodSeconds: number;
+}
+
+/** Everything wired together: client, store, job set, poller, metrics, reporting, schedule and HTTP server. */
 export class Exporter {
-  readonly metrics: BuildMetrics;
-  readonly self: SelfMetrics;
-  readonly client: CodeArtsClient;
   private schedule: PollSchedule | undefined;
-  private discovery: JobDiscovery | undefined;
-  private discovered: JobRef[] = [];
   private server: Server | undefined;
   private ready = false;
 
-  private constructor(
-    readonly config: Config,
-    readonly logger: Logger,
-    readonly store: Store,
-    readonly poller: Poller,
-    metrics: BuildMetrics,
-    self: SelfMetrics,
-    client: CodeArtsClient,
-    private readonly network: { transport: HttpTransport; watchdog: CycleWatchdog },
-  ) {
-    this.metrics = metrics;
-    this.self = self;
-    this.client = client;
-  }
+  private constructor(private readonly parts: Parts) {}
 
   static async create(options: ExporterOptions): Promise<Exporter> {
     const { config, logger } = options;
     const self = new SelfMetrics(VERSION);
-    const metrics = new BuildMetrics({
-      durationBuckets: config.metrics.duration_buckets,
-      queueBuckets: config.metrics.queue_buckets,
-      jobHistograms: config.metrics.job_histograms,
-      recordLabels: config.metrics.record_labels,
-    });
+    const layout = counterLayout(config);
+    const metrics = new BuildMetrics({ ...layout, jobHistograms: config.metrics.job_histograms });
+    const events = createReporter({ logger, self, metrics, endpoint: config.codearts.endpoint });
     const periodSeconds = schedulePeriodSeconds(config.poll.schedule, config.poll.timezone);
     const transport = createTransport(config);
     logger.info({ endpoint: config.codearts.endpoint, network: transport.describe() }, 'CodeArts connection');
-    const configured = createAuthProvider(config, logger, self, transport);
+    const configured = createAuthProvider(config, events, transport);
     const auth = options.wrapAuth ? options.wrapAuth(configured) : configured;
-    const client = createClient(config, { auth, transport, self, logger, periodSeconds });
-    const store =
-      options.store ??
-      (await FileStore.open(config.state.path, (error) => {
-        self.stateSaveErrors.inc();
-        logger.error({ err: error, path: config.state.path }, 'saving state failed; counts wait until it can be saved');
-      }));
+    const client = createClient(config, { auth, transport, events, periodSeconds });
+    const store = options.openStore ? await options.openStore(layout, events) : await FileStore.open(config.state.path, { layout, events });
+    const clock = options.clock ?? systemClock;
+    const jobs = createJobSet(config, { client, store, events, clock, self });
     const poller = new Poller({
       client,
       store,
-      metrics,
-      self,
-      logger,
+      jobs,
+      events,
+      clock,
       startAt: config.poll.start_at,
       maxBuildsPerJobPerCycle: config.poll.max_builds_per_job_per_cycle,
       maxPendingAgeSeconds: config.poll.max_pending_age_ms / 1000,
-      ...(options.clock ? { clock: options.clock } : {}),
       jobConcurrency: Math.max(4, config.codearts.max_concurrency * 2),
     });
-    await poller.init(config.jobs.map((job) => ({ id: job.id, name: job.name ?? job.id })));
+    await jobs.init();
     const watchdog = new CycleWatchdog(periodSeconds * 1000, config.poll.watchdog_periods);
-    const exporter = new Exporter(config, logger, store, poller, metrics, self, client, { transport, watchdog });
-    if (config.projects.length > 0) {
-      for (const project of config.projects) self.addProject(project.id);
-      exporter.discovery = new JobDiscovery(client, config.projects, config.poll.discovery_interval_ms, logger, {
-        onProject: ({ projectId, jobs, ok }) => {
-          self.discoveredJobs.set({ project_id: projectId }, jobs);
-          if (!ok) self.discoveryErrors.inc({ project_id: projectId });
-        },
-      });
-    }
-    return exporter;
+    return new Exporter({ config, logger, events, metrics, self, client, auth, store, jobs, poller, transport, watchdog, periodSeconds });
+  }
+
+  get config(): Config {
+    return this.parts.config;
+  }
+
+  get client(): CodeArtsClient {
+    return this.parts.client;
   }
 
   /** The full `/metrics` body: build metrics, then self and process metrics. */
   async renderMetrics(): Promise<string> {
     // In slices that yield to the event loop, so /healthz keeps answering during a big scrape.
-    return (await this.metrics.renderAsync()) + (await this.self.render());
+    return (await this.parts.metrics.renderAsync()) + (await this.parts.self.render());
+  }
+
+  /** Per-job view for the landing page and the bench: id, name, state as last committed, last reached. */
+  describeJobs(): LandingJob[] {
+    return this.parts.jobs.jobs().map((job) => ({ id: job.id, name: job.name, state: job.stored?.state, lastReachedAt: job.lastReachedAt }));
   }
 
   /** One cycle, without schedule or server (`once`, tests). */
   async runCycle(signal?: AbortSignal): Promise<CycleSummary> {
-    this.client.beginCycle();
-    if (this.discovery) await this.refreshJobs(signal);
-    const summary = await this.poller.runCycle(signal);
-    this.network.watchdog.cycleFinished();
+    const { client, jobs, poller, watchdog, events } = this.parts;
+    client.beginCycle();
+    await jobs.refresh(signal);
+    const summary = await poller.runCycle(signal);
+    watchdog.cycleFinished();
     this.ready = true;
-    this.logger.info(
-      {
-        outcome: summary.outcome,
-        jobs_reached: summary.jobsReached,
-        jobs_failed: summary.jobsFailed,
-        builds_counted: summary.buildsCounted,
-        seconds: Number(summary.seconds.toFixed(3)),
-      },
-      'poll cycle finished',
-    );
+    events.emit({ type: 'cycle_finished', summary, aborted: signal?.aborted ?? false });
     return summary;
-  }
-
-  /** Lists projects when discovery is due; every cycle applies the grace and retention periods. */
-  private async refreshJobs(signal?: AbortSignal): Promise<void> {
-    if (this.discovery?.isDue()) this.discovered = await this.discovery.discover(signal);
-    if (signal?.aborted) return;
-    const { poll, state } = this.config;
-    await this.poller.reconcile(mergeJobs(this.config.jobs, this.discovered), poll.removed_job_grace_ms, state.keep_removed_jobs_ms);
   }
 
   /** Starts the HTTP server and the schedule; resolves with the server's address. */
   async start(): Promise<{ url: string }> {
-    const app = createServerApp({
-      renderMetrics: () => this.renderMetrics(),
-      onError: (error) => this.logger.error({ err: error }, 'HTTP request failed'),
-      isReady: () => (this.ready ? { ready: true } : { ready: false, reason: 'first poll cycle not finished' }),
-      isHealthy: () => this.network.watchdog.check(),
-      landing: () => ({
-        version: VERSION,
-        endpoint: this.config.codearts.endpoint,
-        auth: describeAuthKind(this.config),
-        schedule: this.config.poll.schedule,
-        ready: this.ready,
-        jobs: this.poller.describeJobs(),
-      }),
-    });
-    const server = createServer(app);
-    await listen(server, this.config.server.port, this.config.server.host);
+    const { config, logger, events, watchdog } = this.parts;
+    const server = createServer(this.app());
+    await listen(server, config.server.port, config.server.host);
     this.server = server;
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
     this.schedule = new PollSchedule({
-      expression: this.config.poll.schedule,
-      timezone: this.config.poll.timezone,
-      logger: this.logger,
+      expression: config.poll.schedule,
+      timezone: config.poll.timezone,
+      logger,
+      events,
       runCycle: (signal) => this.runCycle(signal),
-      onSkipped: () => this.self.skippedPolls.inc(),
     });
-    this.network.watchdog.reset();
+    watchdog.reset();
     this.schedule.start();
-    this.logger.info({ url, version: VERSION }, 'exporter listening');
+    logger.info({ url, version: VERSION }, 'exporter listening');
     return { url };
   }
 
   /** Graceful stop: schedule off, running cycle aborted and awaited, state flushed, server closed. */
   async stop(): Promise<void> {
     await this.schedule?.stop();
-    await this.store.close();
-    await this.network.transport.close().catch(() => undefined);
+    await this.parts.store.close();
+    await this.parts.transport.close().catch(() => undefined);
     const server = this.server;
     if (server) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -189,15 +165,41 @@ export class Exporter {
       clearTimeout(force);
     }
   }
+
+  private app(): ReturnType<typeof createServerApp> {
+    const { config, logger, auth, watchdog } = this.parts;
+    return createServerApp({
+      renderMetrics: () => this.renderMetrics(),
+      onError: (error) => logger.error({ err: error }, 'HTTP request failed'),
+      isReady: () => (this.ready ? { ready: true } : { ready: false, reason: 'first poll cycle not finished' }),
+      isHealthy: () => watchdog.check(),
+      landing: () => ({
+        version: VERSION,
+        endpoint: config.codearts.endpoint,
+        auth: auth.describe(),
+        schedule: config.poll.schedule,
+        ready: this.ready,
+        jobs: this.describeJobs(),
+      }),
+    });
+  }
 }
 
-function describeAuthKind(config: Config): string {
-  switch (config.codearts.auth.kind) {
-    case 'token':
-      return 'static token';
-    case 'iam':
-      return `IAM user ${config.codearts.auth.user}`;
-    case 'aksk':
-      return 'AK/SK signing';
+/** The static jobs, plus the discovered ones when `projects` is set. */
+function createJobSet(config: Config, parts: Pick<Parts, 'client' | 'store' | 'events' | 'self'> & { clock: Clock }): JobSet {
+  const { client, store, events, clock, self } = parts;
+  let discovery: JobDiscovery | undefined;
+  if (config.projects.length > 0) {
+    for (const project of config.projects) self.addProject(project.id);
+    discovery = new JobDiscovery(client, config.projects, config.poll.discovery_interval_ms, events, clock);
   }
+  return new JobSet({
+    store,
+    events,
+    clock,
+    discovery,
+    staticJobs: config.jobs,
+    graceMs: config.poll.removed_job_grace_ms,
+    keepMs: config.state.keep_removed_jobs_ms,
+  });
 }

@@ -10,11 +10,16 @@ import { Exporter } from '../exporter.js';
 import { createLogger } from '../log/logger.js';
 import { SelfMetrics } from '../metrics/self-metrics.js';
 import { createServerApp } from '../server/app.js';
+import type { JobRef } from '../domain/job.js';
+import { FileStore } from '../state/file-store.js';
 import { MemoryStore } from '../state/memory-store.js';
+import type { Store } from '../state/store.js';
 import { withWallTime } from '../support/clock.js';
+import type { Events } from '../support/events.js';
 import { VERSION } from '../version.js';
+import type { ExporterEvent } from '../wiring/report.js';
 import { serve } from './ipc.js';
-import { benchJobs, PromClientBuildMetrics, SyntheticFleet, type BenchJob } from './mix.js';
+import { benchJobs, PromClientBuildMetrics, StoreSink, SyntheticFleet } from './mix.js';
 import { median } from './stats.js';
 
 /**
@@ -24,7 +29,7 @@ import { median } from './stats.js';
 
 export interface ExporterSettings {
   endpoint: string;
-  jobs: readonly BenchJob[];
+  jobs: readonly JobRef[];
   jobHistograms?: boolean;
   maxConcurrency?: number;
   startAt?: 'latest' | number;
@@ -34,6 +39,8 @@ export interface ExporterSettings {
 }
 
 let exporter: Exporter | undefined;
+/** The exporter's store and event sink: the synthetic mix is committed through them, as the poller commits. */
+let storeSink: StoreSink | undefined;
 let server: Server | undefined;
 let stateDir: string | undefined;
 let fleet: SyntheticFleet | undefined;
@@ -67,13 +74,23 @@ async function createExporter(settings: ExporterSettings): Promise<Exporter> {
     log: { level: 'error' },
   };
   const config = parseConfigText(JSON.stringify(raw), { env: {} });
+  const path = config.state.path;
   return Exporter.create({
     config,
     logger: silentLogger(),
     // Gap checks and pending ages run on the simulator's virtual time, as they would on real time.
     clock: withWallTime(() => (virtualNow === undefined ? Date.now() : virtualNow * 1000)),
-    ...(settings.store === 'memory' ? { store: new MemoryStore() } : {}),
+    openStore: async (layout, events) => {
+      const store: Store = settings.store === 'memory' ? new MemoryStore(layout) : await FileStore.open(path, { layout, events });
+      storeSink = new StoreSink(store, events as Events<ExporterEvent>);
+      return store;
+    },
   });
+}
+
+function sink(): StoreSink {
+  if (!storeSink) throw new Error('no exporter store: send create first');
+  return storeSink;
 }
 
 function need(): Exporter {
@@ -139,9 +156,10 @@ async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
   // The per-job self-metric families, as prom-client would keep them.
   const registers = [baselineSelf.registry];
   const labelNames = ['job_id', 'job_name'];
-  const lastPoll = new Gauge({ name: ours.self.lastSuccessfulPoll.name, help: 'Time of the last poll cycle that reached CodeArts for this job (Unix seconds).', labelNames, registers });
-  const invalid = new Counter({ name: ours.self.invalidRecords.name, help: 'Build records that failed validation or carried implausible times.', labelNames, registers });
-  const vanished = new Counter({ name: ours.self.vanishedBuilds.name, help: 'Pending builds dropped because CodeArts said on two cycles in a row that they no longer exist.', labelNames, registers });
+  const family = (metric: { name: string }, help: string) => ({ name: metric.name, help, labelNames, registers });
+  const lastPoll = new Gauge(family(baselineSelf.lastSuccessfulPoll, 'Time of the last poll cycle that reached CodeArts for this job (Unix seconds).'));
+  const invalid = new Counter(family(baselineSelf.invalidRecords, 'Build records that failed validation or carried implausible times.'));
+  const vanished = new Counter(family(baselineSelf.vanishedBuilds, 'Pending builds dropped because CodeArts said on two cycles in a row that they no longer exist.'));
   const now = 1_767_225_600;
   for (const job of jobs) {
     const labels = { job_id: job.id, job_name: job.name };
@@ -149,10 +167,10 @@ async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
     invalid.inc(labels, 0);
     vanished.inc(labels, 0);
     lastPoll.set(labels, now);
-    ours.self.lastSuccessfulPoll.set(labels, now);
   }
-  const synthetic = new SyntheticFleet(jobs, [ours.metrics, mirror]);
-  synthetic.fill();
+  sink().reached(jobs, now);
+  const synthetic = new SyntheticFleet(jobs, [sink(), mirror]);
+  await synthetic.fill();
 
   const renderOurs = () => ours.renderMetrics();
   const renderTheirs = () => baselineSelf.registry.metrics();
@@ -167,7 +185,7 @@ async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
   const lines = body.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
 
   const runPair = async (round: number, fraction: number) => {
-    const changed = synthetic.change(fraction, round);
+    const changed = await synthetic.change(fraction, round);
     const pair: Array<[ 'ours' | 'theirs', () => Promise<string>]> = [
       ['ours', renderOurs],
       ['theirs', renderTheirs],
@@ -217,27 +235,26 @@ serve({
     return { ms, summary: value };
   },
   /** Per job: cursor and pending count, the inputs of the request floor. */
-  jobs: () => need().poller.describeJobs().map((job) => [job.id, job.state?.cursor ?? 0, job.state?.pending.length ?? 0] as const),
+  jobs: () => need().describeJobs().map((job) => [job.id, job.state?.cursor ?? 0, job.state?.pending.length ?? 0] as const),
   render: async () => {
     const { ms, value } = await timed(() => need().renderMetrics());
     return { ms, bytes: Buffer.byteLength(value) };
   },
   /** Fills the build metrics with the synthetic mix on top of what the cycles counted. */
-  fill: () => {
-    const current = need();
-    const jobs = current.poller.describeJobs().map((job) => ({ id: job.id, name: job.name }));
-    fleet = new SyntheticFleet(jobs, [current.metrics]);
-    fleet.fill();
+  fill: async () => {
+    const jobs = need().describeJobs().map((job) => ({ id: job.id, name: job.name }));
+    fleet = new SyntheticFleet(jobs, [sink()]);
+    await fleet.fill();
     return { jobs: jobs.length };
   },
-  change: ({ fraction, round }: { fraction: number; round: number }) => ({ changed: fleet?.change(fraction, round) ?? 0 }),
+  change: async ({ fraction, round }: { fraction: number; round: number }) => ({ changed: (await fleet?.change(fraction, round)) ?? 0 }),
   /** The exporter's HTTP app on a free port, without the schedule (cycles stay under bench control). */
   serve: async () => {
     const current = need();
     const app = createServerApp({
       renderMetrics: () => current.renderMetrics(),
       isReady: () => ({ ready: true }),
-      landing: () => ({ version: VERSION, endpoint: current.config.codearts.endpoint, auth: 'static token', schedule: current.config.poll.schedule, ready: true, jobs: current.poller.describeJobs() }),
+      landing: () => ({ version: VERSION, endpoint: current.config.codearts.endpoint, auth: 'static token', schedule: current.config.poll.schedule, ready: true, jobs: current.describeJobs() }),
     });
     server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');

@@ -1,9 +1,7 @@
-export type BreakerState = 'closed' | 'open' | 'half-open';
+import { NO_EVENTS, type Events } from '../support/events.js';
+import type { CodeArtsEvent } from './events.js';
 
-export interface BreakerEvents {
-  /** The state changed; called once per transition. */
-  onChange?(event: { state: BreakerState; failures: number; lastError?: string }): void;
-}
+export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /**
  * Stops a cycle from waiting out a timeout per request when CodeArts cannot be reached. After
@@ -22,7 +20,7 @@ export class CircuitBreaker {
   constructor(
     /** 0 disables the breaker. */
     private readonly threshold: number,
-    private readonly events: BreakerEvents = {},
+    private readonly events: Events<CodeArtsEvent> = NO_EVENTS,
   ) {}
 
   current(): BreakerState {
@@ -85,6 +83,6 @@ export class CircuitBreaker {
 
   private transition(state: BreakerState): void {
     this.state = state;
-    this.events.onChange?.({ state, failures: this.failures, ...(this.lastError ? { lastError: this.lastError } : {}) });
+    this.events.emit({ type: 'circuit', state, failures: this.failures, ...(this.lastError ? { lastError: this.lastError } : {}) });
   }
 }

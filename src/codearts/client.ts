@@ -3,19 +3,16 @@ import pRetry, { AbortError } from 'p-retry';
 import type { BuildRecord } from '../domain/build.js';
 import { systemClock, type Clock } from '../support/clock.js';
 import type { AuthProvider } from './auth/types.js';
-import { CircuitBreaker, type BreakerEvents } from './circuit-breaker.js';
-import { interpretResponse, notFoundCodeSet } from './envelope.js';
-import { CodeArtsError, isCodeArtsError, type Endpoint } from './errors.js';
+import { NO_EVENTS, type Events } from '../support/events.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import { notFoundCodeSet } from './envelope.js';
+import { attemptCode, parseLastBuildNumber, readAnswer, readTransportFailure, retryReason, type CallSite } from './error-mapping.js';
+import { CodeArtsError, isCodeArtsError, type Route } from './errors.js';
+import type { CodeArtsEvent } from './events.js';
 import { JOB_PAGE_SIZE, parseJobPage, readAllPages, type JobListing } from './job-list.js';
 import { parseRecord } from './record.js';
 import { RequestBudget } from './request-budget.js';
-import { createHttpTransport, isTransportError, type HttpTransport, type TransportError } from './transport.js';
-
-/** Told about every HTTP attempt, so the composition root can count them in self-metrics. */
-export interface RequestObserver {
-  onAttempt(event: { endpoint: Endpoint; code: string; seconds: number }): void;
-  onRetry(event: { endpoint: Endpoint; reason: string; attempt: number; delayMs?: number }): void;
-}
+import { createHttpTransport, isTransportError, type HttpTransport } from './transport.js';
 
 export interface CodeArtsClientOptions {
   /** Base URL without a trailing slash, e.g. https://cloudbuild-ext.cn-north-4.myhuaweicloud.com */
@@ -30,12 +27,12 @@ export interface CodeArtsClientOptions {
   maxRetryTimeMs: number;
   /** Codes that mean "does not exist" besides DEFAULT_NOT_FOUND_CODES (`codearts.not_found_codes`). */
   notFoundCodes: readonly string[];
-  observer?: RequestObserver;
   /** Shared with IAM (proxy, CA bundle, body cap). @default a direct transport with a 1 MiB body cap */
   transport?: HttpTransport;
   /** Consecutive attempts without an HTTP answer that open the circuit; 0 never opens it. @default 10 */
   breakerThreshold?: number;
-  breakerEvents?: BreakerEvents;
+  /** Attempts, retries and circuit changes. */
+  events?: Events<CodeArtsEvent>;
   /** Request budget, Retry-After waits and dates. @default systemClock */
   clock?: Clock;
 }
@@ -54,15 +51,17 @@ export class CodeArtsClient {
   private readonly transport: HttpTransport;
   private readonly breaker: CircuitBreaker;
   private readonly clock: Clock;
+  private readonly events: Events<CodeArtsEvent>;
 
   constructor(private readonly options: CodeArtsClientOptions) {
     this.clock = options.clock ?? systemClock;
+    this.events = options.events ?? NO_EVENTS;
     this.limit = pLimit(options.maxConcurrency);
     this.budget = new RequestBudget(options.maxRequestsPerSecond, undefined, this.clock);
     this.notFoundCodes = notFoundCodeSet(options.notFoundCodes);
     this.transport =
       options.transport ?? createHttpTransport({ requestTimeoutMs: options.requestTimeoutMs, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES });
-    this.breaker = new CircuitBreaker(options.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD, options.breakerEvents);
+    this.breaker = new CircuitBreaker(options.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD, this.events);
   }
 
   /** Fetches one build record; `found: false` when CodeArts says the build does not exist. */
@@ -71,7 +70,7 @@ export class CodeArtsClient {
       this.options.recordApi === 'v4'
         ? `/v4/jobs/${encodeURIComponent(jobId)}/${buildNo}/record-info`
         : `/v1/record/${encodeURIComponent(jobId)}/${buildNo}/record-info`;
-    const result = await this.call('record-info', path, `job ${jobId} build ${buildNo}`, signal);
+    const result = await this.call({ route: 'record-info', target: `job ${jobId} build ${buildNo}` }, path, signal);
     if (result === NOT_FOUND) return { found: false };
     return { found: true, record: parseRecord(jobId, buildNo, result) };
   }
@@ -83,12 +82,11 @@ export class CodeArtsClient {
    * the caller falls back to probing.
    */
   async getLastBuildNumber(jobId: string, signal?: AbortSignal): Promise<number> {
-    const target = `job ${jobId}`;
-    const result = await this.call('running-status', `/v1/job/${encodeURIComponent(jobId)}/running-status`, target, signal, 0);
-    const fail = (detail: string) => new CodeArtsError({ kind: 'permanent', endpoint: 'running-status', status: 200, detail, target });
-    if (result === NOT_FOUND) throw new CodeArtsError({ kind: 'not_found', endpoint: 'running-status', status: 404, detail: 'job not found', target });
+    const site: CallSite = { route: 'running-status', target: `job ${jobId}` };
+    const result = await this.call(site, `/v1/job/${encodeURIComponent(jobId)}/running-status`, signal, 0);
+    if (result === NOT_FOUND) throw new CodeArtsError({ ...site, kind: 'not_found', status: 404, detail: 'job not found' });
     const value = parseLastBuildNumber(result);
-    if (value === undefined) throw fail('unexpected running-status answer (no usable last_build_no)');
+    if (value === undefined) throw new CodeArtsError({ ...site, kind: 'permanent', status: 200, detail: 'unexpected running-status answer (no usable last_build_no)' });
     return value;
   }
 
@@ -99,10 +97,10 @@ export class CodeArtsClient {
   async listJobs(projectId: string, signal?: AbortSignal): Promise<JobListing> {
     return readAllPages(async (page) => {
       const path = `/v1/job/${encodeURIComponent(projectId)}/list?page_index=${page}&page_size=${JOB_PAGE_SIZE}`;
-      const target = `project ${projectId} page ${page}`;
-      const result = await this.call('job-list', path, target, signal);
+      const site: CallSite = { route: 'job-list', target: `project ${projectId} page ${page}` };
+      const result = await this.call(site, path, signal);
       const parsed = result === NOT_FOUND ? { problem: 'project not found' } : parseJobPage(result);
-      if ('problem' in parsed) throw new CodeArtsError({ kind: 'permanent', endpoint: 'job-list', status: 200, detail: parsed.problem, target });
+      if ('problem' in parsed) throw new CodeArtsError({ ...site, kind: 'permanent', status: 200, detail: parsed.problem });
       return parsed;
     });
   }
@@ -126,12 +124,12 @@ export class CodeArtsClient {
     return this.transport.describe();
   }
 
-  private async call(endpoint: Endpoint, path: string, target: string, signal?: AbortSignal, retries?: number): Promise<unknown> {
-    const { retry, maxRetryTimeMs, observer } = this.options;
+  private async call(site: CallSite, path: string, signal?: AbortSignal, retries?: number): Promise<unknown> {
+    const { retry, maxRetryTimeMs } = this.options;
     return pRetry(
       async () => {
         try {
-          return await this.attempt(endpoint, path, target, signal);
+          return await this.attempt(site, path, signal);
         } catch (error) {
           if (isCodeArtsError(error) && error.kind !== 'transient') throw new AbortError(error);
           throw error;
@@ -145,35 +143,27 @@ export class CodeArtsClient {
         randomize: true,
         maxRetryTime: maxRetryTimeMs,
         ...(signal ? { signal } : {}),
-        shouldRetry: async ({ error, attemptNumber }) => {
-          if (signal?.aborted) return false;
-          // CodeArts unreachable: this call fails now instead of waiting out more timeouts.
-          if (this.breaker.current() === 'open') return false;
-          const retryAfterMs = isCodeArtsError(error) ? error.retryAfterMs : undefined;
-          observer?.onRetry({ endpoint, reason: retryReason(error), attempt: attemptNumber, ...(retryAfterMs ? { delayMs: retryAfterMs } : {}) });
-          // Honour Retry-After on top of the backoff p-retry adds next.
-          if (retryAfterMs) await this.clock.sleep(Math.min(retryAfterMs, maxRetryTimeMs), signal).catch(() => undefined);
-          return true;
-        },
+        shouldRetry: ({ error, attemptNumber }) => this.shouldRetry(site.route, error, attemptNumber, signal),
       },
     );
   }
 
+  private async shouldRetry(route: Route, error: unknown, attempt: number, signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted) return false;
+    // CodeArts unreachable: this call fails now instead of waiting out more timeouts.
+    if (this.breaker.current() === 'open') return false;
+    const retryAfterMs = isCodeArtsError(error) ? error.retryAfterMs : undefined;
+    this.events.emit({ type: 'api_retry', route, reason: retryReason(error), attempt, ...(retryAfterMs ? { delayMs: retryAfterMs } : {}) });
+    // Honour Retry-After on top of the backoff p-retry adds next.
+    if (retryAfterMs) await this.clock.sleep(Math.min(retryAfterMs, this.options.maxRetryTimeMs), signal).catch(() => undefined);
+    return true;
+  }
+
   /** One HTTP exchange (plus one immediate replay after a successful credential refresh on 401). */
-  private async attempt(endpoint: Endpoint, path: string, target: string, signal?: AbortSignal): Promise<unknown> {
+  private async attempt(site: CallSite, path: string, signal?: AbortSignal): Promise<unknown> {
     let refreshed = false;
     for (;;) {
-      // The budget is taken once a connection slot is free, right before sending: taken earlier,
-      // requests queued behind slow answers would all go out at once when the slots free up.
-      const outcome = await this.limit(async () => {
-        const ticket = await this.breaker.admit();
-        if (ticket === 'refuse') return this.refused(endpoint, target);
-        await this.budget.acquire(signal).catch((error: unknown) => {
-          if (ticket === 'probe') this.breaker.onInconclusive();
-          throw error;
-        });
-        return this.exchange(endpoint, path, target, ticket === 'probe', signal);
-      });
+      const outcome = await this.admitted(site, path, signal);
       if (outcome.kind === 'ok') {
         this.budget.reward();
         return outcome.result;
@@ -181,30 +171,43 @@ export class CodeArtsClient {
       const error = outcome.error;
       if (error.throttled) this.budget.penalize();
       if (error.kind === 'not_found') return NOT_FOUND;
-      if (error.kind === 'unauthorized') {
-        if (!refreshed && (await this.options.auth.onUnauthorized(outcome.sentHeaders, signal))) {
-          refreshed = true;
-          continue;
-        }
-        throw this.explainRejection(error, target);
-      }
-      throw error;
+      if (error.kind !== 'unauthorized') throw error;
+      if (refreshed || !(await this.options.auth.onUnauthorized(outcome.sentHeaders, signal))) throw this.explainRejection(error);
+      refreshed = true;
     }
   }
 
-  private refused(endpoint: Endpoint, target: string): ExchangeOutcome {
-    const error = new CodeArtsError({ kind: 'permanent', endpoint, status: 'circuit_open', detail: this.breaker.reason(), target });
+  /**
+   * The exchange once a connection slot is free, the circuit lets it through and the budget has
+   * room. The budget is taken right before sending: taken earlier, requests queued behind slow
+   * answers would all go out at once when the slots free up.
+   */
+  private admitted(site: CallSite, path: string, signal?: AbortSignal): Promise<ExchangeOutcome> {
+    return this.limit(async () => {
+      const ticket = await this.breaker.admit();
+      if (ticket === 'refuse') return this.refused(site);
+      await this.budget.acquire(signal).catch((error: unknown) => {
+        if (ticket === 'probe') this.breaker.onInconclusive();
+        throw error;
+      });
+      return this.exchange(site, path, ticket === 'probe', signal);
+    });
+  }
+
+  private refused(site: CallSite): ExchangeOutcome {
+    const error = new CodeArtsError({ ...site, kind: 'permanent', status: 'circuit_open', detail: this.breaker.reason() });
     return { kind: 'error', sentHeaders: {}, error };
   }
 
   /** A 401 that fresh credentials did not (or would not) cure: say what is probably wrong. */
-  private explainRejection(error: CodeArtsError, target: string): CodeArtsError {
+  private explainRejection(error: CodeArtsError): CodeArtsError {
     const hint = this.options.auth.rejectionHint?.();
     if (!hint) return error;
-    return new CodeArtsError({ kind: 'unauthorized', endpoint: error.endpoint, status: error.status, code: error.code, detail: `${error.detail}; ${hint}`, target });
+    const { kind, route, status, code, detail, target } = error;
+    return new CodeArtsError({ kind, route, status, code, detail: `${detail}; ${hint}`, target, cause: error });
   }
 
-  private async exchange(endpoint: Endpoint, path: string, target: string, probe: boolean, signal?: AbortSignal): Promise<ExchangeOutcome> {
+  private async exchange(site: CallSite, path: string, probe: boolean, signal?: AbortSignal): Promise<ExchangeOutcome> {
     const url = new URL(this.options.endpoint + path);
     const baseHeaders: Record<string, string> = { accept: 'application/json', host: url.host };
     let authHeaders: Record<string, string>;
@@ -215,9 +218,12 @@ export class CodeArtsClient {
       if (signal?.aborted) throw signal.reason;
       // No credentials (IAM down or refusing): fail this job for the cycle; the provider backs off.
       const detail = error instanceof Error ? error.message : 'credentials unavailable';
-      return { kind: 'error', sentHeaders: {}, error: new CodeArtsError({ kind: 'permanent', endpoint, status: 'auth', detail, target }) };
+      return { kind: 'error', sentHeaders: {}, error: new CodeArtsError({ ...site, kind: 'permanent', status: 'auth', detail, cause: error }) };
     }
-    const headers = { ...baseHeaders, ...authHeaders };
+    return this.send(site, url, { ...baseHeaders, ...authHeaders }, probe, signal);
+  }
+
+  private async send(site: CallSite, url: URL, headers: Record<string, string>, probe: boolean, signal?: AbortSignal): Promise<ExchangeOutcome> {
     const started = this.clock.monotonic();
     let code = 'network';
     try {
@@ -225,69 +231,24 @@ export class CodeArtsClient {
       code = String(answer.status);
       this.breaker.onAnswer();
       if (answer.status !== 401) this.options.auth.onAccepted?.(headers);
-      const envelope = interpretResponse(answer.status, answer.text, this.notFoundCodes, endpoint === 'job-list');
-      if (envelope.ok) return { kind: 'ok', result: envelope.result };
-      const { kind, code: errorCode, detail, throttled } = envelope;
-      const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'), this.clock.now());
-      const error = new CodeArtsError({ kind, endpoint, status: answer.status, code: errorCode, detail, throttled, retryAfterMs, target });
-      return { kind: 'error', sentHeaders: headers, error };
+      const read = readAnswer(site, answer, this.notFoundCodes, this.clock.now());
+      return read.ok ? { kind: 'ok', result: read.result } : { kind: 'error', sentHeaders: headers, error: read.error };
     } catch (error) {
-      if (signal?.aborted) {
+      if (signal?.aborted || !isTransportError(error)) {
         if (probe) this.breaker.onInconclusive();
-        throw signal.reason;
+        throw signal?.aborted ? signal.reason : error;
       }
-      if (!isTransportError(error)) {
-        if (probe) this.breaker.onInconclusive();
-        throw error;
-      }
-      code = error.status !== undefined ? String(error.status) : error.kind === 'timeout' ? 'timeout' : 'network';
-      return { kind: 'error', sentHeaders: headers, error: this.transportFailure(error, endpoint, target) };
+      code = attemptCode(error);
+      const failure = readTransportFailure(site, error);
+      if (failure.reachable) this.breaker.onAnswer();
+      else this.breaker.onNetworkFailure(error.message);
+      return { kind: 'error', sentHeaders: headers, error: failure.error };
     } finally {
-      this.options.observer?.onAttempt({ endpoint, code, seconds: (this.clock.monotonic() - started) / 1000 });
+      this.events.emit({ type: 'api_request', route: site.route, code, seconds: (this.clock.monotonic() - started) / 1000 });
     }
-  }
-
-  /** Redirects are a configuration error; an oversized body was an answer; the rest count towards the circuit. */
-  private transportFailure(error: TransportError, endpoint: Endpoint, target: string): CodeArtsError {
-    if (error.kind === 'redirect') {
-      this.breaker.onAnswer();
-      return new CodeArtsError({ kind: 'permanent', endpoint, status: error.status ?? 'network', detail: `${error.message} (codearts.endpoint)`, target });
-    }
-    if (error.kind === 'too_large') {
-      this.breaker.onAnswer();
-      return new CodeArtsError({ kind: 'transient', endpoint, status: error.status ?? 'network', detail: error.message, target });
-    }
-    this.breaker.onNetworkFailure(error.message);
-    const network = { host: error.host, port: error.port, errno: error.errno };
-    return new CodeArtsError({ kind: 'transient', endpoint, status: error.kind, detail: error.message, target, network });
   }
 }
 
 type ExchangeOutcome = { kind: 'ok'; result: unknown } | { kind: 'error'; error: CodeArtsError; sentHeaders: Record<string, string> };
 
 const NOT_FOUND = Symbol('not found');
-
-/** `last_build_no` is a string in the SDK model ('' for a job that never ran); a number is accepted too. */
-function parseLastBuildNumber(result: unknown): number | undefined {
-  if (typeof result !== 'object' || result === null) return undefined;
-  const raw = (result as { last_build_no?: unknown }).last_build_no;
-  if (raw === '' || raw === null) return 0;
-  const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d{1,9}\s*$/.test(raw) ? Number(raw) : Number.NaN;
-  return Number.isInteger(value) && value >= 0 ? value : undefined;
-}
-
-function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return seconds > 0 ? Math.min(seconds * 1000, 120_000) : undefined;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.min(at - nowMs, 120_000));
-}
-
-function retryReason(error: unknown): string {
-  if (!isCodeArtsError(error)) return 'error';
-  if (error.throttled) return 'throttled';
-  if (error.status === 'timeout' || error.status === 'network') return error.status;
-  if (typeof error.status === 'number' && error.status >= 500) return 'server_error';
-  return 'invalid_response';
-}

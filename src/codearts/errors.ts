@@ -7,7 +7,8 @@
  */
 export type FailureKind = 'not_found' | 'transient' | 'unauthorized' | 'permanent';
 
-export type Endpoint = 'record-info' | 'running-status' | 'job-list';
+/** A CodeArts API route this client calls. */
+export type Route = 'record-info' | 'running-status' | 'job-list';
 
 export type CodeArtsErrorStatus = number | 'timeout' | 'network' | 'auth' | 'circuit_open';
 
@@ -15,7 +16,9 @@ export type CodeArtsErrorStatus = number | 'timeout' | 'network' | 'auth' | 'cir
 export class CodeArtsError extends Error {
   override readonly name = 'CodeArtsError';
   readonly kind: FailureKind;
-  readonly endpoint: Endpoint;
+  readonly route: Route;
+  /** What was asked for: "job X build 7", "project P page 0". */
+  readonly target: string;
   /**
    * HTTP status; 'timeout' / 'network' when no complete answer arrived; 'auth' when no credentials
    * could be had; 'circuit_open' when the call was not sent because CodeArts was unreachable.
@@ -36,7 +39,7 @@ export class CodeArtsError extends Error {
 
   constructor(init: {
     kind: FailureKind;
-    endpoint: Endpoint;
+    route: Route;
     status: CodeArtsErrorStatus;
     code?: string | undefined;
     detail: string;
@@ -44,11 +47,14 @@ export class CodeArtsError extends Error {
     retryAfterMs?: number | undefined;
     throttled?: boolean;
     target: string;
+    /** The failure underneath (a transport error), kept for logs and debugging. */
+    cause?: unknown;
   }) {
     const code = init.code ? ` ${init.code}` : '';
-    super(`${init.endpoint} ${init.target}: ${init.status}${code} ${init.detail}`.trim());
+    super(`${init.route} ${init.target}: ${init.status}${code} ${init.detail}`.trim(), init.cause === undefined ? undefined : { cause: init.cause });
     this.kind = init.kind;
-    this.endpoint = init.endpoint;
+    this.route = init.route;
+    this.target = init.target;
     this.status = init.status;
     this.detail = init.detail;
     this.code = init.code;

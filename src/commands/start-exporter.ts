@@ -1,12 +1,11 @@
 import pino from 'pino';
 import { loadConfig, ConfigError, type Config } from '../config/load.js';
 import { summarizeConfig } from '../config/describe.js';
-import { Exporter } from '../exporter.js';
+import { Exporter, type ExporterOptions } from '../exporter.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { StateFileError } from '../state/file-store.js';
 import { VERSION } from '../version.js';
 import { StateLockedError } from '../state/state-lock.js';
-import type { Store } from '../state/store.js';
 import { EXIT_INVALID_CONFIG, type CommandIo } from './io.js';
 
 /** Options shared by `run` and `once`. */
@@ -20,7 +19,7 @@ export async function prepareExporter(
   io: CommandIo,
   logTo: 'stdout' | 'stderr' = 'stdout',
   /** Replaces the config's state file (`once` works on a copy unless given --state). */
-  openStore?: (config: Config) => Promise<Store | undefined>,
+  openStore?: (config: Config) => ExporterOptions['openStore'],
 ): Promise<{ exporter: Exporter; logger: Logger; config: Config } | { exitCode: number }> {
   let config: Config;
   try {
@@ -34,8 +33,8 @@ export async function prepareExporter(
   const logger = createLogger(config.log.level, destination, config.log.format);
   logger.info({ version: VERSION, node: process.version, config: summarizeConfig(config) }, 'codearts-build-exporter starting');
   try {
-    const store = await openStore?.(config);
-    const exporter = await Exporter.create({ config, logger, ...(store ? { store } : {}) });
+    const store = openStore?.(config);
+    const exporter = await Exporter.create({ config, logger, ...(store ? { openStore: store } : {}) });
     return { exporter, logger, config };
   } catch (error) {
     if (error instanceof StateFileError || error instanceof StateLockedError) {

@@ -1,18 +1,22 @@
-import { BUILD_RESULTS, KNOWN_TRIGGER_TYPES, type BuildRecord, type BuildResult, type RecordLabelName } from '../domain/build.js';
-import type { LastBuild } from '../domain/job.js';
+import { BUILD_RESULTS, KNOWN_TRIGGER_TYPES } from '../domain/build.js';
+import { bucketKey, type BuildSeries, type CounterLayout, type HistogramCounts, type JobCounters } from '../domain/counters.js';
+import type { JobState, LastBuild } from '../domain/job.js';
 import { BUILD_FAMILIES, BUILD_FAMILY_ORDER, type BuildFamilyKey } from './catalog.js';
 import { escapeLabelValue, familyHeader, formatValue } from './exposition.js';
 
-export interface BuildMetricsOptions {
-  durationBuckets: readonly number[];
-  queueBuckets: readonly number[];
+export interface BuildMetricsOptions extends CounterLayout {
   /** false: histograms carry no job labels (fleets of thousands of jobs). */
   jobHistograms: boolean;
-  recordLabels: readonly RecordLabelName[];
 }
 
-/** The gauges of a job, replaced as a whole after each commit. */
-export interface JobSnapshot {
+/** What a job's series are rendered from: what the store holds for it. */
+export interface JobView {
+  counters: JobCounters;
+  state: JobState;
+}
+
+/** The gauges of a job. */
+interface JobGauges {
   inProgress: number;
   lastNumber: number;
   last?: LastBuild | undefined;
@@ -25,65 +29,65 @@ const FAMILY_COUNT = BUILD_FAMILY_ORDER.length;
 /** Rendering yields to the event loop after this much work, so /healthz answers during a big scrape. */
 const SLICE_MS = 10;
 
-/** `,le="30"} ` etc. for one bucket layout, computed once; without the comma for unlabelled histograms. */
-function bucketSuffixes(bounds: readonly number[], labelled: boolean): string[] {
-  const comma = labelled ? ',' : '';
-  return [...bounds.map((bound) => `${comma}le="${formatValue(bound)}"} `), `${comma}le="+Inf"} `];
-}
-
-class Histogram {
-  readonly counts: number[];
-  sumMs = 0;
-  count = 0;
+/** How one histogram layout is written: the `le` keys and the `,le="30"} ` texts, computed once. */
+class BucketLayout {
+  readonly keys: string[];
+  readonly suffixes: string[];
 
   constructor(
-    readonly labels: string,
-    private readonly bounds: readonly number[],
-    private readonly suffixes: readonly string[],
+    readonly bounds: readonly number[],
+    labelled: boolean,
   ) {
-    this.counts = new Array<number>(bounds.length).fill(0);
+    const comma = labelled ? ',' : '';
+    this.keys = bounds.map(bucketKey);
+    this.suffixes = [...bounds.map((bound) => `${comma}le="${formatValue(bound)}"} `), `${comma}le="+Inf"} `];
   }
 
-  observe(seconds: number): void {
-    const index = this.bounds.findIndex((bound) => seconds <= bound);
-    if (index >= 0) this.counts[index] = (this.counts[index] ?? 0) + 1;
-    this.sumMs += Math.round(seconds * 1000);
-    this.count += 1;
-  }
-
-  copyFrom(other: Histogram): void {
-    this.counts.splice(0, this.counts.length, ...other.counts);
-    this.sumMs = other.sumMs;
-    this.count = other.count;
-  }
-
-  render(name: string): string {
+  render(name: string, labels: string, histogram: HistogramCounts): string {
     const lines: string[] = [];
-    const open = `${name}_bucket{${this.labels}`;
+    const open = `${name}_bucket{${labels}`;
     let cumulative = 0;
-    for (let i = 0; i < this.bounds.length; i++) {
-      cumulative += this.counts[i] ?? 0;
+    for (let i = 0; i < this.keys.length; i++) {
+      cumulative += histogram.buckets[this.keys[i] as string] ?? 0;
       lines.push(`${open}${this.suffixes[i] ?? ''}${cumulative}`);
     }
-    lines.push(`${open}${this.suffixes[this.bounds.length] ?? ''}${this.count}`);
-    const braces = this.labels ? `{${this.labels}}` : '';
-    lines.push(`${name}_sum${braces} ${formatValue(this.sumMs / 1000)}`, `${name}_count${braces} ${this.count}`, '');
+    lines.push(`${open}${this.suffixes[this.keys.length] ?? ''}${histogram.count}`);
+    const braces = labels ? `{${labels}}` : '';
+    lines.push(`${name}_sum${braces} ${formatValue(histogram.sumMs / 1000)}`, `${name}_count${braces} ${histogram.count}`, '');
     return lines.join('\n');
   }
 }
 
+/** A histogram summed over jobs (`job_histograms: false`), changed by the difference of a job's old and new counts. */
+class FleetHistogram {
+  private readonly buckets = new Map<string, number>();
+  private sumMs = 0;
+  private count = 0;
+
+  add(histogram: HistogramCounts | undefined, sign: 1 | -1): void {
+    if (!histogram) return;
+    for (const [key, value] of Object.entries(histogram.buckets)) this.buckets.set(key, (this.buckets.get(key) ?? 0) + sign * value);
+    this.sumMs += sign * histogram.sumMs;
+    this.count += sign * histogram.count;
+  }
+
+  counts(): HistogramCounts {
+    return { buckets: Object.fromEntries(this.buckets), sumMs: this.sumMs, count: this.count };
+  }
+}
+
 class JobSeries {
-  readonly builds = new Map<string, { labels: string; value: number }>();
-  readonly triggers = new Map<string, number>();
-  readonly durations = new Map<string, Histogram>();
-  queue: Histogram | undefined;
-  snapshot: JobSnapshot = { inProgress: 0, lastNumber: 0 };
+  counters: JobCounters = { series: [], triggers: {} };
+  gauges: JobGauges = { inProgress: 0, lastNumber: 0 };
   /** Rendered text per family; undefined until rendered or after a change of that family. */
   private readonly chunks: Array<string | undefined> = new Array<string | undefined>(FAMILY_COUNT);
 
-  constructor(readonly labels: string) {}
+  constructor(
+    readonly labels: string,
+    private readonly owner: BuildMetrics,
+  ) {}
 
-  invalidate(...families: number[]): void {
+  invalidate(families: readonly number[]): void {
     if (families.length === 0) this.chunks.fill(undefined);
     for (const family of families) this.chunks[family] = undefined;
   }
@@ -91,33 +95,16 @@ class JobSeries {
   chunk(family: number): string {
     let text = this.chunks[family];
     if (text === undefined) {
-      text = this.renderFamily(family);
+      text = family <= F.queue ? this.owner.renderCounters(this, family) : this.renderGauge(family);
       this.chunks[family] = text;
     }
     return text;
   }
 
-  private renderFamily(family: number): string {
+  private renderGauge(family: number): string {
     const f = BUILD_FAMILIES;
-    const lines: string[] = [];
-    switch (family) {
-      case F.builds:
-        for (const series of this.builds.values()) lines.push(`${f.builds.name}{${series.labels}} ${series.value}\n`);
-        return lines.join('');
-      case F.triggers:
-        for (const [trigger, value] of this.triggers) {
-          lines.push(`${f.triggers.name}{${this.labels},trigger_type="${escapeLabelValue(trigger)}"} ${value}\n`);
-        }
-        return lines.join('');
-      case F.duration:
-        for (const histogram of this.durations.values()) lines.push(histogram.render(f.duration.name));
-        return lines.join('');
-      case F.queue:
-        return this.queue?.render(f.queue.name) ?? '';
-    }
-    const { inProgress, lastNumber, last, lastSuccessAt } = this.snapshot;
-    const gauge = (name: string, value: number | undefined, extra = '') =>
-      value === undefined ? '' : `${name}{${this.labels}${extra}} ${formatValue(value)}\n`;
+    const { inProgress, lastNumber, last, lastSuccessAt } = this.gauges;
+    const gauge = (name: string, value: number | undefined, extra = '') => (value === undefined ? '' : `${name}{${this.labels}${extra}} ${formatValue(value)}\n`);
     switch (family) {
       case F.inProgress:
         return gauge(f.inProgress.name, inProgress);
@@ -137,8 +124,12 @@ class JobSeries {
   }
 }
 
-/** Which gauge families differ between two snapshots. */
-function changedGauges(before: JobSnapshot, after: JobSnapshot): number[] {
+function gaugesOf(state: JobState): JobGauges {
+  return { inProgress: state.pending.length, lastNumber: state.cursor, last: state.last, lastSuccessAt: state.lastSuccessAt };
+}
+
+/** Which gauge families differ between two sets of gauges. */
+function changedGauges(before: JobGauges, after: JobGauges): number[] {
   const changed: number[] = [];
   if (before.inProgress !== after.inProgress) changed.push(F.inProgress);
   if (before.lastNumber !== after.lastNumber) changed.push(F.lastNumber);
@@ -151,112 +142,80 @@ function changedGauges(before: JobSnapshot, after: JobSnapshot): number[] {
   return changed;
 }
 
+/** Which counter families differ between two counters (by identity: the store replaces what a commit changes). */
+function changedCounters(before: JobCounters, after: JobCounters): number[] {
+  const changed: number[] = [];
+  if (before.series !== after.series) changed.push(F.builds, F.duration);
+  if (before.triggers !== after.triggers) changed.push(F.triggers);
+  if (before.queue !== after.queue) changed.push(F.queue);
+  return changed;
+}
+
 /**
- * Build metrics kept as plain data and rendered by hand. Each job's text is cached per family and
- * re-rendered only after that family of that job changed, so a scrape of thousands of mostly idle
- * jobs is mostly string joins. `renderAsync` yields to the event loop every few milliseconds.
+ * The build families of `/metrics`, rendered by hand from what the store holds for each job (its
+ * counters and its state's gauges). Each job's text is cached per family and re-rendered only
+ * after that family of that job changed, so a scrape of thousands of mostly idle jobs is mostly
+ * string joins. `renderAsync` yields to the event loop every few milliseconds.
  */
 export class BuildMetrics {
   private readonly jobs = new Map<string, JobSeries>();
-  private readonly fleetDurations = new Map<string, Histogram>();
-  private fleetQueue: Histogram | undefined;
-  private readonly durationSuffixes: string[];
-  private readonly queueSuffixes: string[];
-  private readonly fleetQueueSuffixes: string[];
+  /** Counters of removed jobs, still inside the fleet-wide histograms: a job that comes back continues from them. */
+  private readonly retired = new Map<string, JobCounters>();
+  private readonly fleetDurations = new Map<string, { labels: string; histogram: FleetHistogram }>();
+  private readonly fleetQueue = new FleetHistogram();
+  private readonly duration: BucketLayout;
+  private readonly queue: BucketLayout;
+  private readonly fleetQueueLayout: BucketLayout;
   private readonly headers: string[];
 
   constructor(private readonly options: BuildMetricsOptions) {
-    this.durationSuffixes = bucketSuffixes(options.durationBuckets, true);
-    this.queueSuffixes = bucketSuffixes(options.queueBuckets, true);
+    this.duration = new BucketLayout(options.durationBuckets, true);
+    this.queue = new BucketLayout(options.queueBuckets, true);
     // Fleet-wide duration histograms keep the result label; only the fleet queue histogram has none.
-    this.fleetQueueSuffixes = bucketSuffixes(options.queueBuckets, false);
+    this.fleetQueueLayout = new BucketLayout(options.queueBuckets, false);
     this.headers = BUILD_FAMILY_ORDER.map((key) => {
       const family = BUILD_FAMILIES[key];
       return familyHeader(family.name, family.type, family.help);
     });
   }
 
-  /** Adds a job (or renames it) with every result and trigger series at zero. */
+  /** Adds a job (or renames it, keeping what it shows) with every result and trigger series at zero. */
   setJob(jobId: string, jobName: string): void {
     const labels = `job_id="${escapeLabelValue(jobId)}",job_name="${escapeLabelValue(jobName)}"`;
     const existing = this.jobs.get(jobId);
     if (existing?.labels === labels) return;
-    const series = new JobSeries(labels);
-    if (this.options.recordLabels.length === 0) {
-      for (const result of BUILD_RESULTS) series.builds.set(result, { labels: `${labels},result="${result}"`, value: 0 });
-    }
-    for (const trigger of KNOWN_TRIGGER_TYPES) series.triggers.set(trigger, 0);
-    if (existing) this.carryOver(existing, series);
+    const series = new JobSeries(labels, this);
+    if (existing) series.gauges = existing.gauges;
+    series.counters = existing?.counters ?? this.retired.get(jobId) ?? series.counters;
+    this.retired.delete(jobId);
     this.jobs.set(jobId, series);
   }
 
+  /** The job's series leave `/metrics`; what it added to fleet-wide histograms stays there. */
   removeJob(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (!job) return;
     this.jobs.delete(jobId);
+    if (!this.options.jobHistograms) this.retired.set(jobId, job.counters);
   }
 
-  jobIds(): string[] {
-    return [...this.jobs.keys()];
-  }
-
-  /** Counts one finished build: result and trigger counters, and the duration histogram. */
-  countFinished(jobId: string, record: BuildRecord, result: BuildResult): void {
-    const job = this.job(jobId);
-    const extra = this.recordLabelText(record);
-    const key = `${result}${extra}`;
-    const series = job.builds.get(key) ?? { labels: `${job.labels},result="${result}"${extra}`, value: 0 };
-    series.value += 1;
-    job.builds.set(key, series);
-    job.triggers.set(record.triggerType, (job.triggers.get(record.triggerType) ?? 0) + 1);
-    job.invalidate(F.builds, F.triggers);
-    if (record.durationSeconds !== undefined) {
-      const owner = this.options.jobHistograms ? job.durations : this.fleetDurations;
-      const labels = this.options.jobHistograms ? `${job.labels},result="${result}"${extra}` : `result="${result}"${extra}`;
-      let histogram = owner.get(key);
-      if (!histogram) {
-        histogram = new Histogram(labels, this.options.durationBuckets, this.durationSuffixes);
-        owner.set(key, histogram);
-      }
-      histogram.observe(record.durationSeconds);
-      if (this.options.jobHistograms) job.invalidate(F.duration);
-    }
-  }
-
-  observeQueue(jobId: string, seconds: number): void {
-    const job = this.job(jobId);
-    if (this.options.jobHistograms) {
-      job.queue ??= new Histogram(job.labels, this.options.queueBuckets, this.queueSuffixes);
-      job.queue.observe(seconds);
-      job.invalidate(F.queue);
-    } else {
-      this.fleetQueue ??= new Histogram('', this.options.queueBuckets, this.fleetQueueSuffixes);
-      this.fleetQueue.observe(seconds);
-    }
-  }
-
-  /** Replaces the job's gauges; only gauges whose value changed are rendered again. */
-  setSnapshot(jobId: string, snapshot: JobSnapshot): void {
-    const job = this.job(jobId);
-    const changed = changedGauges(job.snapshot, snapshot);
-    job.snapshot = { ...snapshot, ...(snapshot.last ? { last: { ...snapshot.last } } : {}) };
-    if (changed.length > 0) job.invalidate(...changed);
-  }
-
-  /** The whole text at once (blocks the event loop for the duration; see renderAsync). */
-  render(): string {
-    const parts: string[] = [];
-    const jobs = [...this.jobs.values()];
-    for (let family = 0; family < FAMILY_COUNT; family++) {
-      parts.push(this.headers[family] ?? '');
-      for (const job of jobs) parts.push(job.chunk(family));
-      parts.push(this.fleetText(family));
-    }
-    return parts.join('');
+  /** Shows what the store holds for a job: only the families that changed are rendered again. */
+  show(jobId: string, view: JobView): void {
+    const job = this.jobs.get(jobId);
+    if (!job) throw new Error(`job ${jobId} has no metrics; setJob() first`);
+    const before = job.counters;
+    const gauges = gaugesOf(view.state);
+    const changed = [...changedCounters(before, view.counters), ...changedGauges(job.gauges, gauges)];
+    if (!this.options.jobHistograms) this.moveFleet(before, view.counters);
+    job.counters = view.counters;
+    job.gauges = gauges;
+    if (changed.length > 0) job.invalidate(changed);
   }
 
   /**
-   * The same text as `render()`, produced in slices of about 10 ms with the event loop let through
-   * in between. Jobs removed meanwhile are still rendered; changes made meanwhile may or may not
-   * show, each job's family chunk being consistent in itself.
+   * The whole text, produced in slices of about 10 ms with the event loop let through in between.
+   * Jobs removed meanwhile are still rendered; changes made meanwhile may or may not show, each
+   * job's family chunk being consistent in itself.
    */
   async renderAsync(): Promise<string> {
     const parts: string[] = [];
@@ -276,43 +235,75 @@ export class BuildMetrics {
     return parts.join('');
   }
 
-  /** Fleet-wide histograms (`job_histograms: false`). */
-  private fleetText(family: number): string {
-    if (family === F.duration && this.fleetDurations.size > 0) {
-      return [...this.fleetDurations.values()].map((histogram) => histogram.render(BUILD_FAMILIES.duration.name)).join('');
+  /** A job's text for one of the counter families (builds, triggers, duration, queue). */
+  renderCounters(job: JobSeries, family: number): string {
+    const f = BUILD_FAMILIES;
+    const { series, triggers, queue } = job.counters;
+    switch (family) {
+      case F.builds:
+        return this.buildSeries(series)
+          .map((entry) => `${f.builds.name}{${job.labels},${this.seriesLabels(entry)}} ${entry.builds}\n`)
+          .join('');
+      case F.triggers:
+        return triggerOrder(triggers)
+          .map((trigger) => `${f.triggers.name}{${job.labels},trigger_type="${escapeLabelValue(trigger)}"} ${triggers[trigger] ?? 0}\n`)
+          .join('');
+      case F.duration:
+        if (!this.options.jobHistograms) return '';
+        return series.map((entry) => (entry.duration ? this.duration.render(f.duration.name, `${job.labels},${this.seriesLabels(entry)}`, entry.duration) : '')).join('');
+      default:
+        return this.options.jobHistograms && queue ? this.queue.render(f.queue.name, job.labels, queue) : '';
     }
-    if (family === F.queue && this.fleetQueue) return this.fleetQueue.render(BUILD_FAMILIES.queue.name);
-    return '';
   }
 
-  private job(jobId: string): JobSeries {
-    const job = this.jobs.get(jobId);
-    if (!job) throw new Error(`job ${jobId} has no metrics; setJob() first`);
-    return job;
+  /** Without record labels every result is shown (at zero until counted); with them, the series counted so far. */
+  private buildSeries(series: readonly BuildSeries[]): BuildSeries[] {
+    if (this.options.recordLabels.length > 0) return [...series];
+    return BUILD_RESULTS.map((result) => series.find((entry) => entry.result === result) ?? { result, labels: [], builds: 0 });
   }
 
-  private recordLabelText(record: BuildRecord): string {
-    let text = '';
-    for (const name of this.options.recordLabels) text += `,${name}="${escapeLabelValue(record.labels[name])}"`;
+  /** `result="success",branch="main"`: the series' own labels. */
+  private seriesLabels(entry: BuildSeries): string {
+    let text = `result="${entry.result}"`;
+    this.options.recordLabels.forEach((name, i) => (text += `,${name}="${escapeLabelValue(entry.labels[i] ?? '')}"`));
     return text;
   }
 
-  /** A renamed job keeps its counts; only the job_name label changes. */
-  private carryOver(from: JobSeries, to: JobSeries): void {
-    const oldPrefix = from.labels;
-    const relabel = (labels: string) => to.labels + labels.slice(oldPrefix.length);
-    for (const [key, series] of from.builds) to.builds.set(key, { labels: relabel(series.labels), value: series.value });
-    for (const [trigger, value] of from.triggers) to.triggers.set(trigger, value);
-    for (const [key, histogram] of from.durations) {
-      const copy = new Histogram(relabel(histogram.labels), this.options.durationBuckets, this.durationSuffixes);
-      copy.copyFrom(histogram);
-      to.durations.set(key, copy);
+  /** Fleet-wide histograms (`job_histograms: false`). */
+  private fleetText(family: number): string {
+    if (this.options.jobHistograms) return '';
+    if (family === F.duration) {
+      return [...this.fleetDurations.values()].map(({ labels, histogram }) => this.duration.render(BUILD_FAMILIES.duration.name, labels, histogram.counts())).join('');
     }
-    if (from.queue) {
-      const copy = new Histogram(to.labels, this.options.queueBuckets, this.queueSuffixes);
-      copy.copyFrom(from.queue);
-      to.queue = copy;
-    }
-    to.snapshot = from.snapshot;
+    const queue = this.fleetQueue.counts();
+    if (family === F.queue && queue.count > 0) return this.fleetQueueLayout.render(BUILD_FAMILIES.queue.name, '', queue);
+    return '';
   }
+
+  private moveFleet(before: JobCounters, after: JobCounters): void {
+    if (before.series !== after.series) {
+      for (const entry of before.series) if (entry.duration) this.fleetDuration(entry).add(entry.duration, -1);
+      for (const entry of after.series) if (entry.duration) this.fleetDuration(entry).add(entry.duration, 1);
+    }
+    if (before.queue !== after.queue) {
+      this.fleetQueue.add(before.queue, -1);
+      this.fleetQueue.add(after.queue, 1);
+    }
+  }
+
+  private fleetDuration(entry: BuildSeries): FleetHistogram {
+    const labels = this.seriesLabels(entry);
+    let fleet = this.fleetDurations.get(labels);
+    if (!fleet) {
+      fleet = { labels, histogram: new FleetHistogram() };
+      this.fleetDurations.set(labels, fleet);
+    }
+    return fleet.histogram;
+  }
+}
+
+/** The known trigger types first (always shown), then the others in the order they were first counted. */
+function triggerOrder(triggers: Readonly<Record<string, number>>): string[] {
+  const known: readonly string[] = KNOWN_TRIGGER_TYPES;
+  return [...known, ...Object.keys(triggers).filter((trigger) => !known.includes(trigger))];
 }

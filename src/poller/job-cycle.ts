@@ -1,31 +1,27 @@
 import type { CodeArtsClient, RecordLookup } from '../codearts/client.js';
 import { isCodeArtsError, type CodeArtsError } from '../codearts/errors.js';
 import { InvalidRecordError } from '../codearts/record.js';
-import type { BuildRecord, BuildResult } from '../domain/build.js';
+import type { BuildRecord } from '../domain/build.js';
+import type { CountedBuild, QueueObservation } from '../domain/counters.js';
 import type { JobState } from '../domain/job.js';
 import type { GapMemory } from './gap-policy.js';
-
-/** A finished build found this cycle, to be counted once its commit is durable. */
-export interface FinishedBuild {
-  record: BuildRecord;
-  result: BuildResult;
-}
 
 /** Why a pending build was given up after `poll.max_pending_age`. */
 export type AbandonReason = 'unknown_status' | 'still_in_progress' | 'invalid_record';
 export const ABANDON_REASONS: readonly AbandonReason[] = ['unknown_status', 'still_in_progress', 'invalid_record'];
 
-/** Everything one job's cycle learned; nothing of it is visible before `next` is committed. */
+/** Everything one job's cycle learned; nothing of it is visible before it is committed. */
 export interface JobCycleResult {
   next: JobState;
   memory: GapMemory;
-  finished: FinishedBuild[];
-  /** Queue times first known this cycle (seconds). */
-  queueTimes: number[];
+  /** Finished builds to count, each with the observations its commit makes. */
+  counted: CountedBuild[];
+  /** Queue times first known this cycle for builds still pending. */
+  queued: QueueObservation[];
   /** Records that failed validation: the job is reported failing. */
   invalid: InvalidRecordError[];
   /** Records counted with implausible values left out. */
-  problems: Array<{ buildNo: number; problems: string[] }>;
+  implausible: Array<{ buildNo: number; problems: string[] }>;
   /** API failures; empty when every call reached CodeArts. */
   errors: CodeArtsError[];
   /** Pending builds CodeArts said twice in a row do not exist (deleted records). */
@@ -34,8 +30,8 @@ export interface JobCycleResult {
   dropped: number[];
   /** Builds given up after max_pending_age. */
   abandoned: Array<{ buildNo: number; reason: AbandonReason; ageSeconds: number }>;
-  /** In-progress builds whose status nobody recognises. */
-  unknownStatus: Array<{ buildNo: number; status: string }>;
+  /** Builds whose status nobody recognises: counted as `unknown` when finished, else kept pending. */
+  unknownStatus: Array<{ buildNo: number; status: string; finished: boolean }>;
   newBuilds: number;
   gapsSkipped: Array<{ from: number; to: number }>;
   /** A gap check ran this cycle (running-status asked or a look ahead). */
@@ -66,6 +62,8 @@ export class JobCycle {
   readonly notFoundOnce: Set<number>;
   private readonly queueObserved: Set<number>;
   private readonly firstSeen: Map<number, number>;
+  /** The records of the builds counted this cycle, for the last-build gauges. */
+  private readonly finishedRecords: BuildRecord[] = [];
   /** Requests left this cycle for the forward probe and gap searches. */
   budget: number;
 
@@ -86,10 +84,10 @@ export class JobCycle {
     this.result = {
       next: this.next,
       memory: { ...memory },
-      finished: [],
-      queueTimes: [],
+      counted: [],
+      queued: [],
       invalid: [],
-      problems: [],
+      implausible: [],
       errors: [],
       vanished: [],
       dropped: [],
@@ -130,22 +128,24 @@ export class JobCycle {
 
   /** Applies a fetched record: a finished build is counted, any other (re)joins the pending set. */
   absorb(record: BuildRecord): void {
-    const { buildNo } = record;
+    const { buildNo, phase } = record;
     this.unconfirmed.delete(buildNo);
     this.notFoundOnce.delete(buildNo);
-    const queueKnown = record.queueSeconds !== undefined && !this.queueObserved.has(buildNo);
-    if (record.phase.finished) {
-      this.result.finished.push({ record, result: record.phase.result });
-      if (queueKnown) this.result.queueTimes.push(record.queueSeconds ?? 0);
-      if (record.problems.length > 0) this.result.problems.push({ buildNo, problems: record.problems });
+    // Observed once per build: while it waits, or when it finished without having been seen waiting.
+    const queueSeconds = this.queueObserved.has(buildNo) ? undefined : record.queueSeconds;
+    if (!phase.recognised) this.result.unknownStatus.push({ buildNo, status: record.rawStatus, finished: phase.finished });
+    if (phase.finished) {
+      const { triggerType, durationSeconds, labels } = record;
+      this.result.counted.push({ buildNo, result: phase.result, triggerType, durationSeconds, queueSeconds, labels });
+      this.finishedRecords.push(record);
+      if (record.problems.length > 0) this.result.implausible.push({ buildNo, problems: record.problems });
       this.forget(buildNo);
       return;
     }
     this.pending.add(buildNo);
     this.noteFirstSeen(buildNo);
-    if (!record.phase.recognised) this.result.unknownStatus.push({ buildNo, status: record.rawStatus });
-    if (queueKnown) {
-      this.result.queueTimes.push(record.queueSeconds ?? 0);
+    if (queueSeconds !== undefined) {
+      this.result.queued.push({ buildNo, seconds: queueSeconds });
       this.queueObserved.add(buildNo);
     }
   }
@@ -188,7 +188,7 @@ export class JobCycle {
     this.next.queueObserved = sorted(this.queueObserved).filter((n) => this.pending.has(n));
     const tracked = new Set([...this.pending, ...this.unconfirmed]);
     this.next.firstSeen = Object.fromEntries([...this.firstSeen].filter(([n]) => tracked.has(n)).sort((a, b) => a[0] - b[0]).map(([n, at]) => [String(n), at]));
-    for (const { record, result } of this.result.finished) updateLast(this.next, record, result);
+    for (const record of this.finishedRecords) updateLast(this.next, record);
     return this.result;
   }
 
@@ -198,9 +198,10 @@ export class JobCycle {
 }
 
 /** The latest finished build is the one that finished last (ties: the higher number). */
-function updateLast(state: JobState, record: BuildRecord, result: BuildResult): void {
-  const finishedAt = record.finishedAt;
-  if (finishedAt === undefined) return;
+function updateLast(state: JobState, record: BuildRecord): void {
+  const { finishedAt, phase } = record;
+  if (finishedAt === undefined || !phase.finished) return;
+  const result = phase.result;
   const last = state.last;
   if (!last || finishedAt > last.finishedAt || (finishedAt === last.finishedAt && record.buildNo > last.buildNo)) {
     state.last = { buildNo: record.buildNo, result, finishedAt };

@@ -1,13 +1,12 @@
 import type { CodeArtsClient } from '../codearts/client.js';
 import type { JobState } from '../domain/job.js';
-import type { CountedBuild } from '../state/store.js';
 import { pollForward } from './forward.js';
 import { afterCycle, type GapMemory } from './gap-policy.js';
-import { JobCycle, type FinishedBuild, type JobCycleResult } from './job-cycle.js';
+import { JobCycle, type JobCycleResult } from './job-cycle.js';
 import { recheckSkipped, refetchPending } from './pending.js';
 import type { NewestBuildHint } from './running-status-hint.js';
 
-export type { AbandonReason, FinishedBuild, JobCycleResult } from './job-cycle.js';
+export type { AbandonReason, JobCycleResult } from './job-cycle.js';
 
 export interface JobPollOptions {
   maxBuildsPerCycle: number;
@@ -16,27 +15,22 @@ export interface JobPollOptions {
   now: number;
   memory: GapMemory;
   hint: NewestBuildHint;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**
- * One cycle for one job (docs/design.md, "Polling semantics"): re-fetch pending and unconfirmed builds, re-check the top of
- * passed-over ranges, probe forward from the cursor, and look past a gap when one is known or a
- * check is due. Pure with respect to state: it returns the next state (and gap memory) instead of
- * saving it.
+ * One cycle for one job (docs/design.md, "Polling semantics"): re-fetch pending and unconfirmed
+ * builds, re-check the top of passed-over ranges, probe forward from the cursor, and look past a
+ * gap when one is known or a check is due. Pure with respect to state: it returns what the cycle
+ * counted and the next state (and gap memory) instead of saving them.
  */
 export async function pollJob(client: CodeArtsClient, jobId: string, state: JobState, options: JobPollOptions): Promise<JobCycleResult> {
-  const { memory, hint, ...cycleOptions } = options;
-  const cycle = new JobCycle(client, jobId, state, memory, cycleOptions);
+  const { memory, hint, signal, ...cycleOptions } = options;
+  const cycle = new JobCycle(client, jobId, state, memory, { ...cycleOptions, ...(signal ? { signal } : {}) });
   await refetchPending(cycle);
   await recheckSkipped(cycle);
   await pollForward(cycle, hint);
   const result = cycle.finish();
   result.memory = afterCycle(result.memory, { now: options.now, newBuilds: result.newBuilds, checked: result.gapChecked, farProbed: result.farProbed });
   return result;
-}
-
-/** What a commit records as counted. */
-export function toCounted(finished: readonly FinishedBuild[]): CountedBuild[] {
-  return finished.map(({ record, result }) => ({ buildNo: record.buildNo, result, triggerType: record.triggerType }));
 }

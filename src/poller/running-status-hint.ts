@@ -1,7 +1,7 @@
 import type { CodeArtsClient } from '../codearts/client.js';
-import { isCodeArtsError } from '../codearts/errors.js';
-import type { Logger } from '../log/logger.js';
 import { unixSeconds, type Clock } from '../support/clock.js';
+import type { Events } from '../support/events.js';
+import type { PollerEvent } from './events.js';
 
 /** Failures in a row (over all jobs) after which running-status is not asked for a while. */
 export const HINT_FAILURES_TO_SUSPEND = 3;
@@ -18,19 +18,20 @@ export interface NewestBuildHint {
  * `running-status` as an optional hint. It can be unavailable for good (the route is not published
  * in the region: 404 APIGW.0101; a least-privilege user: 401/403) or for a while (5xx, malformed
  * answers). After HINT_FAILURES_TO_SUSPEND failures in a row it is not asked for 10 minutes, then
- * 20, up to 6 hours, and gap checks fall back to looking ahead; logged once (warn) until it answers again.
+ * 20, up to 6 hours, and gap checks fall back to looking ahead; reported (`running_status`) on
+ * every change of availability.
  */
 export class RunningStatusHint implements NewestBuildHint {
   private failures = 0;
   private suspendedUntil = 0;
   private suspensionSeconds = FIRST_SUSPENSION_SECONDS;
-  private warned = false;
+  /** Suspended at least once since it last answered. */
+  private unavailable = false;
 
   constructor(
     private readonly client: CodeArtsClient,
-    private readonly logger: Logger,
+    private readonly events: Events<PollerEvent>,
     private readonly clock: Clock,
-    private readonly onAvailability: (available: boolean) => void = () => undefined,
   ) {}
 
   async newest(jobId: string, signal?: AbortSignal): Promise<number | undefined> {
@@ -47,11 +48,10 @@ export class RunningStatusHint implements NewestBuildHint {
   }
 
   private succeeded(): void {
-    if (this.warned) this.logger.info('running-status answers again; gap checks use it');
+    this.events.emit({ type: 'running_status', available: true, recovered: this.unavailable });
     this.failures = 0;
-    this.warned = false;
+    this.unavailable = false;
     this.suspensionSeconds = FIRST_SUSPENSION_SECONDS;
-    this.onAvailability(true);
   }
 
   private failed(jobId: string, error: unknown): void {
@@ -59,22 +59,9 @@ export class RunningStatusHint implements NewestBuildHint {
     if (this.failures < HINT_FAILURES_TO_SUSPEND) return;
     this.failures = 0;
     this.suspendedUntil = unixSeconds(this.clock) + this.suspensionSeconds;
-    const fields = { job_id: jobId, reason: describe(error), retry_in_seconds: this.suspensionSeconds };
+    const reason = error instanceof Error ? error.message : String(error);
+    this.events.emit({ type: 'running_status', available: false, jobId, reason, retryInSeconds: this.suspensionSeconds, first: !this.unavailable });
     this.suspensionSeconds = Math.min(this.suspensionSeconds * 2, MAX_SUSPENSION_SECONDS);
-    this.onAvailability(false);
-    if (this.warned) {
-      this.logger.debug(fields, 'running-status still unavailable');
-      return;
-    }
-    this.warned = true;
-    this.logger.warn(
-      fields,
-      'running-status unavailable; gap checks look ahead by probing record-info instead (one request per check) until it answers again',
-    );
+    this.unavailable = true;
   }
-}
-
-function describe(error: unknown): string {
-  if (isCodeArtsError(error)) return error.message;
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,13 +1,16 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../log/logger.js';
+import type { Events } from '../support/events.js';
+import type { PollerEvent } from './events.js';
 
 export interface PollScheduleOptions {
   expression: string;
   timezone: string;
+  /** Where node-cron's own messages go. */
   logger: Logger;
+  events: Events<PollerEvent>;
   /** One poll cycle; receives a signal that aborts on shutdown. */
   runCycle: (signal: AbortSignal) => Promise<unknown>;
-  onSkipped: () => void;
 }
 
 /**
@@ -52,13 +55,12 @@ export class PollSchedule {
   private tick(reason: 'schedule' | 'startup'): void {
     if (this.abort.signal.aborted) return;
     if (this.running) {
-      this.options.onSkipped();
-      this.options.logger.warn({ reason }, 'poll cycle still running; skipping this tick');
+      this.options.events.emit({ type: 'cycle_skipped', reason });
       return;
     }
     this.running = this.options
       .runCycle(this.abort.signal)
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'poll cycle failed'))
+      .catch((error: unknown) => this.options.events.emit({ type: 'cycle_failed', error }))
       .finally(() => {
         this.running = undefined;
       });

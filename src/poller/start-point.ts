@@ -1,12 +1,93 @@
+import type { LimitFunction } from 'p-limit';
 import type { CodeArtsClient } from '../codearts/client.js';
 import type { BuildRecord } from '../domain/build.js';
 import { emptyJobState, type JobState } from '../domain/job.js';
+import type { JobStart, Store } from '../state/store.js';
+import { unixSeconds, type Clock } from '../support/clock.js';
+import type { Events } from '../support/events.js';
+import type { PollerEvent } from './events.js';
+import type { PolledJob } from './job-set.js';
 import type { NewestBuildHint } from './running-status-hint.js';
 
 /** Above this no job has builds; stops the search for a job that never ran when no hint answers. */
 const SEARCH_CEILING = 1 << 24;
 /** How far below the newest build to look for a finished one to fill the `last_*` gauges. */
 const LOOKBACK_FOR_FINISHED = 3;
+/** A job whose start point cannot be found is looked at again after 10 minutes, doubling up to 6 hours. */
+const START_RETRY_SECONDS = 600;
+const MAX_START_RETRY_SECONDS = 6 * 3600;
+
+export interface StartPointOptions {
+  client: CodeArtsClient;
+  store: Store;
+  hint: NewestBuildHint;
+  events: Events<PollerEvent>;
+  clock: Clock;
+  startAt: 'latest' | number;
+}
+
+/**
+ * Where a job's counting begins (docs/design.md, "First start"): chosen and committed the first time
+ * a job without saved state is polled. With `start_at: latest` a job whose newest build cannot be
+ * found starts at 0 (a job that never ran then counts its first build), is reported failing until
+ * that is confirmed, and is searched for again on a backoff.
+ */
+export class StartPoints {
+  constructor(private readonly options: StartPointOptions) {}
+
+  /** Chooses and commits the job's starting point; undefined when the cycle was aborted meanwhile. */
+  async start(job: PolledJob, limit: LimitFunction, signal?: AbortSignal): Promise<JobStart | undefined> {
+    const { startAt, store, events } = this.options;
+    const state = startAt === 'latest' ? ((await this.findStart(job, limit, signal)) ?? emptyJobState()) : { ...emptyJobState(), cursor: startAt - 1 };
+    if (signal?.aborted) return undefined;
+    const stored = await store.commit(job.id, 0, { counted: [], queued: [], next: state });
+    job.stored = stored;
+    events.emit({ type: 'job_committed', job, stored, counted: [] });
+    events.emit({ type: 'start_chosen', job, startAt, cursor: state.cursor });
+    return stored;
+  }
+
+  /**
+   * A job started at 0 without knowing its newest build: confirmed once the probe finds its builds
+   * from 1 on; otherwise searched again on a backoff, and moved to the newest build when found
+   * (build 1 does not exist then, so what the search finds lies past a retention hole: history).
+   */
+  async confirm(job: PolledJob, from: JobStart, limit: LimitFunction, signal?: AbortSignal): Promise<JobStart> {
+    const { state } = from;
+    if (state.cursor > 0 || state.pending.length > 0) {
+      delete job.unsure;
+      this.options.events.emit({ type: 'start_confirmed', job, cursor: state.cursor });
+      return from;
+    }
+    if (unixSeconds(this.options.clock) < (job.unsure?.retryAt ?? 0)) return from;
+    const found = await this.findStart(job, limit, signal);
+    if (!found || found.cursor === 0 || signal?.aborted) return from;
+    const stored = await this.options.store.commit(job.id, from.version, { counted: [], queued: [], next: found });
+    job.stored = stored;
+    this.options.events.emit({ type: 'job_committed', job, stored, counted: [] });
+    this.options.events.emit({ type: 'start_found', job, cursor: found.cursor });
+    return stored;
+  }
+
+  /** The newest build per `start_at: latest`; undefined when it cannot be found (then `job.unsure` says when to look again). */
+  private async findStart(job: PolledJob, limit: LimitFunction, signal?: AbortSignal): Promise<JobState | undefined> {
+    try {
+      // Once a search found nothing, later attempts ask running-status only; the gap checks' far
+      // look keeps probing ahead of 0 meanwhile.
+      const hintOnly = job.unsure !== undefined;
+      const state = await limit(() => findLatestStart(this.options.client, this.options.hint, job.id, signal, hintOnly));
+      delete job.unsure;
+      return state;
+    } catch (error) {
+      if (!(error instanceof StartPointUnknownError)) throw error;
+      const failures = (job.unsure?.failures ?? 0) + 1;
+      const retryInSeconds = Math.min(START_RETRY_SECONDS * 2 ** (failures - 1), MAX_START_RETRY_SECONDS);
+      job.unsure = { retryAt: unixSeconds(this.options.clock) + retryInSeconds, failures };
+      this.options.events.emit({ type: 'start_unknown', job, error, retryInSeconds, first: failures === 1 });
+      return undefined;
+    }
+  }
+}
 
 /**
  * Without running-status, neither a power of two nor one and a half times one exists: the job never

@@ -1,10 +1,17 @@
 import { renameSync, rmSync } from 'node:fs';
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { countDelta, emptyCounters, type CounterLayout, type CycleDelta } from '../domain/counters.js';
+import { NO_EVENTS, type Events } from '../support/events.js';
 import { parseStateFile, renderStateFile } from './state-schema.js';
 import { lockStateFile } from './state-lock.js';
-import type { JobState } from '../domain/job.js';
-import { StaleVersionError, type Store, type StoredJob } from './store.js';
+import { StaleVersionError, type JobStart, type Store, type StoredJob, type StoreEvent } from './store.js';
+
+export interface FileStoreOptions {
+  /** The metrics layout the counters are kept in (config `metrics`); saved counters in another one are adapted. */
+  layout: CounterLayout;
+  events?: Events<StoreEvent>;
+}
 
 function applyTo(jobs: Map<string, StoredJob>, waiter: Waiter): void {
   if (waiter.stored) jobs.set(waiter.jobId, waiter.stored);
@@ -27,14 +34,15 @@ interface Waiter {
   jobId: string;
   /** null: forget the job. */
   stored: StoredJob | null;
-  resolve: (version: number) => void;
+  resolve: () => void;
   reject: (error: unknown) => void;
 }
 
 /**
- * The embedded store: one JSON file, replaced atomically (temp file, fsync, rename, fsync dir), held
- * by one process at a time (an exclusive lock beside it). Commits that arrive together share one
- * write (group commit), so a cycle over 1,000 jobs costs one or two file writes, not 1,000.
+ * The embedded store: one JSON file holding every job's state and counters, replaced atomically
+ * (temp file, fsync, rename, fsync dir), held by one process at a time (an exclusive lock beside
+ * it). Commits that arrive together share one write (group commit), so a cycle over 1,000 jobs
+ * costs one or two file writes, not 1,000.
  */
 export class FileStore implements Store {
   private readonly durable = new Map<string, StoredJob>();
@@ -42,19 +50,24 @@ export class FileStore implements Store {
   private flushing: Promise<void> | undefined;
   private release: (() => Promise<void>) | undefined;
   private lockLost: Error | undefined;
+  private readonly layout: CounterLayout;
+  private readonly events: Events<StoreEvent>;
 
   private constructor(
     readonly path: string,
-    private readonly onSaveError: (error: unknown) => void,
-  ) {}
+    options: FileStoreOptions,
+  ) {
+    this.layout = options.layout;
+    this.events = options.events ?? NO_EVENTS;
+  }
 
   /** Locks the file (StateLockedError when another process holds it), then reads it. */
-  static async open(path: string, onSaveError: (error: unknown) => void = () => undefined): Promise<FileStore> {
-    const store = new FileStore(path, onSaveError);
+  static async open(path: string, options: FileStoreOptions): Promise<FileStore> {
+    const store = new FileStore(path, options);
     store.release = await lockStateFile(path, (error) => {
       // Another process took the file over (or the lock vanished): never write again.
-      store.lockLost = new Error(`lock of state file ${path} lost (${error.message}); no further commits`);
-      onSaveError(store.lockLost);
+      store.lockLost = new Error(`lock of state file ${path} lost (${error.message}); no further commits`, { cause: error });
+      store.saveFailed(store.lockLost);
     });
     try {
       await store.read();
@@ -66,22 +79,32 @@ export class FileStore implements Store {
   }
 
   /** The jobs saved in a state file, read without locking it (`once` works on such a copy). */
-  static async readSnapshot(path: string): Promise<Map<string, StoredJob>> {
-    const store = new FileStore(path, () => undefined);
+  static async readSnapshot(path: string, options: FileStoreOptions): Promise<Map<string, StoredJob>> {
+    const store = new FileStore(path, options);
     await store.read();
     return store.durable;
   }
 
   async load(): Promise<Map<string, StoredJob>> {
-    return new Map([...this.durable].map(([id, stored]) => [id, structuredClone(stored)]));
+    return new Map(this.durable);
   }
 
-  commit(jobId: string, expectedVersion: number, next: JobState): Promise<number> {
+  async begin(jobId: string): Promise<JobStart | undefined> {
+    return this.durable.get(jobId);
+  }
+
+  commit(jobId: string, expectedVersion: number, delta: CycleDelta): Promise<StoredJob> {
     if (this.lockLost) return Promise.reject(this.lockLost);
-    const current = this.latestVersion(jobId);
-    if (current !== expectedVersion) return Promise.reject(new StaleVersionError(jobId, expectedVersion, current));
+    const current = this.latest(jobId);
+    const version = current?.version ?? 0;
+    if (version !== expectedVersion) return Promise.reject(new StaleVersionError(jobId, expectedVersion, version));
+    const stored: StoredJob = {
+      version: version + 1,
+      state: structuredClone(delta.next),
+      counters: countDelta(current?.counters ?? emptyCounters(), delta, this.layout),
+    };
     return new Promise((resolve, reject) => {
-      this.queued.push({ jobId, stored: { state: structuredClone(next), version: expectedVersion + 1 }, resolve, reject });
+      this.queued.push({ jobId, stored, resolve: () => resolve(stored), reject });
       this.flushing ??= new Promise((done) => setImmediate(done)).then(() => this.flushQueued());
     });
   }
@@ -99,12 +122,17 @@ export class FileStore implements Store {
     this.release = undefined;
   }
 
-  private latestVersion(jobId: string): number {
+  /** The job as its last commit leaves it, queued or durable. */
+  private latest(jobId: string): StoredJob | undefined {
     for (let i = this.queued.length - 1; i >= 0; i--) {
       const waiter = this.queued[i];
-      if (waiter?.jobId === jobId) return waiter.stored?.version ?? 0;
+      if (waiter?.jobId === jobId) return waiter.stored ?? undefined;
     }
-    return this.durable.get(jobId)?.version ?? 0;
+    return this.durable.get(jobId);
+  }
+
+  private saveFailed(error: unknown): void {
+    this.events.emit({ type: 'state_save_failed', path: this.path, error });
   }
 
   private async flushQueued(): Promise<void> {
@@ -117,7 +145,7 @@ export class FileStore implements Store {
         const temp = await this.writeTemp(snapshot);
         this.replaceWith(temp);
       } catch (error) {
-        this.onSaveError(error);
+        this.saveFailed(error);
         // Later commits of the same jobs were validated against these versions; fail them too.
         for (const waiter of [...batch, ...this.queued.splice(0)]) waiter.reject(error);
         continue;
@@ -126,8 +154,8 @@ export class FileStore implements Store {
       // The rename is the commit point for a crash of this process; callers count the builds only
       // once the directory is synced too, so a power loss cannot take back a counted commit. A sync
       // that fails is reported, and the commit still stands: the rename is visible.
-      await this.syncDirectory().catch((error: unknown) => this.onSaveError(error));
-      for (const waiter of batch) waiter.resolve(waiter.stored?.version ?? 0);
+      await this.syncDirectory().catch((error: unknown) => this.saveFailed(error));
+      for (const waiter of batch) waiter.resolve();
     }
     this.flushing = undefined;
   }
@@ -146,14 +174,15 @@ export class FileStore implements Store {
     } catch {
       throw new StateFileError(this.path, 'it is not valid JSON (truncated or corrupted)');
     }
-    const jobs = parseStateFile(data);
-    if ('problem' in jobs) throw new StateFileError(this.path, jobs.problem);
-    for (const [jobId, stored] of jobs) this.durable.set(jobId, stored);
+    const parsed = parseStateFile(data, this.layout);
+    if ('problem' in parsed) throw new StateFileError(this.path, parsed.problem);
+    for (const [jobId, stored] of parsed.jobs) this.durable.set(jobId, stored);
+    if (parsed.reset) this.events.emit({ type: 'counters_reset', ...parsed.reset, to: this.layout, jobs: parsed.jobs.size });
   }
 
   /** Writes and fsyncs the new content to a temp file beside the state file; returns its path. */
   private async writeTemp(jobs: Map<string, StoredJob>): Promise<string> {
-    const body = renderStateFile(jobs);
+    const body = renderStateFile(jobs, this.layout);
     await mkdir(dirname(this.path), { recursive: true });
     const temp = `${this.path}.${process.pid}.tmp`;
     try {

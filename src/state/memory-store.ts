@@ -1,25 +1,37 @@
-import type { JobState } from '../domain/job.js';
-import { StaleVersionError, type Store, type StoredJob } from './store.js';
+import { countDelta, emptyCounters, type CounterLayout, type CycleDelta } from '../domain/counters.js';
+import { StaleVersionError, type JobStart, type Store, type StoredJob } from './store.js';
 
-/** A Store that keeps everything in memory: for benchmarks and tests that need no durability. */
+/** A Store that keeps everything in memory: for benchmarks, tests and `once` on a copy of the state file. */
 export class MemoryStore implements Store {
   private readonly jobs: Map<string, StoredJob>;
 
-  /** Optionally seeded with saved jobs (`once` works on a copy of the state file). */
-  constructor(seed: ReadonlyMap<string, StoredJob> = new Map()) {
-    this.jobs = new Map([...seed].map(([id, stored]) => [id, structuredClone(stored)]));
+  /** Optionally seeded with saved jobs (already in `layout`). */
+  constructor(
+    private readonly layout: CounterLayout,
+    seed: ReadonlyMap<string, StoredJob> = new Map(),
+  ) {
+    this.jobs = new Map(seed);
   }
 
   async load(): Promise<Map<string, StoredJob>> {
-    return new Map([...this.jobs].map(([id, stored]) => [id, structuredClone(stored)]));
+    return new Map(this.jobs);
   }
 
-  async commit(jobId: string, expectedVersion: number, next: JobState): Promise<number> {
-    const current = this.jobs.get(jobId)?.version ?? 0;
-    if (current !== expectedVersion) throw new StaleVersionError(jobId, expectedVersion, current);
-    const version = expectedVersion + 1;
-    this.jobs.set(jobId, { state: structuredClone(next), version });
-    return version;
+  async begin(jobId: string): Promise<JobStart | undefined> {
+    return this.jobs.get(jobId);
+  }
+
+  async commit(jobId: string, expectedVersion: number, delta: CycleDelta): Promise<StoredJob> {
+    const current = this.jobs.get(jobId);
+    const version = current?.version ?? 0;
+    if (version !== expectedVersion) throw new StaleVersionError(jobId, expectedVersion, version);
+    const stored: StoredJob = {
+      version: version + 1,
+      state: structuredClone(delta.next),
+      counters: countDelta(current?.counters ?? emptyCounters(), delta, this.layout),
+    };
+    this.jobs.set(jobId, stored);
+    return stored;
   }
 
   async forget(jobId: string): Promise<void> {

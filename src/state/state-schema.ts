@@ -1,12 +1,17 @@
 import { z } from 'zod';
-import { BUILD_RESULTS } from '../domain/build.js';
+import { BUILD_RESULTS, RECORD_LABEL_NAMES } from '../domain/build.js';
+import { adaptCounters, emptyCounters, type CounterFamily, type CounterLayout, type JobCounters } from '../domain/counters.js';
 import type { JobState, SkippedRange } from '../domain/job.js';
 import type { StoredJob } from './store.js';
 
 export const STATE_FORMAT = 'codearts-build-exporter/state';
-/** 2: passed-over numbers as ranges; unconfirmed, not-found-once and first-seen bookkeeping. */
-export const STATE_SCHEMA_VERSION = 2;
+/**
+ * 3: each job's counters and histograms (counts survive a restart), with the metrics layout they were kept in.
+ * 2: passed-over numbers as ranges; unconfirmed, not-found-once and first-seen bookkeeping.
+ */
+export const STATE_SCHEMA_VERSION = 3;
 
+const count = z.number().int().nonnegative();
 const buildNo = z.number().int().positive();
 const last = z
   .object({
@@ -18,10 +23,10 @@ const last = z
   .optional();
 
 const JobStateV2 = z.object({
-  cursor: z.number().int().nonnegative(),
+  cursor: count,
   pending: z.array(buildNo),
   queueObserved: z.array(buildNo),
-  skipped: z.array(z.object({ from: buildNo, to: buildNo, checksLeft: z.number().int().nonnegative() }).refine((r) => r.from <= r.to, 'from must be <= to')),
+  skipped: z.array(z.object({ from: buildNo, to: buildNo, checksLeft: count }).refine((r) => r.from <= r.to, 'from must be <= to')),
   unconfirmed: z.array(buildNo),
   notFoundOnce: z.array(buildNo),
   firstSeen: z.record(z.string().regex(/^\d+$/), z.number()),
@@ -31,46 +36,91 @@ const JobStateV2 = z.object({
 
 /** Version 1 kept one entry per passed-over number and none of the newer bookkeeping. */
 const JobStateV1 = z.object({
-  cursor: z.number().int().nonnegative(),
+  cursor: count,
   pending: z.array(buildNo),
   queueObserved: z.array(buildNo),
-  skipped: z.array(z.object({ buildNo, checksLeft: z.number().int().nonnegative() })),
+  skipped: z.array(z.object({ buildNo, checksLeft: count })),
   last,
   lastSuccessAt: z.number().optional(),
 });
 
-const stored = <T extends z.ZodType>(state: T) => z.object({ version: z.number().int().nonnegative(), state });
+const Histogram = z.object({ buckets: z.record(z.string(), count), sumMs: count, count });
+const Counters = z.object({
+  series: z.array(z.object({ result: z.enum(BUILD_RESULTS), labels: z.array(z.string()), builds: count, duration: Histogram.optional() })),
+  triggers: z.record(z.string(), count),
+  queue: Histogram.optional(),
+});
+const bounds = z.array(z.number().positive());
+const Layout = z.object({ record_labels: z.array(z.enum(RECORD_LABEL_NAMES)), duration_buckets: bounds, queue_buckets: bounds });
+
+const stored = <T extends z.ZodType>(state: T) => z.object({ version: count, state });
 const header = { format: z.literal(STATE_FORMAT), saved_at: z.string() };
 
 const StateFileSchema = z.discriminatedUnion('schema_version', [
+  z.object({
+    ...header,
+    schema_version: z.literal(3),
+    counters_layout: Layout,
+    jobs: z.record(z.string(), z.object({ version: count, state: JobStateV2, counters: Counters })),
+  }),
   z.object({ ...header, schema_version: z.literal(2), jobs: z.record(z.string(), stored(JobStateV2)) }),
   z.object({ ...header, schema_version: z.literal(1), jobs: z.record(z.string(), stored(JobStateV1)) }),
 ]);
 
-/** The jobs of a state file, migrated to the current schema; a message saying what is wrong otherwise. */
-export function parseStateFile(data: unknown): Map<string, StoredJob> | { problem: string } {
+/** The jobs of a state file in `layout`, and the counter families that had to restart because the file kept them in another one. */
+export interface ParsedStateFile {
+  jobs: Map<string, StoredJob>;
+  reset: { families: CounterFamily[]; from: CounterLayout } | undefined;
+}
+
+/**
+ * The jobs of a state file, migrated to the current schema and the current metrics layout; a
+ * message saying what is wrong otherwise. Versions 1 and 2 had no counters: they start at zero.
+ */
+export function parseStateFile(data: unknown, layout: CounterLayout): ParsedStateFile | { problem: string } {
   const parsed = StateFileSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return { problem: `unexpected content at ${issue?.path.join('.') || 'top level'} (${issue?.message ?? 'invalid'})` };
   }
-  const jobs = new Map<string, StoredJob>();
   const file = parsed.data;
+  const jobs = new Map<string, StoredJob>();
   if (file.schema_version === 1) {
-    for (const [jobId, job] of Object.entries(file.jobs)) jobs.set(jobId, { version: job.version, state: migrateV1(job.state) });
-  } else {
-    for (const [jobId, job] of Object.entries(file.jobs)) jobs.set(jobId, { version: job.version, state: job.state as JobState });
+    for (const [jobId, job] of Object.entries(file.jobs)) jobs.set(jobId, { version: job.version, state: migrateV1(job.state), counters: emptyCounters() });
+    return { jobs, reset: undefined };
   }
-  return jobs;
+  if (file.schema_version === 2) {
+    for (const [jobId, job] of Object.entries(file.jobs)) jobs.set(jobId, { version: job.version, state: job.state as JobState, counters: emptyCounters() });
+    return { jobs, reset: undefined };
+  }
+  const from: CounterLayout = {
+    recordLabels: file.counters_layout.record_labels,
+    durationBuckets: file.counters_layout.duration_buckets,
+    queueBuckets: file.counters_layout.queue_buckets,
+  };
+  const wrongLabels = Object.entries(file.jobs).find(([, job]) => job.counters.series.some((s) => s.labels.length !== from.recordLabels.length));
+  if (wrongLabels) return { problem: `unexpected content at jobs.${wrongLabels[0]}.counters.series (labels do not match counters_layout.record_labels)` };
+  let families: CounterFamily[] = [];
+  for (const [jobId, job] of Object.entries(file.jobs)) {
+    const adapted = adaptCounters(job.counters as JobCounters, from, layout);
+    families = adapted.reset;
+    jobs.set(jobId, { version: job.version, state: job.state as JobState, counters: adapted.counters });
+  }
+  return { jobs, reset: families.length > 0 ? { families, from } : undefined };
 }
 
-export function renderStateFile(jobs: ReadonlyMap<string, StoredJob>): string {
-  return JSON.stringify({
+/** The file's header: everything but the jobs. */
+export function stateFileHeader(layout: CounterLayout): Record<string, unknown> {
+  return {
     format: STATE_FORMAT,
     schema_version: STATE_SCHEMA_VERSION,
     saved_at: new Date().toISOString(),
-    jobs: Object.fromEntries(jobs),
-  });
+    counters_layout: { record_labels: layout.recordLabels, duration_buckets: layout.durationBuckets, queue_buckets: layout.queueBuckets },
+  };
+}
+
+export function renderStateFile(jobs: ReadonlyMap<string, StoredJob>, layout: CounterLayout): string {
+  return JSON.stringify({ ...stateFileHeader(layout), jobs: Object.fromEntries(jobs) });
 }
 
 /** Version 1 -> 2: one entry per skipped number becomes ranges of consecutive numbers. */

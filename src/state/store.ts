@@ -1,32 +1,44 @@
-import type { BuildResult } from '../domain/build.js';
+import type { CounterFamily, CounterLayout, CycleDelta, JobCounters } from '../domain/counters.js';
 import type { JobState } from '../domain/job.js';
 
+/** A job as the store holds it; never changed in place (a commit replaces it). */
 export interface StoredJob {
-  state: JobState;
   /** Increases by one with every commit; a commit against an older version is rejected. */
   version: number;
+  state: JobState;
+  /** What the job has counted: the build metrics are rendered from it. */
+  counters: JobCounters;
 }
 
-/** A finished build that a commit records as counted. */
-export interface CountedBuild {
-  buildNo: number;
-  result: BuildResult;
-  triggerType: string;
+/** What a job's cycle starts from. */
+export interface JobStart {
+  version: number;
+  state: JobState;
 }
 
 /**
- * Durable per-job state. `commit` is the exactly-once boundary: it atomically replaces a job's
- * state and records what was counted; metrics change only after it resolves.
+ * Durable per-job state and counters (docs/design.md, "State and the commit point"). `commit` is
+ * the exactly-once boundary: it applies a cycle's delta (the builds it counted, the queue times it
+ * observed, the next state) atomically; the build metrics show a commit only once it resolved.
+ * Nothing here assumes a file system, so a shared store for several replicas fits the same seam.
  */
 export interface Store {
-  /** Every saved job, keyed by job id. */
+  /** Every saved job, keyed by job id: what is shown before the first cycle. */
   load(): Promise<Map<string, StoredJob>>;
-  /** Resolves with the new version once durable; rejects on a stale version or a failed save. */
-  commit(jobId: string, expectedVersion: number, next: JobState, counted: readonly CountedBuild[]): Promise<number>;
+  /** The job's committed state and version for a cycle to start from; undefined when it was never committed. */
+  begin(jobId: string): Promise<JobStart | undefined>;
+  /** Resolves with the job as committed once durable; rejects on a stale version or a failed save (nothing applied). */
+  commit(jobId: string, expectedVersion: number, delta: CycleDelta): Promise<StoredJob>;
   /** Drops a job's saved state (a job removed long ago); it would start afresh if it came back. */
   forget(jobId: string): Promise<void>;
   close(): Promise<void>;
 }
+
+export type StoreEvent =
+  /** A save failed: the exporter keeps serving; what it could not commit is fetched and counted again later. */
+  | { type: 'state_save_failed'; path: string; error: unknown }
+  /** Saved counters were kept in another metrics layout: these families restart from zero (every job). */
+  | { type: 'counters_reset'; families: CounterFamily[]; from: CounterLayout; to: CounterLayout; jobs: number };
 
 export class StaleVersionError extends Error {
   override readonly name = 'StaleVersionError';

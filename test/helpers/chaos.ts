@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { createRandom } from '../../src/simulator/random.js';
 import type { LogLine } from './exporter-harness.js';
 import { ExporterProcess } from './exporter-process.js';
@@ -32,11 +31,12 @@ export class RecordedLifetime {
   }
 
   /**
-   * SIGKILL the moment the `count`-th `build_counted` line of this lifetime arrives on the pipe, from
-   * the data handler itself (no polling delay): the child is then at most a few instructions past
-   * the log line. Resolves when the child has died (or after `timeoutMs`, with a kill anyway).
+   * SIGKILL the moment the `count`-th durable commit of a build is reported (an `"event":"build_counted"`
+   * line on the pipe), from the data handler itself (no polling delay): the child is then at most a
+   * few instructions past that commit, others in flight. Resolves when the child has died (or after
+   * `timeoutMs`, with a kill anyway).
    */
-  async killOnLedgerLine(count: number, timeoutMs: number): Promise<void> {
+  async killOnCommit(count: number, timeoutMs: number): Promise<void> {
     const child = this.process.child;
     let seen = 0;
     await new Promise<void>((resolve) => {
@@ -62,43 +62,6 @@ export class RecordedLifetime {
   get lines(): LogLine[] {
     return this.process.lines;
   }
-
-  /** The per-build ledger: one `build_counted` debug line per build whose commit was durable. */
-  ledger(): LogLine[] {
-    return this.lines.filter((line) => line.event === 'build_counted');
-  }
-
-  /**
-   * Builds whose commit became durable but whose `build_counted` line never came: a SIGKILL between
-   * the state file's rename and the log line. Found from the `build_commit` intents of this
-   * lifetime whose version the state file reached (`versions`: the file's job versions read after
-   * the process died).
-   */
-  durableButUnlogged(versions: ReadonlyMap<string, number>): string[] {
-    const logged = new Set(this.ledger().map(ledgerKey));
-    const intents = new Map<string, LogLine>();
-    for (const line of this.lines) if (line.event === 'build_commit') intents.set(`${String(line.job_id)}@${String(line.version)}`, line);
-    const out: string[] = [];
-    for (const intent of intents.values()) {
-      if ((versions.get(String(intent.job_id)) ?? 0) < Number(intent.version)) continue;
-      for (const buildNo of intent.build_nos as number[]) {
-        const key = `${String(intent.job_id)}#${buildNo}`;
-        if (!logged.has(key)) out.push(key);
-      }
-    }
-    return out;
-  }
-}
-
-/** Job id -> version, from a state file (empty when there is none yet). */
-export function readJobVersions(statePath: string): Map<string, number> {
-  if (!existsSync(statePath)) return new Map();
-  const data = JSON.parse(readFileSync(statePath, 'utf8')) as { jobs: Record<string, { version: number }> };
-  return new Map(Object.entries(data.jobs).map(([id, job]) => [id, job.version]));
-}
-
-export function ledgerKey(line: LogLine): string {
-  return `${String(line.job_id)}#${String(line.build_no)}`;
 }
 
 /** Keys that occur more than once, each listed once. */

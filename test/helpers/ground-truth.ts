@@ -46,3 +46,36 @@ export function histogramCount(samples: Sample[], name: string, where: Record<st
 export function histogramSumMs(samples: Sample[], name: string, where: Record<string, string>): number {
   return Math.round(select(samples, `${name}_sum`, where).reduce((sum, s) => sum + s.value, 0) * 1000);
 }
+
+/**
+ * Differences between the exporter's histograms and the simulator's builds (empty = exact): per
+ * result the duration count and sum (to the millisecond), and the queue count: every finished
+ * build once, plus every build still running (its queue time is known once it started). The queue
+ * sum is compared when no build is running (a running build's queue time is only in its record).
+ */
+export function compareHistograms(samples: Sample[], job: GroundTruthJob): string[] {
+  const diffs: string[] = [];
+  for (const result of RESULTS) {
+    const builds = job.finished.filter((b) => b.result === result && !b.neverStarted);
+    const where = { job_id: job.id, result };
+    const count = histogramCount(samples, 'codearts_build_duration_seconds', where);
+    if (count !== builds.length) diffs.push(`${job.name} duration_count{result=${result}}: got ${count}, want ${builds.length}`);
+    const sum = histogramSumMs(samples, 'codearts_build_duration_seconds', where);
+    const want = builds.reduce((total, b) => total + b.durationMs, 0);
+    if (sum !== want) diffs.push(`${job.name} duration_sum{result=${result}}: got ${sum} ms, want ${want} ms`);
+  }
+  const running = job.inProgress.filter((n) => !job.queued.includes(n));
+  const queued = histogramCount(samples, 'codearts_build_queue_duration_seconds', { job_id: job.id });
+  if (queued !== job.finished.length + running.length) diffs.push(`${job.name} queue_count: got ${queued}, want ${job.finished.length + running.length}`);
+  if (running.length === 0) {
+    const sum = histogramSumMs(samples, 'codearts_build_queue_duration_seconds', { job_id: job.id });
+    const want = job.finished.reduce((total, b) => total + Math.round(b.queueSeconds * 1000), 0);
+    if (sum !== want) diffs.push(`${job.name} queue_sum: got ${sum} ms, want ${want} ms`);
+  }
+  return diffs;
+}
+
+/** Counters and histograms of every job against the ground truth (empty = exact). */
+export function compareAll(samples: Sample[], jobs: readonly GroundTruthJob[]): string[] {
+  return jobs.flatMap((job) => [...compareCounters(samples, job), ...compareHistograms(samples, job)]);
+}

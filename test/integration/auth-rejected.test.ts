@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createIamAuth, type IamAuthEvent } from '../../src/codearts/auth/iam.js';
+import { createIamAuth } from '../../src/codearts/auth/iam.js';
+import type { IamTokenEvent } from '../../src/codearts/events.js';
 import { CodeArtsClient } from '../../src/codearts/client.js';
 import { DEFAULT_NOT_FOUND_CODES } from '../../src/codearts/envelope.js';
 import { isCodeArtsError } from '../../src/codearts/errors.js';
@@ -35,13 +36,13 @@ describe('CodeArts answers 401 to every freshly issued token (wrong project scop
   it('100 calls cost one login; after a minute one more; each failure names the likely cause; rejections counted', async () => {
     const simulator = await startSimulator();
     let offsetMs = 0;
-    const events: IamAuthEvent[] = [];
+    const events: IamTokenEvent[] = [];
     const auth = createIamAuth({
       endpoint: simulator.url,
       ...IAM_USER,
       project: WRONG_PROJECT,
       clock: withWallTime(() => Date.now() + offsetMs),
-      onEvent: (event) => events.push(event),
+      events: { emit: (event) => (event.type === 'iam_token' ? events.push(event) : undefined) },
     });
     const client = new CodeArtsClient({
       endpoint: simulator.url,

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Exporter } from '../../src/exporter.js';
 import { createSimulator, type SimJobSpec, type Simulator } from '../../src/simulator/index.js';
-import { valueOf } from '../helpers/exposition.js';
+import { select, valueOf } from '../helpers/exposition.js';
 import { createTestExporter, scrape, testConfig, type LogCapture } from '../helpers/exporter-harness.js';
 import { compareCounters } from '../helpers/ground-truth.js';
 
@@ -45,8 +45,7 @@ describe('API black-holed at 1,000 jobs: the circuit breaker ends cycles quickly
 
     // Attempts as the exporter counts them: the in-process simulator may record a request the
     // client already gave up on only after the cycle ended, when the busy event loop gets to it.
-    const attempts = async () =>
-      (await exporter!.self.apiRequests.get()).values.filter((v) => v.labels.endpoint === 'record-info').reduce((sum, v) => sum + v.value, 0);
+    const attempts = async () => select(await scrape(exporter!), 'codearts_exporter_api_requests_total', { endpoint: 'record-info' }).reduce((sum, s) => sum + s.value, 0);
     simulator.advance(1800);
     simulator.inject('blackhole', { probability: 1 });
     let attemptsBefore = await attempts();

@@ -192,7 +192,7 @@ describe('log formats', () => {
     expect(lines.length).toBeGreaterThan(1);
     for (const line of lines) expect(line).toMatch(/^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] (INFO|WARN|ERROR): \S/);
     expect(lines[0]).toMatch(new RegExp(`INFO: codearts-build-exporter starting .*"version":"${VERSION.replace(/\./g, '\\.')}"`));
-    expect(stderr).toMatch(/INFO: poll cycle finished \{"outcome":"success","jobs_reached":2,/);
+    expect(stderr).toMatch(/INFO: poll cycle finished \{"event":"cycle_finished","outcome":"success","jobs_reached":2,/);
   });
 
   it('LOG_FORMAT=text overrides a json config', async () => {

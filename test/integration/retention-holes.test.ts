@@ -5,6 +5,7 @@ import { createSimulator, type RunningStatusMode, type Simulator } from '../../s
 import { valueOf } from '../helpers/exposition.js';
 import { createTestExporter, scrape, testConfig, simulatorClock } from '../helpers/exporter-harness.js';
 import { compareCounters } from '../helpers/ground-truth.js';
+import { STATE_SCHEMA_VERSION } from '../../src/state/state-schema.js';
 
 const HOLE_JOB = { id: 'b01e0000000000000000000000000001', name: 'holey', history: 650, deletedBelow: 601, buildEverySeconds: 0 };
 const QUIET_JOB = { id: 'b01e0000000000000000000000000002', name: 'quiet', history: 20, buildEverySeconds: 0 };
@@ -66,7 +67,7 @@ describe('retention holes and long gaps, bounded', () => {
     const gapLines = logs.lines.filter((line) => line.msg === 'build numbers passed over as a gap');
     expect(gapLines.map((line) => [line.from, line.to])).toEqual([[101, 600]]);
     const saved = JSON.parse(readFileSync(statePath, 'utf8')) as { schema_version: number; jobs: Record<string, Saved> };
-    expect(saved.schema_version).toBe(2);
+    expect(saved.schema_version).toBe(STATE_SCHEMA_VERSION);
     expect(saved.jobs[HOLE_JOB.id]?.state.skipped).toEqual([]);
 
     // The next real build after the hole is counted within 10 minutes of its creation.

@@ -7,6 +7,11 @@ import { FileStore } from '../../src/state/file-store.js';
 import { StateLockedError } from '../../src/state/state-lock.js';
 import { ExporterProcess, writeConfig } from '../helpers/exporter-process.js';
 import { parseExposition } from '../helpers/exposition.js';
+import { DEFAULT_DURATION_BUCKETS, DEFAULT_QUEUE_BUCKETS } from '../../src/config/schema.js';
+import { STATE_SCHEMA_VERSION } from '../../src/state/state-schema.js';
+
+/** The default metrics settings, as the exporter passes them to its store. */
+const LAYOUT = { recordLabels: [], durationBuckets: [...DEFAULT_DURATION_BUCKETS], queueBuckets: [...DEFAULT_QUEUE_BUCKETS] };
 
 const JOB = { id: '10c40000000000000000000000000001', name: 'locked', history: 6, buildEverySeconds: 120 };
 const ENV = { CODEARTS_TOKEN: 'sim-token-NOT-A-SECRET' };
@@ -86,7 +91,7 @@ describe('the state file lock', () => {
     const once = spawn(['once', '--config', configPath, '--state', own]);
     expect((await once.exit()).code).toBe(0);
     const saved = JSON.parse(readFileSync(own, 'utf8')) as { schema_version: number; jobs: Record<string, { state: { cursor: number } }> };
-    expect(saved.schema_version).toBe(2);
+    expect(saved.schema_version).toBe(STATE_SCHEMA_VERSION);
     expect(saved.jobs[JOB.id]?.state.cursor).toBe(simulator.groundTruth()[0]?.highest);
     expect(existsSync(`${own}.lock`)).toBe(false);
   }, 30_000);
@@ -109,7 +114,7 @@ describe('the state file lock', () => {
     const lockDir = `${statePath}.lock`;
     mkdirSync(lockDir);
     writeFileSync(join(lockDir, 'holder.json'), JSON.stringify({ pid: 4242, host: 'other-host', since: '2026-01-01T00:00:00.000Z' }));
-    const error = await FileStore.open(statePath).then(
+    const error = await FileStore.open(statePath, { layout: LAYOUT }).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -118,10 +123,10 @@ describe('the state file lock', () => {
     // Not refreshed for longer than the stale time: the holder is gone, the lock is taken over.
     const old = new Date(Date.now() - 60_000);
     utimesSync(lockDir, old, old);
-    const store = await FileStore.open(statePath);
+    const store = await FileStore.open(statePath, { layout: LAYOUT });
     expect(JSON.parse(readFileSync(join(lockDir, 'holder.json'), 'utf8'))).toMatchObject({ pid: process.pid, host: hostname() });
     // And a second store in this very process is refused too.
-    await expect(FileStore.open(statePath)).rejects.toBeInstanceOf(StateLockedError);
+    await expect(FileStore.open(statePath, { layout: LAYOUT })).rejects.toBeInstanceOf(StateLockedError);
     await store.close();
     expect(existsSync(lockDir)).toBe(false);
   }, 60_000);

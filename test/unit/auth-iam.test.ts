@@ -2,8 +2,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createIamAuth, isIamAuthError, refreshMargins, type IamAuthEvent, type IamAuthOptions } from '../../src/codearts/auth/iam.js';
-import type { AuthLogger } from '../../src/codearts/auth/types.js';
+import { createIamAuth, isIamAuthError, refreshMargins, type IamAuthOptions } from '../../src/codearts/auth/iam.js';
+import type { CodeArtsEvent, IamTokenEvent } from '../../src/codearts/events.js';
+import { createLogger } from '../../src/log/logger.js';
+import { BuildMetrics } from '../../src/metrics/build-metrics.js';
+import { SelfMetrics } from '../../src/metrics/self-metrics.js';
+import { createReporter } from '../../src/wiring/report.js';
 import { createIamIssuer, type IamIssuer } from '../../src/simulator/iam.js';
 import { withWallTime } from '../../src/support/clock.js';
 
@@ -76,18 +80,27 @@ async function startCloud(options: { lifetimeSeconds: number; nowSeconds?: () =>
   return cloud;
 }
 
-/** Every log line (debug included), error message and event, to search for secrets. */
+/**
+ * The provider's events, the token outcomes among them (with when they came), and every log line
+ * (debug included) the exporter's reporter writes for them: what is searched for secrets.
+ */
 function recorder() {
   const lines: string[] = [];
-  const events: IamAuthEvent[] = [];
+  const logger = createLogger('debug', { write: (line: string) => lines.push(line) });
+  const metrics = new BuildMetrics({ recordLabels: [], durationBuckets: [1], queueBuckets: [1], jobHistograms: true });
+  const reporter = createReporter({ logger, self: new SelfMetrics('test'), metrics, endpoint: 'n/a' });
+  const tokens: IamTokenEvent[] = [];
   const eventTimes: number[] = [];
-  const at = (level: string) => (obj: object, msg: string) => lines.push(`${level} ${msg} ${JSON.stringify(obj)}`);
-  const logger: AuthLogger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-  const onEvent = (event: IamAuthEvent) => {
-    events.push(event);
-    eventTimes.push(Date.now());
+  const events = {
+    emit: (event: CodeArtsEvent) => {
+      reporter.emit(event);
+      if (event.type !== 'iam_token') return;
+      tokens.push(event);
+      eventTimes.push(Date.now());
+    },
   };
-  return { lines, events, eventTimes, logger, onEvent };
+  const logged = () => lines.map((line) => JSON.parse(line) as { level: string; msg: string; [field: string]: unknown });
+  return { lines, tokens, eventTimes, events, logged };
 }
 
 function iamAuth(cloud: FakeCloud, rec: ReturnType<typeof recorder>, overrides: Partial<IamAuthOptions> = {}) {
@@ -97,8 +110,7 @@ function iamAuth(cloud: FakeCloud, rec: ReturnType<typeof recorder>, overrides: 
     user: 'alice',
     password: PASSWORD,
     project: 'cn-north-4',
-    logger: rec.logger,
-    onEvent: rec.onEvent,
+    events: rec.events,
     failureBackoffMs: 50,
     ...overrides,
   });
@@ -137,7 +149,8 @@ describe('IAM password token auth (real HTTP to the simulator issuer)', () => {
     expect(cloud.iamRequests()).toBe(1);
     expect(auth.expiresAt()).toBeGreaterThanOrEqual(before + 3600_000 - 1000);
     expect(auth.expiresAt()).toBeLessThanOrEqual(Date.now() + 3600_000);
-    expect(rec.events).toEqual([{ type: 'refresh', outcome: 'success', expiresAt: auth.expiresAt() }]);
+    expect(rec.tokens).toEqual([{ type: 'iam_token', outcome: 'success', iam: { endpoint: `${cloud.base}/v3/auth/tokens`, user: 'alice', domain: 'acme' }, expiresAt: auth.expiresAt() }]);
+    expect(rec.logged().find((line) => line.event === 'iam_token')).toMatchObject({ level: 'info', msg: 'iam token obtained', user: 'alice', domain: 'acme' });
     expect(auth.describe()).toContain("user 'alice'");
     expectNoSecrets([...rec.lines, auth.describe()], [PASSWORD, a.token]);
   });
@@ -161,8 +174,8 @@ describe('IAM password token auth (real HTTP to the simulator issuer)', () => {
 
     expect(statuses.length).toBeGreaterThan(200);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
-    const successes = rec.events.filter((e) => e.outcome === 'success');
-    expect(rec.events.filter((e) => e.outcome === 'failure')).toEqual([]);
+    const successes = rec.tokens.flatMap((e) => (e.outcome === 'success' ? [e] : []));
+    expect(rec.tokens.filter((e) => e.outcome === 'failure')).toEqual([]);
     // 7 s of 2 s tokens replaced after ~1.33 s: about 6 tokens, never one request per caller.
     expect(successes.length).toBeGreaterThanOrEqual(4);
     expect(successes.length).toBeLessThanOrEqual(8);
@@ -170,7 +183,7 @@ describe('IAM password token auth (real HTTP to the simulator issuer)', () => {
     expect(tokens.size).toBe(successes.length);
     // Each new token arrived while the previous one still had at least a third of a second left.
     for (let i = 1; i < successes.length; i++) {
-      expect(rec.eventTimes[i]).toBeLessThan(successes[i - 1]!.expiresAt! - 300);
+      expect(rec.eventTimes[i]).toBeLessThan(successes[i - 1]!.expiresAt - 300);
     }
     expectNoSecrets(rec.lines, [PASSWORD, ...tokens]);
   });
@@ -235,8 +248,8 @@ describe('IAM password token auth (real HTTP to the simulator issuer)', () => {
     const again = await auth.authorize({ method: 'GET', url, headers: {} }).catch((e: unknown) => e);
     expect((again as Error).message).toBe(message);
     expect(cloud.iamRequests()).toBe(1);
-    expect(rec.events).toEqual([{ type: 'refresh', outcome: 'failure', error: message }]);
-    expect(rec.lines.some((line) => line.startsWith('warn iam token request failed') && line.includes("'alice'"))).toBe(true);
+    expect(rec.tokens.map((e) => [e.outcome, e.outcome === 'failure' ? e.error.message : ''])).toEqual([['failure', message]]);
+    expect(rec.logged().some((line) => line.level === 'warn' && line.msg === 'iam token request failed' && String(line.err).includes("'alice'"))).toBe(true);
     expectNoSecrets([...rec.lines, message, String((error as Error).stack)], [PASSWORD]);
   });
 
@@ -270,8 +283,9 @@ describe('IAM password token auth (real HTTP to the simulator issuer)', () => {
     await delay(150);
     const headers = await auth.authorize({ method: 'GET', url, headers: {} });
     expect(cloud.issuer.checkToken(headers['X-Auth-Token']!)).toBe('valid');
-    expect(rec.events.map((e) => e.outcome)).toEqual(['failure', 'success']);
-    expectNoSecrets([...rec.lines, error.message, ...rec.events.map((e) => e.error ?? '')], [PASSWORD, headers['X-Auth-Token']!]);
+    expect(rec.tokens.map((e) => e.outcome)).toEqual(['failure', 'success']);
+    const failures = rec.tokens.flatMap((e) => (e.outcome === 'failure' ? [e.error.message] : []));
+    expectNoSecrets([...rec.lines, error.message, ...failures], [PASSWORD, headers['X-Auth-Token']!]);
   });
 
   it('IAM too slow: a timeout error naming the endpoint', async () => {

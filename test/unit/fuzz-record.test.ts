@@ -7,6 +7,8 @@ import { stringify } from 'yaml';
 import { DEFAULT_NOT_FOUND_CODES, interpretResponse } from '../../src/codearts/envelope.js';
 import { InvalidRecordError, parseRecord } from '../../src/codearts/record.js';
 import { BUILD_RESULTS, MAX_PLAUSIBLE_SECONDS, RECORD_LABEL_NAMES, type BuildRecord } from '../../src/domain/build.js';
+import { countDelta, emptyCounters, type CountedBuild } from '../../src/domain/counters.js';
+import { emptyJobState } from '../../src/domain/job.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { Exporter } from '../../src/exporter.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -243,26 +245,29 @@ describe('record fuzzing: envelope + parser', () => {
     expect(tally.problems).toBeGreaterThan(0);
   });
 
-  it(`accepted records render valid exposition text with every opt-in label (${PURE_RUNS / 2} runs)`, () => {
-    fc.assert(
-      fc.property(fc.array(mutatedBody, { minLength: 1, maxLength: 5 }), (bodies) => {
-        const metrics = new BuildMetrics({ durationBuckets: [1, 60], queueBuckets: [1, 60], jobHistograms: true, recordLabels: [...RECORD_LABEL_NAMES] });
+  it(`accepted records render valid exposition text with every opt-in label (${PURE_RUNS / 2} runs)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(mutatedBody, { minLength: 1, maxLength: 5 }), async (bodies) => {
+        const layout = { durationBuckets: [1, 60], queueBuckets: [1, 60], recordLabels: [...RECORD_LABEL_NAMES] };
+        const metrics = new BuildMetrics({ ...layout, jobHistograms: true });
         metrics.setJob('0123456789abcdef0123456789abcdef', 'fuzz "job"\n\\');
-        let counted = 0;
+        const builds: CountedBuild[] = [];
         for (const body of bodies) {
           const envelope = interpretResponse(200, JSON.stringify(body), NOT_FOUND);
           if (!envelope.ok) continue;
           try {
             const record = parseRecord('0123456789abcdef0123456789abcdef', BUILD_NO, envelope.result);
             if (!record.phase.finished) continue;
-            metrics.countFinished('0123456789abcdef0123456789abcdef', record, record.phase.result);
-            if (record.queueSeconds !== undefined) metrics.observeQueue('0123456789abcdef0123456789abcdef', record.queueSeconds);
-            counted++;
+            const { triggerType, durationSeconds, queueSeconds, labels } = record;
+            builds.push({ buildNo: record.buildNo, result: record.phase.result, triggerType, durationSeconds, queueSeconds, labels });
           } catch (error) {
             if (!(error instanceof InvalidRecordError)) throw error;
           }
         }
-        const text = metrics.render();
+        const counters = countDelta(emptyCounters(), { counted: builds, queued: [] }, layout);
+        metrics.show('0123456789abcdef0123456789abcdef', { counters, state: emptyJobState() });
+        const counted = builds.length;
+        const text = await metrics.renderAsync();
         const problems = text
           .split('\n')
           .filter((line) => line !== '' && !line.startsWith('#'))
@@ -343,7 +348,7 @@ describe('record fuzzing: a whole exporter cycle against a server answering fuzz
           }
         } else tally.other++;
 
-        const exporter = await Exporter.create({ config: config(), logger: createLogger('silent'), store: new MemoryStore() });
+        const exporter = await Exporter.create({ config: config(), logger: createLogger('silent'), openStore: async (layout) => new MemoryStore(layout) });
         answer = { status, body };
         const first = await exporter.runCycle();
         expect(['success', 'partial', 'failure']).toContain(first.outcome);

@@ -65,7 +65,7 @@ describe('network failures are described by host, port and errno', () => {
 describe('circuit breaker', () => {
   it('opens after the threshold, refuses, probes once per cycle, closes on any answer', async () => {
     const changes: BreakerState[] = [];
-    const breaker = new CircuitBreaker(3, { onChange: ({ state }) => changes.push(state) });
+    const breaker = new CircuitBreaker(3, { emit: (event) => (event.type === 'circuit' ? changes.push(event.state) : undefined) });
     for (let i = 0; i < 2; i++) breaker.onNetworkFailure('timeout');
     breaker.onAnswer();
     for (let i = 0; i < 2; i++) breaker.onNetworkFailure('timeout');

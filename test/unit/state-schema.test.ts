@@ -1,20 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { parseStateFile, renderStateFile, STATE_SCHEMA_VERSION } from '../../src/state/state-schema.js';
+import { emptyCounters, type CounterLayout, type JobCounters } from '../../src/domain/counters.js';
 import { emptyJobState } from '../../src/domain/job.js';
+import { parseStateFile, renderStateFile, STATE_SCHEMA_VERSION, type ParsedStateFile } from '../../src/state/state-schema.js';
 
 const JOB = 'a5c00000000000000000000000000001';
+const LAYOUT: CounterLayout = { recordLabels: [], durationBuckets: [30, 60, 120], queueBuckets: [1, 5] };
+const HEADER = { format: 'codearts-build-exporter/state', saved_at: '2026-01-01T00:00:00.000Z' };
+
+function parsed(data: unknown, layout = LAYOUT): ParsedStateFile {
+  const result = parseStateFile(data, layout);
+  if ('problem' in result) throw new Error(result.problem);
+  return result;
+}
+
+const COUNTERS: JobCounters = {
+  series: [
+    { result: 'success', labels: [], builds: 5, duration: { buckets: { '30': 2, '120': 2 }, sumMs: 300_500, count: 5 } },
+    { result: 'failure', labels: [], builds: 1 },
+  ],
+  triggers: { manual: 4, pipeline_trigger: 2 },
+  queue: { buckets: { '1': 5 }, sumMs: 2_000, count: 6 },
+};
 
 describe('state file schema', () => {
-  it('loads a version 1 file: one entry per skipped number becomes ranges, the new bookkeeping starts empty', () => {
+  it('loads a version 1 file: one entry per skipped number becomes ranges, the new bookkeeping and the counters start empty', () => {
     const skipped = [...Array.from({ length: 500 }, (_, i) => ({ buildNo: 101 + i, checksLeft: 3 })), { buildNo: 700, checksLeft: 1 }];
-    const v1 = {
-      format: 'codearts-build-exporter/state',
-      schema_version: 1,
-      saved_at: '2026-01-01T00:00:00.000Z',
-      jobs: { [JOB]: { version: 7, state: { cursor: 720, pending: [719], queueObserved: [719], skipped, lastSuccessAt: 5 } } },
-    };
-    const jobs = parseStateFile(v1);
-    if ('problem' in jobs) throw new Error(jobs.problem);
+    const v1 = { ...HEADER, schema_version: 1, jobs: { [JOB]: { version: 7, state: { cursor: 720, pending: [719], queueObserved: [719], skipped, lastSuccessAt: 5 } } } };
+    const { jobs, reset } = parsed(v1);
+    expect(reset).toBeUndefined();
     expect(jobs.get(JOB)).toEqual({
       version: 7,
       state: {
@@ -30,23 +43,55 @@ describe('state file schema', () => {
         firstSeen: {},
         lastSuccessAt: 5,
       },
+      counters: emptyCounters(),
     });
   });
 
-  it('writes the current version and reads it back unchanged', () => {
+  it('loads a version 2 file: state as saved, counters from zero', () => {
+    const state = { ...emptyJobState(), cursor: 42, pending: [41], firstSeen: { '41': 1_767_225_600 } };
+    const { jobs } = parsed({ ...HEADER, schema_version: 2, jobs: { [JOB]: { version: 3, state } } });
+    expect(jobs.get(JOB)).toEqual({ version: 3, state, counters: emptyCounters() });
+  });
+
+  it('writes the current version with the counters and their layout, and reads it back unchanged', () => {
     const state = { ...emptyJobState(), cursor: 9, pending: [8], skipped: [{ from: 3, to: 4, checksLeft: 2 }], notFoundOnce: [8], firstSeen: { '8': 1_767_225_600 } };
-    const text = renderStateFile(new Map([[JOB, { version: 2, state }]]));
-    expect(JSON.parse(text).schema_version).toBe(STATE_SCHEMA_VERSION);
-    expect(parseStateFile(JSON.parse(text))).toEqual(new Map([[JOB, { version: 2, state }]]));
+    const text = renderStateFile(new Map([[JOB, { version: 2, state, counters: COUNTERS }]]), LAYOUT);
+    const data = JSON.parse(text) as Record<string, unknown>;
+    expect(data.schema_version).toBe(STATE_SCHEMA_VERSION);
+    expect(data.counters_layout).toEqual({ record_labels: [], duration_buckets: [30, 60, 120], queue_buckets: [1, 5] });
+    expect(parsed(data)).toEqual({ jobs: new Map([[JOB, { version: 2, state, counters: COUNTERS }]]), reset: undefined });
   });
 
-  it('names what is wrong: an unknown version, a range upside down', () => {
-    expect(parseStateFile({ format: 'codearts-build-exporter/state', schema_version: 3, saved_at: 'x', jobs: {} })).toMatchObject({
-      problem: expect.stringContaining('schema_version'),
+  it('a changed layout restarts exactly the families it shapes, and says which', () => {
+    const file = JSON.parse(renderStateFile(new Map([[JOB, { version: 2, state: emptyJobState(), counters: COUNTERS }]]), LAYOUT)) as unknown;
+    const buckets = parsed(file, { ...LAYOUT, durationBuckets: [30, 90, 120] });
+    expect(buckets.reset).toEqual({ families: ['duration'], from: LAYOUT });
+    expect(buckets.jobs.get(JOB)?.counters).toEqual({
+      series: [
+        { result: 'success', labels: [], builds: 5 },
+        { result: 'failure', labels: [], builds: 1 },
+      ],
+      triggers: COUNTERS.triggers,
+      queue: COUNTERS.queue,
     });
+    const queue = parsed(file, { ...LAYOUT, queueBuckets: [1, 5, 10] });
+    expect(queue.reset?.families).toEqual(['queue']);
+    expect(queue.jobs.get(JOB)?.counters).toEqual({ series: COUNTERS.series, triggers: COUNTERS.triggers });
+    const labels = parsed(file, { ...LAYOUT, recordLabels: ['branch'] });
+    expect(labels.reset?.families).toEqual(['builds', 'duration']);
+    expect(labels.jobs.get(JOB)?.counters).toEqual({ series: [], triggers: COUNTERS.triggers, queue: COUNTERS.queue });
+  });
+
+  it('names what is wrong: an unknown version, a range upside down, series labels that do not match the layout', () => {
+    expect(parseStateFile({ ...HEADER, schema_version: 4, jobs: {} }, LAYOUT)).toMatchObject({ problem: expect.stringContaining('schema_version') });
     const upsideDown = { ...emptyJobState(), skipped: [{ from: 5, to: 4, checksLeft: 1 }] };
-    expect(parseStateFile({ format: 'codearts-build-exporter/state', schema_version: 2, saved_at: 'x', jobs: { [JOB]: { version: 1, state: upsideDown } } })).toMatchObject({
+    expect(parseStateFile({ ...HEADER, schema_version: 2, jobs: { [JOB]: { version: 1, state: upsideDown } } }, LAYOUT)).toMatchObject({
       problem: expect.stringContaining(`jobs.${JOB}.state.skipped.0`),
     });
+    const file = JSON.parse(renderStateFile(new Map([[JOB, { version: 2, state: emptyJobState(), counters: COUNTERS }]]), { ...LAYOUT, recordLabels: ['branch'] })) as unknown;
+    expect(parseStateFile(file, LAYOUT)).toMatchObject({ problem: expect.stringContaining(`jobs.${JOB}.counters.series`) });
+    const negative = { version: 1, state: emptyJobState(), counters: { ...COUNTERS, triggers: { manual: -1 } } };
+    const bad = JSON.parse(renderStateFile(new Map([[JOB, negative]]), LAYOUT)) as unknown;
+    expect(parseStateFile(bad, LAYOUT)).toMatchObject({ problem: expect.stringContaining(`jobs.${JOB}.counters.triggers.manual`) });
   });
 });

@@ -1,9 +1,12 @@
 import { systemClock, type Clock } from '../../support/clock.js';
 import { maskSecrets } from '../../support/redact.js';
 import { errorFields, parseJsonBody } from '../error-body.js';
+import { attemptCode } from '../error-mapping.js';
+import { NO_EVENTS, type Events } from '../../support/events.js';
+import type { CodeArtsEvent, IamIdentity } from '../events.js';
 import { describeNetworkFailure } from '../network-errors.js';
-import { createHttpTransport, isTransportError, type HttpTransport } from '../transport.js';
-import type { AuthLogger, AuthProvider } from './types.js';
+import { createHttpTransport, isTransportError, type HttpAnswer, type HttpTransport } from '../transport.js';
+import type { AuthProvider, SignableRequest } from './types.js';
 
 export interface IamAuthOptions {
   /** IAM base URL, e.g. https://iam.cn-north-4.myhuaweicloud.com (no path). */
@@ -27,19 +30,8 @@ export interface IamAuthOptions {
   clock?: Clock;
   /** The HTTP path shared with the CodeArts client (proxy, CA bundle). @default a direct transport */
   transport?: HttpTransport;
-  /** For self-metrics: `codearts_exporter_auth_refreshes_total{outcome}` and the expiry gauge. */
-  onEvent?: (event: IamAuthEvent) => void;
-  logger?: AuthLogger;
-}
-
-export interface IamAuthEvent {
-  type: 'refresh';
-  /** rejected: CodeArts answered 401 and no new token was requested (see REJECTED_TOKEN_HOLD_MS). */
-  outcome: 'success' | 'failure' | 'rejected';
-  /** Unix milliseconds, on success. */
-  expiresAt?: number;
-  /** The failure's message, on failure (never contains the password). */
-  error?: string;
+  /** Token requests (counted as route `iam-token`), tokens obtained, failures and refused refreshes. */
+  events?: Events<CodeArtsEvent>;
 }
 
 export interface IamAuthProvider extends AuthProvider {
@@ -122,146 +114,189 @@ export const REJECTED_TOKEN_HOLD_MS = 60_000;
  * request at a time: every caller that needs a new token awaits the same one.
  */
 export function createIamAuth(options: IamAuthOptions): IamAuthProvider {
-  const { domain, user, password, project, projectId, logger } = options;
-  const tokenUrl = validate(options);
-  const refreshBeforeMs = options.refreshBeforeMs ?? 7_200_000;
-  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
-  const failureBackoffMs = options.failureBackoffMs ?? 5_000;
-  const maxFailureBackoffMs = options.maxFailureBackoffMs ?? 60_000;
-  const clock = options.clock ?? systemClock;
-  const nowMs = (): number => clock.now();
-  const transport = options.transport ?? createHttpTransport({ requestTimeoutMs, maxResponseBytes: 1024 * 1024 });
-  const who = { endpoint: tokenUrl, user, domain };
-  const requestBody = JSON.stringify({
-    auth: {
-      identity: { methods: ['password'], password: { user: { name: user, password, domain: { name: domain } } } },
-      scope: { project: project ? { name: project } : { id: projectId } },
-    },
-  });
+  const auth = new IamAuth(options);
+  // A record of functions, as every provider is, so a decorator may spread it.
+  return {
+    authorize: (request, signal) => auth.authorize(request, signal),
+    onUnauthorized: (rejected, signal) => auth.onUnauthorized(rejected, signal),
+    onAccepted: (sent) => auth.onAccepted(sent),
+    rejectionHint: () => auth.rejectionHint(),
+    describe: () => auth.describe(),
+    expiresAt: () => auth.expiresAt(),
+  };
+}
 
-  let current: Token | undefined;
-  let inflight: Promise<Token> | undefined;
-  let failures = 0;
-  let retryAt = 0;
-  let lastError: IamAuthError | undefined;
-  let lastRejectionLogin = -Infinity;
-  let everAccepted = false;
+class IamAuth {
+  private readonly iam: IamIdentity;
+  private readonly clock: Clock;
+  private readonly transport: HttpTransport;
+  private readonly events: Events<CodeArtsEvent>;
+  private readonly requestBody: string;
+  private current: Token | undefined;
+  private inflight: Promise<Token> | undefined;
+  private failures = 0;
+  private retryAt = 0;
+  private lastError: IamAuthError | undefined;
+  private lastRejectionLogin = -Infinity;
+  private everAccepted = false;
 
-  const fail = (status: IamAuthError['status'], detail: string, code?: string, cause?: unknown): IamAuthError =>
-    new IamAuthError({ ...who, status, code, detail: maskSecrets(detail, [password]), cause });
+  constructor(private readonly options: IamAuthOptions) {
+    const { domain, user, password, project, projectId } = options;
+    this.iam = { endpoint: validate(options), user, domain };
+    this.clock = options.clock ?? systemClock;
+    this.events = options.events ?? NO_EVENTS;
+    this.transport = options.transport ?? createHttpTransport({ requestTimeoutMs: options.requestTimeoutMs ?? 10_000, maxResponseBytes: 1024 * 1024 });
+    this.requestBody = JSON.stringify({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: user, password, domain: { name: domain } } } },
+        scope: { project: project ? { name: project } : { id: projectId } },
+      },
+    });
+  }
 
-  const requestToken = async (): Promise<Token> => {
-    const sentAt = nowMs();
-    logger?.debug({ ...who }, 'requesting iam token');
-    let response: { status: number; headers: Headers; text: string };
-    try {
-      response = await transport.send({
-        method: 'POST',
-        url: new URL(`${tokenUrl}?nocatalog=true`),
-        headers: { 'content-type': 'application/json;charset=utf8', accept: 'application/json' },
-        body: requestBody,
+  async authorize(_request: SignableRequest, signal?: AbortSignal): Promise<Record<string, string>> {
+    const token = this.usableToken() ?? (await withSignal(this.refresh(), signal));
+    return { 'X-Auth-Token': token.value };
+  }
+
+  async onUnauthorized(rejected: Record<string, string>, signal?: AbortSignal): Promise<boolean> {
+    const value = headerValue(rejected, 'x-auth-token');
+    const current = this.current;
+    if (!value || !current) return false;
+    // Another caller already replaced it: just retry with the new one.
+    if (current.value !== value) return true;
+    // Already being replaced because of a 401: wait for the same new token.
+    if (current.revoked) {
+      await withSignal(this.refresh(), signal);
+      return true;
+    }
+    const now = this.clock.now();
+    const neverAccepted = !this.everAccepted && now - current.obtainedAt < REJECTED_TOKEN_HOLD_MS;
+    if (neverAccepted || now - this.lastRejectionLogin < REJECTED_TOKEN_HOLD_MS) {
+      this.events.emit({ type: 'iam_token', outcome: 'rejected', iam: this.iam });
+      return false;
+    }
+    this.lastRejectionLogin = now;
+    current.revoked = true;
+    await withSignal(this.refresh(), signal);
+    return true;
+  }
+
+  onAccepted(sent: Record<string, string>): void {
+    if (!this.everAccepted && headerValue(sent, 'x-auth-token')) this.everAccepted = true;
+  }
+
+  rejectionHint(): string {
+    const { user, project, projectId } = this.options;
+    return (
+      `CodeArts refuses the IAM token of user '${user}' (project ${project ? `'${project}'` : `id ${projectId}`}): ` +
+      'check that the token scope (codearts.auth.iam.project / project_id) is the project of codearts.region and of ' +
+      `codearts.endpoint, and that the user has CodeArts Build permissions; no new token is requested for ${REJECTED_TOKEN_HOLD_MS / 1000} s`
+    );
+  }
+
+  describe(): string {
+    return `IAM password token (user '${this.iam.user}' in domain '${this.iam.domain}' via ${this.iam.endpoint})`;
+  }
+
+  expiresAt(): number | undefined {
+    return this.current?.expiresAt;
+  }
+
+  /** The current token if it may still be handed out; starts a background refresh when due. */
+  private usableToken(): Token | undefined {
+    const current = this.current;
+    if (!current || current.revoked) return undefined;
+    const now = this.clock.now();
+    const { soft, hard } = refreshMargins(current.lifetimeMs, this.options.refreshBeforeMs ?? 7_200_000);
+    if (now >= current.expiresAt - hard) return undefined;
+    if (now >= current.expiresAt - soft) this.refresh().catch(() => undefined);
+    return current;
+  }
+
+  private refresh(): Promise<Token> {
+    if (this.inflight) return this.inflight;
+    if (this.lastError && this.clock.now() < this.retryAt) return Promise.reject(this.lastError);
+    this.inflight = this.requestToken()
+      .then(
+        (token) => this.obtained(token),
+        (error: unknown) => {
+          throw this.failed(error);
+        },
+      )
+      .finally(() => {
+        this.inflight = undefined;
       });
-    } catch (error) {
-      if (!isTransportError(error)) throw fail('network', describeNetworkFailure(error, new URL(tokenUrl)).message, undefined, error);
-      if (error.kind === 'redirect') throw fail(error.status ?? 'network', `${error.message} (codearts.auth.iam.endpoint)`, undefined, error);
-      if (error.kind === 'too_large') throw fail('invalid_response', error.message, undefined, error);
-      throw fail(error.kind, error.message, undefined, error);
+    return this.inflight;
+  }
+
+  private obtained(token: Token): Token {
+    this.current = token;
+    this.failures = 0;
+    this.lastError = undefined;
+    this.events.emit({ type: 'iam_token', outcome: 'success', iam: this.iam, expiresAt: token.expiresAt });
+    return token;
+  }
+
+  private failed(error: unknown): IamAuthError {
+    const iamError = isIamAuthError(error) ? error : this.fail('network', String(error), undefined, error);
+    this.failures += 1;
+    const retryInMs = Math.min(this.options.maxFailureBackoffMs ?? 60_000, (this.options.failureBackoffMs ?? 5_000) * 2 ** (this.failures - 1));
+    this.retryAt = this.clock.now() + retryInMs;
+    this.lastError = iamError;
+    this.events.emit({ type: 'iam_token', outcome: 'failure', iam: this.iam, error: iamError, retryInMs });
+    return iamError;
+  }
+
+  private fail(status: IamAuthError['status'], detail: string, code?: string, cause?: unknown): IamAuthError {
+    return new IamAuthError({ ...this.iam, status, code, detail: maskSecrets(detail, [this.options.password]), cause });
+  }
+
+  private async requestToken(): Promise<Token> {
+    const sentAt = this.clock.now();
+    const answer = await this.post();
+    if (answer.status !== 201 && answer.status !== 200) {
+      const { code, message } = describeErrorBody(answer.text);
+      throw this.fail(answer.status, message || 'no details', code);
     }
-    const text = response.text;
-    if (response.status !== 201 && response.status !== 200) {
-      const { code, message } = describeErrorBody(text);
-      throw fail(response.status, message || 'no details', code);
-    }
-    const value = response.headers.get('x-subject-token');
-    if (!value) throw fail('invalid_response', `HTTP ${response.status} without an X-Subject-Token header`);
-    const times = parseTimes(text);
-    if (!times) throw fail('invalid_response', `HTTP ${response.status} without a valid token.expires_at`);
+    const value = answer.headers.get('x-subject-token');
+    if (!value) throw this.fail('invalid_response', `HTTP ${answer.status} without an X-Subject-Token header`);
+    const times = parseTimes(answer.text);
+    if (!times) throw this.fail('invalid_response', `HTTP ${answer.status} without a valid token.expires_at`);
     // Anchor the lifetime to our clock when IAM says when it issued the token: a skewed local clock
     // then neither keeps a dead token nor throws away a fresh one.
     const lifetimeMs = times.issuedAt === undefined ? times.expiresAt - sentAt : times.expiresAt - times.issuedAt;
     const expiresAt = times.issuedAt === undefined ? times.expiresAt : sentAt + lifetimeMs;
-    if (!(lifetimeMs > 0) || expiresAt <= nowMs()) {
-      throw fail('invalid_response', `token expires_at ${new Date(times.expiresAt).toISOString()} is already past`);
+    if (!(lifetimeMs > 0) || expiresAt <= this.clock.now()) {
+      throw this.fail('invalid_response', `token expires_at ${new Date(times.expiresAt).toISOString()} is already past`);
     }
-    return { value, expiresAt, lifetimeMs, revoked: false, obtainedAt: nowMs() };
-  };
+    return { value, expiresAt, lifetimeMs, revoked: false, obtainedAt: this.clock.now() };
+  }
 
-  const refresh = (): Promise<Token> => {
-    if (inflight) return inflight;
-    if (lastError && nowMs() < retryAt) return Promise.reject(lastError);
-    inflight = requestToken()
-      .then(
-        (token) => {
-          current = token;
-          failures = 0;
-          lastError = undefined;
-          logger?.info({ ...who, expires_at: new Date(token.expiresAt).toISOString() }, 'iam token obtained');
-          options.onEvent?.({ type: 'refresh', outcome: 'success', expiresAt: token.expiresAt });
-          return token;
-        },
-        (error: unknown) => {
-          const iamError = isIamAuthError(error) ? error : fail('network', String(error), undefined, error);
-          failures += 1;
-          const delayMs = Math.min(maxFailureBackoffMs, failureBackoffMs * 2 ** (failures - 1));
-          retryAt = nowMs() + delayMs;
-          lastError = iamError;
-          logger?.warn({ ...who, err: iamError.message, retry_in_ms: delayMs }, 'iam token request failed');
-          options.onEvent?.({ type: 'refresh', outcome: 'failure', error: iamError.message });
-          throw iamError;
-        },
-      )
-      .finally(() => {
-        inflight = undefined;
+  /** The token request, counted as an `iam-token` attempt; a transport failure becomes an IamAuthError. */
+  private async post(): Promise<HttpAnswer> {
+    this.events.emit({ type: 'iam_token_requested', iam: this.iam });
+    const started = this.clock.monotonic();
+    let code = 'network';
+    try {
+      const answer = await this.transport.send({
+        method: 'POST',
+        url: new URL(`${this.iam.endpoint}?nocatalog=true`),
+        headers: { 'content-type': 'application/json;charset=utf8', accept: 'application/json' },
+        body: this.requestBody,
       });
-    return inflight;
-  };
-
-  /** The current token if it may still be handed out; starts a background refresh when due. */
-  const usableToken = (): Token | undefined => {
-    if (!current || current.revoked) return undefined;
-    const now = nowMs();
-    const { soft, hard } = refreshMargins(current.lifetimeMs, refreshBeforeMs);
-    if (now >= current.expiresAt - hard) return undefined;
-    if (now >= current.expiresAt - soft) refresh().catch(() => undefined);
-    return current;
-  };
-
-  return {
-    authorize: async (_request, signal) => {
-      const token = usableToken() ?? (await withSignal(refresh(), signal));
-      return { 'X-Auth-Token': token.value };
-    },
-    onUnauthorized: async (rejected, signal) => {
-      const value = headerValue(rejected, 'x-auth-token');
-      if (!value || !current) return false;
-      // Another caller already replaced it: just retry with the new one.
-      if (current.value !== value) return true;
-      // Already being replaced because of a 401: wait for the same new token.
-      if (current.revoked) {
-        await withSignal(refresh(), signal);
-        return true;
-      }
-      const now = nowMs();
-      const neverAccepted = !everAccepted && now - current.obtainedAt < REJECTED_TOKEN_HOLD_MS;
-      if (neverAccepted || now - lastRejectionLogin < REJECTED_TOKEN_HOLD_MS) {
-        options.onEvent?.({ type: 'refresh', outcome: 'rejected' });
-        return false;
-      }
-      lastRejectionLogin = now;
-      current.revoked = true;
-      await withSignal(refresh(), signal);
-      return true;
-    },
-    onAccepted: (sent) => {
-      if (!everAccepted && headerValue(sent, 'x-auth-token')) everAccepted = true;
-    },
-    rejectionHint: () =>
-      `CodeArts refuses the IAM token of user '${user}' (project ${project ? `'${project}'` : `id ${projectId}`}): ` +
-      'check that the token scope (codearts.auth.iam.project / project_id) is the project of codearts.region and of ' +
-      `codearts.endpoint, and that the user has CodeArts Build permissions; no new token is requested for ${REJECTED_TOKEN_HOLD_MS / 1000} s`,
-    describe: () => `IAM password token (user '${user}' in domain '${domain}' via ${tokenUrl})`,
-    expiresAt: () => current?.expiresAt,
-  };
+      code = String(answer.status);
+      return answer;
+    } catch (error) {
+      if (!isTransportError(error)) throw this.fail('network', describeNetworkFailure(error, new URL(this.iam.endpoint)).message, undefined, error);
+      code = attemptCode(error);
+      if (error.kind === 'redirect') throw this.fail(error.status ?? 'network', `${error.message} (codearts.auth.iam.endpoint)`, undefined, error);
+      if (error.kind === 'too_large') throw this.fail('invalid_response', error.message, undefined, error);
+      throw this.fail(error.kind, error.message, undefined, error);
+    } finally {
+      this.events.emit({ type: 'api_request', route: 'iam-token', code, seconds: (this.clock.monotonic() - started) / 1000 });
+    }
+  }
 }
 
 function validate(options: IamAuthOptions): string {

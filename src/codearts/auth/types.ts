@@ -27,11 +27,3 @@ export interface AuthProvider {
   /** Safe description for logs and the landing page, e.g. "static token" (never a secret). */
   describe(): string;
 }
-
-/** The slice of a pino logger the auth providers use. */
-export interface AuthLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}

@@ -1,0 +1,150 @@
+import type { BuildResult, RecordLabelName } from './build.js';
+import type { JobState } from './job.js';
+
+/**
+ * What a job has counted, as the store holds it (docs/design.md, "State and the commit point"): the
+ * build and trigger counters and both histograms, per job. A commit changes them together with the
+ * job's state; `/metrics` renders them. Values are never changed in place: a commit replaces the
+ * parts it changes (copy-on-write), so a renderer can tell what changed by identity.
+ */
+
+/** One histogram's observations. */
+export interface HistogramCounts {
+  /**
+   * Observations per bucket, keyed by the bucket's upper bound as written in `le` ("30", "0.5"),
+   * non-cumulative, zero buckets left out; observations above the largest bound are only in `count`.
+   * Keyed by bound rather than position, so a changed bucket layout is seen, never misfiled.
+   */
+  buckets: Readonly<Record<string, number>>;
+  /** Sum of the observations in milliseconds: an integer, so sums never drift. */
+  sumMs: number;
+  count: number;
+}
+
+/** The builds of one `result` (and one set of record label values, when `metrics.record_labels` is set). */
+export interface BuildSeries {
+  result: BuildResult;
+  /** Values of the layout's record labels, in the layout's order; empty without record labels. */
+  labels: readonly string[];
+  builds: number;
+  /** Durations of the series' builds that had a plausible one. */
+  duration?: HistogramCounts;
+}
+
+export interface JobCounters {
+  series: readonly BuildSeries[];
+  /** Builds by `trigger_type`. */
+  triggers: Readonly<Record<string, number>>;
+  /** Queue times, each build observed once (while pending or when it finished). */
+  queue?: HistogramCounts;
+}
+
+/** The metrics settings the counters are kept in; a change of one of them resets what it shapes. */
+export interface CounterLayout {
+  recordLabels: readonly RecordLabelName[];
+  durationBuckets: readonly number[];
+  queueBuckets: readonly number[];
+}
+
+/** A finished build counted by a commit, with everything its counters and histograms need. */
+export interface CountedBuild {
+  buildNo: number;
+  result: BuildResult;
+  triggerType: string;
+  durationSeconds?: number | undefined;
+  /** Set when this commit observes the build's queue time (it was not observed while the build was pending). */
+  queueSeconds?: number | undefined;
+  labels: Readonly<Record<RecordLabelName, string>>;
+}
+
+/** A queue time first known for a build that is still pending. */
+export interface QueueObservation {
+  buildNo: number;
+  seconds: number;
+}
+
+/** What one job's cycle hands to the store: its observations and its next state (cursor, pending, gaps, last-build gauges). */
+export interface CycleDelta {
+  counted: readonly CountedBuild[];
+  queued: readonly QueueObservation[];
+  next: JobState;
+}
+
+export type CounterFamily = 'builds' | 'duration' | 'queue';
+
+export function emptyCounters(): JobCounters {
+  return { series: [], triggers: {} };
+}
+
+/** The counters with a delta's observations added; parts the delta does not touch are the same objects. */
+export function countDelta(counters: JobCounters, delta: Pick<CycleDelta, 'counted' | 'queued'>, layout: CounterLayout): JobCounters {
+  if (delta.counted.length === 0 && delta.queued.length === 0) return counters;
+  let { series, triggers, queue } = counters;
+  if (delta.counted.length > 0) {
+    series = series.map((entry) => ({ ...entry }));
+    const copy = { ...triggers };
+    for (const build of delta.counted) {
+      countBuild(series as BuildSeries[], build, layout);
+      copy[build.triggerType] = (copy[build.triggerType] ?? 0) + 1;
+    }
+    triggers = copy;
+  }
+  const queueTimes = [...delta.counted.flatMap((build) => (build.queueSeconds === undefined ? [] : [build.queueSeconds])), ...delta.queued.map((q) => q.seconds)];
+  if (queueTimes.length > 0) queue = observeAll(queue, layout.queueBuckets, queueTimes);
+  return { series, triggers, ...(queue ? { queue } : {}) };
+}
+
+function countBuild(series: BuildSeries[], build: CountedBuild, layout: CounterLayout): void {
+  const labels = layout.recordLabels.map((name) => build.labels[name]);
+  let index = series.findIndex((entry) => entry.result === build.result && sameValues(entry.labels, labels));
+  if (index < 0) index = series.push({ result: build.result, labels, builds: 0 }) - 1;
+  const entry = series[index] as BuildSeries;
+  entry.builds += 1;
+  if (build.durationSeconds !== undefined) entry.duration = observeAll(entry.duration, layout.durationBuckets, [build.durationSeconds]);
+}
+
+/** A histogram with the observations added (a new object). */
+export function observeAll(histogram: HistogramCounts | undefined, bounds: readonly number[], seconds: readonly number[]): HistogramCounts {
+  const buckets: Record<string, number> = { ...histogram?.buckets };
+  let { sumMs, count } = histogram ?? { sumMs: 0, count: 0 };
+  for (const value of seconds) {
+    const bound = bounds.find((candidate) => value <= candidate);
+    if (bound !== undefined) buckets[bucketKey(bound)] = (buckets[bucketKey(bound)] ?? 0) + 1;
+    sumMs += Math.round(value * 1000);
+    count += 1;
+  }
+  return { buckets, sumMs, count };
+}
+
+/** The `le` text of a bucket bound. */
+export function bucketKey(bound: number): string {
+  return String(bound);
+}
+
+/**
+ * Counters kept in one layout, moved to another: a family whose shape changed (record labels for
+ * the build counters and duration histograms, bucket bounds for a histogram) starts again from
+ * zero, since its old counts cannot be split into the new series or buckets. Says which families reset.
+ */
+export function adaptCounters(counters: JobCounters, from: CounterLayout, to: CounterLayout): { counters: JobCounters; reset: CounterFamily[] } {
+  const reset = changedFamilies(from, to);
+  if (reset.length === 0) return { counters, reset };
+  let { series, queue } = counters;
+  if (reset.includes('builds')) series = [];
+  else if (reset.includes('duration')) series = series.map(({ duration: _dropped, ...entry }) => entry);
+  if (reset.includes('queue')) queue = undefined;
+  return { counters: { series, triggers: counters.triggers, ...(queue ? { queue } : {}) }, reset };
+}
+
+/** The families two layouts shape differently. */
+export function changedFamilies(from: CounterLayout, to: CounterLayout): CounterFamily[] {
+  const families: CounterFamily[] = [];
+  if (!sameValues(from.recordLabels, to.recordLabels)) families.push('builds', 'duration');
+  else if (!sameValues(from.durationBuckets, to.durationBuckets)) families.push('duration');
+  if (!sameValues(from.queueBuckets, to.queueBuckets)) families.push('queue');
+  return families;
+}
+
+function sameValues<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}

@@ -1,0 +1,146 @@
+import type { JobRef } from '../domain/job.js';
+import type { Store, StoredJob } from '../state/store.js';
+import { unixSeconds, type Clock } from '../support/clock.js';
+import type { Events } from '../support/events.js';
+import type { JobDiscovery } from './discovery.js';
+import type { PollerEvent } from './events.js';
+import { freshGapMemory, type GapMemory } from './gap-policy.js';
+
+/** A job being polled, with what the poller remembers about it in memory only. */
+export interface PolledJob extends JobRef {
+  memory: GapMemory;
+  /** Unix seconds of the last cycle that reached CodeArts for it. */
+  lastReachedAt?: number;
+  /** Started at 0 because its newest build could not be found: looked for again from `retryAt`. */
+  unsure?: { retryAt: number; failures: number };
+  /** What the store held after its last commit (the landing page). */
+  stored?: StoredJob | undefined;
+}
+
+export interface JobSetOptions {
+  store: Store;
+  events: Events<PollerEvent>;
+  clock: Clock;
+  /** `jobs` of the config: always polled; a `name` there wins over the discovered one. */
+  staticJobs: ReadonlyArray<{ id: string; name?: string | undefined }>;
+  /** Lists `projects` when due; without it the set is the static jobs. */
+  discovery?: JobDiscovery | undefined;
+  /** How long a job that left discovery keeps its series (`poll.removed_job_grace`). */
+  graceMs: number;
+  /** How long it keeps its saved state (`state.keep_removed_jobs`). */
+  keepMs: number;
+}
+
+interface Departed {
+  job: PolledJob;
+  /** Unix milliseconds. */
+  since: number;
+  seriesRemoved: boolean;
+}
+
+/**
+ * The jobs to poll and their lifecycle: static jobs plus discovered ones; a new job starts from its
+ * saved state or per start_at; a renamed job keeps its counts; a job that left stops being polled,
+ * its series go after the grace period and its saved state after `keepMs`, so a job that comes back
+ * in between does not count its history again.
+ */
+export class JobSet {
+  private readonly active = new Map<string, PolledJob>();
+  private readonly departed = new Map<string, Departed>();
+  /** Saved state of every job, for jobs that appear after start-up (discovery). */
+  private saved = new Map<string, StoredJob>();
+  private discovered: JobRef[] = [];
+
+  constructor(private readonly options: JobSetOptions) {}
+
+  /** Loads the saved state and shows the static jobs with what they had counted. */
+  async init(): Promise<void> {
+    this.saved = await this.options.store.load();
+    for (const job of this.options.staticJobs) this.add({ id: job.id, name: job.name ?? job.id }, 'start');
+  }
+
+  jobs(): PolledJob[] {
+    return [...this.active.values()];
+  }
+
+  /** Lists projects when discovery is due; every cycle applies the grace and retention periods. */
+  async refresh(signal?: AbortSignal): Promise<void> {
+    const { discovery } = this.options;
+    if (!discovery) return;
+    if (discovery.isDue()) this.discovered = await discovery.discover(signal);
+    if (signal?.aborted) return;
+    await this.reconcile(mergeJobs(this.options.staticJobs, this.discovered));
+  }
+
+  /** Makes the polled set equal `wanted`. */
+  async reconcile(wanted: readonly JobRef[]): Promise<void> {
+    const wantedIds = new Set(wanted.map((job) => job.id));
+    for (const job of wanted) this.want(job);
+    for (const [id, job] of this.active) if (!wantedIds.has(id)) this.leave(job);
+    await this.expire(this.options.clock.now());
+  }
+
+  private want(job: JobRef): void {
+    const active = this.active.get(job.id);
+    if (active) {
+      if (active.name !== job.name) this.rename(active, job.name);
+      return;
+    }
+    const back = this.departed.get(job.id);
+    if (!back) {
+      this.add(job, 'new');
+      return;
+    }
+    this.departed.delete(job.id);
+    this.active.set(job.id, back.job);
+    const oldName = back.job.name;
+    back.job.name = job.name;
+    this.options.events.emit({ type: 'job_added', job: back.job, stored: back.job.stored, reason: 'back' });
+    if (oldName !== job.name) this.options.events.emit({ type: 'job_renamed', job: back.job, oldName });
+  }
+
+  private add(job: JobRef, reason: 'start' | 'new'): void {
+    const polled: PolledJob = { ...job, memory: freshGapMemory(unixSeconds(this.options.clock)), stored: this.saved.get(job.id) };
+    this.active.set(job.id, polled);
+    this.options.events.emit({ type: 'job_added', job: polled, stored: polled.stored, reason });
+  }
+
+  /** A job renamed in CodeArts keeps its counts under the new `job_name`. */
+  private rename(job: PolledJob, name: string): void {
+    const oldName = job.name;
+    job.name = name;
+    this.options.events.emit({ type: 'job_renamed', job, oldName });
+  }
+
+  private leave(job: PolledJob): void {
+    this.active.delete(job.id);
+    this.departed.set(job.id, { job, since: this.options.clock.now(), seriesRemoved: false });
+    this.options.events.emit({ type: 'job_left', job });
+  }
+
+  private async expire(now: number): Promise<void> {
+    for (const [id, entry] of this.departed) {
+      if (!entry.seriesRemoved && now - entry.since >= this.options.graceMs) {
+        entry.seriesRemoved = true;
+        this.options.events.emit({ type: 'job_expired', job: entry.job });
+      }
+      if (now - entry.since >= this.options.keepMs) {
+        this.departed.delete(id);
+        this.saved.delete(id);
+        await this.options.store.forget(id);
+      }
+    }
+  }
+}
+
+/**
+ * Static jobs plus discovered ones; a static `name` wins, a static job without one takes the
+ * discovered name, else its id.
+ */
+export function mergeJobs(staticJobs: ReadonlyArray<{ id: string; name?: string | undefined }>, discovered: readonly JobRef[]): JobRef[] {
+  const names = new Map(discovered.map((job) => [job.id, job.name]));
+  const merged = new Map<string, JobRef>();
+  for (const job of staticJobs) merged.set(job.id, { id: job.id, name: job.name ?? names.get(job.id) ?? job.id });
+  for (const job of discovered) if (!merged.has(job.id)) merged.set(job.id, job);
+  return [...merged.values()];
+}

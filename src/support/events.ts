@@ -1,0 +1,16 @@
+/**
+ * How every part reports what happened (a request, a retry, an invalid record, a failed save): as
+ * typed events, one union per part. Only the composition root knows what an event becomes, a
+ * self-metric, a log line or both (src/wiring/report.ts), so no part calls metrics or logs for it.
+ */
+export interface Events<E extends { type: string }> {
+  emit(event: E): void;
+}
+
+/** Drops every event (tools and tests that do not look). */
+export const NO_EVENTS: Events<never> = { emit: () => undefined };
+
+/** The events of one part, forwarded to a sink that takes more. */
+export function eventsOf<E extends { type: string }>(sink: Events<E> | undefined): Events<E> {
+  return sink ?? (NO_EVENTS as Events<E>);
+}
