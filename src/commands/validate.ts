@@ -1,12 +1,6 @@
 import { ConfigError, describeConfig, loadConfig, resolveConfigPath } from '../config/load.js';
 import type { CommandIo } from './io.js';
 import { EXIT_INVALID_CONFIG } from './io.js';
-import { runCli } from './program.js';
-
-/** `validate ARGS` in-process, as the command line would run it. */
-export function validateCommand(args: string[], io: CommandIo): Promise<number> {
-  return runCli(['validate', ...args], { io });
-}
 
 /** `validate`: loads the config like `run` would, prints a summary or the problems. No network. */
 export async function validate(options: { config?: string }, io: CommandIo): Promise<number> {

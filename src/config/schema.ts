@@ -17,7 +17,6 @@ export { DEFAULT_DURATION_BUCKETS, DEFAULT_PORT, DEFAULT_QUEUE_BUCKETS, DEFAULT_
 
 /** The validated configuration: defaults filled in, durations in milliseconds, `*_file` secrets read. */
 export type Config = z.output<ReturnType<typeof createConfigSchema>>;
-export type AuthConfig = Config['codearts']['auth'];
 
 export interface SchemaOptions {
   /** Reads a `*_file` secret; receives the path exactly as written in the config. */

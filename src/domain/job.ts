@@ -43,6 +43,10 @@ export interface JobState {
   lastSuccessAt?: number;
 }
 
+/** Why a pending build was given up after `poll.max_pending_age` (the `reason` of `codearts_exporter_abandoned_builds_total`). */
+export const ABANDON_REASONS = ['unknown_status', 'still_in_progress', 'invalid_record'] as const;
+export type AbandonReason = (typeof ABANDON_REASONS)[number];
+
 export function emptyJobState(): JobState {
   return { cursor: 0, pending: [], queueObserved: [], skipped: [], unconfirmed: [], notFoundOnce: [], firstSeen: {} };
 }

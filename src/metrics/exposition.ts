@@ -17,12 +17,6 @@ export function formatValue(value: number): string {
   return String(value);
 }
 
-/** `{a="x",b="y"}` from name/value pairs (already in output order); empty string for none. */
-export function formatLabels(pairs: ReadonlyArray<readonly [string, string]>): string {
-  if (pairs.length === 0) return '';
-  return `{${pairs.map(([name, value]) => `${name}="${escapeLabelValue(value)}"`).join(',')}}`;
-}
-
 export function familyHeader(name: string, type: 'counter' | 'gauge' | 'histogram', help: string): string {
   return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
 }

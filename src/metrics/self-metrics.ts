@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ABANDON_REASONS } from '../domain/job.js';
 import { JobFamily } from './job-family.js';
 
 const AUTH_TOKEN_EXPIRY = 'codearts_exporter_auth_token_expiry_timestamp_seconds';
@@ -163,7 +164,7 @@ export class SelfMetrics {
   removeJob(jobId: string, jobName: string): void {
     this.invalidRecords.remove({ job_id: jobId, job_name: jobName });
     this.vanishedBuilds.remove({ job_id: jobId, job_name: jobName });
-    for (const reason of ['unknown_status', 'still_in_progress', 'invalid_record']) this.abandonedBuilds.remove({ job_id: jobId, job_name: jobName, reason });
+    for (const reason of ABANDON_REASONS) this.abandonedBuilds.remove({ job_id: jobId, job_name: jobName, reason });
     this.lastSuccessfulPoll.remove({ job_id: jobId, job_name: jobName });
   }
 }

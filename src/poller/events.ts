@@ -1,9 +1,8 @@
 import type { CodeArtsError } from '../codearts/errors.js';
 import type { InvalidRecordError } from '../codearts/record.js';
 import type { CountedBuild } from '../domain/counters.js';
-import type { JobRef } from '../domain/job.js';
+import type { AbandonReason, JobRef } from '../domain/job.js';
 import type { StoredJob } from '../state/store.js';
-import type { AbandonReason } from './job-cycle.js';
 import type { StartPointUnknownError } from './start-point.js';
 
 /** A poll cycle over every job: reached all, some or none. */

@@ -3,12 +3,9 @@ import { isCodeArtsError, type CodeArtsError } from '../codearts/errors.js';
 import { InvalidRecordError } from '../codearts/record.js';
 import type { BuildRecord } from '../domain/build.js';
 import type { CountedBuild, QueueObservation } from '../domain/counters.js';
-import type { JobState } from '../domain/job.js';
+import type { AbandonReason, JobState } from '../domain/job.js';
 import type { GapMemory } from './gap-policy.js';
 
-/** Why a pending build was given up after `poll.max_pending_age`. */
-export type AbandonReason = 'unknown_status' | 'still_in_progress' | 'invalid_record';
-export const ABANDON_REASONS: readonly AbandonReason[] = ['unknown_status', 'still_in_progress', 'invalid_record'];
 
 /** Everything one job's cycle learned; nothing of it is visible before it is committed. */
 export interface JobCycleResult {

@@ -6,7 +6,7 @@ import { JobCycle, type JobCycleResult } from './job-cycle.js';
 import { recheckSkipped, refetchPending } from './pending.js';
 import type { NewestBuildHint } from './running-status-hint.js';
 
-export type { AbandonReason, JobCycleResult } from './job-cycle.js';
+export type { JobCycleResult } from './job-cycle.js';
 
 export interface JobPollOptions {
   maxBuildsPerCycle: number;

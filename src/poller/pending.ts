@@ -1,5 +1,6 @@
 import type { SkippedRange } from '../domain/job.js';
-import type { AbandonReason, JobCycle, Lookup } from './job-cycle.js';
+import type { AbandonReason } from '../domain/job.js';
+import type { JobCycle, Lookup } from './job-cycle.js';
 import { RECHECKS_PER_CYCLE, recheckTargets, withoutNumber } from './skipped-ranges.js';
 
 /**

@@ -29,8 +29,3 @@ export function withoutNumber(range: SkippedRange, buildNo: number): SkippedRang
   if (buildNo < range.to) parts.push({ ...range, from: buildNo + 1 });
   return parts;
 }
-
-/** Total numbers in the ranges. */
-export function countSkipped(ranges: readonly SkippedRange[]): number {
-  return ranges.reduce((sum, range) => sum + range.to - range.from + 1, 0);
-}

@@ -9,8 +9,3 @@ export interface Events<E extends { type: string }> {
 
 /** Drops every event (tools and tests that do not look). */
 export const NO_EVENTS: Events<never> = { emit: () => undefined };
-
-/** The events of one part, forwarded to a sink that takes more. */
-export function eventsOf<E extends { type: string }>(sink: Events<E> | undefined): Events<E> {
-  return sink ?? (NO_EVENTS as Events<E>);
-}

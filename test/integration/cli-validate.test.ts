@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CommandIo } from '../../src/commands/io.js';
 import { EXIT_INVALID_CONFIG } from '../../src/commands/io.js';
-import { validateCommand } from '../../src/commands/validate.js';
+import { runCli } from '../../src/commands/program.js';
 
 const TOKEN = 'SENTINEL-TOKEN-123';
 const JOB = '0123456789abcdef0123456789abcdef';
@@ -29,7 +29,7 @@ async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   const stdout: string[] = [];
   const stderr: string[] = [];
   const io: CommandIo = { env, stdout: (line) => stdout.push(line), stderr: (line) => stderr.push(line) };
-  const code = await validateCommand(args, io);
+  const code = await runCli(['validate', ...args], { io });
   return { code, stdout, stderr };
 }
 

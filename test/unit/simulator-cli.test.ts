@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandIo } from '../../src/commands/io.js';
-import { simulateCommand } from '../../src/simulator/cli.js';
+import { runCli } from '../../src/commands/program.js';
+
+/** `simulate ARGS` in-process, as the command line runs it; `stop` ends it without a signal. */
+const simulateCommand = (args: string[], io: CommandIo, stop?: AbortSignal): Promise<number> =>
+  runCli(['simulate', ...args], stop ? { io, stop } : { io });
 
 function captureIo(): CommandIo & { out: string[]; err: string[] } {
   const out: string[] = [];
