@@ -32,7 +32,7 @@ export function healthzUrl(configText: string, env: NodeJS.ProcessEnv): string {
   if (!isPlainObject(value)) throw new Error('server: expected a mapping');
   const port = value.port === undefined ? DEFAULT_PORT : Number(value.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('server.port: expected 1..65535 (port 0 cannot be probed)');
-  const host = value.host === undefined ? '' : String(value.host);
+  const host = typeof value.host === 'string' || typeof value.host === 'number' ? String(value.host) : '';
   const target = WILDCARD_HOSTS.has(host) ? '127.0.0.1' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   return `http://${target}:${port}/healthz`;
 }
@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then((code) => {
+  void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
 }

@@ -48,7 +48,7 @@ export function interpretResponse(status: number, bodyText: string, notFoundCode
   if (body === undefined) return failure('transient', undefined, 'malformed JSON body');
   if (!isPlainObject(body)) return failure('transient', code, 'response body is not an object');
   if (code || body.error !== null && body.error !== undefined) return failure('permanent', code, detail || 'error in body');
-  if (body.status !== undefined && body.status !== 'success') return failure('permanent', code, truncate(`status ${String(body.status)}`));
+  if (body.status !== undefined && body.status !== 'success') return failure('permanent', code, truncate(`status ${JSON.stringify(body.status)}`));
   if (body.success === false) return failure('permanent', code, 'success: false');
   if (!('result' in body) || body.result === null || body.result === undefined) {
     if (bareResult && !('result' in body)) return { ok: true, result: body };

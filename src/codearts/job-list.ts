@@ -50,11 +50,10 @@ export interface JobListing {
  */
 export async function readAllPages(fetchPage: (pageIndex: number) => Promise<JobPage>): Promise<JobListing> {
   const jobs = new Map<string, JobRef>();
-  let total = 0;
   let largestPage = 1;
   for (let page = 0; ; page++) {
     const answer = await fetchPage(page);
-    total = answer.total;
+    const total = answer.total;
     largestPage = Math.max(largestPage, answer.jobs.length);
     for (const job of answer.jobs) if (!jobs.has(job.id)) jobs.set(job.id, job);
     const listing = { jobs: [...jobs.values()], total };

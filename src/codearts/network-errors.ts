@@ -40,8 +40,8 @@ export function describeNetworkFailure(error: unknown, url: URL, secrets: readon
 function innermost(error: unknown): ErrorLike {
   let current = asErrorLike(error);
   for (let depth = 0; depth < 5; depth++) {
-    const errors = current.errors;
-    const next = Array.isArray(errors) && errors.length > 0 && !current.syscall ? errors[0] : current.cause;
+    const errors: unknown = current.errors;
+    const next: unknown = Array.isArray(errors) && errors.length > 0 && !current.syscall ? (errors as unknown[])[0] : current.cause;
     if (typeof next !== 'object' || next === null) break;
     current = asErrorLike(next);
   }
@@ -49,5 +49,5 @@ function innermost(error: unknown): ErrorLike {
 }
 
 function asErrorLike(value: unknown): ErrorLike {
-  return typeof value === 'object' && value !== null ? (value as ErrorLike) : { message: String(value) };
+  return typeof value === 'object' && value !== null ? value : { message: String(value) };
 }

@@ -100,7 +100,7 @@ export function createHttpTransport(options: TransportOptions): HttpTransport {
     proxyTls: tls,
     // Plain http targets are forwarded as absolute-URI requests, as proxies expect; https tunnels.
     proxyTunnel: false,
-  } as EnvHttpProxyAgent.Options);
+  });
   const secrets = proxy.secrets;
 
   return {
@@ -190,8 +190,8 @@ async function readCapped(response: Awaited<ReturnType<typeof undiciFetch>>, url
   let size = 0;
   const reader = response.body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
+    const { done, value } = (await reader.read()) as { done: boolean; value: Uint8Array | undefined };
+    if (done || !value) break;
     size += value.byteLength;
     if (size > maxBytes) {
       await reader.cancel().catch(() => undefined);

@@ -18,7 +18,7 @@ export function expandVariables(text: string, env: NodeJS.ProcessEnv): { value: 
       continue;
     }
     if (!text.startsWith('${', i)) {
-      value += text[i];
+      value += text.charAt(i);
       i += 1;
       continue;
     }

@@ -2,6 +2,7 @@ import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
 import { RECORD_LABEL_NAMES } from '../domain/build.js';
+import { isPlainObject } from '../support/objects.js';
 import {
   DEFAULT_DURATION_BUCKETS,
   DEFAULT_PORT,
@@ -273,8 +274,7 @@ function optional<K extends string, V>(key: K, value: V | undefined): Partial<Re
 }
 
 function bothNumbers(value: unknown, a: string, b: string): boolean {
-  const record = value as Record<string, unknown> | null;
-  return typeof record?.[a] === 'number' && typeof record[b] === 'number';
+  return isPlainObject(value) && typeof value[a] === 'number' && typeof value[b] === 'number';
 }
 
 type AuthDraft = z.output<ReturnType<typeof authSchema>>;
@@ -449,6 +449,5 @@ export function createConfigSchema(options: SchemaOptions) {
 }
 
 function isJobsAndProjectsShaped(value: unknown): boolean {
-  const record = value as { jobs?: unknown; projects?: unknown } | null;
-  return Array.isArray(record?.jobs) && Array.isArray(record?.projects);
+  return isPlainObject(value) && Array.isArray(value.jobs) && Array.isArray(value.projects);
 }

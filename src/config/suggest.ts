@@ -12,12 +12,13 @@ export function suggestKey(schema: z.ZodType, path: readonly PropertyKey[], key:
 
 /** The keys a mapping at `path` accepts, or undefined when the path does not lead to one. */
 export function allowedKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
-  let node: Node | undefined = schema as unknown as Node;
+  let node = schema as unknown as Node;
   for (const segment of path) {
-    node = node && childAt(node, segment);
-    if (!node) return undefined;
+    const child = childAt(node, segment);
+    if (!child) return undefined;
+    node = child;
   }
-  const object = node && objectOf(node);
+  const object = objectOf(node);
   return object ? Object.keys(object._zod.def.shape ?? {}) : undefined;
 }
 

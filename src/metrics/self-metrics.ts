@@ -10,133 +10,101 @@ const AUTH_TOKEN_EXPIRY = 'codearts_exporter_auth_token_expiry_timestamp_seconds
  */
 export class SelfMetrics {
   readonly registry = new Registry();
-  readonly up: Gauge;
-  readonly lastSuccessfulPoll: JobFamily;
-  readonly pollDuration: Gauge;
-  readonly polls: Counter<'outcome'>;
-  readonly skippedPolls: Counter;
-  readonly apiRequests: Counter<'endpoint' | 'code'>;
-  readonly apiRequestDuration: Histogram<'endpoint'>;
-  readonly apiRetries: Counter<'endpoint' | 'reason'>;
-  readonly invalidRecords: JobFamily;
-  readonly vanishedBuilds: JobFamily;
-  readonly abandonedBuilds: Counter<'job_id' | 'job_name' | 'reason'>;
-  readonly runningStatusAvailable: Gauge;
-  readonly stateSaveErrors: Counter;
-  readonly buildInfo: Gauge<'version'>;
-  readonly authRefreshes: Counter<'outcome'>;
-  readonly discoveredJobs: Gauge<'project_id'>;
-  readonly discoveryErrors: Counter<'project_id'>;
-  readonly circuitOpen: Gauge;
-  private readonly authTokenExpiry: Gauge;
+  private readonly registers = [this.registry];
+  readonly up = new Gauge({ name: 'codearts_exporter_up', help: '1 when the last poll cycle reached CodeArts for every job, else 0.', registers: this.registers });
+  readonly lastSuccessfulPoll = new JobFamily(
+    'codearts_exporter_last_successful_poll_timestamp_seconds',
+    'gauge',
+    'Time of the last poll cycle that reached CodeArts for this job (Unix seconds).',
+  );
+  readonly pollDuration = new Gauge({ name: 'codearts_exporter_poll_duration_seconds', help: 'Wall time of the last poll cycle in seconds.', registers: this.registers });
+  readonly polls = new Counter({
+    name: 'codearts_exporter_polls_total',
+    help: 'Poll cycles completed, by outcome: success (every job reached), partial, failure (no job reached).',
+    labelNames: ['outcome'] as const,
+    registers: this.registers,
+  });
+  readonly skippedPolls = new Counter({
+    name: 'codearts_exporter_skipped_polls_total',
+    help: 'Scheduled poll ticks skipped because the previous cycle was still running.',
+    registers: this.registers,
+  });
+  readonly apiRequests = new Counter({
+    name: 'codearts_exporter_api_requests_total',
+    help: 'HTTP requests sent to CodeArts and IAM, retries included, by endpoint and HTTP status (or timeout/network).',
+    labelNames: ['endpoint', 'code'] as const,
+    registers: this.registers,
+  });
+  readonly apiRequestDuration = new Histogram({
+    name: 'codearts_exporter_api_request_duration_seconds',
+    help: 'Duration of HTTP requests to CodeArts and IAM in seconds.',
+    labelNames: ['endpoint'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: this.registers,
+  });
+  readonly apiRetries = new Counter({
+    name: 'codearts_exporter_api_retries_total',
+    help: 'Retries of failed CodeArts requests, by endpoint and reason.',
+    labelNames: ['endpoint', 'reason'] as const,
+    registers: this.registers,
+  });
+  readonly invalidRecords = new JobFamily('codearts_exporter_invalid_records_total', 'counter', 'Build records that failed validation or carried implausible times.');
+  readonly vanishedBuilds = new JobFamily(
+    'codearts_exporter_vanished_builds_total',
+    'counter',
+    'Pending builds dropped because CodeArts said on two cycles in a row that they no longer exist.',
+  );
+  // Rare: created on the first build given up, not pre-set for every job and reason.
+  readonly abandonedBuilds = new Counter({
+    name: 'codearts_exporter_abandoned_builds_total',
+    help: 'Pending builds given up after poll.max_pending_age, by reason (unknown_status, still_in_progress, invalid_record); never counted as builds.',
+    labelNames: ['job_id', 'job_name', 'reason'] as const,
+    registers: this.registers,
+  });
+  readonly runningStatusAvailable = new Gauge({
+    name: 'codearts_exporter_running_status_available',
+    help: '1 while GET running-status answers (gap checks use it), 0 while it is not asked after repeated failures.',
+    registers: this.registers,
+  });
+  readonly stateSaveErrors = new Counter({ name: 'codearts_exporter_state_save_errors_total', help: 'Failed attempts to save the state file.', registers: this.registers });
+  readonly discoveredJobs = new Gauge({
+    name: 'codearts_exporter_discovered_jobs',
+    help: 'Build jobs discovered in a CodeArts project after include/exclude filters (last known set on errors).',
+    labelNames: ['project_id'] as const,
+    registers: this.registers,
+  });
+  readonly discoveryErrors = new Counter({
+    name: 'codearts_exporter_discovery_errors_total',
+    help: 'Failed job listings of a CodeArts project.',
+    labelNames: ['project_id'] as const,
+    registers: this.registers,
+  });
+  readonly buildInfo = new Gauge({ name: 'codearts_exporter_build_info', help: 'Version of the exporter; always 1.', labelNames: ['version'] as const, registers: this.registers });
+  readonly authRefreshes = new Counter({
+    name: 'codearts_exporter_auth_refreshes_total',
+    help:
+      'IAM token requests by outcome (success, failure), and 401s from CodeArts answered without a new token because one would not help yet (rejected); stays 0 with a static token or AK/SK signing.',
+    labelNames: ['outcome'] as const,
+    registers: this.registers,
+  });
+  readonly circuitOpen = new Gauge({
+    name: 'codearts_exporter_circuit_open',
+    help: '1 while the circuit breaker is open or probing (CodeArts unreachable: calls fail without being sent), 0 when closed.',
+    registers: this.registers,
+  });
+  // Registered on the first token: an unset gauge would read 0, an expiry in 1970.
+  private readonly authTokenExpiry = new Gauge({
+    name: AUTH_TOKEN_EXPIRY,
+    help: 'Expiry of the current IAM token (Unix seconds); absent with a static token or AK/SK signing.',
+    registers: [],
+  });
 
   constructor(version: string) {
-    const registers = [this.registry];
-    this.up = new Gauge({ name: 'codearts_exporter_up', help: '1 when the last poll cycle reached CodeArts for every job, else 0.', registers });
-    this.lastSuccessfulPoll = new JobFamily(
-      'codearts_exporter_last_successful_poll_timestamp_seconds',
-      'gauge',
-      'Time of the last poll cycle that reached CodeArts for this job (Unix seconds).',
-    );
-    this.pollDuration = new Gauge({ name: 'codearts_exporter_poll_duration_seconds', help: 'Wall time of the last poll cycle in seconds.', registers });
-    this.polls = new Counter({
-      name: 'codearts_exporter_polls_total',
-      help: 'Poll cycles completed, by outcome: success (every job reached), partial, failure (no job reached).',
-      labelNames: ['outcome'] as const,
-      registers,
-    });
     for (const outcome of ['success', 'partial', 'failure']) this.polls.inc({ outcome }, 0);
-    this.skippedPolls = new Counter({
-      name: 'codearts_exporter_skipped_polls_total',
-      help: 'Scheduled poll ticks skipped because the previous cycle was still running.',
-      registers,
-    });
-    this.apiRequests = new Counter({
-      name: 'codearts_exporter_api_requests_total',
-      help: 'HTTP requests sent to CodeArts and IAM, retries included, by endpoint and HTTP status (or timeout/network).',
-      labelNames: ['endpoint', 'code'] as const,
-      registers,
-    });
-    this.apiRequestDuration = new Histogram({
-      name: 'codearts_exporter_api_request_duration_seconds',
-      help: 'Duration of HTTP requests to CodeArts and IAM in seconds.',
-      labelNames: ['endpoint'] as const,
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    });
-    this.apiRetries = new Counter({
-      name: 'codearts_exporter_api_retries_total',
-      help: 'Retries of failed CodeArts requests, by endpoint and reason.',
-      labelNames: ['endpoint', 'reason'] as const,
-      registers,
-    });
-    this.invalidRecords = new JobFamily(
-      'codearts_exporter_invalid_records_total',
-      'counter',
-      'Build records that failed validation or carried implausible times.',
-    );
-    this.vanishedBuilds = new JobFamily(
-      'codearts_exporter_vanished_builds_total',
-      'counter',
-      'Pending builds dropped because CodeArts said on two cycles in a row that they no longer exist.',
-    );
-    // Rare: created on the first build given up, not pre-set for every job and reason.
-    this.abandonedBuilds = new Counter({
-      name: 'codearts_exporter_abandoned_builds_total',
-      help: 'Pending builds given up after poll.max_pending_age, by reason (unknown_status, still_in_progress, invalid_record); never counted as builds.',
-      labelNames: ['job_id', 'job_name', 'reason'] as const,
-      registers,
-    });
-    this.runningStatusAvailable = new Gauge({
-      name: 'codearts_exporter_running_status_available',
-      help: '1 while GET running-status answers (gap checks use it), 0 while it is not asked after repeated failures.',
-      registers,
-    });
-    this.runningStatusAvailable.set(1);
-    this.stateSaveErrors = new Counter({
-      name: 'codearts_exporter_state_save_errors_total',
-      help: 'Failed attempts to save the state file.',
-      registers,
-    });
-    this.discoveredJobs = new Gauge({
-      name: 'codearts_exporter_discovered_jobs',
-      help: 'Build jobs discovered in a CodeArts project after include/exclude filters (last known set on errors).',
-      labelNames: ['project_id'] as const,
-      registers,
-    });
-    this.discoveryErrors = new Counter({
-      name: 'codearts_exporter_discovery_errors_total',
-      help: 'Failed job listings of a CodeArts project.',
-      labelNames: ['project_id'] as const,
-      registers,
-    });
-    this.buildInfo = new Gauge({
-      name: 'codearts_exporter_build_info',
-      help: 'Version of the exporter; always 1.',
-      labelNames: ['version'] as const,
-      registers,
-    });
-    this.buildInfo.set({ version }, 1);
-    this.authRefreshes = new Counter({
-      name: 'codearts_exporter_auth_refreshes_total',
-      help:
-        'IAM token requests by outcome (success, failure), and 401s from CodeArts answered without a new token because one would not help yet (rejected); stays 0 with a static token or AK/SK signing.',
-      labelNames: ['outcome'] as const,
-      registers,
-    });
     for (const outcome of ['success', 'failure', 'rejected']) this.authRefreshes.inc({ outcome }, 0);
-    this.circuitOpen = new Gauge({
-      name: 'codearts_exporter_circuit_open',
-      help: '1 while the circuit breaker is open or probing (CodeArts unreachable: calls fail without being sent), 0 when closed.',
-      registers,
-    });
+    this.runningStatusAvailable.set(1);
     this.circuitOpen.set(0);
-    // Registered on the first token: an unset gauge would read 0, an expiry in 1970.
-    this.authTokenExpiry = new Gauge({
-      name: AUTH_TOKEN_EXPIRY,
-      help: 'Expiry of the current IAM token (Unix seconds); absent with a static token or AK/SK signing.',
-      registers: [],
-    });
+    this.buildInfo.set({ version }, 1);
     collectDefaultMetrics({ register: this.registry });
   }
 

@@ -113,20 +113,29 @@ async function searchBeyond(cycle: JobCycle, ceiling: number): Promise<BuildReco
   memory.search = undefined;
   while (search.existing === undefined || search.existing - search.missing > 1) {
     if (search.existing === undefined && search.missing >= ceiling) return 'none';
-    if (cycle.budget <= 0) return pause(cycle, search);
+    if (cycle.budget <= 0) {
+      pause(cycle, search);
+      return undefined;
+    }
     const probe = search.existing === undefined ? Math.min(cursor + 2 * (search.missing - cursor), ceiling) : Math.floor((search.missing + search.existing) / 2);
     const lookup = await cycle.forwardFetch(probe);
-    if (lookup === 'failed' || lookup === 'invalid') return pause(cycle, search);
+    if (lookup === 'failed' || lookup === 'invalid') {
+      pause(cycle, search);
+      return undefined;
+    }
     search = lookup.found ? { missing: search.missing, existing: probe, record: lookup.record } : { ...search, missing: probe };
   }
   if (search.record) return search.record;
   // Resumed after a restart of the search without the record in hand: fetch it now.
-  if (cycle.budget <= 0) return pause(cycle, search);
+  if (cycle.budget <= 0) {
+    pause(cycle, search);
+    return undefined;
+  }
   const lookup = await cycle.forwardFetch(search.existing);
   return lookup !== 'failed' && lookup !== 'invalid' && lookup.found ? lookup.record : undefined;
 }
 
-function pause(cycle: JobCycle, search: GapSearch): undefined {
+/** Keeps what the search learned for the next cycle; the search ends without a build for now. */
+function pause(cycle: JobCycle, search: GapSearch): void {
   cycle.result.memory.search = search;
-  return undefined;
 }

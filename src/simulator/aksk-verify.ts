@@ -87,7 +87,8 @@ function reject(code: string, message: string): VerifyResult {
 function parseAuthorization(value: string): { accessKey: string; signedHeaders: string[]; signature: string } | undefined {
   const match = new RegExp(`^${SIGNING_ALGORITHM} Access=([^,\\s]+), ?SignedHeaders=([^,\\s]+), ?Signature=([0-9a-f]+)$`).exec(value.trim());
   if (!match) return undefined;
-  return { accessKey: match[1]!, signedHeaders: match[2]!.split(';'), signature: match[3]! };
+  const [, accessKey = '', signedHeaders = '', signature = ''] = match;
+  return { accessKey, signedHeaders: signedHeaders.split(';'), signature };
 }
 
 function flattenHeaders(headers: ReceivedRequest['headers']): Record<string, string> {

@@ -56,7 +56,7 @@ export function createGateway(auth: SimAuthOptions, staticToken: string, nowSeco
     case 'aksk':
       return {
         check: (req, body) => {
-          const [path = '/', query = ''] = splitOnce(req.url ?? '/', '?');
+          const [path, query] = splitOnce(req.url ?? '/', '?');
           const result = verifySignedRequest(
             { method: req.method ?? 'GET', path, query, headers: req.headers, ...(body ? { body } : {}) },
             { keys: auth.keys, now: nowSeconds },

@@ -44,7 +44,7 @@ export class FaultTable {
   constructor(private readonly random: Random) {}
 
   inject(kind: FaultKind, options: FaultOptions = {}): void {
-    if (!FAULT_KINDS.includes(kind)) throw new TypeError(`unknown fault kind '${String(kind)}'`);
+    if (!FAULT_KINDS.includes(kind)) throw new TypeError(`unknown fault kind '${kind}'`);
     const { count, probability } = options;
     if (count !== undefined && (!Number.isInteger(count) || count < 1)) {
       throw new RangeError(`fault count must be a positive integer, got ${count}`);

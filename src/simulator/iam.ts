@@ -83,7 +83,7 @@ export function createIamIssuer(options: IamIssuerOptions): IamIssuer {
       const request = parseTokenRequest(bodyText);
       if (!request) return iamError(400, 'IAM.0011', 'Request body is invalid: expected a password identity and a project scope.');
       const user = options.users.find((u) => u.domain === request.domain && u.user === request.user);
-      if (!user || user.password !== request.password) return iamError(401, 'IAM.0007', 'The username or password is wrong.');
+      if (user?.password !== request.password) return iamError(401, 'IAM.0007', 'The username or password is wrong.');
       if (user.project !== undefined) {
         const allowed = request.project.name === user.project || request.project.id === projectIdFor(user.project);
         if (!allowed) return iamError(400, 'IAM.0029', 'The project does not exist or the user has no access to it.');

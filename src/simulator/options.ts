@@ -39,7 +39,9 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
   if (typeof resolved.jobs === 'number') {
     check(Number.isInteger(resolved.jobs) && resolved.jobs >= 0, `jobs must be an integer >= 0, got ${resolved.jobs}`);
   }
-  const { port, clock } = resolved;
+  const { port } = resolved;
+  // Checked at run time too: the options also come from JavaScript callers and the command line.
+  const clock: string = resolved.clock;
   check(Number.isInteger(port) && port >= 0 && port <= 65535, `port must be 0-65535, got ${port}`);
   check(clock === 'manual' || clock === 'realtime', `clock must be manual or realtime, got ${clock}`);
   check(Number.isFinite(resolved.speed) && resolved.speed > 0, `speed must be > 0, got ${resolved.speed}`);
@@ -78,8 +80,8 @@ function authProblems(auth: SimAuthOptions): string[] {
       return problems;
     }
     case 'aksk':
-      return Object.keys(auth.keys ?? {}).length === 0 ? ['auth.keys must hold at least one access key'] : [];
+      return Object.keys(auth.keys).length === 0 ? ['auth.keys must hold at least one access key'] : [];
     default:
-      return [`auth.mode must be token, iam or aksk, got ${(auth as { mode?: unknown }).mode}`];
+      return [`auth.mode must be token, iam or aksk, got ${String((auth as { mode?: unknown }).mode)}`];
   }
 }

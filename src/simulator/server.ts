@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createGateway } from './auth.js';
@@ -9,7 +9,7 @@ import { createRandom, deriveSeed } from './random.js';
 import { RequestRecorder } from './requests.js';
 import { respondError, type SimResponse } from './responses.js';
 import { answerRoute, classifyRoute, type Route } from './routes.js';
-import type { Simulator, SimulatorOptions } from './types.js';
+import type { RunningStatusMode, Simulator, SimulatorOptions } from './types.js';
 import { World } from './world.js';
 
 const HOLD_MS = 30_000;
@@ -17,122 +17,167 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 /** Starts the fake CodeArts Build API. Deterministic given the seed and the sequence of advance() calls. */
 export async function createSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  const settings = resolveOptions(options);
-  const realNowMs = (): number => performance.now();
-  const startMs = Math.round(settings.startTime * 1000);
-  const clock = createClock(settings.clock, startMs, settings.speed, realNowMs);
-  const world = new World(
-    { seed: settings.seed, buildEverySeconds: settings.buildEverySeconds, gapProbability: settings.gapProbability },
-    createRandom(deriveSeed(settings.seed, 'world')),
-  );
-  if (typeof settings.jobs === 'number') {
-    for (let i = 0; i < settings.jobs; i++) world.addRandomJob(startMs);
-  } else {
-    for (const spec of settings.jobs) world.addJob(spec, startMs);
-  }
-  const faults = new FaultTable(createRandom(deriveSeed(settings.seed, 'faults')));
-  const recorder = new RequestRecorder(realNowMs);
-  let authClockOffsetSeconds = 0;
-  const gateway = createGateway(settings.auth, settings.token, () => Date.now() / 1000 + authClockOffsetSeconds);
-  const timers = new Set<NodeJS.Timeout>();
-  let latencyMs = settings.latencyMs;
-  let runningStatus = settings.runningStatus;
+  const host = new SimulatorHost(resolveOptions(options));
+  await host.listen();
+  return host.api();
+}
 
-  const later = (ms: number, action: () => void): void => {
+type Settings = ReturnType<typeof resolveOptions>;
+
+/** The simulator's state and HTTP server; `api()` is what tests and the bench drive. */
+class SimulatorHost {
+  private readonly clock: ReturnType<typeof createClock>;
+  private readonly world: World;
+  private readonly faults: FaultTable;
+  private readonly recorder = new RequestRecorder(() => performance.now());
+  private readonly gateway: ReturnType<typeof createGateway>;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly server: Server;
+  private latencyMs: number;
+  private runningStatus: RunningStatusMode;
+  private authClockOffsetSeconds = 0;
+  private closing: Promise<void> | undefined;
+  private url = '';
+  private port = 0;
+
+  constructor(private readonly settings: Settings) {
+    const startMs = Math.round(settings.startTime * 1000);
+    this.clock = createClock(settings.clock, startMs, settings.speed, () => performance.now());
+    this.world = new World(
+      { seed: settings.seed, buildEverySeconds: settings.buildEverySeconds, gapProbability: settings.gapProbability },
+      createRandom(deriveSeed(settings.seed, 'world')),
+    );
+    if (typeof settings.jobs === 'number') {
+      for (let i = 0; i < settings.jobs; i++) this.world.addRandomJob(startMs);
+    } else {
+      for (const spec of settings.jobs) this.world.addJob(spec, startMs);
+    }
+    this.faults = new FaultTable(createRandom(deriveSeed(settings.seed, 'faults')));
+    this.gateway = createGateway(settings.auth, settings.token, () => Date.now() / 1000 + this.authClockOffsetSeconds);
+    this.latencyMs = settings.latencyMs;
+    this.runningStatus = settings.runningStatus;
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch(() => {
+        if (!res.headersSent) send(res, respondError(500, 'CB.00060101', 'Internal server error'));
+      });
+    });
+  }
+
+  async listen(): Promise<void> {
+    const { server, settings } = this;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(settings.port, settings.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = (server.address() as AddressInfo).port;
+    const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+    this.url = `http://${host}:${this.port}`;
+  }
+
+  private later(ms: number, action: () => void): void {
     const timer = setTimeout(() => {
-      timers.delete(timer);
+      this.timers.delete(timer);
       action();
     }, ms);
-    timers.add(timer);
-  };
+    this.timers.add(timer);
+  }
 
-  const answerNormally = (req: IncomingMessage, route: Route, body: string): SimResponse => {
-    if (route.endpoint === 'iam-token') return gateway.answerIam(body);
-    const auth = gateway.check(req, body);
+  private answerNormally(req: IncomingMessage, route: Route, body: string): SimResponse {
+    if (route.endpoint === 'iam-token') return this.gateway.answerIam(body);
+    const auth = this.gateway.check(req, body);
     if (!auth.ok) return { status: auth.status, body: auth.body };
-    return answerRoute(route, { world, nowMs: clock.nowMs(), runningStatus, jobListShape: settings.jobListShape, jobListQuirks: settings.jobListQuirks });
-  };
+    const { jobListShape, jobListQuirks } = this.settings;
+    return answerRoute(route, { world: this.world, nowMs: this.clock.nowMs(), runningStatus: this.runningStatus, jobListShape, jobListQuirks });
+  }
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const route = classifyRoute(req.method ?? 'GET', req.url ?? '/');
-    const body = await readBody(req, route.endpoint === 'iam-token' || gateway.needsBody);
-    const fault = faults.take(route.endpoint, route.jobId);
-    const response = fault ? renderFault(fault, () => answerNormally(req, route, body), req.url) : answerNormally(req, route, body);
-    recorder.record(route.endpoint, response.status, route.jobId, route.buildNo);
-    if (response.action === 'reset') {
-      req.socket.destroy();
-    } else if (response.action === 'blackhole') {
-      // Never answered: the connection stays open until the client gives up or close() ends it.
-    } else if (response.action === 'slow-body') {
-      sendSlowBody(res, timers);
-    } else if (response.action === 'endless-body') {
-      sendEndlessBody(res);
-    } else if (response.action === 'hold') {
-      later(HOLD_MS, () => send(res, respondError(504, 'APIG.0201', 'Backend timeout')));
-    } else if (latencyMs > 0) {
-      later(latencyMs, () => send(res, response));
-    } else {
-      send(res, response);
+    const body = await readBody(req, route.endpoint === 'iam-token' || this.gateway.needsBody);
+    const fault = this.faults.take(route.endpoint, route.jobId);
+    const response = fault ? renderFault(fault, () => this.answerNormally(req, route, body), req.url) : this.answerNormally(req, route, body);
+    this.recorder.record(route.endpoint, response.status, route.jobId, route.buildNo);
+    this.deliver(req, res, response);
+  }
+
+  /** Sends an answer, or does what a fault asks instead (reset, never answer, a slow or endless body, a late 504). */
+  private deliver(req: IncomingMessage, res: ServerResponse, response: SimResponse): void {
+    switch (response.action) {
+      case 'reset':
+        req.socket.destroy();
+        return;
+      case 'blackhole':
+        // Never answered: the connection stays open until the client gives up or close() ends it.
+        return;
+      case 'slow-body':
+        sendSlowBody(res, this.timers);
+        return;
+      case 'endless-body':
+        sendEndlessBody(res);
+        return;
+      case 'hold':
+        this.later(HOLD_MS, () => send(res, respondError(504, 'APIG.0201', 'Backend timeout')));
+        return;
+      default:
+        if (this.latencyMs > 0) this.later(this.latencyMs, () => send(res, response));
+        else send(res, response);
     }
-  };
+  }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) send(res, respondError(500, 'CB.00060101', 'Internal server error'));
+  private close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      for (const timer of this.timers) clearTimeout(timer);
+      this.timers.clear();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.port, settings.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-  let closing: Promise<void> | undefined;
+    return this.closing;
+  }
 
-  return {
-    url: `http://${host}:${port}`,
-    port,
-    now: () => clock.nowMs() / 1000,
-    advance: (seconds) => clock.advance(seconds),
-    groundTruth: () => world.groundTruth(clock.nowMs()),
-    jobs: () => world.jobs(),
-    addJob: (spec) => world.addJob(spec, clock.nowMs()),
-    removeJob: (id) => world.removeJob(id),
-    renameJob: (id, name) => world.renameJob(id, name),
-    setRunningStatus: (mode) => {
-      if (!RUNNING_STATUS_MODES.includes(mode)) throw new TypeError(`running-status mode must be one of ${RUNNING_STATUS_MODES.join(', ')}`);
-      runningStatus = mode;
-    },
-    setNotFoundShape: (id, shape) => world.setNotFoundShape(id, shape),
-    setRetention: (id, deletedBelow) => world.setRetention(id, deletedBelow),
-    triggerBuild: (id, options = {}) => world.triggerBuild(id, options, clock.nowMs()),
-    overrideBuild: (id, buildNo, override) => world.overrideBuild(id, buildNo, override, clock.nowMs()),
-    requests: () => recorder.snapshot(),
-    resetRequests: () => recorder.reset(),
-    inject: (kind, opts) => faults.inject(kind, opts),
-    clearFaults: () => faults.clear(),
-    setLatency: (ms) => {
-      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`latency must be >= 0 ms, got ${ms}`);
-      latencyMs = ms;
-    },
-    revokeTokens: () => gateway.revokeTokens(),
-    setAuthClockOffset: (seconds) => {
-      if (!Number.isFinite(seconds)) throw new RangeError(`auth clock offset must be finite, got ${seconds}`);
-      authClockOffsetSeconds = seconds;
-    },
-    close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
-  };
+  api(): Simulator {
+    const { clock, world, faults, recorder, gateway } = this;
+    return {
+      url: this.url,
+      port: this.port,
+      now: () => clock.nowMs() / 1000,
+      advance: (seconds) => clock.advance(seconds),
+      groundTruth: () => world.groundTruth(clock.nowMs()),
+      jobs: () => world.jobs(),
+      addJob: (spec) => world.addJob(spec, clock.nowMs()),
+      removeJob: (id) => world.removeJob(id),
+      renameJob: (id, name) => world.renameJob(id, name),
+      setRunningStatus: (mode) => this.setRunningStatus(mode),
+      setNotFoundShape: (id, shape) => world.setNotFoundShape(id, shape),
+      setRetention: (id, deletedBelow) => world.setRetention(id, deletedBelow),
+      triggerBuild: (id, options = {}) => world.triggerBuild(id, options, clock.nowMs()),
+      overrideBuild: (id, buildNo, override) => world.overrideBuild(id, buildNo, override, clock.nowMs()),
+      requests: () => recorder.snapshot(),
+      resetRequests: () => recorder.reset(),
+      inject: (kind, opts) => faults.inject(kind, opts),
+      clearFaults: () => faults.clear(),
+      setLatency: (ms) => this.setLatency(ms),
+      revokeTokens: () => gateway.revokeTokens(),
+      setAuthClockOffset: (seconds) => this.setAuthClockOffset(seconds),
+      close: () => this.close(),
+    };
+  }
+
+  private setRunningStatus(mode: RunningStatusMode): void {
+    if (!RUNNING_STATUS_MODES.includes(mode)) throw new TypeError(`running-status mode must be one of ${RUNNING_STATUS_MODES.join(', ')}`);
+    this.runningStatus = mode;
+  }
+
+  private setLatency(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`latency must be >= 0 ms, got ${ms}`);
+    this.latencyMs = ms;
+  }
+
+  private setAuthClockOffset(seconds: number): void {
+    if (!Number.isFinite(seconds)) throw new RangeError(`auth clock offset must be finite, got ${seconds}`);
+    this.authClockOffsetSeconds = seconds;
+  }
 }
 
 function send(res: ServerResponse, response: SimResponse): void {

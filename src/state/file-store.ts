@@ -85,12 +85,12 @@ export class FileStore implements Store {
     return store.durable;
   }
 
-  async load(): Promise<Map<string, StoredJob>> {
-    return new Map(this.durable);
+  load(): Promise<Map<string, StoredJob>> {
+    return Promise.resolve(new Map(this.durable));
   }
 
-  async begin(jobId: string): Promise<JobStart | undefined> {
-    return this.durable.get(jobId);
+  begin(jobId: string): Promise<JobStart | undefined> {
+    return Promise.resolve(this.durable.get(jobId));
   }
 
   commit(jobId: string, expectedVersion: number, delta: CycleDelta): Promise<StoredJob> {

@@ -13,30 +13,33 @@ export class MemoryStore implements Store {
     this.jobs = new Map(seed);
   }
 
-  async load(): Promise<Map<string, StoredJob>> {
-    return new Map(this.jobs);
+  load(): Promise<Map<string, StoredJob>> {
+    return Promise.resolve(new Map(this.jobs));
   }
 
-  async begin(jobId: string): Promise<JobStart | undefined> {
-    return this.jobs.get(jobId);
+  begin(jobId: string): Promise<JobStart | undefined> {
+    return Promise.resolve(this.jobs.get(jobId));
   }
 
-  async commit(jobId: string, expectedVersion: number, delta: CycleDelta): Promise<StoredJob> {
+  commit(jobId: string, expectedVersion: number, delta: CycleDelta): Promise<StoredJob> {
     const current = this.jobs.get(jobId);
     const version = current?.version ?? 0;
-    if (version !== expectedVersion) throw new StaleVersionError(jobId, expectedVersion, version);
+    if (version !== expectedVersion) return Promise.reject(new StaleVersionError(jobId, expectedVersion, version));
     const stored: StoredJob = {
       version: version + 1,
       state: structuredClone(delta.next),
       counters: countDelta(current?.counters ?? emptyCounters(), delta, this.layout),
     };
     this.jobs.set(jobId, stored);
-    return stored;
+    return Promise.resolve(stored);
   }
 
-  async forget(jobId: string): Promise<void> {
+  forget(jobId: string): Promise<void> {
     this.jobs.delete(jobId);
+    return Promise.resolve();
   }
 
-  async close(): Promise<void> {}
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }

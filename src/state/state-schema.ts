@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BUILD_RESULTS, RECORD_LABEL_NAMES } from '../domain/build.js';
-import { adaptCounters, emptyCounters, type CounterFamily, type CounterLayout, type JobCounters } from '../domain/counters.js';
+import { adaptCounters, emptyCounters, type CounterFamily, type CounterLayout } from '../domain/counters.js';
 import type { JobState, SkippedRange } from '../domain/job.js';
 import type { StoredJob } from './store.js';
 
@@ -81,7 +81,8 @@ export function parseStateFile(data: unknown, layout: CounterLayout): ParsedStat
   const parsed = StateFileSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { problem: `unexpected content at ${issue?.path.join('.') || 'top level'} (${issue?.message ?? 'invalid'})` };
+    const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'top level';
+    return { problem: `unexpected content at ${where} (${issue?.message ?? 'invalid'})` };
   }
   const file = parsed.data;
   const jobs = new Map<string, StoredJob>();
@@ -90,7 +91,7 @@ export function parseStateFile(data: unknown, layout: CounterLayout): ParsedStat
     return { jobs, reset: undefined };
   }
   if (file.schema_version === 2) {
-    for (const [jobId, job] of Object.entries(file.jobs)) jobs.set(jobId, { version: job.version, state: job.state as JobState, counters: emptyCounters() });
+    for (const [jobId, job] of Object.entries(file.jobs)) jobs.set(jobId, { version: job.version, state: job.state, counters: emptyCounters() });
     return { jobs, reset: undefined };
   }
   const from: CounterLayout = {
@@ -102,9 +103,9 @@ export function parseStateFile(data: unknown, layout: CounterLayout): ParsedStat
   if (wrongLabels) return { problem: `unexpected content at jobs.${wrongLabels[0]}.counters.series (labels do not match counters_layout.record_labels)` };
   let families: CounterFamily[] = [];
   for (const [jobId, job] of Object.entries(file.jobs)) {
-    const adapted = adaptCounters(job.counters as JobCounters, from, layout);
+    const adapted = adaptCounters(job.counters, from, layout);
     families = adapted.reset;
-    jobs.set(jobId, { version: job.version, state: job.state as JobState, counters: adapted.counters });
+    jobs.set(jobId, { version: job.version, state: job.state, counters: adapted.counters });
   }
   return { jobs, reset: families.length > 0 ? { families, from } : undefined };
 }

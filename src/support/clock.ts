@@ -1,3 +1,5 @@
+import { abortReason } from './abort.js';
+
 /**
  * The one source of time. Wall time (`now`) for timestamps, ages and expiries; monotonic time for
  * rates, timeouts and durations, which must not jump with the wall clock; `sleep` on the same
@@ -29,11 +31,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, Math.max(0, ms));
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-function abortReason(signal: AbortSignal | undefined): Error {
-  const reason: unknown = signal?.reason;
-  return reason instanceof Error ? reason : new Error('aborted', { cause: reason });
 }
 
 export const systemClock: Clock = {

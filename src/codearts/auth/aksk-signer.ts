@@ -58,8 +58,8 @@ export function canonicalQueryString(rawQuery: string): string {
     else grouped.set(key, [value]);
   }
   const parts: string[] = [];
-  for (const key of [...grouped.keys()].sort()) {
-    for (const value of grouped.get(key)!.sort()) parts.push(`${encodeRfc3986(key)}=${encodeRfc3986(value)}`);
+  for (const [key, values] of [...grouped].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (const value of values.sort()) parts.push(`${encodeRfc3986(key)}=${encodeRfc3986(value)}`);
   }
   return parts.join('&');
 }
@@ -139,7 +139,7 @@ export function signRequest(
     const lower = name.toLowerCase();
     if (lower !== 'authorization' && lower !== 'x-sdk-date') headers[lower] = value;
   }
-  headers.host ??= request.url.host;
+  if (!('host' in headers)) headers.host = request.url.host;
   headers['x-sdk-date'] = sdkDate;
 
   const { canonical, signedHeaders } = canonicalRequest({

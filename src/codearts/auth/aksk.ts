@@ -17,20 +17,20 @@ export interface AkskAuthOptions {
  */
 export function createAkskAuth(options: AkskAuthOptions): AuthProvider {
   const { accessKey, secretKey, projectId } = options;
-  if (!accessKey?.trim()) throw new TypeError('AK/SK auth needs a non-empty access key');
-  if (!secretKey?.trim()) throw new TypeError('AK/SK auth needs a non-empty secret key');
+  if (!accessKey.trim()) throw new TypeError('AK/SK auth needs a non-empty access key');
+  if (!secretKey.trim()) throw new TypeError('AK/SK auth needs a non-empty secret key');
   const clock = options.clock ?? systemClock;
   const now = (): Date => new Date(clock.now());
   const credentials = { accessKey, secretKey };
   const description = `AK/SK signing (access key ${maskAccessKey(accessKey)})`;
 
   return {
-    authorize: async (request) => {
-      if (!projectId) return signRequest(request, credentials, now());
+    authorize: (request) => {
+      if (!projectId) return Promise.resolve(signRequest(request, credentials, now()));
       const headers = { ...request.headers, 'x-project-id': projectId };
-      return { 'X-Project-Id': projectId, ...signRequest({ ...request, headers }, credentials, now()) };
+      return Promise.resolve({ 'X-Project-Id': projectId, ...signRequest({ ...request, headers }, credentials, now()) });
     },
-    onUnauthorized: async () => false,
+    onUnauthorized: () => Promise.resolve(false),
     describe: () => description,
   };
 }

@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../../support/clock.js';
 import { maskSecrets } from '../../support/redact.js';
 import { errorFields, parseJsonBody } from '../error-body.js';
 import { attemptCode } from '../error-mapping.js';
+import { withSignal } from '../../support/abort.js';
 import { NO_EVENTS, type Events } from '../../support/events.js';
 import type { CodeArtsEvent, IamIdentity } from '../events.js';
 import { describeNetworkFailure } from '../network-errors.js';
@@ -301,7 +302,7 @@ class IamAuth {
 
 function validate(options: IamAuthOptions): string {
   for (const key of ['domain', 'user', 'password'] as const) {
-    if (!options[key]?.trim()) throw new TypeError(`IAM auth needs a non-empty ${key}`);
+    if (!options[key].trim()) throw new TypeError(`IAM auth needs a non-empty ${key}`);
   }
   if (Boolean(options.project) === Boolean(options.projectId)) {
     throw new TypeError('IAM auth needs exactly one of project or projectId');
@@ -341,24 +342,4 @@ function describeErrorBody(text: string): { code: string | undefined; message: s
 function headerValue(headers: Record<string, string>, lowerName: string): string | undefined {
   for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === lowerName) return value;
   return undefined;
-}
-
-/** Lets one caller stop waiting without cancelling the refresh the others share. */
-function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
