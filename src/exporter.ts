@@ -17,7 +17,7 @@ import type { LandingJob } from './server/landing-page.js';
 import { listen } from './server/listen.js';
 import { CycleWatchdog } from './server/watchdog.js';
 import { FileStore } from './state/file-store.js';
-import type { Store, StoreEvent } from './state/store.js';
+import type { Store } from './state/store.js';
 import { systemClock, type Clock } from './support/clock.js';
 import type { Events } from './support/events.js';
 import { VERSION } from './version.js';
@@ -28,8 +28,11 @@ import { createReporter, type ExporterEvent } from './wiring/report.js';
 export interface ExporterOptions {
   config: Config;
   logger: Logger;
-  /** Replaces the file store of `state.path` (tests, the bench, `once`; a future Redis store). */
-  openStore?: (layout: CounterLayout, events: Events<StoreEvent>) => Promise<Store>;
+  /**
+   * Replaces the file store of `state.path` (tests, the bench, `once`; a future Redis store). It
+   * reports through `events`, as does a tool that commits to it on its own (the bench's synthetic builds).
+   */
+  openStore?: (layout: CounterLayout, events: Events<ExporterEvent>) => Promise<Store>;
   /** Decorates the auth provider built from the config (tests: tampering with signed requests). */
   wrapAuth?: (auth: AuthProvider) => AuthProvider;
   /** The poller's and discovery's clock (tests and the bench: the simulator's virtual time). @default systemClock */

@@ -15,9 +15,7 @@ import { FileStore } from '../state/file-store.js';
 import { MemoryStore } from '../state/memory-store.js';
 import type { Store } from '../state/store.js';
 import { withWallTime } from '../support/clock.js';
-import type { Events } from '../support/events.js';
 import { VERSION } from '../version.js';
-import type { ExporterEvent } from '../wiring/report.js';
 import { serve } from './ipc.js';
 import { benchJobs, PromClientBuildMetrics, StoreSink, SyntheticFleet } from './mix.js';
 import { median } from './stats.js';
@@ -82,7 +80,7 @@ async function createExporter(settings: ExporterSettings): Promise<Exporter> {
     clock: withWallTime(() => (virtualNow === undefined ? Date.now() : virtualNow * 1000)),
     openStore: async (layout, events) => {
       const store: Store = settings.store === 'memory' ? new MemoryStore(layout) : await FileStore.open(path, { layout, events });
-      storeSink = new StoreSink(store, events as Events<ExporterEvent>);
+      storeSink = new StoreSink(store, events);
       return store;
     },
   });

@@ -4,8 +4,9 @@
  * self-metric, a log line or both (src/wiring/report.ts), so no part calls metrics or logs for it.
  */
 export interface Events<E extends { type: string }> {
-  emit(event: E): void;
+  /** A property, not a method: a sink of fewer event types must not pass for a sink of more. */
+  emit: (event: E) => void;
 }
 
-/** Drops every event (tools and tests that do not look). */
-export const NO_EVENTS: Events<never> = { emit: () => undefined };
+/** Drops every event (tools and tests that do not look); serves as a sink for any union. */
+export const NO_EVENTS: Events<{ type: string }> = { emit: () => undefined };

@@ -26,7 +26,7 @@ describe('npm run bench -- --quick --check', () => {
     const json = join(mkdtempSync(join(tmpdir(), 'cbe-bench-')), 'quick.json');
     const run = await promisify(execFile)(process.execPath, [BENCH, '--quick', '--check', '--only', 'floor,catch-up,cold', '--json', json], {
       timeout: 110_000,
-    }).catch((error: { code?: number; stdout?: string; stderr?: string }) => error);
+    }).catch((error: unknown) => error as { code?: number; stdout?: string; stderr?: string });
     const report = JSON.parse(readFileSync(json, 'utf8')) as { rows: Row[] };
     const counts = report.rows.filter((row) => row.count);
     expect(counts.map((row) => row.scenario)).toEqual([

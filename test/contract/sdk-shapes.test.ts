@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Exporter } from '../../src/exporter.js';
 import { createSimulator, type JobListShape, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { valueOf } from '../helpers/exposition.js';
 import { createTestExporter, scrape, testConfig } from '../helpers/exporter-harness.js';
@@ -211,7 +210,7 @@ describe('the simulator answers in the official SDK shapes', () => {
         log: { level: 'warn' },
       });
       const { exporter } = await createTestExporter(config);
-      cleanups.push(() => (exporter as Exporter).stop());
+      cleanups.push(() => (exporter).stop());
       for (let cycle = 0; cycle < 30; cycle++) {
         simulator.advance(60);
         await exporter.runCycle();

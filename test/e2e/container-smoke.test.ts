@@ -132,7 +132,7 @@ describe.skipIf(!isRoot)('container smoke test: the image command on a productio
   }, 180_000);
 
   afterAll(async () => {
-    if (exporter && exporter.exitCode === null && exporter.signalCode === null) exporter.kill('SIGKILL');
+    if (exporter?.exitCode === null && exporter.signalCode === null) exporter.kill('SIGKILL');
     await simulator?.close();
     if (app) rmSync(app, { recursive: true, force: true });
   });
@@ -214,7 +214,7 @@ describe.skipIf(!isRoot)('container smoke test: the image command on a productio
     expect(status).toMatch(new RegExp(`^Uid:\\s+${UID}\\s+${UID}\\s+${UID}\\s+${UID}$`, 'm'));
     expect(status).toMatch(new RegExp(`^Gid:\\s+${GID ?? UID}\\s+${GID ?? UID}\\s+${GID ?? UID}\\s+${GID ?? UID}$`, 'm'));
     const state = join(app, 'data', 'state.json');
-    await until(async () => existsSync(state), 15_000, () => output);
+    await until(() => Promise.resolve(existsSync(state)), 15_000, () => output);
     expect(statSync(state).uid).toBe(UID);
     expect(statSync(state).gid).toBe(GID ?? UID);
     expect(JSON.parse(readFileSync(state, 'utf8'))).toBeTypeOf('object');
@@ -255,7 +255,7 @@ describe.skipIf(!isRoot)('container smoke test: the image command on a productio
     const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     try {
-      await until(async () => /listening on http:\/\/127\.0\.0\.1:\d+/.test(text), 10_000, () => text);
+      await until(() => Promise.resolve(/listening on http:\/\/127\.0\.0\.1:\d+/.test(text)), 10_000, () => text);
       const [, url, ids] = /listening on (http:\/\/127\.0\.0\.1:\d+) .*jobs: ([0-9a-f ]+)/.exec(text) ?? [];
       const jobId = ids?.trim().split(' ')[0];
       const response = await fetch(`${url}/v1/job/${jobId}/running-status`, { headers: { 'X-Auth-Token': 'sim-token-NOT-A-SECRET' } });

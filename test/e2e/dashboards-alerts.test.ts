@@ -188,8 +188,8 @@ describe('dashboards and alerts against a real Prometheus scraping the exporter'
         const expr = labelValuesQuery(variable, variables);
         const values = resultSamples(await server().query(expr)).map((s) => Object.values(s.metric)[0]);
         if (values.length === 0) failures.push(`${dashboard.uid} $${variable.name}: ${expr} -> no values`);
-        if (variable.name === 'job' && !values.includes(EXPORTER_JOB)) failures.push(`$job lacks ${EXPORTER_JOB}: ${values}`);
-        if (variable.name === 'job_name' && !values.includes(SELECTED_JOB)) failures.push(`$job_name lacks ${SELECTED_JOB}: ${values}`);
+        if (variable.name === 'job' && !values.includes(EXPORTER_JOB)) failures.push(`$job lacks ${EXPORTER_JOB}: ${values.join(', ')}`);
+        if (variable.name === 'job_name' && !values.includes(SELECTED_JOB)) failures.push(`$job_name lacks ${SELECTED_JOB}: ${values.join(', ')}`);
         checked.variableQueries++;
       }
     }
@@ -230,7 +230,7 @@ describe('dashboards and alerts against a real Prometheus scraping the exporter'
 
     const response = await fetch(`${server().url}/api/v1/rules`);
     const body = (await response.json()) as {
-      data: { groups: { rules: { name: string; health: string; lastError?: string; lastEvaluation: string }[] }[] };
+      data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string; lastEvaluation: string }> }> };
     };
     const loaded = body.data.groups.flatMap((g) => g.rules);
     expect(loaded.map((r) => r.name).sort()).toEqual(allRules().map((r) => r.alert ?? r.record).sort());

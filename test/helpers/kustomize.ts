@@ -34,7 +34,7 @@ export interface SecretSource {
 interface Kustomization {
   resources?: string[];
   components?: string[];
-  secretGenerator?: { name: string; files?: string[]; envs?: string[] }[];
+  secretGenerator?: Array<{ name: string; files?: string[]; envs?: string[] }>;
   [key: string]: unknown;
 }
 

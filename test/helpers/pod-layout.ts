@@ -15,8 +15,8 @@ import type { K8sObject } from './kustomize.js';
 export interface Container {
   name: string;
   args?: string[];
-  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: KeyRef; configMapKeyRef?: KeyRef } }[];
-  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: KeyRef; configMapKeyRef?: KeyRef } }>;
+  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
   [key: string]: unknown;
 }
 interface KeyRef {

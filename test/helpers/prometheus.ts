@@ -33,7 +33,7 @@ export interface Sample {
   /** Instant vectors. */
   value?: [number, string];
   /** Range vectors / matrices. */
-  values?: [number, string][];
+  values?: Array<[number, string]>;
 }
 
 export interface QueryResponse {

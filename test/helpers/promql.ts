@@ -404,7 +404,7 @@ export function variableQueryMetricNames(variable: GrafanaVariable): string[] {
 }
 
 export interface RuleFile {
-  groups: { name: string; interval?: string; rules: Rule[] }[];
+  groups: Array<{ name: string; interval?: string; rules: Rule[] }>;
 }
 export interface Rule {
   alert?: string;

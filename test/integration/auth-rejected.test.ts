@@ -62,8 +62,8 @@ describe('CodeArts answers 401 to every freshly issued token (wrong project scop
     expect(iamRequests(simulator)).toBe(1);
     for (const error of first) {
       expect(isCodeArtsError(error) && error.kind).toBe('unauthorized');
-      expect(String((error as Error).message)).toContain('APIGW.0301');
-      expect(String((error as Error).message)).toContain('check that the token scope (codearts.auth.iam.project / project_id)');
+      expect((error as Error).message).toContain('APIGW.0301');
+      expect((error as Error).message).toContain('check that the token scope (codearts.auth.iam.project / project_id)');
     }
     // Not retried: one request per call.
     expect(simulator.requests().recordInfo).toBe(100);

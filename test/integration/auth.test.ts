@@ -364,7 +364,7 @@ describe('secrets never leave the process', () => {
       texts.push({ where: `${label} logs`, text: running.logs.raw });
       for (const line of running.logs.lines) {
         const message = (line.err as { message?: unknown } | undefined)?.message;
-        if (message !== undefined) texts.push({ where: `${label} error message`, text: String(message) });
+        if (message !== undefined) texts.push({ where: `${label} error message`, text: typeof message === 'string' ? message : JSON.stringify(message) });
       }
     }
     // The scenarios did what they claim: tokens were issued, errors were logged, trace was on.

@@ -30,7 +30,7 @@ describe('API black-holed at 1,000 jobs: the circuit breaker ends cycles quickly
   const openedAt = (logs: LogCapture, after: number): number | undefined =>
     logs.lines
       .filter((line) => line.msg.startsWith('CodeArts unreachable: circuit open'))
-      .map((line) => Date.parse(String(line.time)))
+      .map((line) => Date.parse(line.time))
       .find((time) => time >= after);
 
   it('opens after a run of timeouts, ends the cycle within 3 × request_timeout, probes with one request, resumes in one cycle', async () => {

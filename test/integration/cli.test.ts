@@ -144,7 +144,7 @@ describe('a taken listen port', () => {
 
 describe('log formats', () => {
   let simulator: Simulator;
-  let jobs: { id: string; name: string }[];
+  let jobs: Array<{ id: string; name: string }>;
 
   beforeAll(async () => {
     simulator = await createSimulator({ seed: 5, jobs: 2 });

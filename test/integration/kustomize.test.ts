@@ -11,7 +11,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { DockerfileParser, Env, JSONInstruction } from 'dockerfile-ast';
+import { DockerfileParser, Env, type JSONInstruction } from 'dockerfile-ast';
 import * as monitoringV1 from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import * as appsV1 from 'kubernetes-models/apps/v1';
 import * as networkingV1 from 'kubernetes-models/networking.k8s.io/v1';
@@ -59,7 +59,7 @@ const DOCS_EXAMPLE = 'docs/deployment.md: my-exporter';
  * base, every overlay, every overlay combined with each component it does not include, and the
  * docs' own-overlay example.
  */
-const VARIANTS: { name: string; dir: string; combine?: { overlay: string; component: string } }[] = [
+const VARIANTS: Array<{ name: string; dir: string; combine?: { overlay: string; component: string } }> = [
   { name: 'base', dir: `${KUSTOMIZE_DIR}/base` },
   ...OVERLAYS.map((overlay) => ({ name: overlay, dir: `${KUSTOMIZE_DIR}/overlays/${overlay}` })),
   ...OVERLAYS.flatMap((overlay) =>
@@ -138,7 +138,7 @@ interface PodSpec {
   serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
   securityContext?: Record<string, unknown>;
-  containers: (Container & Record<string, any>)[];
+  containers: Array<Container & Record<string, any>>;
   volumes: Volume[];
 }
 const podOf = (objects: K8sObject[]) => {
@@ -210,9 +210,9 @@ describe.each(VARIANTS)('kustomize: $name', ({ name }) => {
       if (volume.secret) expect([...names('Secret'), HAND_MADE_SECRET], volume.name).toContain(volume.secret.secretName);
     }
     for (const mount of container.volumeMounts ?? []) expect(pod.volumes.map((v) => v.name)).toContain(mount.name);
-    const service = one(objects, 'Service') as K8sObject & { spec: { selector: Record<string, string>; ports: { name: string; targetPort: string }[] } };
+    const service = one(objects, 'Service') as K8sObject & { spec: { selector: Record<string, string>; ports: Array<{ name: string; targetPort: string }> } };
     expect(matches(service.spec.selector, labels)).toBe(true);
-    expect((container.ports as { name: string }[]).map((p) => p.name)).toContain(service.spec.ports[0]?.targetPort);
+    expect((container.ports as Array<{ name: string }>).map((p) => p.name)).toContain(service.spec.ports[0]?.targetPort);
     const policy = one(objects, 'NetworkPolicy') as K8sObject & { spec: { podSelector: { matchLabels: Record<string, string> } } };
     expect(matches(policy.spec.podSelector.matchLabels, labels)).toBe(true);
   });
@@ -247,7 +247,7 @@ describe.each(VARIANTS)('kustomize: $name', ({ name }) => {
     const { pod, container } = podOf(objects);
     const configVolume = pod.volumes.find((v) => v.name === container.volumeMounts?.find((m) => m.mountPath === posix.dirname(CONFIG_PATH))?.name);
     const config = parseYaml(dataOf(objects, 'ConfigMap', configVolume!.configMap!.name)![posix.basename(CONFIG_PATH)]!) as { server?: { port?: number } };
-    const port = (container.ports as { name: string; containerPort: number }[]).find((p) => p.name === 'metrics');
+    const port = (container.ports as Array<{ name: string; containerPort: number }>).find((p) => p.name === 'metrics');
     expect(port?.containerPort).toBe(config.server?.port ?? 10987);
     expect(container.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
@@ -258,7 +258,7 @@ describe.each(VARIANTS)('kustomize: $name', ({ name }) => {
 
   itKubectl('admits only the metrics port and lets out only DNS and HTTPS', () => {
     const policy = one(objectsOf(name), 'NetworkPolicy') as K8sObject & {
-      spec: { policyTypes: string[]; ingress: { ports: { port: number | string; protocol: string }[]; from?: unknown }[]; egress: { ports: { port: number; protocol: string }[]; to?: unknown }[] };
+      spec: { policyTypes: string[]; ingress: Array<{ ports: Array<{ port: number | string; protocol: string }>; from?: unknown }>; egress: Array<{ ports: Array<{ port: number; protocol: string }>; to?: unknown }> };
     };
     expect(policy.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
     expect(policy.spec.ingress.flatMap((rule) => rule.ports)).toEqual([{ port: 'metrics', protocol: 'TCP' }]);
@@ -344,8 +344,8 @@ describe('kustomize: Prometheus Operator objects', () => {
 
     itKubectl('has a ServiceMonitor on the Service\'s metrics port whose job label is the job CodeArtsExporterDown watches', () => {
       const objects = objectsOf(name);
-      const monitor = one(objects, 'ServiceMonitor') as K8sObject & { spec: { jobLabel: string; selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] } };
-      const service = one(objects, 'Service') as K8sObject & { spec: { ports: { name: string }[] } };
+      const monitor = one(objects, 'ServiceMonitor') as K8sObject & { spec: { jobLabel: string; selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> } };
+      const service = one(objects, 'Service') as K8sObject & { spec: { ports: Array<{ name: string }> } };
       expect(matches(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
       expect(monitor.spec.endpoints.map((e) => [e.port, e.path])).toEqual([['metrics', '/metrics']]);
       expect(service.spec.ports.map((p) => p.name)).toContain('metrics');

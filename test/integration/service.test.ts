@@ -63,7 +63,7 @@ describe('the exporter process', () => {
 
   itWithBinary('promtool')('passes promtool check metrics for every codearts_ series', async () => {
     const body = await (await fetch(`${url}/metrics`)).text();
-    let output = '';
+    let output: string;
     try {
       output = execFileSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (error) {

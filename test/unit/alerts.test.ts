@@ -21,11 +21,11 @@ function durationSeconds(text: string): number {
 interface AlertRuleTest {
   eval_time: string;
   alertname: string;
-  exp_alerts?: { exp_labels?: Record<string, string>; exp_annotations?: Record<string, string> }[];
+  exp_alerts?: Array<{ exp_labels?: Record<string, string>; exp_annotations?: Record<string, string> }>;
 }
 interface TestFile {
   rule_files: string[];
-  tests: { name?: string; alert_rule_test?: AlertRuleTest[] }[];
+  tests: Array<{ name?: string; alert_rule_test?: AlertRuleTest[] }>;
 }
 
 /** Runs promtool; returns its output, or throws with stdout and stderr on a non-zero exit. */
@@ -34,7 +34,7 @@ function promtool(args: string[]): string {
     return execFileSync('promtool', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: 'pipe' });
   } catch (error) {
     const e = error as { status?: number; stdout?: string; stderr?: string };
-    throw new Error(`promtool ${args.join(' ')} exited ${e.status}:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    throw new Error(`promtool ${args.join(' ')} exited ${e.status}:\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: error });
   }
 }
 
@@ -121,7 +121,7 @@ describe('alert rules: content', () => {
   });
 
   it('uses the example scrape job name for the target-level alert', () => {
-    const prometheus = parseYaml(readFileSync(PROMETHEUS, 'utf8')) as { scrape_configs: { job_name: string }[]; rule_files: string[] };
+    const prometheus = parseYaml(readFileSync(PROMETHEUS, 'utf8')) as { scrape_configs: Array<{ job_name: string }>; rule_files: string[] };
     const down = alerts.find((a) => a.alert === 'CodeArtsExporterDown');
     expect(prometheus.scrape_configs.map((j) => j.job_name)).toContain('codearts-build-exporter');
     expect(down?.expr).toContain('up{job="codearts-build-exporter"} == 0');

@@ -40,8 +40,8 @@ async function startCloud(options: { lifetimeSeconds: number; nowSeconds?: () =>
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', async () => {
-      const body = Buffer.concat(chunks).toString('utf8');
+    req.on('end', () => void answer(Buffer.concat(chunks).toString('utf8')));
+    const answer = async (body: string): Promise<void> => {
       const path = (req.url ?? '/').split('?')[0];
       if (req.method === 'POST' && path === '/v3/auth/tokens') {
         iamRequests += 1;
@@ -66,7 +66,7 @@ async function startCloud(options: { lifetimeSeconds: number; nowSeconds?: () =>
             : { error_code: 'APIGW.0301', error_msg: `Incorrect IAM authentication information: token ${state}` },
         ),
       );
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const cloud: FakeCloud = {

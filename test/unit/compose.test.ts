@@ -15,9 +15,9 @@ interface Service {
   profiles?: string[];
   command?: string[] | string;
   environment?: Record<string, string> | string[];
-  ports?: (string | number)[];
-  expose?: (string | number)[];
-  volumes?: (string | { type?: string; source?: string; target?: string })[];
+  ports?: Array<string | number>;
+  expose?: Array<string | number>;
+  volumes?: Array<string | { type?: string; source?: string; target?: string }>;
   depends_on?: string[] | Record<string, unknown>;
   healthcheck?: { disable?: boolean; test?: unknown };
   entrypoint?: string[];
@@ -120,7 +120,7 @@ describe('docker-compose.yml: Prometheus', () => {
   const prometheus = service('prometheus');
   const prometheusYml = parseYaml(readFileSync(join(REPO_ROOT, 'config/prometheus.yml'), 'utf8')) as {
     rule_files: string[];
-    scrape_configs: { job_name: string; static_configs?: { targets: string[] }[] }[];
+    scrape_configs: Array<{ job_name: string; static_configs?: Array<{ targets: string[] }> }>;
   };
 
   it('loads config/prometheus.yml and the alert rules from where the config expects them', () => {
@@ -216,7 +216,7 @@ describe('docker-compose.yml: demo profile', () => {
   const demoConfigText = readFileSync(join(REPO_ROOT, 'config/exporter.compose-demo.yml'), 'utf8');
   const demoConfig = parseYaml(demoConfigText) as {
     codearts: { endpoint: string; auth: { token: string } };
-    jobs: { id: string; name: string }[];
+    jobs: Array<{ id: string; name: string }>;
     server?: { port?: number };
   };
   const simArgs = argv(simulator);

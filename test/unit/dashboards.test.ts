@@ -376,12 +376,12 @@ describe('dashboards: every expression parses', () => {
     });
     const file = join(dir, 'dashboard-exprs.yml');
     writeFileSync(file, stringifyYaml({ groups: [{ name: 'dashboard-exprs', rules }] }));
-    let output = '';
+    let output: string;
     try {
       output = execFileSync('promtool', ['check', 'rules', file], { encoding: 'utf8', stdio: 'pipe' });
     } catch (error) {
       const e = error as { stdout?: string; stderr?: string };
-      throw new Error(`promtool rejected a dashboard expression:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+      throw new Error(`promtool rejected a dashboard expression:\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: error });
     }
     expect(output).toContain(`SUCCESS: ${rules.length} rules found`);
   });
@@ -389,7 +389,7 @@ describe('dashboards: every expression parses', () => {
 
 describe('grafana provisioning', () => {
   const compose = parseYaml(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as {
-    services: Record<string, { volumes?: (string | { source?: string; target?: string })[]; ports?: string[] }>;
+    services: Record<string, { volumes?: Array<string | { source?: string; target?: string }>; ports?: string[] }>;
   };
   const grafanaMounts = (compose.services.grafana?.volumes ?? []).map((v) =>
     typeof v === 'string' ? { source: v.split(':')[0] ?? '', target: v.split(':')[1] ?? '' } : { source: v.source ?? '', target: v.target ?? '' },
@@ -398,11 +398,11 @@ describe('grafana provisioning', () => {
 
   const datasources = parseYaml(readFileSync(join(REPO_ROOT, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as {
     apiVersion: number;
-    datasources: { name: string; type: string; uid: string; url: string; isDefault?: boolean; jsonData?: { timeInterval?: string } }[];
+    datasources: Array<{ name: string; type: string; uid: string; url: string; isDefault?: boolean; jsonData?: { timeInterval?: string } }>;
   };
   const providers = parseYaml(readFileSync(join(REPO_ROOT, 'grafana/provisioning/dashboards/codearts.yml'), 'utf8')) as {
     apiVersion: number;
-    providers: { name: string; type: string; folder: string; options: { path: string } }[];
+    providers: Array<{ name: string; type: string; folder: string; options: { path: string } }>;
   };
 
   it('mounts the provisioning folder where Grafana reads it', () => {
@@ -438,7 +438,7 @@ describe('grafana provisioning', () => {
   it('sets the data source scrape interval to the exporter\'s scrape interval', () => {
     const prom = parseYaml(readFileSync(join(REPO_ROOT, 'config/prometheus.yml'), 'utf8')) as {
       global?: { scrape_interval?: string };
-      scrape_configs: { job_name: string; scrape_interval?: string }[];
+      scrape_configs: Array<{ job_name: string; scrape_interval?: string }>;
     };
     const job = prom.scrape_configs.find((j) => j.job_name === 'codearts-build-exporter');
     const interval = job?.scrape_interval ?? prom.global?.scrape_interval;

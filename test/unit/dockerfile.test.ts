@@ -22,7 +22,7 @@ function execForm(instruction: Instruction): string[] | undefined {
   if (!raw.startsWith('[')) return undefined;
   try {
     const parsed: unknown = JSON.parse(raw);
-    return Array.isArray(parsed) && parsed.every((s) => typeof s === 'string') ? (parsed as string[]) : undefined;
+    return Array.isArray(parsed) && parsed.every((s) => typeof s === 'string') ? (parsed) : undefined;
   } catch {
     return undefined;
   }
@@ -116,7 +116,7 @@ describe('Dockerfile', () => {
   });
 
   it('sets the heap limit in one ENV line of the final stage (old space and semi-space caps)', () => {
-    const lines = text.split('\n').filter((line) => /NODE_OPTIONS/.test(line) && !line.trimStart().startsWith('#'));
+    const lines = text.split('\n').filter((line) => line.includes('NODE_OPTIONS') && !line.trimStart().startsWith('#'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^ENV NODE_OPTIONS="--max-old-space-size=\d+ --max-semi-space-size=\d+"$/);
     expect(inFinal('ENV').map(args)).toContain(lines[0]!.slice('ENV '.length));

@@ -151,6 +151,7 @@ function applyTree(tree: unknown, m: TreeMutation): void {
   switch (m.kind) {
     case 'delete':
       if (Array.isArray(parent) && typeof key === 'number') parent.splice(key, 1);
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- fuzzing removes arbitrary keys on purpose
       else delete parent[key];
       return;
     case 'set':
@@ -160,6 +161,7 @@ function applyTree(tree: unknown, m: TreeMutation): void {
     case 'rename':
       if (Array.isArray(parent) || !(key in parent)) return;
       define(m.to, parent[key]);
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- fuzzing renames arbitrary keys on purpose
       if (m.to !== key) delete parent[key];
   }
 }

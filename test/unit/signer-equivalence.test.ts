@@ -40,7 +40,7 @@ interface Case {
   segments: string[];
   /** How the client puts the path on the wire: fully percent-encoded, or as WHATWG URL leaves it. */
   pathStyle: 'encoded' | 'literal';
-  query: [string, string][];
+  query: Array<[string, string]>;
   queryStyle: 'searchParams' | 'percent';
   /** Lower-case names, as AuthProvider.authorize receives them. */
   headers: Record<string, string>;
@@ -71,7 +71,7 @@ function generateCase(rand: () => number): Case {
     Array.from({ length: int(min, max) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
   const pathStyle = rand() < 0.5 ? 'encoded' : 'literal';
   const odd = (chars: readonly string[], min: number, max: number) =>
-    Array.from({ length: int(min, max) }, () => (rand() < 0.4 ? pick(chars) : pick([...ALNUM]))).join('');
+    Array.from({ length: int(min, max) }, () => (rand() < 0.4 ? pick(chars) : pick(ALNUM.split('')))).join('');
   const pathChars = pathStyle === 'encoded' ? PATH_ODD : PATH_ODD.filter((c) => c !== '%');
   // '.' and '..' segments are resolved away by URL (fetch never sends them); url.parse keeps them.
   const segment = (min: number, max: number) => {
@@ -93,7 +93,7 @@ function generateCase(rand: () => number): Case {
   ])();
 
   const keys = ['limit', 'offset', 'page_index', 'build_no', 'tag', 'a', 'A', 'z', 'b-c', 'b_c', 'k.v', '~k'];
-  const query: [string, string][] = [];
+  const query: Array<[string, string]> = [];
   for (let i = int(0, 6); i > 0; i--) {
     const key = rand() < 0.8 ? pick(keys) : odd(QUERY_ODD, 1, 6);
     const value = rand() < 0.2 ? '' : rand() < 0.5 ? String(int(0, 1000)) : odd(QUERY_ODD, 1, 12);
