@@ -9,7 +9,7 @@ export const MAX_INVALID_RUN = 3;
 /** Unconfirmed numbers (invalid answers below a real build) a job may hold. */
 export const MAX_UNCONFIRMED = 10;
 
-type ProbeOutcome = 'not_found' | 'failed' | 'bounded' | 'invalid';
+export type ProbeOutcome = 'not_found' | 'failed' | 'bounded' | 'invalid';
 
 /**
  * The forward work of a cycle, all of it paid from the job's budget of `max_builds_per_job_per_cycle`
@@ -17,29 +17,39 @@ type ProbeOutcome = 'not_found' | 'failed' | 'bounded' | 'invalid';
  * running-status) or may exist (gap check due), cross the gap with a search; then probe on.
  */
 export async function pollForward(cycle: JobCycle, hint: NewestBuildHint): Promise<void> {
-  const memory = cycle.result.memory;
-  const due = isGapCheckDue(memory, cycle.now);
+  const due = isGapCheckDue(cycle.result.memory, cycle.now);
   cycle.result.gapChecked = due;
-  let hinted = false;
-  if (due && memory.knownHighest <= cycle.next.cursor) {
-    const newest = await hint.newest(cycle.jobId, cycle.options.signal);
-    if (newest !== undefined) {
-      hinted = true;
-      memory.knownHighest = Math.max(memory.knownHighest, newest);
-      // Nothing past the cursor: that answer stands in for this cycle's probe.
-      if (newest <= cycle.next.cursor) return;
-    }
-  }
+  const hinted = due ? await consultHint(cycle, hint) : 'no_answer';
+  if (hinted === 'nothing_new') return;
   let outcome = await probeForward(cycle);
   while (outcome === 'not_found' && cycle.budget > 0) {
-    const beyond = await lookPastGap(cycle, due && !hinted && cycle.result.newBuilds === 0);
+    const beyond = await lookPastGap(cycle, due && hinted === 'no_answer' && cycle.result.newBuilds === 0);
     if (!beyond) return;
-    const from = cycle.next.cursor + 1;
-    cycle.next.skipped = passOver(cycle.next.skipped, from, beyond.buildNo - 1);
-    if (from < beyond.buildNo) cycle.result.gapsSkipped.push({ from, to: beyond.buildNo - 1 });
-    cycle.advanceTo(beyond);
+    crossGap(cycle, beyond);
     outcome = await probeForward(cycle);
   }
+}
+
+/**
+ * A due gap check asks running-status for the newest build (unless a newer one is known already).
+ * `nothing_new`: it answered, and nothing is past the cursor: that answer stands in for this
+ * cycle's probe. `answered`: a later build exists, remembered as `knownHighest` for the search.
+ */
+export async function consultHint(cycle: JobCycle, hint: NewestBuildHint): Promise<'nothing_new' | 'answered' | 'no_answer'> {
+  const memory = cycle.result.memory;
+  if (memory.knownHighest > cycle.next.cursor) return 'no_answer';
+  const newest = await hint.newest(cycle.jobId, cycle.options.signal);
+  if (newest === undefined) return 'no_answer';
+  memory.knownHighest = Math.max(memory.knownHighest, newest);
+  return newest <= cycle.next.cursor ? 'nothing_new' : 'answered';
+}
+
+/** Passes over the missing numbers below `beyond` (re-checked later) and counts or keeps `beyond`. */
+export function crossGap(cycle: JobCycle, beyond: BuildRecord): void {
+  const from = cycle.next.cursor + 1;
+  cycle.next.skipped = passOver(cycle.next.skipped, from, beyond.buildNo - 1);
+  if (from < beyond.buildNo) cycle.result.gapsSkipped.push({ from, to: beyond.buildNo - 1 });
+  cycle.advanceTo(beyond);
 }
 
 /**
@@ -47,7 +57,7 @@ export async function pollForward(cycle: JobCycle, hint: NewestBuildHint): Promi
  * not a build: the probe looks a little further, and only a valid build after it confirms the
  * invalid numbers below as real (unconfirmed, re-fetched); otherwise nothing moves.
  */
-async function probeForward(cycle: JobCycle): Promise<ProbeOutcome> {
+export async function probeForward(cycle: JobCycle): Promise<ProbeOutcome> {
   const invalidRun: number[] = [];
   while (cycle.budget > 0) {
     const buildNo = cycle.next.cursor + invalidRun.length + 1;
@@ -70,7 +80,7 @@ async function probeForward(cycle: JobCycle): Promise<ProbeOutcome> {
  * else, on a gap check without its answer, one look ahead (cursor + 2) and, every few fruitless
  * checks, one far look (cursor + 1 + 2^k, k growing) that can find a retention hole's end.
  */
-async function lookPastGap(cycle: JobCycle, lookAhead: boolean): Promise<BuildRecord | undefined> {
+export async function lookPastGap(cycle: JobCycle, lookAhead: boolean): Promise<BuildRecord | undefined> {
   const memory = cycle.result.memory;
   const cursor = cycle.next.cursor;
   const paused = memory.search;
@@ -105,7 +115,7 @@ async function lookPastGap(cycle: JobCycle, lookAhead: boolean): Promise<BuildRe
  * build found, numbers are assumed missing (retention deletes from the bottom; a lone survivor in a
  * hole would be passed over, and its top neighbours are re-checked).
  */
-async function searchBeyond(cycle: JobCycle, ceiling: number): Promise<BuildRecord | 'none' | undefined> {
+export async function searchBeyond(cycle: JobCycle, ceiling: number): Promise<BuildRecord | 'none' | undefined> {
   const memory = cycle.result.memory;
   const cursor = cycle.next.cursor;
   const resumed = memory.search;
