@@ -27,6 +27,13 @@ export const FINISHED_STATUSES: readonly FinishedStatus[] = [
   { raw: 'PARTIAL_SUCCESS', result: 'unknown', weight: 4 },
 ];
 
+/** A finished status by its raw value (what `triggerBuild` may ask for). */
+export function finishedStatus(raw: string): FinishedStatus {
+  const status = FINISHED_STATUSES.find((candidate) => candidate.raw === raw);
+  if (!status) throw new TypeError(`status must be one of ${FINISHED_STATUSES.map((s) => s.raw).join(', ')}, got '${raw}'`);
+  return status;
+}
+
 export interface WeightedValue {
   raw: string;
   weight: number;

@@ -1,6 +1,7 @@
 import { createRandom, deriveSeed, type Random } from './random.js';
 import {
   FINISHED_STATUSES,
+  finishedStatus,
   QUEUED_STATUSES,
   RUNNING_STATUSES,
   TRIGGER_TYPES,
@@ -136,6 +137,7 @@ export class JobTimeline {
     if (options.queueSeconds !== undefined) build.startedMs = build.createdMs + options.queueSeconds * 1000;
     build.finishedMs = build.startedMs + durationMs;
     if (options.durationSeconds !== undefined) build.durationField = durationMs;
+    if (options.status !== undefined) build.final = finishedStatus(options.status);
     this.addBuild(build);
     return build.buildNo;
   }

@@ -78,6 +78,8 @@ export interface TriggerOptions {
   skipNumbers?: number;
   queueSeconds?: number;
   durationSeconds?: number;
+  /** The status it finishes with, one of the simulator's finished statuses (e.g. `SUCCESS`). @default drawn at random */
+  status?: string;
 }
 
 /**
