@@ -223,7 +223,7 @@ serve({
   serve: async () => {
     const current = need();
     const app = createServerApp({
-      renderMetrics: () => current.renderMetrics(),
+      metrics: current.scrapes,
       isReady: () => ({ ready: true }),
       landing: () => ({ version: VERSION, endpoint: current.config.codearts.endpoint, auth: 'static token', schedule: current.config.poll.schedule, ready: true, jobs: current.poller.describeJobs() }),
     });
