@@ -3,6 +3,7 @@ import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { BUILD_RESULTS } from '../codearts/status.js';
+import { StateSerializer } from './state-serializer.js';
 import { StaleVersionError, type JobState, type Store, type StoredJob } from './store.js';
 
 const STATE_FORMAT = 'codearts-build-exporter/state';
@@ -65,6 +66,7 @@ export class FileStore implements Store {
   private readonly durable = new Map<string, StoredJob>();
   private queued: Waiter[] = [];
   private flushing: Promise<void> | undefined;
+  private readonly serializer = new StateSerializer();
 
   private constructor(
     readonly path: string,
@@ -157,12 +159,7 @@ export class FileStore implements Store {
 
   /** Writes and fsyncs the new content to a temp file beside the state file; returns its path. */
   private async writeTemp(jobs: Map<string, StoredJob>): Promise<string> {
-    const body = JSON.stringify({
-      format: STATE_FORMAT,
-      schema_version: STATE_SCHEMA_VERSION,
-      saved_at: new Date().toISOString(),
-      jobs: Object.fromEntries(jobs),
-    });
+    const body = this.serializer.serialize({ format: STATE_FORMAT, schema_version: STATE_SCHEMA_VERSION, saved_at: new Date().toISOString() }, jobs);
     await mkdir(dirname(this.path), { recursive: true });
     const temp = `${this.path}.${process.pid}.tmp`;
     try {
