@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { parseConfigText } from '../config/load.js';
 import { Exporter } from '../exporter.js';
 import { createLogger } from '../log/logger.js';
@@ -30,12 +30,18 @@ export interface ExporterSettings {
   maxBuildsPerJobPerCycle?: number;
   /** memory: no state file (render benchmarks). */
   store?: 'file' | 'memory';
+  /** poll.schedule; the schedule runs only after `start`. */
+  schedule?: string;
 }
 
 let exporter: Exporter | undefined;
 let server: Server | undefined;
 let stateDir: string | undefined;
 let fleet: SyntheticFleet | undefined;
+/** The prom-client registry holding the same series as the exporter (scrape scenario). */
+let mirrorRegistry: Registry | undefined;
+/** Cycles the exporter's own schedule ran (scrape-load scenario): start and end, ms since the epoch. */
+const scheduledCycles: Array<{ start: number; end: number }> = [];
 
 function silentLogger() {
   return createLogger('error', { write: () => undefined });
@@ -53,7 +59,7 @@ async function createExporter(settings: ExporterSettings): Promise<Exporter> {
       retry: { retries: 3, min_delay: '10ms', max_delay: '100ms' },
     },
     poll: {
-      schedule: '*/30 * * * * *',
+      schedule: settings.schedule ?? '*/30 * * * * *',
       start_at: settings.startAt ?? 'latest',
       max_builds_per_job_per_cycle: settings.maxBuildsPerJobPerCycle ?? 50,
     },
@@ -112,12 +118,8 @@ export interface RenderBenchResult {
   memory: ReturnType<typeof memory>;
 }
 
-/**
- * Our `/metrics` (exporter.renderMetrics) against one prom-client registry holding the same series
- * (build families and per-job self-metric families mirrored in prom-client, plus the same other
- * self and process metrics), fed the same calls. Runs alternate which side goes first; each render follows a forced GC.
- */
-async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
+/** Our exporter and one prom-client registry holding the same series, fed the same synthetic mix. */
+async function mirroredExporter(args: { jobs: number; jobHistograms: boolean }) {
   const jobs = benchJobs(args.jobs);
   const ours = await createExporter({ endpoint: 'http://127.0.0.1:9', jobs, jobHistograms: args.jobHistograms, store: 'memory' });
   exporter = ours;
@@ -142,7 +144,17 @@ async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
   }
   const synthetic = new SyntheticFleet(jobs, [ours.metrics, mirror]);
   synthetic.fill();
+  return { ours, registry: baselineSelf.registry, synthetic };
+}
 
+/**
+ * Our `/metrics` (exporter.renderMetrics) against one prom-client registry holding the same series
+ * (build families and per-job self-metric families mirrored in prom-client, plus the same other
+ * self and process metrics), fed the same calls. Runs alternate which side goes first; each render follows a forced GC.
+ */
+async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
+  const { ours, registry, synthetic } = await mirroredExporter(args);
+  const baselineSelf = { registry };
   const renderOurs = () => ours.renderMetrics();
   const renderTheirs = () => baselineSelf.registry.metrics();
   const measure = async (render: () => Promise<string>) => {
@@ -231,6 +243,48 @@ serve({
     await once(server, 'listening');
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
   },
+  /** The scrape scenario: our exporter and a prom-client mirror of its series, served over HTTP. */
+  scrapeSetup: async (args: { jobs: number; jobHistograms: boolean }) => {
+    const mirrored = await mirroredExporter(args);
+    fleet = mirrored.synthetic;
+    mirrorRegistry = mirrored.registry;
+    return { jobs: args.jobs };
+  },
+  /** prom-client rendering the same series, after a forced GC. */
+  promClientRender: async () => {
+    gc();
+    const registry = mirrorRegistry;
+    if (!registry) throw new Error('no mirror: send scrapeSetup first');
+    const { ms, value } = await timed(() => registry.metrics());
+    return { ms, bytes: Buffer.byteLength(value) };
+  },
+  /** The exporter as `run` starts it: its HTTP server and its schedule. */
+  start: async () => {
+    const current = need();
+    const runCycle = current.runCycle.bind(current);
+    current.runCycle = async (signal) => {
+      const start = Date.now();
+      const summary = await runCycle(signal);
+      scheduledCycles.push({ start, end: Date.now() });
+      return summary;
+    };
+    return current.start();
+  },
+  /** Cycles run by the schedule so far, and ticks it skipped. */
+  scheduled: async () => {
+    const skipped = (await need().self.skippedPolls.get()).values[0]?.value ?? 0;
+    return { cycles: scheduledCycles, skipped };
+  },
+  /** CPU time of this process so far (user + system), in seconds. */
+  cpu: () => {
+    const usage = process.cpuUsage();
+    return { seconds: (usage.user + usage.system) / 1e6 };
+  },
+  gc: () => {
+    gc();
+    return {};
+  },
+  version: () => ({ version: process.version }),
   memory: ({ collect }: { collect?: boolean }) => {
     if (collect) gc();
     return memory();

@@ -165,7 +165,9 @@ export class FileStore implements Store {
     try {
       const handle = await open(temp, 'w', 0o600);
       try {
-        await handle.writeFile(body);
+        const { bytesWritten } = await handle.writev(body);
+        const length = body.reduce((sum, buffer) => sum + buffer.length, 0);
+        if (bytesWritten !== length) throw new Error(`short write to ${temp}: ${bytesWritten} of ${length} bytes`);
         await handle.sync();
       } finally {
         await handle.close();

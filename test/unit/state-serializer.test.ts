@@ -18,30 +18,38 @@ const storedJob: fc.Arbitrary<StoredJob> = fc.record({
   ),
 });
 // Job ids as configured: any string, including quotes, backslashes and non-ASCII.
-const jobs = fc.uniqueArray(fc.tuple(fc.string({ minLength: 1, maxLength: 40 }), storedJob), { selector: ([id]) => id, maxLength: 30 });
+const jobs = fc.uniqueArray(fc.tuple(fc.string({ minLength: 1, maxLength: 40 }), storedJob), { selector: ([id]) => id, maxLength: 300 });
 
 describe('StateSerializer', () => {
-  it('writes what JSON.stringify writes, through many commits that replace a few jobs each', () => {
+  it('writes what JSON.stringify writes, through commits that replace, add and forget jobs', () => {
+    const change = fc.oneof(
+      fc.tuple(fc.constant('commit' as const), fc.nat(), storedJob),
+      fc.tuple(fc.constant('add' as const), fc.string({ minLength: 1, maxLength: 40 }), storedJob),
+      fc.tuple(fc.constant('forget' as const), fc.nat()),
+    );
     fc.assert(
-      fc.property(jobs, fc.array(fc.tuple(fc.nat(), storedJob), { maxLength: 20 }), (initial, commits) => {
+      fc.property(jobs, fc.array(change, { maxLength: 12 }), (initial, changes) => {
         const serializer = new StateSerializer();
         const state = new Map(initial);
         const header = { format: 'codearts-build-exporter/state', schema_version: 1, saved_at: '2026-12-01T00:00:00.000Z' };
-        // Through JSON, as the file is read back (-0 is written as 0).
-        const expected = () => JSON.parse(JSON.stringify({ ...header, jobs: Object.fromEntries(state) })) as unknown;
-        expect(JSON.parse(serializer.serialize(header, state))).toEqual(expected());
-        const ids = [...state.keys()];
-        for (const [pick, next] of commits) {
-          if (ids.length === 0) break;
+        const file = () => Buffer.concat(serializer.serialize(header, state)).toString();
+        const expected = () => JSON.stringify({ ...header, jobs: Object.fromEntries(state) });
+        // Byte for byte when no id looks like an array index (JSON.stringify puts those first).
+        const check = (text: string) => {
+          if ([...state.keys()].some((id) => /^(0|[1-9]\d*)$/.test(id))) expect(JSON.parse(text)).toEqual(JSON.parse(expected()));
+          else expect(text).toBe(expected());
+        };
+        check(file());
+        for (const [kind, pick, next] of changes) {
+          const ids = [...state.keys()];
           // A commit stores a new object for the job (the store never mutates a stored one).
-          state.set(ids[pick % ids.length] as string, next);
-          const text = serializer.serialize(header, state);
-          expect(JSON.parse(text)).toEqual(expected());
-          // Byte for byte when no id looks like an array index (JSON.stringify puts those first).
-          if (ids.every((id) => !/^(0|[1-9]\d*)$/.test(id))) expect(text).toBe(JSON.stringify({ ...header, jobs: Object.fromEntries(state) }));
+          if (kind === 'commit' && ids.length > 0) state.set(ids[pick % ids.length] as string, next);
+          if (kind === 'add') state.set(pick, next);
+          if (kind === 'forget' && ids.length > 0) state.delete(ids[pick % ids.length] as string);
+          check(file());
         }
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 });
