@@ -270,6 +270,8 @@ async function main(): Promise<void> {
     for (const variant of servings) {
       progress(`${variant.scenario}: ${jobsLabel(variant.jobs)}, job_histograms ${variant.jobHistograms}`);
       const r = await serving({ ...variant, flags: variant.imageFlags ? imageFlags() : [] });
+      // As the process got them: BENCH_CHILD_ARGS (added to every child) replaces the image's flags.
+      r.flags = [...(process.env.BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean), ...r.flags];
       (results.serving as unknown[]).push(r);
       rows.push(...servingRows(variant.scenario, r, jobsLabel));
     }
