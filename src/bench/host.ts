@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import * as v8 from 'node:v8';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -285,6 +286,9 @@ serve({
     return {};
   },
   version: () => ({ version: process.version }),
+  /** Where the memory is: V8's heap spaces (committed MB), for the JSON results. */
+  heapSpaces: () =>
+    Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, Math.round((space.physical_space_size / 2 ** 20) * 10) / 10])),
   memory: ({ collect }: { collect?: boolean }) => {
     if (collect) gc();
     return memory();

@@ -14,6 +14,8 @@ export interface ServingResult {
   /** Node flags of the exporter's process (the image's NODE_OPTIONS unless BENCH_CHILD_ARGS). */
   flags: string[];
   nodeVersion: string;
+  /** MB committed per V8 heap space after the last scrape and a full GC. */
+  heapSpaces: Record<string, number>;
   pollSeconds: number;
   /** Plain and gzip size of the last scrape. */
   bytes: number;
@@ -106,12 +108,14 @@ export async function serving(options: { jobs: number; jobHistograms: boolean; c
     const memory = await child.call<Memory>('memory', {});
     const live = await child.call<Memory>('memory', { collect: true });
     const { version } = await child.call<{ version: string }>('version');
+    const heapSpaces = await child.call<Record<string, number>>('heapSpaces');
     const result: ServingResult = {
       jobs: options.jobs,
       jobHistograms: options.jobHistograms,
       cycles: options.cycles,
       flags: options.flags,
       nodeVersion: version,
+      heapSpaces,
       pollSeconds: pollMs / 1000,
       ...sizes,
       cpuSeconds,
