@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import { createSimulator } from '../simulator/index.js';
 import { BenchChild } from './ipc.js';
-import { PROMETHEUS_HEADERS, runScrapeLoad } from './scrapers.js';
+import { PROMETHEUS_HEADERS, runScrapeLoad, type BodyExpectation } from './scrapers.js';
 import { median, percentile } from './stats.js';
 
 /**
@@ -139,53 +139,34 @@ export async function scrapeLoad(options: { jobs: number; scrapers: number; dura
     const jobs = simulator.jobs().map((job) => ({ id: job.id, name: job.name }));
     await child.call('create', { endpoint: simulator.url, jobs, maxConcurrency: 16, startAt: 'latest', schedule: `*/${options.tickSeconds} * * * * *` });
     const { url } = await child.call<{ url: string }>('start');
-    const scheduled = () => child.call<{ cycles: Array<{ start: number; end: number }>; skipped: number }>('scheduled');
+    const schedule = new ScheduleLog(child);
     clock = setInterval(() => simulator.advance((30 / options.tickSeconds) * 0.1), 100);
     // Two quiet cycles after the first (the cold start), for the cycle time without scrapers.
-    while ((await scheduled()).cycles.length < 3) await new Promise((resolve) => setTimeout(resolve, 200));
-    const quiet = (await scheduled()).cycles.slice(1).map((c) => c.end - c.start);
-
-    const reference = await (await fetch(`${url}/metrics`)).text();
-    const lastFamily = [...reference.matchAll(/^# TYPE (\S+) (\S+)$/gm)].at(-1)?.[1] ?? '';
-    const tailName = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(reference.trimEnd().split('\n').at(-1) ?? '')?.[0] ?? '';
-    const skippedBefore = (await scheduled()).skipped;
+    const quiet = (await schedule.cyclesAtLeast(3)).slice(1);
+    const expect = await expectation(url, options.jobs);
+    const skippedBefore = (await schedule.read()).skipped;
     const startedAt = Date.now();
     const probes = probeHealthz(url);
-    const load = await runScrapeLoad({
-      url,
-      scrapers: options.scrapers,
-      durationMs: options.durationMs,
-      expect: { lastFamily, tailName, seriesPrefix: 'codearts_builds_total{', minSeries: options.jobs * 5 },
-      keepBodies: 0,
-    });
+    const load = await runScrapeLoad({ url, scrapers: options.scrapers, durationMs: options.durationMs, expect, keepBodies: 0 });
     const endedAt = Date.now();
     const healthz = await probes.stop();
-    // The cycle running when the load ended counts once it has finished.
-    for (let i = 0; i < 100; i++) {
-      const { cycles } = await scheduled();
-      if (cycles.some((c) => c.end >= endedAt)) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    const after = await scheduled();
+    const after = await schedule.afterCycleEndingPast(endedAt);
     const during = after.cycles.filter((c) => c.start >= startedAt && c.start < endedAt);
-    const latencies = load.latenciesMs;
     await child.call('stop');
     return {
-      jobs: options.jobs,
-      scrapers: options.scrapers,
+      ...options,
       seconds: options.durationMs / 1000,
-      tickSeconds: options.tickSeconds,
       ticks: Math.floor(endedAt / 1000 / options.tickSeconds) - Math.floor(startedAt / 1000 / options.tickSeconds),
       cyclesStarted: during.length,
       skipped: after.skipped - skippedBefore,
-      quietCycleMs: median(quiet),
+      quietCycleMs: median(quiet.map((c) => c.end - c.start)),
       loadedCycleMs: median(during.map((c) => c.end - c.start)),
       scrapes: load.scrapes,
       failures: load.failures,
       failureCount: load.failureCount,
-      scrapeP50Ms: percentile(latencies, 0.5),
-      scrapeP95Ms: percentile(latencies, 0.95),
-      scrapeMaxMs: Math.max(...latencies),
+      scrapeP50Ms: percentile(load.latenciesMs, 0.5),
+      scrapeP95Ms: percentile(load.latenciesMs, 0.95),
+      scrapeMaxMs: Math.max(...load.latenciesMs),
       transferredBytes: load.transferredBytes,
       plainBytes: load.plainBytes,
       healthz,
@@ -195,6 +176,44 @@ export async function scrapeLoad(options: { jobs: number; scrapers: number; dura
     await child.close();
     await simulator.close();
   }
+}
+
+type Cycle = { start: number; end: number };
+
+/** The cycles the child's own schedule ran (start and end, ms since the epoch) and the ticks it skipped. */
+class ScheduleLog {
+  constructor(private readonly child: BenchChild) {}
+
+  read(): Promise<{ cycles: Cycle[]; skipped: number }> {
+    return this.child.call('scheduled');
+  }
+
+  async cyclesAtLeast(count: number): Promise<Cycle[]> {
+    for (;;) {
+      const { cycles } = await this.read();
+      if (cycles.length >= count) return cycles;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  /** Once the cycle running at `time` (if any) has finished, within 20 s. */
+  async afterCycleEndingPast(time: number): Promise<{ cycles: Cycle[]; skipped: number }> {
+    for (let i = 0; i < 100; i++) {
+      const log = await this.read();
+      if (log.cycles.some((c) => c.end >= time)) return log;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return this.read();
+  }
+}
+
+/** What a complete body looks like, from a quiet scrape: its last family and how its text ends. */
+async function expectation(url: string, jobs: number): Promise<BodyExpectation> {
+  const reference = await (await fetch(`${url}/metrics`)).text();
+  const lastFamily = [...reference.matchAll(/^# TYPE (\S+) (\S+)$/gm)].at(-1)?.[1] ?? '';
+  const tailName = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(reference.trimEnd().split('\n').at(-1) ?? '')?.[0] ?? '';
+  // Every job has a codearts_builds_total series per result (5) from the start.
+  return { lastFamily, tailName, seriesPrefix: 'codearts_builds_total{', minSeries: jobs * 5 };
 }
 
 /** GET /healthz every 10 ms until stopped: latencies, failures. */
