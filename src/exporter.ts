@@ -8,6 +8,7 @@ import type { HttpTransport } from './codearts/transport.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log/logger.js';
 import { BuildMetrics } from './metrics/build-metrics.js';
+import { joinParts, type ExpositionPart } from './metrics/exposition-part.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
 import { JobDiscovery, mergeJobs } from './poller/discovery.js';
 import { Poller, type CycleSummary } from './poller/poller.js';
@@ -15,9 +16,17 @@ import { PollSchedule, schedulePeriodSeconds } from './poller/schedule.js';
 import { createServerApp } from './server/app.js';
 import { listen } from './server/listen.js';
 import { CycleWatchdog } from './server/watchdog.js';
+import { ScrapeCache } from './server/scrape-cache.js';
 import { FileStore } from './state/file-store.js';
 import type { Store } from './state/store.js';
 import { VERSION } from './version.js';
+
+/**
+ * How long a `/metrics` body is served without rendering it again when nothing tracked changed:
+ * the bound on how old api_requests_total, the request duration histogram, api_retries_total and
+ * the process metrics in a scrape can be (everything else renders again on its next change).
+ */
+export const METRICS_MAX_AGE_MS = 1000;
 
 export interface ExporterOptions {
   config: Config;
@@ -35,6 +44,8 @@ export class Exporter {
   readonly metrics: BuildMetrics;
   readonly self: SelfMetrics;
   readonly client: CodeArtsClient;
+  /** `/metrics` as served over HTTP: one render for all concurrent scrapers, cached with its gzip. */
+  readonly scrapes: ScrapeCache;
   private schedule: PollSchedule | undefined;
   private discovery: JobDiscovery | undefined;
   private discovered: Array<{ id: string; name: string }> = [];
@@ -54,6 +65,10 @@ export class Exporter {
     this.metrics = metrics;
     this.self = self;
     this.client = client;
+    this.scrapes = new ScrapeCache(
+      { version: () => this.metrics.version + this.self.version, parts: () => this.expositionParts(METRICS_MAX_AGE_MS) },
+      { maxAgeMs: METRICS_MAX_AGE_MS },
+    );
   }
 
   static async create(options: ExporterOptions): Promise<Exporter> {
@@ -104,10 +119,15 @@ export class Exporter {
     return exporter;
   }
 
-  /** The full `/metrics` body: build metrics, then self and process metrics. */
+  /** The full `/metrics` text, rendered now (uncached): build metrics, then self and process metrics. */
   async renderMetrics(): Promise<string> {
     // In slices that yield to the event loop, so /healthz keeps answering during a big scrape.
-    return (await this.metrics.renderAsync()) + (await this.self.render());
+    return joinParts(await this.expositionParts());
+  }
+
+  /** The body's parts; the registry's text is reused for up to `registryMaxAgeMs` while its tracked series are unchanged. */
+  private async expositionParts(registryMaxAgeMs = 0): Promise<ExpositionPart[]> {
+    return [...this.metrics.parts(), ...(await this.self.parts(registryMaxAgeMs))];
   }
 
   /** One cycle, without schedule or server (`once`, tests). */
@@ -141,7 +161,7 @@ export class Exporter {
   /** Starts the HTTP server and the schedule; resolves with the server's address. */
   async start(): Promise<{ url: string }> {
     const app = createServerApp({
-      renderMetrics: () => this.renderMetrics(),
+      metrics: this.scrapes,
       onError: (error) => this.logger.error({ err: error }, 'HTTP request failed'),
       isReady: () => (this.ready ? { ready: true } : { ready: false, reason: 'first poll cycle not finished' }),
       isHealthy: () => this.network.watchdog.check(),

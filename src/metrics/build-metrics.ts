@@ -3,6 +3,7 @@ import type { BuildRecord, RecordLabelName } from '../codearts/record.js';
 import type { LastBuild } from '../state/store.js';
 import { BUILD_FAMILIES, BUILD_FAMILY_ORDER, type BuildFamilyKey } from './catalog.js';
 import { escapeLabelValue, familyHeader, formatValue } from './exposition.js';
+import { joinParts, textPart, type ExpositionPart } from './exposition-part.js';
 
 export interface BuildMetricsOptions {
   durationBuckets: readonly number[];
@@ -23,8 +24,17 @@ export interface JobSnapshot {
 /** Family positions in a job's chunk cache (the exposition order of the catalog). */
 const F = Object.fromEntries(BUILD_FAMILY_ORDER.map((key, index) => [key, index])) as Record<BuildFamilyKey, number>;
 const FAMILY_COUNT = BUILD_FAMILY_ORDER.length;
-/** Rendering yields to the event loop after this much work, so /healthz answers during a big scrape. */
-const SLICE_MS = 10;
+/**
+ * Jobs per exposition part (and so per gzip piece) of each family: about 16-64 KB of text for the
+ * realistic mix, enough for deflate to find the repetition between jobs (the body compresses to
+ * about 6% in such pieces, 5% in one piece) and few enough jobs that a cycle in which a few jobs
+ * changed compresses a small share of the body again. A gauge line is ~110 bytes, a job's
+ * counters ~600 bytes, its histograms 1.5-4 KB.
+ */
+const SEGMENT_JOBS: readonly number[] = BUILD_FAMILY_ORDER.map((key) => {
+  const type = BUILD_FAMILIES[key].type;
+  return type === 'histogram' ? 16 : type === 'counter' ? 64 : 256;
+});
 
 /** `,le="30"} ` etc. for one bucket layout, computed once; without the comma for unlabelled histograms. */
 function bucketSuffixes(bounds: readonly number[], labelled: boolean): string[] {
@@ -74,6 +84,8 @@ class Histogram {
 }
 
 class JobSeries {
+  /** Place in the exposition order. */
+  position = 0;
   readonly builds = new Map<string, { labels: string; value: number }>();
   readonly triggers = new Map<string, number>();
   readonly durations = new Map<string, Histogram>();
@@ -84,8 +96,7 @@ class JobSeries {
 
   constructor(readonly labels: string) {}
 
-  invalidate(...families: number[]): void {
-    if (families.length === 0) this.chunks.fill(undefined);
+  invalidate(families: readonly number[]): void {
     for (const family of families) this.chunks[family] = undefined;
   }
 
@@ -155,16 +166,24 @@ function changedGauges(before: JobSnapshot, after: JobSnapshot): number[] {
 /**
  * Build metrics kept as plain data and rendered by hand. Each job's text is cached per family and
  * re-rendered only after that family of that job changed, so a scrape of thousands of mostly idle
- * jobs is mostly string joins. `renderAsync` yields to the event loop every few milliseconds.
+ * jobs is mostly string joins. The body is offered as parts (`parts()`): per family a header, one
+ * part per segment of jobs (SEGMENT_JOBS) and the fleet-wide histograms; a part object is replaced
+ * when a job of its segment changes that family, so the gzip pieces of unchanged parts are reused.
  */
 export class BuildMetrics {
   private readonly jobs = new Map<string, JobSeries>();
+  /** The jobs in exposition order (the order they were added). */
+  private readonly order: JobSeries[] = [];
+  /** segmentParts[family][segment]; undefined after a change, created again by parts(). */
+  private segmentParts: Array<Array<ExpositionPart | undefined>> = emptyRows();
+  private readonly fleetParts: Array<ExpositionPart | undefined> = new Array<ExpositionPart | undefined>(FAMILY_COUNT);
   private readonly fleetDurations = new Map<string, Histogram>();
   private fleetQueue: Histogram | undefined;
   private readonly durationSuffixes: string[];
   private readonly queueSuffixes: string[];
   private readonly fleetQueueSuffixes: string[];
-  private readonly headers: string[];
+  private readonly headers: ExpositionPart[];
+  private changes = 0;
 
   constructor(private readonly options: BuildMetricsOptions) {
     this.durationSuffixes = bucketSuffixes(options.durationBuckets, true);
@@ -173,8 +192,13 @@ export class BuildMetrics {
     this.fleetQueueSuffixes = bucketSuffixes(options.queueBuckets, false);
     this.headers = BUILD_FAMILY_ORDER.map((key) => {
       const family = BUILD_FAMILIES[key];
-      return familyHeader(family.name, family.type, family.help);
+      return textPart(familyHeader(family.name, family.type, family.help));
     });
+  }
+
+  /** Grows with every change of a value, a job or a label; equal versions mean equal text. */
+  get version(): number {
+    return this.changes;
   }
 
   /** Adds a job (or renames it) with every result and trigger series at zero. */
@@ -187,12 +211,28 @@ export class BuildMetrics {
       for (const result of BUILD_RESULTS) series.builds.set(result, { labels: `${labels},result="${result}"`, value: 0 });
     }
     for (const trigger of KNOWN_TRIGGER_TYPES) series.triggers.set(trigger, 0);
-    if (existing) this.carryOver(existing, series);
+    if (existing) {
+      this.carryOver(existing, series);
+      series.position = existing.position;
+      this.order[series.position] = series;
+    } else {
+      series.position = this.order.length;
+      this.order.push(series);
+    }
+    // Map.set keeps an existing key's place, like the order array.
     this.jobs.set(jobId, series);
+    this.changed(series, ALL_FAMILIES);
   }
 
   removeJob(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (!job) return;
     this.jobs.delete(jobId);
+    this.order.splice(job.position, 1);
+    for (let i = job.position; i < this.order.length; i++) (this.order[i] as JobSeries).position = i;
+    // Every later job moved to another segment: rare enough (discovery) to start over.
+    this.segmentParts = emptyRows();
+    this.changes += 1;
   }
 
   jobIds(): string[] {
@@ -203,23 +243,27 @@ export class BuildMetrics {
   countFinished(jobId: string, record: BuildRecord, result: BuildResult): void {
     const job = this.job(jobId);
     const extra = this.recordLabelText(record);
-    const key = `${result}${extra}`;
-    const series = job.builds.get(key) ?? { labels: `${job.labels},result="${result}"${extra}`, value: 0 };
-    series.value += 1;
-    job.builds.set(key, series);
-    job.triggers.set(record.triggerType, (job.triggers.get(record.triggerType) ?? 0) + 1);
-    job.invalidate(F.builds, F.triggers);
-    if (record.durationSeconds !== undefined) {
-      const owner = this.options.jobHistograms ? job.durations : this.fleetDurations;
-      const labels = this.options.jobHistograms ? `${job.labels},result="${result}"${extra}` : `result="${result}"${extra}`;
-      let histogram = owner.get(key);
-      if (!histogram) {
-        histogram = new Histogram(labels, this.options.durationBuckets, this.durationSuffixes);
-        owner.set(key, histogram);
-      }
-      histogram.observe(record.durationSeconds);
-      if (this.options.jobHistograms) job.invalidate(F.duration);
+    const key = extra ? `${result}${extra}` : result;
+    let series = job.builds.get(key);
+    if (!series) {
+      series = { labels: `${job.labels},result="${result}"${extra}`, value: 0 };
+      job.builds.set(key, series);
     }
+    series.value += 1;
+    job.triggers.set(record.triggerType, (job.triggers.get(record.triggerType) ?? 0) + 1);
+    this.changed(job, COUNTER_FAMILIES);
+    if (record.durationSeconds === undefined) return;
+    const perJob = this.options.jobHistograms;
+    const owner = perJob ? job.durations : this.fleetDurations;
+    let histogram = owner.get(key);
+    if (!histogram) {
+      const labels = perJob ? `${job.labels},result="${result}"${extra}` : `result="${result}"${extra}`;
+      histogram = new Histogram(labels, this.options.durationBuckets, this.durationSuffixes);
+      owner.set(key, histogram);
+    }
+    histogram.observe(record.durationSeconds);
+    if (perJob) this.changed(job, DURATION_FAMILY);
+    else this.fleetChanged(F.duration);
   }
 
   observeQueue(jobId: string, seconds: number): void {
@@ -227,10 +271,11 @@ export class BuildMetrics {
     if (this.options.jobHistograms) {
       job.queue ??= new Histogram(job.labels, this.options.queueBuckets, this.queueSuffixes);
       job.queue.observe(seconds);
-      job.invalidate(F.queue);
+      this.changed(job, QUEUE_FAMILY);
     } else {
       this.fleetQueue ??= new Histogram('', this.options.queueBuckets, this.fleetQueueSuffixes);
       this.fleetQueue.observe(seconds);
+      this.fleetChanged(F.queue);
     }
   }
 
@@ -238,52 +283,84 @@ export class BuildMetrics {
   setSnapshot(jobId: string, snapshot: JobSnapshot): void {
     const job = this.job(jobId);
     const changed = changedGauges(job.snapshot, snapshot);
+    if (changed.length === 0) return;
     job.snapshot = { ...snapshot, ...(snapshot.last ? { last: { ...snapshot.last } } : {}) };
-    if (changed.length > 0) job.invalidate(...changed);
+    this.changed(job, changed);
+  }
+
+  /**
+   * The body in order: per family its header, one part per segment of jobs, the fleet-wide
+   * histograms. Parts of unchanged segments are the same objects as last time.
+   */
+  parts(): ExpositionPart[] {
+    const parts: ExpositionPart[] = [];
+    for (let family = 0; family < FAMILY_COUNT; family++) {
+      parts.push(this.headers[family] as ExpositionPart);
+      const segments = Math.ceil(this.order.length / (SEGMENT_JOBS[family] as number));
+      const row = this.segmentParts[family] as Array<ExpositionPart | undefined>;
+      for (let segment = 0; segment < segments; segment++) {
+        let part = row[segment];
+        if (!part) {
+          part = this.segmentPart(family, segment);
+          row[segment] = part;
+        }
+        parts.push(part);
+      }
+      const fleet = this.fleetPart(family);
+      if (fleet) parts.push(fleet);
+    }
+    return parts;
   }
 
   /** The whole text at once (blocks the event loop for the duration; see renderAsync). */
   render(): string {
-    const parts: string[] = [];
-    const jobs = [...this.jobs.values()];
-    for (let family = 0; family < FAMILY_COUNT; family++) {
-      parts.push(this.headers[family] ?? '');
-      for (const job of jobs) parts.push(job.chunk(family));
-      parts.push(this.fleetText(family));
-    }
-    return parts.join('');
+    return this.parts()
+      .map((part) => part.text())
+      .join('');
   }
 
   /**
    * The same text as `render()`, produced in slices of about 10 ms with the event loop let through
-   * in between. Jobs removed meanwhile are still rendered; changes made meanwhile may or may not
-   * show, each job's family chunk being consistent in itself.
+   * in between. Changes made meanwhile may or may not show, each segment being consistent in itself.
    */
-  async renderAsync(): Promise<string> {
-    const parts: string[] = [];
-    const jobs = [...this.jobs.values()];
-    let sliceStart = performance.now();
-    for (let family = 0; family < FAMILY_COUNT; family++) {
-      parts.push(this.headers[family] ?? '');
-      for (let i = 0; i < jobs.length; i++) {
-        parts.push((jobs[i] as JobSeries).chunk(family));
-        if ((i & 255) === 255 && performance.now() - sliceStart > SLICE_MS) {
-          await new Promise((resolve) => setImmediate(resolve));
-          sliceStart = performance.now();
-        }
-      }
-      parts.push(this.fleetText(family));
-    }
-    return parts.join('');
+  renderAsync(): Promise<string> {
+    return joinParts(this.parts());
   }
 
-  /** Fleet-wide histograms (`job_histograms: false`). */
-  private fleetText(family: number): string {
+  private segmentPart(family: number, segment: number): ExpositionPart {
+    const size = SEGMENT_JOBS[family] as number;
+    return {
+      text: () => {
+        const end = Math.min(this.order.length, (segment + 1) * size);
+        let text = '';
+        for (let i = segment * size; i < end; i++) text += (this.order[i] as JobSeries).chunk(family);
+        return text;
+      },
+    };
+  }
+
+  /** Fleet-wide histograms (`job_histograms: false`); undefined when the family has none. */
+  private fleetPart(family: number): ExpositionPart | undefined {
     if (family === F.duration && this.fleetDurations.size > 0) {
-      return [...this.fleetDurations.values()].map((histogram) => histogram.render(BUILD_FAMILIES.duration.name)).join('');
+      this.fleetParts[family] ??= textPart([...this.fleetDurations.values()].map((h) => h.render(BUILD_FAMILIES.duration.name)).join(''));
+    } else if (family === F.queue && this.fleetQueue) {
+      this.fleetParts[family] ??= textPart(this.fleetQueue.render(BUILD_FAMILIES.queue.name));
     }
-    if (family === F.queue && this.fleetQueue) return this.fleetQueue.render(BUILD_FAMILIES.queue.name);
-    return '';
+    return this.fleetParts[family];
+  }
+
+  private changed(job: JobSeries, families: readonly number[]): void {
+    job.invalidate(families);
+    for (const family of families) {
+      const segment = Math.floor(job.position / (SEGMENT_JOBS[family] as number));
+      (this.segmentParts[family] as Array<ExpositionPart | undefined>)[segment] = undefined;
+    }
+    this.changes += 1;
+  }
+
+  private fleetChanged(family: number): void {
+    this.fleetParts[family] = undefined;
+    this.changes += 1;
   }
 
   private job(jobId: string): JobSeries {
@@ -316,4 +393,13 @@ export class BuildMetrics {
     }
     to.snapshot = from.snapshot;
   }
+}
+
+const ALL_FAMILIES: readonly number[] = BUILD_FAMILY_ORDER.map((_, index) => index);
+const COUNTER_FAMILIES: readonly number[] = [F.builds, F.triggers];
+const DURATION_FAMILY: readonly number[] = [F.duration];
+const QUEUE_FAMILY: readonly number[] = [F.queue];
+
+function emptyRows(): Array<Array<ExpositionPart | undefined>> {
+  return Array.from({ length: FAMILY_COUNT }, () => []);
 }

@@ -1,8 +1,9 @@
 import { renameSync, rmSync } from 'node:fs';
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { parseStateFile, renderStateFile } from './state-schema.js';
+import { parseStateFile, stateFileHeader } from './state-schema.js';
 import { lockStateFile } from './state-lock.js';
+import { StateSerializer } from './state-serializer.js';
 import { StaleVersionError, type JobState, type Store, type StoredJob } from './store.js';
 
 function applyTo(jobs: Map<string, StoredJob>, waiter: Waiter): void {
@@ -41,6 +42,7 @@ export class FileStore implements Store {
   private flushing: Promise<void> | undefined;
   private release: (() => Promise<void>) | undefined;
   private lockLost: Error | undefined;
+  private readonly serializer = new StateSerializer();
 
   private constructor(
     readonly path: string,
@@ -152,13 +154,15 @@ export class FileStore implements Store {
 
   /** Writes and fsyncs the new content to a temp file beside the state file; returns its path. */
   private async writeTemp(jobs: Map<string, StoredJob>): Promise<string> {
-    const body = renderStateFile(jobs);
+    const body = this.serializer.serialize(stateFileHeader(), jobs);
     await mkdir(dirname(this.path), { recursive: true });
     const temp = `${this.path}.${process.pid}.tmp`;
     try {
       const handle = await open(temp, 'w', 0o600);
       try {
-        await handle.writeFile(body);
+        const { bytesWritten } = await handle.writev(body);
+        const length = body.reduce((sum, buffer) => sum + buffer.length, 0);
+        if (bytesWritten !== length) throw new Error(`short write to ${temp}: ${bytesWritten} of ${length} bytes`);
         await handle.sync();
       } finally {
         await handle.close();

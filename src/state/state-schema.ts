@@ -63,13 +63,9 @@ export function parseStateFile(data: unknown): Map<string, StoredJob> | { proble
   return jobs;
 }
 
-export function renderStateFile(jobs: ReadonlyMap<string, StoredJob>): string {
-  return JSON.stringify({
-    format: STATE_FORMAT,
-    schema_version: STATE_SCHEMA_VERSION,
-    saved_at: new Date().toISOString(),
-    jobs: Object.fromEntries(jobs),
-  });
+/** Everything in the state file but `jobs`, which the file store's serializer appends per job. */
+export function stateFileHeader(): { format: string; schema_version: number; saved_at: string } {
+  return { format: STATE_FORMAT, schema_version: STATE_SCHEMA_VERSION, saved_at: new Date().toISOString() };
 }
 
 /** Version 1 -> 2: one entry per skipped number becomes ranges of consecutive numbers. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseStateFile, renderStateFile, STATE_SCHEMA_VERSION } from '../../src/state/state-schema.js';
+import { StateSerializer } from '../../src/state/state-serializer.js';
+import { parseStateFile, stateFileHeader, STATE_SCHEMA_VERSION } from '../../src/state/state-schema.js';
 import { emptyJobState } from '../../src/state/store.js';
 
 const JOB = 'a5c00000000000000000000000000001';
@@ -35,7 +36,7 @@ describe('state file schema', () => {
 
   it('writes the current version and reads it back unchanged', () => {
     const state = { ...emptyJobState(), cursor: 9, pending: [8], skipped: [{ from: 3, to: 4, checksLeft: 2 }], notFoundOnce: [8], firstSeen: { '8': 1_767_225_600 } };
-    const text = renderStateFile(new Map([[JOB, { version: 2, state }]]));
+    const text = Buffer.concat(new StateSerializer().serialize(stateFileHeader(), new Map([[JOB, { version: 2, state }]]))).toString('utf8');
     expect(JSON.parse(text).schema_version).toBe(STATE_SCHEMA_VERSION);
     expect(parseStateFile(JSON.parse(text))).toEqual(new Map([[JOB, { version: 2, state }]]));
   });
