@@ -54,11 +54,11 @@ RUN apk add --no-cache tini \
       /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-v*
 
 ENV NODE_ENV=production
-# Heap limit: RSS 156 MB (peak 179 MB) after 20 poll cycles at 1,000 jobs, against 333 MB without it
-# (docs/deployment.md, sizing; measured on Node 20, whose young generation is at most 3 x 16 MiB).
-# Node 24 lets the young generation grow to 3 x 64 MiB (heap limit 352 MiB instead of 208 MiB), so
-# the semi-space cap keeps the measured configuration. For 10,000 jobs use --max-old-space-size=384.
-ENV NODE_OPTIONS="--max-old-space-size=160 --max-semi-space-size=16"
+# Heap limits, one default from 100 to 10,000 jobs (job_histograms: false): old space 256 MiB, young
+# generation capped at 3 x 8 MiB (Node 24 would let it grow to 3 x 64 MiB). Measured by `npm run bench`
+# (scenarios rss100, rss1k, rss10k read this line): see docs/deployment.md, Sizing. 10,000 jobs with
+# per-job histograms need --max-old-space-size=384; override NODE_OPTIONS where the container runs.
+ENV NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=8"
 WORKDIR /app
 
 # Application files stay owned by root (read-only for the app user); only /app/data is writable.

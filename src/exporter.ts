@@ -7,6 +7,7 @@ import type { Config } from './config/schema.js';
 import type { CounterLayout } from './domain/counters.js';
 import type { Logger } from './log/logger.js';
 import { BuildMetrics } from './metrics/build-metrics.js';
+import { joinParts, type ExpositionPart } from './metrics/exposition-part.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
 import { JobDiscovery } from './poller/discovery.js';
 import { JobSet } from './poller/job-set.js';
@@ -16,6 +17,7 @@ import { createServerApp } from './server/app.js';
 import type { LandingJob } from './server/landing-page.js';
 import { listen } from './server/listen.js';
 import { CycleWatchdog } from './server/watchdog.js';
+import { ScrapeCache } from './server/scrape-cache.js';
 import { FileStore } from './state/file-store.js';
 import type { Store } from './state/store.js';
 import { systemClock, type Clock } from './support/clock.js';
@@ -24,6 +26,13 @@ import { VERSION } from './version.js';
 import { createAuthProvider } from './wiring/auth.js';
 import { createClient, createTransport } from './wiring/client.js';
 import { createReporter, type ExporterEvent } from './wiring/report.js';
+
+/**
+ * How long a `/metrics` body is served without rendering it again when nothing tracked changed:
+ * the bound on how old api_requests_total, the request duration histogram, api_retries_total and
+ * the process metrics in a scrape can be (everything else renders again on its next change).
+ */
+export const METRICS_MAX_AGE_MS = 1000;
 
 export interface ExporterOptions {
   config: Config;
@@ -64,11 +73,18 @@ interface Parts {
 
 /** Everything wired together: client, store, job set, poller, metrics, reporting, schedule and HTTP server. */
 export class Exporter {
+  /** `/metrics` as served over HTTP: one render for all concurrent scrapers, cached with its gzip. */
+  readonly scrapes: ScrapeCache;
   private schedule: PollSchedule | undefined;
   private server: Server | undefined;
   private ready = false;
 
-  private constructor(private readonly parts: Parts) {}
+  private constructor(private readonly parts: Parts) {
+    this.scrapes = new ScrapeCache(
+      { version: () => parts.metrics.version + parts.self.version, parts: () => this.expositionParts(METRICS_MAX_AGE_MS) },
+      { maxAgeMs: METRICS_MAX_AGE_MS },
+    );
+  }
 
   static async create(options: ExporterOptions): Promise<Exporter> {
     const { config, logger } = options;
@@ -109,15 +125,20 @@ export class Exporter {
     return this.parts.client;
   }
 
-  /** The full `/metrics` body: build metrics, then self and process metrics. */
+  /** The full `/metrics` text, rendered now (uncached): build metrics, then self and process metrics. */
   async renderMetrics(): Promise<string> {
     // In slices that yield to the event loop, so /healthz keeps answering during a big scrape.
-    return (await this.parts.metrics.renderAsync()) + (await this.parts.self.render());
+    return joinParts(await this.expositionParts());
   }
 
   /** Per-job view for the landing page and the bench: id, name, state as last committed, last reached. */
   describeJobs(): LandingJob[] {
     return this.parts.jobs.jobs().map((job) => ({ id: job.id, name: job.name, state: job.stored?.state, lastReachedAt: job.lastReachedAt }));
+  }
+
+  /** The body's parts; the registry's text is reused for up to `registryMaxAgeMs` while its tracked series are unchanged. */
+  private async expositionParts(registryMaxAgeMs = 0): Promise<ExpositionPart[]> {
+    return [...this.parts.metrics.parts(), ...(await this.parts.self.parts(registryMaxAgeMs))];
   }
 
   /** One cycle, without schedule or server (`once`, tests). */
@@ -172,7 +193,7 @@ export class Exporter {
   private app(): ReturnType<typeof createServerApp> {
     const { config, logger, auth, watchdog } = this.parts;
     return createServerApp({
-      renderMetrics: () => this.renderMetrics(),
+      metrics: this.scrapes,
       onError: (error) => logger.error({ err: error }, 'HTTP request failed'),
       isReady: () => (this.ready ? { ready: true } : { ready: false, reason: 'first poll cycle not finished' }),
       isHealthy: () => watchdog.check(),

@@ -1,10 +1,11 @@
 import { once } from 'node:events';
+import * as v8 from 'node:v8';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { parseConfigText } from '../config/load.js';
 import { Exporter } from '../exporter.js';
 import { createLogger } from '../log/logger.js';
@@ -34,6 +35,8 @@ export interface ExporterSettings {
   maxBuildsPerJobPerCycle?: number;
   /** memory: no state file (render benchmarks). */
   store?: 'file' | 'memory';
+  /** poll.schedule; the schedule runs only after `start`. */
+  schedule?: string;
 }
 
 let exporter: Exporter | undefined;
@@ -44,6 +47,10 @@ let stateDir: string | undefined;
 let fleet: SyntheticFleet | undefined;
 /** The simulator's virtual time (Unix seconds), sent with each cycle: the poller's clock. */
 let virtualNow: number | undefined;
+/** The prom-client registry holding the same series as the exporter (scrape scenario). */
+let mirrorRegistry: Registry | undefined;
+/** Cycles the exporter's own schedule ran (scrape-load scenario): start and end, ms since the epoch. */
+const scheduledCycles: Array<{ start: number; end: number }> = [];
 
 function silentLogger() {
   return createLogger('error', { write: () => undefined });
@@ -61,7 +68,7 @@ async function createExporter(settings: ExporterSettings): Promise<Exporter> {
       retry: { retries: 3, min_delay: '10ms', max_delay: '100ms' },
     },
     poll: {
-      schedule: '*/30 * * * * *',
+      schedule: settings.schedule ?? '*/30 * * * * *',
       start_at: settings.startAt ?? 'latest',
       max_builds_per_job_per_cycle: settings.maxBuildsPerJobPerCycle ?? 50,
     },
@@ -136,12 +143,8 @@ export interface RenderBenchResult {
   memory: ReturnType<typeof memory>;
 }
 
-/**
- * Our `/metrics` (exporter.renderMetrics) against one prom-client registry holding the same series
- * (build families and per-job self-metric families mirrored in prom-client, plus the same other
- * self and process metrics), fed the same calls. Runs alternate which side goes first; each render follows a forced GC.
- */
-async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
+/** Our exporter and one prom-client registry holding the same series, fed the same synthetic mix. */
+async function mirroredExporter(args: { jobs: number; jobHistograms: boolean }) {
   const jobs = benchJobs(args.jobs);
   const ours = await createExporter({ endpoint: 'http://127.0.0.1:9', jobs, jobHistograms: args.jobHistograms, store: 'memory' });
   exporter = ours;
@@ -169,7 +172,17 @@ async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
   sink().reached(jobs, now);
   const synthetic = new SyntheticFleet(jobs, [sink(), mirror]);
   await synthetic.fill();
+  return { ours, registry: baselineSelf.registry, synthetic };
+}
 
+/**
+ * Our `/metrics` (exporter.renderMetrics) against one prom-client registry holding the same series
+ * (build families and per-job self-metric families mirrored in prom-client, plus the same other
+ * self and process metrics), fed the same calls. Runs alternate which side goes first; each render follows a forced GC.
+ */
+async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
+  const { ours, registry, synthetic } = await mirroredExporter(args);
+  const baselineSelf = { registry };
   const renderOurs = () => ours.renderMetrics();
   const renderTheirs = () => baselineSelf.registry.metrics();
   const measure = async (render: () => Promise<string>) => {
@@ -250,7 +263,7 @@ serve({
   serve: async () => {
     const current = need();
     const app = createServerApp({
-      renderMetrics: () => current.renderMetrics(),
+      metrics: current.scrapes,
       isReady: () => ({ ready: true }),
       landing: () => ({ version: VERSION, endpoint: current.config.codearts.endpoint, auth: 'static token', schedule: current.config.poll.schedule, ready: true, jobs: current.describeJobs() }),
     });
@@ -258,6 +271,52 @@ serve({
     await once(server, 'listening');
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
   },
+  /** The scrape scenario: our exporter and a prom-client mirror of its series, served over HTTP. */
+  scrapeSetup: async (args: { jobs: number; jobHistograms: boolean }) => {
+    const mirrored = await mirroredExporter(args);
+    fleet = mirrored.synthetic;
+    mirrorRegistry = mirrored.registry;
+    return { jobs: args.jobs };
+  },
+  /** prom-client rendering the same series, after a forced GC. */
+  promClientRender: async () => {
+    gc();
+    const registry = mirrorRegistry;
+    if (!registry) throw new Error('no mirror: send scrapeSetup first');
+    const { ms, value } = await timed(() => registry.metrics());
+    return { ms, bytes: Buffer.byteLength(value) };
+  },
+  /** The exporter as `run` starts it: its HTTP server and its schedule. */
+  start: async () => {
+    const current = need();
+    const runCycle = current.runCycle.bind(current);
+    current.runCycle = async (signal) => {
+      const start = Date.now();
+      const summary = await runCycle(signal);
+      scheduledCycles.push({ start, end: Date.now() });
+      return summary;
+    };
+    return current.start();
+  },
+  /** Cycles run by the schedule so far, and ticks it skipped. */
+  scheduled: async () => {
+    const text = await need().renderMetrics();
+    const skipped = Number(/^codearts_exporter_skipped_polls_total (\S+)$/m.exec(text)?.[1] ?? 0);
+    return { cycles: scheduledCycles, skipped };
+  },
+  /** CPU time of this process so far (user + system), in seconds. */
+  cpu: () => {
+    const usage = process.cpuUsage();
+    return { seconds: (usage.user + usage.system) / 1e6 };
+  },
+  gc: () => {
+    gc();
+    return {};
+  },
+  version: () => ({ version: process.version }),
+  /** Where the memory is: V8's heap spaces (committed MB), for the JSON results. */
+  heapSpaces: () =>
+    Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, Math.round((space.physical_space_size / 2 ** 20) * 10) / 10])),
   memory: ({ collect }: { collect?: boolean }) => {
     if (collect) gc();
     return memory();

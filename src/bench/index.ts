@@ -3,18 +3,22 @@ import { dirname, resolve } from 'node:path';
 import { BenchChild } from './ipc.js';
 import type { RenderBenchResult } from './host.js';
 import { catchUp, coldStart, cycleTime, steadyStateFloor } from './polling.js';
+import { imageFlags } from './image.js';
 import { fmt, machineInfo, renderTable, type Row } from './report.js';
-import { serving } from './serving.js';
+import { scrapeCost, scrapeLoad, type ScrapeCostResult, type ScrapeLoadBenchResult } from './scraping.js';
+import { PERIOD_SECONDS, serving, type ServingResult } from './serving.js';
 
 /**
  * `npm run bench [-- --quick] [--check] [--only a,b] [--json path]`: the performance figures of
  * the targets in docs/performance.md against their floor or ideal. `--quick` uses small counts (CI); `--check` exits 1
  * when a request count exceeds its target (never a time: CI machines are noisy). Scenarios:
- * render, floor, cycle, cold, catch-up, rss1k, rss10k, healthz. BENCH_CHILD_ARGS passes Node
- * flags to the exporter's process, e.g. BENCH_CHILD_ARGS=--max-old-space-size=160 --only rss1k.
+ * render, scrape, scrape-load, floor, cycle, cold, catch-up, rss100, rss1k, rss10k, healthz. The
+ * rss scenarios start the exporter's process with the Dockerfile's NODE_OPTIONS; BENCH_CHILD_ARGS
+ * passes other Node flags to it instead (e.g. BENCH_CHILD_ARGS=--max-old-space-size=384 --only
+ * rss10k), BENCH_CHILD_NODE another Node binary (the image runs Node 24).
  */
 
-const SCENARIOS = ['render', 'floor', 'cycle', 'cold', 'catch-up', 'rss1k', 'rss10k', 'healthz'] as const;
+const SCENARIOS = ['render', 'scrape', 'scrape-load', 'floor', 'cycle', 'cold', 'catch-up', 'rss100', 'rss1k', 'rss10k', 'healthz'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Args {
@@ -51,11 +55,16 @@ const FULL = {
     { jobs: 10_000, jobHistograms: true, runs: 3 },
     { jobs: 10_000, jobHistograms: false, runs: 7 },
   ],
-  // Each RSS figure comes from a fresh child process (BENCH_CHILD_ARGS adds Node flags to it).
+  scrape: { jobs: 1000, rounds: 15, changeFraction: 0.01 },
+  scrapeLoad: { jobs: 500, scrapers: 50, durationMs: 20_000, tickSeconds: 4 },
+  // Each RSS figure comes from a fresh child process, started with the image's Node flags (the
+  // healthz scenario, about latency, with Node's defaults: 10,000 jobs with per-job histograms
+  // need a larger heap than the image's).
   serving: [
-    { scenario: 'rss1k', jobs: 1000, jobHistograms: true, cycles: 20, healthz: false },
-    { scenario: 'rss10k', jobs: 10_000, jobHistograms: false, cycles: 2, healthz: false },
-    { scenario: 'healthz', jobs: 10_000, jobHistograms: true, cycles: 2, healthz: true },
+    { scenario: 'rss100', jobs: 100, jobHistograms: true, cycles: 20, healthz: false, imageFlags: true },
+    { scenario: 'rss1k', jobs: 1000, jobHistograms: true, cycles: 20, healthz: false, imageFlags: true },
+    { scenario: 'rss10k', jobs: 10_000, jobHistograms: false, cycles: 6, healthz: false, imageFlags: true },
+    { scenario: 'healthz', jobs: 10_000, jobHistograms: true, cycles: 2, healthz: true, imageFlags: false },
   ],
 };
 
@@ -65,7 +74,9 @@ const QUICK: typeof FULL = {
   cold: { jobs: 4, history: 2000 },
   catchUp: { jobs: 100, buildsPerJob: 20, latencyMs: 50, concurrency: 16 },
   render: [{ jobs: 200, jobHistograms: true, runs: 5 }],
-  serving: [{ scenario: 'healthz', jobs: 200, jobHistograms: true, cycles: 3, healthz: true }],
+  scrape: { jobs: 200, rounds: 3, changeFraction: 0.05 },
+  scrapeLoad: { jobs: 100, scrapers: 10, durationMs: 5_000, tickSeconds: 2 },
+  serving: [{ scenario: 'healthz', jobs: 200, jobHistograms: true, cycles: 3, healthz: true, imageFlags: false }],
 };
 
 async function main(): Promise<void> {
@@ -109,6 +120,22 @@ async function main(): Promise<void> {
         met: small ? cold.ours <= cold.promClient : variant.jobHistograms ? undefined : cold.ours <= 400,
       });
     }
+  }
+
+  if (args.only.has('scrape')) {
+    const o = plan.scrape;
+    progress(`scrape: ${jobsLabel(o.jobs)}, gzip over HTTP, ${o.rounds} rounds`);
+    const r = await scrapeCost(o);
+    results.scrape = r;
+    rows.push(...scrapeRows(r, o, jobsLabel));
+  }
+
+  if (args.only.has('scrape-load')) {
+    const o = plan.scrapeLoad;
+    progress(`scrape-load: ${o.scrapers} nonstop scrapers for ${o.durationMs / 1000} s while ${jobsLabel(o.jobs)} are polled every ${o.tickSeconds} s`);
+    const r = await scrapeLoad(o);
+    results.scrapeLoad = r;
+    rows.push(...scrapeLoadRows(r, jobsLabel));
   }
 
   if (args.only.has('floor')) {
@@ -206,28 +233,11 @@ async function main(): Promise<void> {
     results.serving = [];
     for (const variant of servings) {
       progress(`${variant.scenario}: ${jobsLabel(variant.jobs)}, job_histograms ${variant.jobHistograms}`);
-      const r = await serving(variant);
+      const r = await serving({ ...variant, flags: variant.imageFlags ? imageFlags() : [] });
+      // As the process got them: BENCH_CHILD_ARGS (added to every child) replaces the image's flags.
+      r.flags = [...(process.env.BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean), ...r.flags];
       (results.serving as unknown[]).push(r);
-      const label = `${jobsLabel(variant.jobs)}${variant.jobHistograms ? '' : ', job_histograms false'}`;
-      const limit = variant.jobs <= 1000 ? 250 : variant.jobHistograms ? undefined : 600;
-      rows.push({
-        scenario: `RSS, ${label}, after ${variant.cycles} cycles each followed by a scrape of ${(r.bytes / 2 ** 20).toFixed(1)} MiB (peak ${fmt.mb(r.peakRssMb)}, live heap ${fmt.mb(r.liveHeapMb)})`,
-        measured: fmt.mb(r.rssMb),
-        reference: '',
-        ratio: limit ? r.rssMb / limit : undefined,
-        target: limit ? `≤ ${limit} MB` : '—',
-        met: limit ? r.rssMb <= limit : undefined,
-      });
-      if (r.healthz) {
-        rows.push({
-          scenario: `/healthz while ${label} are scraped (first render, then every job changed): max (p99 ${fmt.ms(r.healthz.p99Ms)}, ${r.healthz.probes} probes, scrapes ${r.healthz.scrapeMs.map(fmt.ms).join(', ')})`,
-          measured: fmt.ms(r.healthz.maxMs),
-          reference: '',
-          ratio: r.healthz.maxMs / 1000,
-          target: '≤ 1 s',
-          met: r.healthz.maxMs <= 1000,
-        });
-      }
+      rows.push(...servingRows(variant.scenario, r, jobsLabel));
     }
   }
 
@@ -245,6 +255,114 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   }
+}
+
+/** Issue 13, acceptance 2: bytes on the wire, a cached scrape, a scrape after a change against prom-client. */
+function scrapeRows(r: ScrapeCostResult, o: { rounds: number; changeFraction: number }, jobsLabel: (n: number) => string): Row[] {
+  const label = `/metrics ${jobsLabel(r.jobs)} over HTTP with Prometheus' headers`;
+  return [
+    {
+      scenario: `${label}: bytes transferred (gzip) against the plain body`,
+      measured: `${fmt.n(r.gzipBytes / 1024)} KiB`,
+      reference: `${fmt.n(r.plainBytes / 1024)} KiB`,
+      ratio: r.gzipBytes / r.plainBytes,
+      target: '≤ 0.10',
+      met: r.gzipBytes <= 0.1 * r.plainBytes,
+    },
+    {
+      scenario: `${label}: cached scrape, median of ${o.rounds}`,
+      measured: fmt.ms(r.cachedMs),
+      reference: '',
+      ratio: r.cachedMs / 5,
+      target: '≤ 5 ms',
+      met: r.cachedMs <= 5,
+    },
+    {
+      scenario: `${label}: scrape after ${Math.round(o.changeFraction * 100)}% of the jobs changed (render, gzip, transfer), median`,
+      measured: fmt.ms(r.afterChangeMs),
+      reference: `prom-client render ${fmt.ms(r.promClientMs)}`,
+      ratio: r.afterChangeMs / r.promClientMs,
+      target: '≤ 0.25×',
+      met: r.afterChangeMs <= 0.25 * r.promClientMs,
+    },
+  ];
+}
+
+/** Issue 13, acceptance 1: cycles against ticks, every scrape complete, /healthz. */
+function scrapeLoadRows(r: ScrapeLoadBenchResult, jobsLabel: (n: number) => string): Row[] {
+  const label = `${r.scrapers} nonstop scrapers for ${fmt.n(r.seconds)} s, ${jobsLabel(r.jobs)} polled every ${r.tickSeconds} s`;
+  return [
+    {
+      scenario: `${label}: poll cycles started (and finished) against schedule ticks (${r.skipped} skipped); cycle ${fmt.ms(r.loadedCycleMs)} vs ${fmt.ms(r.quietCycleMs)} without scrapers`,
+      measured: fmt.n(r.cyclesStarted),
+      reference: `${fmt.n(r.ticks)} ticks`,
+      ratio: r.cyclesStarted / r.ticks,
+      target: '≥ 0.8',
+      met: r.cyclesStarted >= 0.8 * r.ticks,
+    },
+    {
+      scenario: `${label}: scrapes answered 200 with a complete body (p50 ${fmt.ms(r.scrapeP50Ms)}, p95 ${fmt.ms(r.scrapeP95Ms)}, max ${fmt.ms(r.scrapeMaxMs)}; ${fmt.n(r.transferredBytes / r.scrapes / 1024)} KiB gzip of ${fmt.n(r.plainBytes / r.scrapes / 1024)} KiB)`,
+      measured: fmt.n(r.scrapes - r.failureCount),
+      reference: `${fmt.n(r.scrapes)} scrapes`,
+      ratio: (r.scrapes - r.failureCount) / r.scrapes,
+      target: 'all',
+      met: r.failureCount === 0,
+    },
+    {
+      scenario: `${label}: /healthz every 10 ms, max (p99 ${fmt.ms(r.healthz.p99Ms)}, ${fmt.n(r.healthz.probes)} probes, ${r.healthz.failures} failed)`,
+      measured: fmt.ms(r.healthz.maxMs),
+      reference: '',
+      ratio: r.healthz.maxMs / 250,
+      target: '< 250 ms',
+      met: r.healthz.maxMs < 250 && r.healthz.failures === 0,
+    },
+  ];
+}
+
+/** Memory, and for the rss scenarios the sizing figures: CPU and requests per second at 30 s cycles. */
+function servingRows(scenario: string, r: ServingResult, jobsLabel: (n: number) => string): Row[] {
+  const rows: Row[] = [];
+  const label = `${jobsLabel(r.jobs)}${r.jobHistograms ? '' : ', job_histograms false'}`;
+  const flags = `${r.flags.length > 0 ? r.flags.join(' ') : 'no heap flags'}, Node ${r.nodeVersion}`;
+  const limit = scenario === 'rss1k' || scenario === 'rss100' ? 200 : scenario === 'rss10k' ? 450 : undefined;
+  rows.push({
+    scenario: `RSS, ${label} (${flags}), after ${r.cycles} cycles each followed by a gzip scrape of ${fmt.n(r.bytes / 2 ** 20, 1)} MiB (peak ${fmt.mb(r.peakRssMb)}, live heap ${fmt.mb(r.liveHeapMb)})`,
+    measured: fmt.mb(r.rssMb),
+    reference: '',
+    ratio: limit ? r.rssMb / limit : undefined,
+    target: limit ? `≤ ${limit} MB` : '—',
+    met: limit ? r.rssMb <= limit : undefined,
+  });
+  if (scenario.startsWith('rss')) {
+    const period = r.steadyCycles * PERIOD_SECONDS;
+    rows.push({
+      scenario: `sizing, ${label}: CPU of the exporter's process over ${r.steadyCycles} cycles of ${PERIOD_SECONDS} s of builds, each with its scrape (${fmt.n(r.cpuSeconds, 1)} CPU s, cycles back to back)`,
+      measured: `${fmt.n(r.cpuSeconds / period, 3)} core`,
+      reference: '',
+      ratio: undefined,
+      target: '—',
+      met: undefined,
+    });
+    rows.push({
+      scenario: `sizing, ${label}: requests to CodeArts per second at ${PERIOD_SECONDS} s cycles (${fmt.n(r.requests / r.steadyCycles)} per cycle, a build every 15 min per job)`,
+      measured: fmt.n(r.requests / period, 1),
+      reference: '',
+      ratio: undefined,
+      target: '—',
+      met: undefined,
+    });
+  }
+  if (r.healthz) {
+    rows.push({
+      scenario: `/healthz while ${label} are scraped (first render, then every job changed): max (p99 ${fmt.ms(r.healthz.p99Ms)}, ${r.healthz.probes} probes, scrapes ${r.healthz.scrapeMs.map(fmt.ms).join(', ')})`,
+      measured: fmt.ms(r.healthz.maxMs),
+      reference: '',
+      ratio: r.healthz.maxMs / 1000,
+      target: '≤ 1 s',
+      met: r.healthz.maxMs <= 1000,
+    });
+  }
+  return rows;
 }
 
 main().catch((error: unknown) => {

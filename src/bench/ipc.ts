@@ -42,7 +42,9 @@ export class BenchChild {
     const entry = new URL('./host.js', import.meta.url);
     // BENCH_CHILD_ARGS, e.g. "--cpu-prof --cpu-prof-dir=.tmp/prof", profiles the exporter side.
     const extra = (process.env.BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean);
-    const child = fork(entry, [], { execArgv: ['--expose-gc', ...extra, ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // BENCH_CHILD_NODE: another Node binary for the exporter's process (the image runs Node 24).
+    const execPath = process.env.BENCH_CHILD_NODE || process.execPath;
+    const child = fork(entry, [], { execPath, execArgv: ['--expose-gc', ...extra, ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     return new BenchChild(child);
   }
 

@@ -21,9 +21,9 @@ export class PolledExporter {
     readonly child: BenchChild,
   ) {}
 
-  static async start(simulatorOptions: SimulatorOptions, settings: Omit<ExporterSettings, 'endpoint' | 'jobs'>): Promise<PolledExporter> {
+  static async start(simulatorOptions: SimulatorOptions, settings: Omit<ExporterSettings, 'endpoint' | 'jobs'>, execArgv: string[] = []): Promise<PolledExporter> {
     const simulator = await createSimulator(simulatorOptions);
-    const child = BenchChild.start();
+    const child = BenchChild.start(execArgv);
     try {
       await child.call('create', { ...settings, endpoint: simulator.url, jobs: simulator.jobs().map((job) => ({ id: job.id, name: job.name })) } satisfies ExporterSettings);
     } catch (error) {

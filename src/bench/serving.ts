@@ -1,13 +1,30 @@
+import { request } from 'node:http';
 import type { SimJobSpec } from '../simulator/index.js';
 import { PolledExporter } from './polling.js';
+import { PROMETHEUS_HEADERS } from './scrapers.js';
 import { percentile } from './stats.js';
+
+/** The poll period the sizing figures are for (the default schedule): the simulated clock advances this much per cycle. */
+export const PERIOD_SECONDS = 30;
 
 export interface ServingResult {
   jobs: number;
   jobHistograms: boolean;
   cycles: number;
+  /** Node flags of the exporter's process (the image's NODE_OPTIONS unless BENCH_CHILD_ARGS). */
+  flags: string[];
+  nodeVersion: string;
+  /** MB committed per V8 heap space after the last scrape and a full GC. */
+  heapSpaces: Record<string, number>;
   pollSeconds: number;
+  /** Plain and gzip size of the last scrape. */
   bytes: number;
+  gzipBytes: number;
+  /** CPU time of the exporter's process over the steady cycles (all but the cold start), scrapes included. */
+  cpuSeconds: number;
+  steadyCycles: number;
+  /** Requests the simulator received over the steady cycles. */
+  requests: number;
   scrapeMs: number[];
   /** RSS after each cycle and its scrape (MB). */
   rssTrail: number[];
@@ -26,22 +43,45 @@ interface Memory {
   peakRssMb: number;
 }
 
+/** A gzip scrape as Prometheus does it; the transferred size, and the plain size from the gzip trailer. */
+function scrape(url: string): Promise<{ gzipBytes: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/metrics`, { headers: PROMETHEUS_HEADERS }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ gzipBytes: body.length, bytes: body.length >= 4 ? body.readUInt32LE(body.length - 4) : 0 });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /**
- * The exporter as it runs: a fresh process polls a fleet (cold start first), its build metrics are
- * filled to the realistic mix of the render benchmark (2-3 results and every trigger per job, both
- * histograms populated), and then every cycle is followed by a scrape over HTTP, as in production.
- * RSS is read after the last scrape. V8 lets garbage build up for a while before it collects
- * harder, so RSS grows over the first ~15 cycles and then levels off: measure past that where it
- * is affordable. Optionally /healthz latency while full renders are scraped.
+ * The exporter as it runs, started with the image's Node flags: a fresh process polls a fleet
+ * (cold start first, then one cycle per 30 s of simulated time, each job building every 15 minutes
+ * on average), its build metrics are filled to the realistic mix of the render benchmark (2-3
+ * results and every trigger per job, both histograms populated), and every cycle is followed by a
+ * gzip scrape over HTTP, as in production. CPU time and CodeArts requests are counted over the
+ * steady cycles; RSS is read after the last scrape. V8 lets garbage build up for a while before it
+ * collects harder, so RSS grows over the first ~15 cycles and then levels off: measure past that
+ * where it is affordable. Optionally /healthz latency while full renders are scraped.
  */
-export async function serving(options: { jobs: number; jobHistograms: boolean; cycles: number; healthz: boolean }): Promise<ServingResult> {
+export async function serving(options: { jobs: number; jobHistograms: boolean; cycles: number; healthz: boolean; flags: string[] }): Promise<ServingResult> {
   const specs: SimJobSpec[] = Array.from({ length: options.jobs }, (_, i) => ({
     id: (0x5e7e_0000 + i).toString(16).padStart(32, '0'),
     name: `fleet-${i}`,
-    history: 0,
-    buildEverySeconds: 1800,
+    history: 5,
+    buildEverySeconds: 900,
   }));
-  const polled = await PolledExporter.start({ seed: 61, jobs: specs, gapProbability: 0.02 }, { startAt: 'latest', maxConcurrency: 16, jobHistograms: options.jobHistograms });
+  const polled = await PolledExporter.start(
+    { seed: 61, jobs: specs, gapProbability: 0.02 },
+    { startAt: 'latest', maxConcurrency: 16, jobHistograms: options.jobHistograms },
+    options.flags,
+  );
   const { child } = polled;
   try {
     let pollMs = (await polled.cycle()).ms;
@@ -52,24 +92,35 @@ export async function serving(options: { jobs: number; jobHistograms: boolean; c
     const healthz = options.healthz ? await healthzDuringScrapes(child, url, 3) : undefined;
     const scrapeMs: number[] = [];
     const rssTrail: number[] = [];
-    let bytes = 0;
+    let sizes = { bytes: 0, gzipBytes: 0 };
+    polled.simulator.resetRequests();
+    const cpuBefore = (await child.call<{ seconds: number }>('cpu')).seconds;
     for (let i = 1; i < options.cycles; i++) {
-      polled.simulator.advance(120);
+      polled.simulator.advance(PERIOD_SECONDS);
       pollMs += (await polled.cycle()).ms;
       const started = performance.now();
-      const body = await (await fetch(`${url}/metrics`)).arrayBuffer();
+      sizes = await scrape(url);
       scrapeMs.push(performance.now() - started);
-      bytes = body.byteLength;
       rssTrail.push((await child.call<Memory>('memory', {})).rssMb);
     }
+    const cpuSeconds = (await child.call<{ seconds: number }>('cpu')).seconds - cpuBefore;
+    const requests = polled.allRequests();
     const memory = await child.call<Memory>('memory', {});
     const live = await child.call<Memory>('memory', { collect: true });
+    const { version } = await child.call<{ version: string }>('version');
+    const heapSpaces = await child.call<Record<string, number>>('heapSpaces');
     const result: ServingResult = {
       jobs: options.jobs,
       jobHistograms: options.jobHistograms,
       cycles: options.cycles,
+      flags: options.flags,
+      nodeVersion: version,
+      heapSpaces,
       pollSeconds: pollMs / 1000,
-      bytes,
+      ...sizes,
+      cpuSeconds,
+      steadyCycles: options.cycles - 1,
+      requests,
       scrapeMs,
       rssTrail,
       rssMb: memory.rssMb,

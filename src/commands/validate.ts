@@ -1,3 +1,4 @@
+import { describeCapacity } from '../config/capacity.js';
 import { ConfigError, describeConfig, loadConfig, resolveConfigPath } from '../config/load.js';
 import type { CommandIo } from './io.js';
 import { EXIT_INVALID_CONFIG } from './io.js';
@@ -8,6 +9,9 @@ export async function validate(options: { config?: string }, io: CommandIo): Pro
   try {
     const config = await loadConfig({ file: path, env: io.env });
     io.stdout(`config OK: ${describeConfig(config)}`);
+    const capacity = describeCapacity(config);
+    io.stdout(capacity.line);
+    for (const warning of capacity.warnings) io.stderr(`warning: ${warning}`);
     return 0;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

@@ -3,6 +3,7 @@ import { bucketKey, type BuildSeries, type CounterLayout, type HistogramCounts, 
 import type { JobState, LastBuild } from '../domain/job.js';
 import { BUILD_FAMILIES, BUILD_FAMILY_ORDER, type BuildFamilyKey } from './catalog.js';
 import { escapeLabelValue, familyHeader, formatValue } from './exposition.js';
+import { joinParts, textPart, type ExpositionPart } from './exposition-part.js';
 
 export interface BuildMetricsOptions extends CounterLayout {
   /** false: histograms carry no job labels (fleets of thousands of jobs). */
@@ -26,18 +27,24 @@ interface JobGauges {
 /** Family positions in a job's chunk cache (the exposition order of the catalog). */
 const F = Object.fromEntries(BUILD_FAMILY_ORDER.map((key, index) => [key, index])) as Record<BuildFamilyKey, number>;
 const FAMILY_COUNT = BUILD_FAMILY_ORDER.length;
-/** Rendering yields to the event loop after this much work, so /healthz answers during a big scrape. */
-const SLICE_MS = 10;
+/**
+ * Jobs per exposition part (and so per gzip piece) of each family: about 16-64 KB of text for the
+ * realistic mix, enough for deflate to find the repetition between jobs (the body compresses to
+ * about 6% in such pieces, 5% in one piece) and few enough jobs that a cycle in which a few jobs
+ * changed compresses a small share of the body again. A gauge line is ~110 bytes, a job's
+ * counters ~600 bytes, its histograms 1.5-4 KB.
+ */
+const SEGMENT_JOBS: readonly number[] = BUILD_FAMILY_ORDER.map((key) => {
+  const type = BUILD_FAMILIES[key].type;
+  return type === 'histogram' ? 16 : type === 'counter' ? 64 : 256;
+});
 
 /** How one histogram layout is written: the `le` keys and the `,le="30"} ` texts, computed once. */
 class BucketLayout {
   readonly keys: string[];
   readonly suffixes: string[];
 
-  constructor(
-    readonly bounds: readonly number[],
-    labelled: boolean,
-  ) {
+  constructor(bounds: readonly number[], labelled: boolean) {
     const comma = labelled ? ',' : '';
     this.keys = bounds.map(bucketKey);
     this.suffixes = [...bounds.map((bound) => `${comma}le="${formatValue(bound)}"} `), `${comma}le="+Inf"} `];
@@ -64,8 +71,7 @@ class FleetHistogram {
   private sumMs = 0;
   private count = 0;
 
-  add(histogram: HistogramCounts | undefined, sign: 1 | -1): void {
-    if (!histogram) return;
+  add(histogram: HistogramCounts, sign: 1 | -1): void {
     for (const [key, value] of Object.entries(histogram.buckets)) this.buckets.set(key, (this.buckets.get(key) ?? 0) + sign * value);
     this.sumMs += sign * histogram.sumMs;
     this.count += sign * histogram.count;
@@ -77,6 +83,8 @@ class FleetHistogram {
 }
 
 class JobSeries {
+  /** Place in the exposition order. */
+  position = 0;
   counters: JobCounters = { series: [], triggers: {} };
   gauges: JobGauges = { inProgress: 0, lastNumber: 0 };
   /** Rendered text per family; undefined until rendered or after a change of that family. */
@@ -88,7 +96,6 @@ class JobSeries {
   ) {}
 
   invalidate(families: readonly number[]): void {
-    if (families.length === 0) this.chunks.fill(undefined);
     for (const family of families) this.chunks[family] = undefined;
   }
 
@@ -155,10 +162,17 @@ function changedCounters(before: JobCounters, after: JobCounters): number[] {
  * The build families of `/metrics`, rendered by hand from what the store holds for each job (its
  * counters and its state's gauges). Each job's text is cached per family and re-rendered only
  * after that family of that job changed, so a scrape of thousands of mostly idle jobs is mostly
- * string joins. `renderAsync` yields to the event loop every few milliseconds.
+ * string joins. The body is offered as parts (`parts()`): per family a header, one part per
+ * segment of jobs (SEGMENT_JOBS) and the fleet-wide histograms; a part object is replaced when a
+ * job of its segment changes that family, so the gzip pieces of unchanged parts are reused.
  */
 export class BuildMetrics {
   private readonly jobs = new Map<string, JobSeries>();
+  /** The jobs in exposition order (the order they were added). */
+  private readonly order: JobSeries[] = [];
+  /** segmentParts[family][segment]; undefined after a change, created again by parts(). */
+  private segmentParts: Array<Array<ExpositionPart | undefined>> = emptyRows();
+  private readonly fleetParts: Array<ExpositionPart | undefined> = new Array<ExpositionPart | undefined>(FAMILY_COUNT);
   /** Counters of removed jobs, still inside the fleet-wide histograms: a job that comes back continues from them. */
   private readonly retired = new Map<string, JobCounters>();
   private readonly fleetDurations = new Map<string, { labels: string; histogram: FleetHistogram }>();
@@ -166,7 +180,8 @@ export class BuildMetrics {
   private readonly duration: BucketLayout;
   private readonly queue: BucketLayout;
   private readonly fleetQueueLayout: BucketLayout;
-  private readonly headers: string[];
+  private readonly headers: ExpositionPart[];
+  private changes = 0;
 
   constructor(private readonly options: BuildMetricsOptions) {
     this.duration = new BucketLayout(options.durationBuckets, true);
@@ -175,8 +190,13 @@ export class BuildMetrics {
     this.fleetQueueLayout = new BucketLayout(options.queueBuckets, false);
     this.headers = BUILD_FAMILY_ORDER.map((key) => {
       const family = BUILD_FAMILIES[key];
-      return familyHeader(family.name, family.type, family.help);
+      return textPart(familyHeader(family.name, family.type, family.help));
     });
+  }
+
+  /** Grows with every change of a value, a job or a label; equal versions mean equal text. */
+  get version(): number {
+    return this.changes;
   }
 
   /** Adds a job (or renames it, keeping what it shows) with every result and trigger series at zero. */
@@ -185,10 +205,19 @@ export class BuildMetrics {
     const existing = this.jobs.get(jobId);
     if (existing?.labels === labels) return;
     const series = new JobSeries(labels, this);
-    if (existing) series.gauges = existing.gauges;
+    if (existing) {
+      series.gauges = existing.gauges;
+      series.position = existing.position;
+      this.order[series.position] = series;
+    } else {
+      series.position = this.order.length;
+      this.order.push(series);
+    }
     series.counters = existing?.counters ?? this.retired.get(jobId) ?? series.counters;
     this.retired.delete(jobId);
+    // Map.set keeps an existing key's place, like the order array.
     this.jobs.set(jobId, series);
+    this.changed(series, ALL_FAMILIES);
   }
 
   /** The job's series leave `/metrics`; what it added to fleet-wide histograms stays there. */
@@ -197,42 +226,55 @@ export class BuildMetrics {
     if (!job) return;
     this.jobs.delete(jobId);
     if (!this.options.jobHistograms) this.retired.set(jobId, job.counters);
+    this.order.splice(job.position, 1);
+    for (let i = job.position; i < this.order.length; i++) (this.order[i] as JobSeries).position = i;
+    // Every later job moved to another segment: rare enough (discovery) to start over.
+    this.segmentParts = emptyRows();
+    this.changes += 1;
   }
 
   /** Shows what the store holds for a job: only the families that changed are rendered again. */
   show(jobId: string, view: JobView): void {
     const job = this.jobs.get(jobId);
     if (!job) throw new Error(`job ${jobId} has no metrics; setJob() first`);
-    const before = job.counters;
     const gauges = gaugesOf(view.state);
-    const changed = [...changedCounters(before, view.counters), ...changedGauges(job.gauges, gauges)];
-    if (!this.options.jobHistograms) this.moveFleet(before, view.counters);
+    const changed = [...changedCounters(job.counters, view.counters), ...changedGauges(job.gauges, gauges)];
+    if (!this.options.jobHistograms) this.moveFleet(job.counters, view.counters);
     job.counters = view.counters;
     job.gauges = gauges;
-    if (changed.length > 0) job.invalidate(changed);
+    if (changed.length > 0) this.changed(job, changed);
+  }
+
+  /**
+   * The body in order: per family its header, one part per segment of jobs, the fleet-wide
+   * histograms. Parts of unchanged segments are the same objects as last time.
+   */
+  parts(): ExpositionPart[] {
+    const parts: ExpositionPart[] = [];
+    for (let family = 0; family < FAMILY_COUNT; family++) {
+      parts.push(this.headers[family] as ExpositionPart);
+      const segments = Math.ceil(this.order.length / (SEGMENT_JOBS[family] as number));
+      const row = this.segmentParts[family] as Array<ExpositionPart | undefined>;
+      for (let segment = 0; segment < segments; segment++) {
+        let part = row[segment];
+        if (!part) {
+          part = this.segmentPart(family, segment);
+          row[segment] = part;
+        }
+        parts.push(part);
+      }
+      const fleet = this.fleetPart(family);
+      if (fleet) parts.push(fleet);
+    }
+    return parts;
   }
 
   /**
    * The whole text, produced in slices of about 10 ms with the event loop let through in between.
-   * Jobs removed meanwhile are still rendered; changes made meanwhile may or may not show, each
-   * job's family chunk being consistent in itself.
+   * Changes made meanwhile may or may not show, each segment being consistent in itself.
    */
-  async renderAsync(): Promise<string> {
-    const parts: string[] = [];
-    const jobs = [...this.jobs.values()];
-    let sliceStart = performance.now();
-    for (let family = 0; family < FAMILY_COUNT; family++) {
-      parts.push(this.headers[family] ?? '');
-      for (let i = 0; i < jobs.length; i++) {
-        parts.push((jobs[i] as JobSeries).chunk(family));
-        if ((i & 255) === 255 && performance.now() - sliceStart > SLICE_MS) {
-          await new Promise((resolve) => setImmediate(resolve));
-          sliceStart = performance.now();
-        }
-      }
-      parts.push(this.fleetText(family));
-    }
-    return parts.join('');
+  renderAsync(): Promise<string> {
+    return joinParts(this.parts());
   }
 
   /** A job's text for one of the counter families (builds, triggers, duration, queue). */
@@ -269,25 +311,42 @@ export class BuildMetrics {
     return text;
   }
 
-  /** Fleet-wide histograms (`job_histograms: false`). */
-  private fleetText(family: number): string {
-    if (this.options.jobHistograms) return '';
-    if (family === F.duration) {
-      return [...this.fleetDurations.values()].map(({ labels, histogram }) => this.duration.render(BUILD_FAMILIES.duration.name, labels, histogram.counts())).join('');
-    }
-    const queue = this.fleetQueue.counts();
-    if (family === F.queue && queue.count > 0) return this.fleetQueueLayout.render(BUILD_FAMILIES.queue.name, '', queue);
-    return '';
+  private segmentPart(family: number, segment: number): ExpositionPart {
+    const size = SEGMENT_JOBS[family] as number;
+    return {
+      text: () => {
+        const end = Math.min(this.order.length, (segment + 1) * size);
+        let text = '';
+        for (let i = segment * size; i < end; i++) text += (this.order[i] as JobSeries).chunk(family);
+        return text;
+      },
+    };
   }
 
+  /** Fleet-wide histograms (`job_histograms: false`); undefined when the family has none. */
+  private fleetPart(family: number): ExpositionPart | undefined {
+    if (this.options.jobHistograms) return undefined;
+    if (family === F.duration && this.fleetDurations.size > 0) {
+      this.fleetParts[family] ??= textPart(
+        [...this.fleetDurations.values()].map(({ labels, histogram }) => this.duration.render(BUILD_FAMILIES.duration.name, labels, histogram.counts())).join(''),
+      );
+    } else if (family === F.queue && this.fleetQueue.counts().count > 0) {
+      this.fleetParts[family] ??= textPart(this.fleetQueueLayout.render(BUILD_FAMILIES.queue.name, '', this.fleetQueue.counts()));
+    }
+    return this.fleetParts[family];
+  }
+
+  /** A job's counters moved from `before` to `after`: the fleet-wide histograms follow. */
   private moveFleet(before: JobCounters, after: JobCounters): void {
     if (before.series !== after.series) {
       for (const entry of before.series) if (entry.duration) this.fleetDuration(entry).add(entry.duration, -1);
       for (const entry of after.series) if (entry.duration) this.fleetDuration(entry).add(entry.duration, 1);
+      this.fleetChanged(F.duration);
     }
     if (before.queue !== after.queue) {
-      this.fleetQueue.add(before.queue, -1);
-      this.fleetQueue.add(after.queue, 1);
+      if (before.queue) this.fleetQueue.add(before.queue, -1);
+      if (after.queue) this.fleetQueue.add(after.queue, 1);
+      this.fleetChanged(F.queue);
     }
   }
 
@@ -300,6 +359,26 @@ export class BuildMetrics {
     }
     return fleet.histogram;
   }
+
+  private changed(job: JobSeries, families: readonly number[]): void {
+    job.invalidate(families);
+    for (const family of families) {
+      const segment = Math.floor(job.position / (SEGMENT_JOBS[family] as number));
+      (this.segmentParts[family] as Array<ExpositionPart | undefined>)[segment] = undefined;
+    }
+    this.changes += 1;
+  }
+
+  private fleetChanged(family: number): void {
+    this.fleetParts[family] = undefined;
+    this.changes += 1;
+  }
+}
+
+const ALL_FAMILIES: readonly number[] = BUILD_FAMILY_ORDER.map((_, index) => index);
+
+function emptyRows(): Array<Array<ExpositionPart | undefined>> {
+  return Array.from({ length: FAMILY_COUNT }, () => []);
 }
 
 /** The known trigger types first (always shown), then the others in the order they were first counted. */

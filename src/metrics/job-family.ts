@@ -1,4 +1,5 @@
 import { escapeLabelValue, familyHeader, formatValue } from './exposition.js';
+import { textPart, type ExpositionPart } from './exposition-part.js';
 
 export interface JobLabels {
   job_id: string;
@@ -10,32 +11,48 @@ interface Series {
   value: number;
   /** The rendered line, until the value changes. */
   line: string | undefined;
+  /** Place in the exposition order. */
+  position: number;
 }
+
+/** Series per exposition part: a line is ~130 bytes, so ~32 KB of text per gzip piece. */
+const SEGMENT_SERIES = 256;
 
 /**
  * A self-metric family with one series per job (`job_id`, `job_name`), rendered by hand with a
  * per-series line cache. prom-client serialises such a family from scratch on every scrape, which
  * at 10,000 jobs costs more than all the cached build metrics together. Offers the subset of
  * prom-client's Counter/Gauge API the poller uses, with the same semantics (series keyed by both
- * labels).
+ * labels). Its text is offered as parts of SEGMENT_SERIES series, each replaced when one of its
+ * series changes: the poller sets the last-poll gauge of every job in turn during a cycle, and a
+ * scrape meanwhile re-compresses only the segments that changed.
  */
 export class JobFamily {
   private readonly series = new Map<string, Series>();
-  private readonly header: string;
+  /** The series in exposition order (the order they were added). */
+  private readonly order: Series[] = [];
+  private segmentParts: Array<ExpositionPart | undefined> = [];
+  private readonly header: ExpositionPart;
+  private changes = 0;
 
   constructor(
     readonly name: string,
     type: 'counter' | 'gauge',
     help: string,
   ) {
-    this.header = familyHeader(name, type, help);
+    this.header = textPart(familyHeader(name, type, help));
+  }
+
+  /** Grows with every change; equal versions mean equal text. */
+  get version(): number {
+    return this.changes;
   }
 
   set(labels: JobLabels, value: number): void {
     const series = this.entry(labels);
     if (series.value !== value) {
       series.value = value;
-      series.line = undefined;
+      this.changed(series);
     }
   }
 
@@ -44,11 +61,19 @@ export class JobFamily {
     const series = this.entry(labels);
     if (by === 0) return;
     series.value += by;
-    series.line = undefined;
+    this.changed(series);
   }
 
   remove(labels: JobLabels): void {
-    this.series.delete(key(labels));
+    const id = key(labels);
+    const series = this.series.get(id);
+    if (!series) return;
+    this.series.delete(id);
+    this.order.splice(series.position, 1);
+    for (let i = series.position; i < this.order.length; i++) (this.order[i] as Series).position = i;
+    // Every later series moved to another segment: rare enough (a job removed or renamed) to start over.
+    this.segmentParts = [];
+    this.changes += 1;
   }
 
   get(labels: JobLabels): number | undefined {
@@ -57,22 +82,58 @@ export class JobFamily {
 
   /** HELP, TYPE and one line per series; an empty family still gets its HELP and TYPE. */
   render(): string {
+    return this.parts()
+      .map((part) => part.text())
+      .join('');
+  }
+
+  /** The header, then one part per segment; parts of unchanged segments are the same objects as last time. */
+  parts(): ExpositionPart[] {
     const parts = [this.header];
-    for (const series of this.series.values()) {
-      series.line ??= `${this.name}{${series.labels}} ${formatValue(series.value)}\n`;
-      parts.push(series.line);
+    const segments = Math.ceil(this.order.length / SEGMENT_SERIES);
+    for (let segment = 0; segment < segments; segment++) {
+      let part = this.segmentParts[segment];
+      if (!part) {
+        part = this.segmentPart(segment);
+        this.segmentParts[segment] = part;
+      }
+      parts.push(part);
     }
-    return parts.join('');
+    return parts;
+  }
+
+  private segmentPart(segment: number): ExpositionPart {
+    return {
+      text: () => {
+        const end = Math.min(this.order.length, (segment + 1) * SEGMENT_SERIES);
+        let text = '';
+        for (let i = segment * SEGMENT_SERIES; i < end; i++) {
+          const series = this.order[i] as Series;
+          series.line ??= `${this.name}{${series.labels}} ${formatValue(series.value)}\n`;
+          text += series.line;
+        }
+        return text;
+      },
+    };
   }
 
   private entry(labels: JobLabels): Series {
     const id = key(labels);
     let series = this.series.get(id);
     if (!series) {
-      series = { labels: `job_id="${escapeLabelValue(labels.job_id)}",job_name="${escapeLabelValue(labels.job_name)}"`, value: 0, line: undefined };
+      const escaped = `job_id="${escapeLabelValue(labels.job_id)}",job_name="${escapeLabelValue(labels.job_name)}"`;
+      series = { labels: escaped, value: 0, line: undefined, position: this.order.length };
       this.series.set(id, series);
+      this.order.push(series);
+      this.changed(series);
     }
     return series;
+  }
+
+  private changed(series: Series): void {
+    series.line = undefined;
+    this.segmentParts[Math.floor(series.position / SEGMENT_SERIES)] = undefined;
+    this.changes += 1;
   }
 }
 

@@ -1,5 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ABANDON_REASONS } from '../domain/job.js';
+import { trackChanges } from './change-tracking.js';
+import { textPart, type ExpositionPart } from './exposition-part.js';
 import { JobFamily } from './job-family.js';
 
 const AUTH_TOKEN_EXPIRY = 'codearts_exporter_auth_token_expiry_timestamp_seconds';
@@ -7,28 +9,40 @@ const AUTH_TOKEN_EXPIRY = 'codearts_exporter_auth_token_expiry_timestamp_seconds
 /**
  * The exporter's own series (prefix `codearts_exporter_`), plus Node's process metrics. The two
  * per-job families are rendered by hand (see JobFamily); everything else is prom-client.
+ *
+ * `version` grows when a series changes that a cached `/metrics` body must not hide: everything
+ * set once per cycle or less often (up, polls, skipped polls, durations, discovery, auth, state
+ * errors, the per-job families). It does not follow the series that change with every request or
+ * all the time (api_requests_total, the request duration histogram, api_retries_total, process
+ * and Node.js metrics): a cached body shows those as of its render, at most the cache's maximum
+ * age ago.
  */
 export class SelfMetrics {
   readonly registry = new Registry();
   private readonly registers = [this.registry];
-  readonly up = new Gauge({ name: 'codearts_exporter_up', help: '1 when the last poll cycle reached CodeArts for every job, else 0.', registers: this.registers });
+  private trackedChanges = 0;
+  /** The registry's text of the last parts(), with the tracked version and time it was collected at. */
+  private registryText: { part: ExpositionPart; version: number; collectedAt: number } | undefined;
+  /** Counts the changes of a metric whose changes a cached body must show. */
+  private readonly tracked = <M extends object>(metric: M): M => trackChanges(metric, () => (this.trackedChanges += 1));
+  readonly up = this.tracked(new Gauge({ name: 'codearts_exporter_up', help: '1 when the last poll cycle reached CodeArts for every job, else 0.', registers: this.registers }));
   readonly lastSuccessfulPoll = new JobFamily(
     'codearts_exporter_last_successful_poll_timestamp_seconds',
     'gauge',
     'Time of the last poll cycle that reached CodeArts for this job (Unix seconds).',
   );
-  readonly pollDuration = new Gauge({ name: 'codearts_exporter_poll_duration_seconds', help: 'Wall time of the last poll cycle in seconds.', registers: this.registers });
-  readonly polls = new Counter({
+  readonly pollDuration = this.tracked(new Gauge({ name: 'codearts_exporter_poll_duration_seconds', help: 'Wall time of the last poll cycle in seconds.', registers: this.registers }));
+  readonly polls = this.tracked(new Counter({
     name: 'codearts_exporter_polls_total',
     help: 'Poll cycles completed, by outcome: success (every job reached), partial, failure (no job reached).',
     labelNames: ['outcome'] as const,
     registers: this.registers,
-  });
-  readonly skippedPolls = new Counter({
+  }));
+  readonly skippedPolls = this.tracked(new Counter({
     name: 'codearts_exporter_skipped_polls_total',
     help: 'Scheduled poll ticks skipped because the previous cycle was still running.',
     registers: this.registers,
-  });
+  }));
   readonly apiRequests = new Counter({
     name: 'codearts_exporter_api_requests_total',
     help: 'HTTP requests sent to CodeArts and IAM, retries included, by endpoint and HTTP status (or timeout/network).',
@@ -55,49 +69,49 @@ export class SelfMetrics {
     'Pending builds dropped because CodeArts said on two cycles in a row that they no longer exist.',
   );
   // Rare: created on the first build given up, not pre-set for every job and reason.
-  readonly abandonedBuilds = new Counter({
+  readonly abandonedBuilds = this.tracked(new Counter({
     name: 'codearts_exporter_abandoned_builds_total',
     help: 'Pending builds given up after poll.max_pending_age, by reason (unknown_status, still_in_progress, invalid_record); never counted as builds.',
     labelNames: ['job_id', 'job_name', 'reason'] as const,
     registers: this.registers,
-  });
-  readonly runningStatusAvailable = new Gauge({
+  }));
+  readonly runningStatusAvailable = this.tracked(new Gauge({
     name: 'codearts_exporter_running_status_available',
     help: '1 while GET running-status answers (gap checks use it), 0 while it is not asked after repeated failures.',
     registers: this.registers,
-  });
-  readonly stateSaveErrors = new Counter({ name: 'codearts_exporter_state_save_errors_total', help: 'Failed attempts to save the state file.', registers: this.registers });
-  readonly discoveredJobs = new Gauge({
+  }));
+  readonly stateSaveErrors = this.tracked(new Counter({ name: 'codearts_exporter_state_save_errors_total', help: 'Failed attempts to save the state file.', registers: this.registers }));
+  readonly discoveredJobs = this.tracked(new Gauge({
     name: 'codearts_exporter_discovered_jobs',
     help: 'Build jobs discovered in a CodeArts project after include/exclude filters (last known set on errors).',
     labelNames: ['project_id'] as const,
     registers: this.registers,
-  });
-  readonly discoveryErrors = new Counter({
+  }));
+  readonly discoveryErrors = this.tracked(new Counter({
     name: 'codearts_exporter_discovery_errors_total',
     help: 'Failed job listings of a CodeArts project.',
     labelNames: ['project_id'] as const,
     registers: this.registers,
-  });
-  readonly buildInfo = new Gauge({ name: 'codearts_exporter_build_info', help: 'Version of the exporter; always 1.', labelNames: ['version'] as const, registers: this.registers });
-  readonly authRefreshes = new Counter({
+  }));
+  readonly buildInfo = this.tracked(new Gauge({ name: 'codearts_exporter_build_info', help: 'Version of the exporter; always 1.', labelNames: ['version'] as const, registers: this.registers }));
+  readonly authRefreshes = this.tracked(new Counter({
     name: 'codearts_exporter_auth_refreshes_total',
     help:
       'IAM token requests by outcome (success, failure), and 401s from CodeArts answered without a new token because one would not help yet (rejected); stays 0 with a static token or AK/SK signing.',
     labelNames: ['outcome'] as const,
     registers: this.registers,
-  });
-  readonly circuitOpen = new Gauge({
+  }));
+  readonly circuitOpen = this.tracked(new Gauge({
     name: 'codearts_exporter_circuit_open',
     help: '1 while the circuit breaker is open or probing (CodeArts unreachable: calls fail without being sent), 0 when closed.',
     registers: this.registers,
-  });
+  }));
   // Registered on the first token: an unset gauge would read 0, an expiry in 1970.
-  private readonly authTokenExpiry = new Gauge({
+  private readonly authTokenExpiry = this.tracked(new Gauge({
     name: AUTH_TOKEN_EXPIRY,
     help: 'Expiry of the current IAM token (Unix seconds); absent with a static token or AK/SK signing.',
     registers: [],
-  });
+  }));
 
   constructor(version: string) {
     for (const outcome of ['success', 'partial', 'failure']) this.polls.inc({ outcome }, 0);
@@ -108,13 +122,39 @@ export class SelfMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  /** See the class comment: equal versions mean equal text, except for the untracked series. */
+  get version(): number {
+    return this.trackedChanges + this.lastSuccessfulPoll.version + this.invalidRecords.version + this.vanishedBuilds.version;
+  }
+
   /** The per-job families, then the prom-client registry (self and process metrics). */
   async render(): Promise<string> {
     return this.lastSuccessfulPoll.render() + this.invalidRecords.render() + this.vanishedBuilds.render() + (await this.registry.metrics());
   }
 
+  /**
+   * The same text as parts: the per-job families (cached while unchanged) and the registry's text,
+   * collected again when a tracked series changed or the last collection is `maxAgeMs` old (0:
+   * always). Collecting runs every default metric's collector (process, memory, event loop lag),
+   * which is not worth doing again for a scrape that follows a commit of build metrics alone.
+   */
+  async parts(maxAgeMs = 0): Promise<ExpositionPart[]> {
+    const cached = this.registryText;
+    const version = this.trackedChanges;
+    const now = performance.now();
+    let registry = cached?.part;
+    if (!cached || cached.version !== version || now - cached.collectedAt >= maxAgeMs) {
+      registry = textPart(await this.registry.metrics());
+      this.registryText = { part: registry, version, collectedAt: now };
+    }
+    return [...this.lastSuccessfulPoll.parts(), ...this.invalidRecords.parts(), ...this.vanishedBuilds.parts(), registry as ExpositionPart];
+  }
+
   setAuthTokenExpiry(unixSeconds: number): void {
-    if (!this.registry.getSingleMetric(AUTH_TOKEN_EXPIRY)) this.registry.registerMetric(this.authTokenExpiry);
+    if (!this.registry.getSingleMetric(AUTH_TOKEN_EXPIRY)) {
+      this.registry.registerMetric(this.authTokenExpiry);
+      this.trackedChanges += 1;
+    }
     this.authTokenExpiry.set(unixSeconds);
   }
 

@@ -1,10 +1,11 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { PROMETHEUS_CONTENT_TYPE } from '../metrics/exposition.js';
 import { renderLandingPage, type LandingInfo } from './landing-page.js';
+import { metricsRoute } from './metrics-route.js';
+import type { ScrapeCache } from './scrape-cache.js';
 
 export interface ServerSources {
-  /** The full exposition text; never calls CodeArts. */
-  renderMetrics: () => Promise<string>;
+  /** The `/metrics` bodies, rendered once for all scrapers; never calls CodeArts. */
+  metrics: ScrapeCache;
   isReady: () => { ready: boolean; reason?: string };
   /** Liveness: false when the process looks wedged (no poll cycle finished for too long). */
   isHealthy?: () => { healthy: true } | { healthy: false; reason: string };
@@ -21,10 +22,7 @@ export function createServerApp(sources: ServerSources): Express {
   app.get('/', (_req, res) => {
     res.type('html').send(renderLandingPage(sources.landing()));
   });
-  app.get('/metrics', async (_req, res) => {
-    const body = await sources.renderMetrics();
-    res.set('Content-Type', PROMETHEUS_CONTENT_TYPE).send(body);
-  });
+  app.get('/metrics', metricsRoute(sources.metrics));
   app.get('/healthz', (_req, res) => {
     const health = sources.isHealthy?.() ?? { healthy: true };
     if (health.healthy) res.type('text').send('ok\n');

@@ -3,8 +3,9 @@ import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { countDelta, emptyCounters, type CounterLayout, type CycleDelta } from '../domain/counters.js';
 import { NO_EVENTS, type Events } from '../support/events.js';
-import { parseStateFile, renderStateFile } from './state-schema.js';
+import { parseStateFile, stateFileHeader } from './state-schema.js';
 import { lockStateFile } from './state-lock.js';
+import { StateSerializer } from './state-serializer.js';
 import { StaleVersionError, type JobStart, type Store, type StoredJob, type StoreEvent } from './store.js';
 
 export interface FileStoreOptions {
@@ -52,6 +53,7 @@ export class FileStore implements Store {
   private lockLost: Error | undefined;
   private readonly layout: CounterLayout;
   private readonly events: Events<StoreEvent>;
+  private readonly serializer = new StateSerializer();
 
   private constructor(
     readonly path: string,
@@ -182,13 +184,15 @@ export class FileStore implements Store {
 
   /** Writes and fsyncs the new content to a temp file beside the state file; returns its path. */
   private async writeTemp(jobs: Map<string, StoredJob>): Promise<string> {
-    const body = renderStateFile(jobs, this.layout);
+    const body = this.serializer.serialize(stateFileHeader(this.layout), jobs);
     await mkdir(dirname(this.path), { recursive: true });
     const temp = `${this.path}.${process.pid}.tmp`;
     try {
       const handle = await open(temp, 'w', 0o600);
       try {
-        await handle.writeFile(body);
+        const { bytesWritten } = await handle.writev(body);
+        const length = body.reduce((sum, buffer) => sum + buffer.length, 0);
+        if (bytesWritten !== length) throw new Error(`short write to ${temp}: ${bytesWritten} of ${length} bytes`);
         await handle.sync();
       } finally {
         await handle.close();

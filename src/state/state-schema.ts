@@ -110,7 +110,7 @@ export function parseStateFile(data: unknown, layout: CounterLayout): ParsedStat
   return { jobs, reset: families.length > 0 ? { families, from } : undefined };
 }
 
-/** The file's header: everything but the jobs. */
+/** Everything in the state file but `jobs`, which the file store's serializer appends per job. */
 export function stateFileHeader(layout: CounterLayout): Record<string, unknown> {
   return {
     format: STATE_FORMAT,
@@ -118,10 +118,6 @@ export function stateFileHeader(layout: CounterLayout): Record<string, unknown> 
     saved_at: new Date().toISOString(),
     counters_layout: { record_labels: layout.recordLabels, duration_buckets: layout.durationBuckets, queue_buckets: layout.queueBuckets },
   };
-}
-
-export function renderStateFile(jobs: ReadonlyMap<string, StoredJob>, layout: CounterLayout): string {
-  return JSON.stringify({ ...stateFileHeader(layout), jobs: Object.fromEntries(jobs) });
 }
 
 /** Version 1 -> 2: one entry per skipped number becomes ranges of consecutive numbers. */

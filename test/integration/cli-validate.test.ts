@@ -40,6 +40,7 @@ describe('validate command (in-process)', () => {
       code: 0,
       stdout: [
         'config OK: endpoint=https://cloudbuild-ext.cn-north-4.myhuaweicloud.com api=v4 auth=token jobs=1 schedule="*/30 * * * * *" timezone=UTC port=10987',
+        'requests to CodeArts: ~0.044/s for 1 static job polled every 30 s (~1.33 per job and cycle); codearts.max_requests_per_second 10 carries about 225 jobs at this schedule',
       ],
       stderr: [],
     });
@@ -95,8 +96,53 @@ describe('validate command (in-process)', () => {
   it('accepts the shipped config/exporter.yml when CODEARTS_TOKEN is set', async () => {
     const result = await run(['--config', 'config/exporter.yml'], { CODEARTS_TOKEN: TOKEN });
     expect(result.stderr).toEqual([]);
-    expect(result.stdout).toEqual([expect.stringMatching(/^config OK: .* auth=token jobs=2 /)]);
+    expect(result.stdout).toEqual([expect.stringMatching(/^config OK: .* auth=token jobs=2 /), expect.stringMatching(/^requests to CodeArts: /)]);
     expect(result.stdout[0]).not.toContain(TOKEN);
+  });
+});
+
+// Quoted: an all-digit id would be read as a number.
+const jobs = (n: number) => Array.from({ length: n }, (_, i) => `{ id: "${i.toString(16).padStart(32, '0')}" }`).join(', ');
+
+describe('validate: the request rate the config implies', () => {
+  it('says the defaults (10 requests/s, a cycle every 30 s) carry about 225 jobs, and warns above that', async () => {
+    const fits = await run(['--config', configFile('225.yml', `codearts: { auth: { token: ${TOKEN} } }\njobs: [${jobs(225)}]\n`)]);
+    expect(fits.code).toBe(0);
+    expect(fits.stdout[1]).toBe(
+      'requests to CodeArts: ~10/s for 225 static jobs polled every 30 s (~1.33 per job and cycle); codearts.max_requests_per_second 10 carries about 225 jobs at this schedule',
+    );
+    expect(fits.stderr).toEqual([]);
+    const over = await run(['--config', configFile('500.yml', `codearts: { auth: { token: ${TOKEN} } }\njobs: [${jobs(500)}]\n`)]);
+    expect(over.code).toBe(0);
+    expect(over.stdout[1]).toMatch(/^requests to CodeArts: ~22.2\/s for 500 static jobs polled every 30 s .* carries about 225 jobs/);
+    expect(over.stderr).toEqual([
+      'warning: poll.schedule cannot be met within the request budget: 500 jobs need ~667 requests per cycle, 67 s at codearts.max_requests_per_second 10, ' +
+        'but a cycle starts every 30 s: ticks will be skipped (codearts_exporter_skipped_polls_total). Raise max_requests_per_second to at least 23 ' +
+        'if your CodeArts quota allows, or poll less often.',
+    ]);
+    // A higher budget or a longer period makes it fit.
+    for (const settings of ['codearts: { auth: { token: T }, max_requests_per_second: 25 }', 'codearts: { auth: { token: T } }\npoll: { schedule: "0 */2 * * * *" }']) {
+      const result = await run(['--config', configFile('fit.yml', `${settings.replace('T', TOKEN)}\njobs: [${jobs(500)}]\n`)]);
+      expect(result.stderr).toEqual([]);
+    }
+  });
+
+  it('says that jobs discovered in projects add to the rate', async () => {
+    const result = await run(['--config', configFile('projects.yml', `codearts: { auth: { token: ${TOKEN} } }\nprojects: [{ id: ${'f'.repeat(32)} }]\njobs: [${jobs(3)}]\n`)]);
+    expect(result.code).toBe(0);
+    expect(result.stdout[1]).toContain('for 3 static jobs polled every 30 s (~1.33 per job and cycle; the jobs discovered in 1 project add to it)');
+  });
+
+  it('warns that a 5-field cron expression counts in minutes', async () => {
+    const result = await run(['--config', configFile('minutes.yml', `codearts: { auth: { token: ${TOKEN} } }\npoll: { schedule: "*/30 * * * *" }\njobs: [${jobs(1)}]\n`)]);
+    expect(result.code).toBe(0);
+    expect(result.stdout[1]).toContain('polled every 30 min');
+    expect(result.stderr).toEqual([
+      'warning: poll.schedule "*/30 * * * *" has 5 fields, so its first field is minutes: a cycle every 30 min. ' +
+        'A 6-field expression starts with seconds. For every 30 seconds, write "*/30 * * * * *".',
+    ]);
+    const seconds = await run(['--config', configFile('seconds.yml', `codearts: { auth: { token: ${TOKEN} } }\npoll: { schedule: "*/30 * * * * *" }\njobs: [${jobs(1)}]\n`)]);
+    expect(seconds.stderr).toEqual([]);
   });
 });
 

@@ -307,8 +307,8 @@ describe('kustomize: the own-overlay example of docs/deployment.md', () => {
     const objects = objectsOf(DOCS_EXAMPLE);
     const { container } = podOf(objects);
     expect(container.image).toBe(`ghcr.io/<owner>/codearts-build-exporter:${PACKAGE_VERSION}`);
-    expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=384 --max-semi-space-size=16' });
-    expect(container.resources.limits.memory).toBe('640Mi');
+    expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=384 --max-semi-space-size=8' });
+    expect(container.resources.limits.memory).toBe('768Mi');
     for (const kind of ['ServiceMonitor', 'PrometheusRule']) expect(one(objects, kind).metadata.labels?.release, kind).toBe('kube-prometheus-stack');
     const configMaps = only(objects, 'ConfigMap').filter((c) => c.metadata.name.startsWith('codearts-build-exporter-'));
     expect(configMaps).toHaveLength(1);

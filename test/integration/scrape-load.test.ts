@@ -1,127 +1,145 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Exporter } from '../../src/exporter.js';
+import type * as Scrapers from '../../src/bench/scrapers.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { sleep, waitUntil } from '../helpers/chaos.js';
-import { createTestExporter, testConfig } from '../helpers/exporter-harness.js';
+import { waitUntil } from '../helpers/chaos.js';
+import type { LogLine } from '../helpers/exporter-harness.js';
+import { ExporterProcess, writeConfig } from '../helpers/exporter-process.js';
 import { parseExposition, select, valueOf } from '../helpers/exposition.js';
 
 /**
- * Acceptance 4 of issue 5: 50 concurrent scrapers on /metrics for 20 s while the exporter polls
- * 500 jobs on its schedule (new builds arriving all the time). Every response is a 200 with the
- * whole exposition: it ends with the last family in full, and holds every job's
- * codearts_builds_total series; every 25th of each scraper is parsed line by line as well.
+ * Issue 13, acceptance 1 (issue 5, acceptance 4 before it): 50 scrapers fetch /metrics nonstop for
+ * 20 s, with Prometheus' headers, while the exporter polls 500 jobs every 4 s (new builds arriving
+ * all the time, about as many per cycle as in 30 s of real time). Polling is not starved: cycles complete for at least 80% of the schedule's ticks.
+ * Every response is a 200 with the whole exposition, gzip as Prometheus asks: it ends with the
+ * last family in full and holds every job's codearts_builds_total series; the first body of each
+ * of 10 scrapers is parsed line by line as well.
+ *
+ * As in production, the exporter is its own process (`node dist/cli.js run`), CodeArts (the
+ * simulator) is elsewhere (this process), and so are the scrapers (a worker thread, built, from
+ * dist/): sharing the exporter's event loop with the simulator's server and 50 HTTP clients, a
+ * 500-job cycle measured the test rig, not the exporter. /healthz latency under this load is
+ * measured by the bench (scenario scrape-load).
  */
 const JOBS = 500;
 const SCRAPERS = 50;
 const LOAD_MS = 20_000;
+/**
+ * Without scrapers a cycle here takes about 1 s on a 2-core machine shared with other work (CPU:
+ * the exporter's HTTP client, the simulator): the tick leaves room for that, so that a shortfall
+ * of cycles means polling was starved, not that the machine was busy.
+ */
+const TICK_SECONDS = 4;
 const RESULTS = 5;
 
+const { runScrapeLoad } = (await import(pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'bench', 'scrapers.js')).href)) as typeof Scrapers;
+
 describe('scrape load: 50 concurrent scrapers during active polling of 500 jobs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cbe-scrape-load-'));
   let simulator: Simulator | undefined;
-  let exporter: Exporter | undefined;
+  let exporter: ExporterProcess | undefined;
   let clock: NodeJS.Timeout | undefined;
   afterAll(async () => {
     if (clock) clearInterval(clock);
-    await exporter?.stop();
+    exporter?.kill('SIGTERM');
+    await exporter?.exit();
     await simulator?.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
-  it('answers every scrape with 200 and a complete exposition', async () => {
+  it('answers every scrape with 200 and a complete gzip exposition, and keeps polling on schedule', async () => {
     simulator = await createSimulator({ seed: 500, jobs: JOBS, latencyMs: 2 });
     const sim = simulator;
-    ({ exporter } = await createTestExporter(
-      testConfig(sim, {
-        codearts: { max_requests_per_second: 1000, max_concurrency: 16 },
-        poll: { schedule: '*/2 * * * * *', start_at: 'latest' },
-        log: { level: 'warn' },
-      }),
-    ));
-    const ex = exporter;
-    const { url } = await ex.start();
+    const config = writeConfig(dir, {
+      codearts: {
+        endpoint: sim.url,
+        auth: { token: 'sim-token-NOT-A-SECRET' },
+        request_timeout: '2s',
+        max_requests_per_second: 1000,
+        max_concurrency: 16,
+        retry: { retries: 3, min_delay: '10ms', max_delay: '50ms' },
+      },
+      poll: { schedule: `*/${TICK_SECONDS} * * * * *`, start_at: 'latest' },
+      jobs: sim.jobs().map((job) => ({ id: job.id, name: job.name })),
+      server: { host: '127.0.0.1', port: 0 },
+      state: { path: join(dir, 'state.json') },
+      // info: ExporterProcess.run waits for "exporter listening".
+      log: { level: 'info' },
+    });
+    const started = await ExporterProcess.run(config);
+    exporter = started.process;
+    const { url } = started;
     const jobIds = sim.jobs().map((job) => job.id);
     expect(jobIds).toHaveLength(JOBS);
-    const polls = async () => select(parseExposition(await ex.renderMetrics()), 'codearts_exporter_polls_total').reduce((sum, s) => sum + s.value, 0);
+    // fetch() asks for gzip and decodes it.
+    const scrape = async () => (await fetch(`${url}/metrics`)).text();
+    const counter = async (name: string) => select(parseExposition(await scrape()), name).reduce((sum, s) => sum + s.value, 0);
+    const polls = () => counter('codearts_exporter_polls_total');
     expect(await waitUntil(async () => (await polls()) >= 1, 30_000, 200)).toBe(true);
 
     // The last family of a full exposition, and how its text ends, from a quiet scrape.
-    const reference = await (await fetch(`${url}/metrics`)).text();
-    const lastType = [...reference.matchAll(/^# TYPE (\S+) (\S+)$/gm)].at(-1);
-    const lastFamily = lastType?.[1] ?? '';
+    const reference = await scrape();
+    const lastFamily = [...reference.matchAll(/^# TYPE (\S+) (\S+)$/gm)].at(-1)?.[1] ?? '';
     expect(lastFamily).not.toBe('');
-    const tailLine = reference.trimEnd().split('\n').at(-1) ?? '';
-    const tailName = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(tailLine)?.[0] ?? '';
+    const tailName = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(reference.trimEnd().split('\n').at(-1) ?? '')?.[0] ?? '';
     expect(tailName.startsWith(lastFamily)).toBe(true);
 
     // Polling stays active: new builds keep arriving in the simulator.
-    clock = setInterval(() => sim.advance(10), 100);
-    const pollsBefore = await polls();
-    sim.resetRequests();
+    clock = setInterval(() => sim.advance((30 / TICK_SECONDS) * 0.1), 100);
     const countedBefore = select(parseExposition(reference), 'codearts_builds_total').reduce((sum, s) => sum + s.value, 0);
+    sim.resetRequests();
+    const startedAt = Date.now();
 
-    const latencies: number[] = [];
-    const failures: string[] = [];
-    let parsed = 0;
-    let bytes = 0;
-    const deadline = performance.now() + LOAD_MS;
-    const check = (status: number, contentType: string | null, text: string): string | undefined => {
-      if (status !== 200) return `status ${status}`;
-      if (!contentType?.startsWith('text/plain; version=0.0.4')) return `content type ${contentType}`;
-      if (!text.endsWith('\n')) return 'no final newline';
-      const lastTypeAt = text.lastIndexOf('\n# TYPE ');
-      if (!text.startsWith(`# TYPE ${lastFamily} `, lastTypeAt + 1)) return 'last family missing';
-      const last = text.slice(text.lastIndexOf('\n', text.length - 2) + 1);
-      if (!last.startsWith(tailName)) return `ends with ${JSON.stringify(last.slice(0, 80))}`;
-      let series = 0;
-      for (let at = text.indexOf('\ncodearts_builds_total{'); at >= 0; at = text.indexOf('\ncodearts_builds_total{', at + 1)) series++;
-      if (series < JOBS * RESULTS) return `${series} codearts_builds_total series`;
-      return undefined;
-    };
-    const scraper = async () => {
-      let n = 0;
-      while (performance.now() < deadline) {
-        const started = performance.now();
-        try {
-          const response = await fetch(`${url}/metrics`);
-          const text = await response.text();
-          latencies.push(performance.now() - started);
-          bytes += text.length;
-          const problem = check(response.status, response.headers.get('content-type'), text);
-          if (problem) failures.push(problem);
-          else if (n++ % 25 === 0) {
-            const samples = parseExposition(text);
-            const ids = new Set(select(samples, 'codearts_builds_total').map((s) => s.labels.job_id));
-            if (ids.size !== JOBS || jobIds.some((id) => !ids.has(id))) failures.push(`${ids.size} jobs in codearts_builds_total`);
-            parsed++;
-          }
-        } catch (error) {
-          failures.push(`request failed: ${(error as Error).message}`);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: SCRAPERS }, scraper));
+    const load = await runScrapeLoad({
+      url,
+      scrapers: SCRAPERS,
+      durationMs: LOAD_MS,
+      expect: { lastFamily, tailName, seriesPrefix: 'codearts_builds_total{', minSeries: JOBS * RESULTS },
+      keepBodies: 10,
+    });
+    const endedAt = Date.now();
     clearInterval(clock);
     clock = undefined;
 
+    // From the exporter's log: cycles that started during the load (the log line of a finished cycle
+    // carries its duration), once the last of them has finished, and ticks skipped meanwhile.
+    const child = exporter;
+    const timeOf = (line: LogLine) => Date.parse(String(line.time));
+    const during = (time: number) => time >= startedAt && time < endedAt;
+    const cycleStart = (line: LogLine) => timeOf(line) - Number(line.seconds) * 1000;
+    await waitUntil(async () => child.lines.some((l) => l.msg === 'poll cycle finished' && timeOf(l) >= endedAt), 20_000, 100);
+    const pollsDuring = child.lines.filter((l) => l.msg === 'poll cycle finished' && during(cycleStart(l))).length;
+    const skippedDuring = child.lines.filter((l) => l.msg === 'poll cycle still running; skipping this tick' && during(timeOf(l))).length;
+    const ticks = Math.floor(endedAt / 1000 / TICK_SECONDS) - Math.floor(startedAt / 1000 / TICK_SECONDS);
     const requestsDuring = sim.requests().log.length;
-    const pollsDuring = (await polls()) - pollsBefore;
-    // Polling went on under the load, and cycles complete again once it is over.
-    expect(await waitUntil(async () => (await polls()) >= pollsBefore + pollsDuring + 2, 30_000, 200)).toBe(true);
-    const samples = parseExposition(await ex.renderMetrics());
+    const samples = parseExposition(await scrape());
     const countedDuring = select(samples, 'codearts_builds_total').reduce((sum, s) => sum + s.value, 0) - countedBefore;
-    const sorted = [...latencies].sort((a, b) => a - b);
+    const sorted = [...load.latenciesMs].sort((a, b) => a - b);
     const pct = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0);
     console.log(
-      `scrape-load: ${latencies.length} scrapes by ${SCRAPERS} scrapers in ${LOAD_MS / 1000} s ` +
-        `(${Math.round(bytes / Math.max(1, latencies.length) / 1024)} KiB each, ${parsed} parsed in full), ` +
-        `latency p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, max ${pct(1)} ms; meanwhile ${requestsDuring} API requests, ${pollsDuring} poll cycles completed; ${countedDuring} builds counted by the end`,
+      `scrape-load: ${load.scrapes} scrapes by ${SCRAPERS} scrapers in ${LOAD_MS / 1000} s ` +
+        `(${Math.round(load.transferredBytes / Math.max(1, load.scrapes) / 1024)} KiB gzip of ${Math.round(load.plainBytes / Math.max(1, load.scrapes) / 1024)} KiB each), ` +
+        `latency p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, max ${pct(1)} ms; meanwhile ${pollsDuring} poll cycles started (and completed) and ${skippedDuring} ticks skipped ` +
+        `of ${ticks} ticks, ${requestsDuring} API requests, ${countedDuring} builds counted`,
     );
-    expect(failures.slice(0, 5)).toEqual([]);
-    expect(latencies.length).toBeGreaterThanOrEqual(SCRAPERS * 2);
-    expect(parsed).toBeGreaterThan(0);
-    // Polling was under way throughout (slowed: scrapers, exporter and simulator share one event loop here).
-    expect(requestsDuring).toBeGreaterThan(0);
+
+    expect(load.failures.slice(0, 5)).toEqual([]);
+    expect(load.failureCount).toBe(0);
+    expect(load.scrapes).toBeGreaterThanOrEqual(SCRAPERS * 2);
+    expect(load.bodies).toHaveLength(10);
+    for (const body of load.bodies) {
+      const ids = new Set(select(parseExposition(body), 'codearts_builds_total').map((s) => s.labels.job_id));
+      expect(ids.size).toBe(JOBS);
+      expect(jobIds.every((id) => ids.has(id))).toBe(true);
+    }
+    // Not starved: cycles kept running at the schedule's rate (a count of cycles against ticks).
+    expect(ticks).toBeGreaterThanOrEqual(Math.floor(LOAD_MS / 1000 / TICK_SECONDS));
+    expect(pollsDuring).toBeGreaterThanOrEqual(Math.ceil(0.8 * ticks));
+    expect(skippedDuring).toBeLessThanOrEqual(Math.floor(0.2 * ticks));
     expect(countedDuring).toBeGreaterThan(0);
     expect(valueOf(samples, 'codearts_exporter_up')).toBe(1);
-    await sleep(0);
   }, 90_000);
 });

@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { emptyCounters, type CounterLayout, type JobCounters } from '../../src/domain/counters.js';
 import { emptyJobState } from '../../src/domain/job.js';
-import { parseStateFile, renderStateFile, STATE_SCHEMA_VERSION, type ParsedStateFile } from '../../src/state/state-schema.js';
+import { parseStateFile, stateFileHeader, STATE_SCHEMA_VERSION, type ParsedStateFile } from '../../src/state/state-schema.js';
+import { StateSerializer } from '../../src/state/state-serializer.js';
+import type { StoredJob } from '../../src/state/store.js';
 
 const JOB = 'a5c00000000000000000000000000001';
 const LAYOUT: CounterLayout = { recordLabels: [], durationBuckets: [30, 60, 120], queueBuckets: [1, 5] };
 const HEADER = { format: 'codearts-build-exporter/state', saved_at: '2026-01-01T00:00:00.000Z' };
+
+/** The state file's text, as the file store writes it. */
+function renderStateFile(jobs: ReadonlyMap<string, StoredJob>, layout: CounterLayout): string {
+  return Buffer.concat(new StateSerializer().serialize(stateFileHeader(layout), jobs)).toString('utf8');
+}
 
 function parsed(data: unknown, layout = LAYOUT): ParsedStateFile {
   const result = parseStateFile(data, layout);
