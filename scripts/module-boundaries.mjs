@@ -7,7 +7,7 @@
 export const ALLOWED = {
   // Pure types and functions: no other part, no package, no Node module.
   domain: [],
-  // Small helpers with no knowledge of the project: clock, sleep, plain objects, URL redaction.
+  // Small helpers with no knowledge of the project: clock, sleep, abort, events, cron periods, plain objects, URL redaction.
   support: [],
   config: ['domain', 'support'],
   log: ['config', 'support'],

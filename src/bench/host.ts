@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import * as v8 from 'node:v8';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -240,7 +240,7 @@ serve({
     return { jobs: settings.jobs.length };
   },
   /** One poll cycle: wall time and summary. */
-  cycle: async (args: { now?: number } = {}) => {
+  cycle: async (args: { now?: number }) => {
     if (args.now !== undefined) virtualNow = args.now;
     const { ms, value } = await timed(() => need().runCycle());
     return { ms, summary: value };
@@ -314,6 +314,8 @@ serve({
     return {};
   },
   version: () => ({ version: process.version }),
+  /** The state file's size now (0 with the in-memory store). */
+  stateFile: () => ({ bytes: stateDir && existsSync(join(stateDir, 'state.json')) ? statSync(join(stateDir, 'state.json')).size : 0 }),
   /** Where the memory is: V8's heap spaces (committed MB), for the JSON results. */
   heapSpaces: () =>
     Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, Math.round((space.physical_space_size / 2 ** 20) * 10) / 10])),

@@ -79,174 +79,49 @@ const QUICK: typeof FULL = {
   serving: [{ scenario: 'healthz', jobs: 200, jobHistograms: true, cycles: 3, healthz: true, imageFlags: false }],
 };
 
+/** What each scenario runner adds its rows and results to. */
+interface Context {
+  plan: typeof FULL;
+  rows: Row[];
+  results: Record<string, unknown>;
+  progress: (message: string) => void;
+  jobsLabel: (n: number) => string;
+}
+
+const RUNNERS: ReadonlyArray<[Scenario, (context: Context) => Promise<void>]> = [
+  ['render', runRender],
+  ['scrape', runScrape],
+  ['scrape-load', runScrapeLoad],
+  ['floor', runFloor],
+  ['cycle', runCycle],
+  ['cold', runCold],
+  ['catch-up', runCatchUp],
+];
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const plan = args.quick ? QUICK : FULL;
   const machine = machineInfo();
-  const rows: Row[] = [];
-  const results: Record<string, unknown> = {};
   const started = performance.now();
-  const progress = (message: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${message}\n`);
-  const jobsLabel = (n: number) => `${fmt.n(n)} job${n === 1 ? '' : 's'}`;
+  const context: Context = {
+    plan: args.quick ? QUICK : FULL,
+    rows: [],
+    results: {},
+    progress: (message) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${message}\n`),
+    jobsLabel: (n) => `${fmt.n(n)} job${n === 1 ? '' : 's'}`,
+  };
+  for (const [scenario, run] of RUNNERS) if (args.only.has(scenario)) await run(context);
+  await runServing(context, args.only);
+  report(args, machine, context, (performance.now() - started) / 1000);
+}
 
-  if (args.only.has('render')) {
-    const renders: RenderBenchResult[] = [];
-    results.render = renders;
-    for (const variant of plan.render) {
-      progress(`render: ${jobsLabel(variant.jobs)}, job_histograms ${variant.jobHistograms}`);
-      const child = BenchChild.start();
-      const result = await child.call<RenderBenchResult>('renderBench', { ...variant, changeFraction: 0.01 });
-      await child.close();
-      renders.push(result);
-      const label = `/metrics ${jobsLabel(variant.jobs)}${variant.jobHistograms ? '' : ', job_histograms false'}`;
-      const size = `${fmt.n(result.lines)} series, ${(result.bytes / 2 ** 20).toFixed(1)} MiB`;
-      const steady = result.fewChanged;
-      const cold = result.allChanged;
-      const small = variant.jobs <= 1000;
-      rows.push({
-        scenario: `${label}: steady (${fmt.n(steady.jobsChanged)} jobs changed), median; ${size}`,
-        measured: fmt.ms(steady.ours),
-        reference: `prom-client ${fmt.ms(steady.promClient)}`,
-        ratio: steady.ours / steady.promClient,
-        target: small ? '≤ 100 ms and ≤ 1.0× (stretch 0.5×)' : variant.jobHistograms ? '—' : '≤ 400 ms',
-        met: small ? steady.ours <= 100 && steady.ours <= steady.promClient : variant.jobHistograms ? undefined : steady.ours <= 400,
-      });
-      rows.push({
-        scenario: `${label}: every job changed, median (first render ${fmt.ms(result.first.ours)} vs ${fmt.ms(result.first.promClient)})`,
-        measured: fmt.ms(cold.ours),
-        reference: `prom-client ${fmt.ms(cold.promClient)}`,
-        ratio: cold.ours / cold.promClient,
-        target: small ? '≤ 1.0×' : variant.jobHistograms ? '—' : '≤ 400 ms',
-        met: small ? cold.ours <= cold.promClient : variant.jobHistograms ? undefined : cold.ours <= 400,
-      });
-    }
-  }
-
-  if (args.only.has('scrape')) {
-    const o = plan.scrape;
-    progress(`scrape: ${jobsLabel(o.jobs)}, gzip over HTTP, ${o.rounds} rounds`);
-    const r = await scrapeCost(o);
-    results.scrape = r;
-    rows.push(...scrapeRows(r, o, jobsLabel));
-  }
-
-  if (args.only.has('scrape-load')) {
-    const o = plan.scrapeLoad;
-    progress(`scrape-load: ${o.scrapers} nonstop scrapers for ${o.durationMs / 1000} s while ${jobsLabel(o.jobs)} are polled every ${o.tickSeconds} s`);
-    const r = await scrapeLoad(o);
-    results.scrapeLoad = r;
-    rows.push(...scrapeLoadRows(r, jobsLabel));
-  }
-
-  if (args.only.has('floor')) {
-    const o = plan.floor;
-    progress(`steady-state request floor: ${jobsLabel(o.jobs)}, ${o.cycles} cycles`);
-    const r = await steadyStateFloor(o);
-    results.floor = r;
-    rows.push({
-      scenario: `requests per cycle, steady state, ${jobsLabel(o.jobs)}, ${o.cycles} cycles (${r.gapChecks} running-status gap checks)`,
-      measured: fmt.n(r.sent / r.cycles, 1),
-      reference: fmt.n(r.floor / r.cycles, 1),
-      ratio: r.ratio,
-      target: '≤ 1.05',
-      met: r.ratio <= 1.05,
-      count: true,
-    });
-    progress(`steady-state request floor without running-status: ${jobsLabel(o.jobs)}, ${o.cycles} cycles`);
-    const blind = await steadyStateFloor({ ...o, runningStatus: 'route-not-found' });
-    results.floorWithoutRunningStatus = blind;
-    rows.push({
-      scenario: `requests per cycle, steady state, running-status unpublished (404 APIGW.0101), ${jobsLabel(o.jobs)}, ${o.cycles} cycles`,
-      measured: fmt.n(blind.sent / blind.cycles, 1),
-      reference: fmt.n(blind.floor / blind.cycles, 1),
-      ratio: blind.ratio,
-      target: '≤ 1.05',
-      met: blind.ratio <= 1.05,
-      count: true,
-    });
-  }
-
-  if (args.only.has('cycle')) {
-    const o = plan.cycle;
-    progress(`cycle time: ${jobsLabel(o.jobs)}, ${o.latencyMs} ms latency, concurrency ${o.concurrency}`);
-    const r = await cycleTime(o);
-    results.cycle = r;
-    rows.push({
-      scenario: `cycle wall time, ${jobsLabel(o.jobs)}, ${o.latencyMs} ms latency, max_concurrency ${o.concurrency} (${fmt.n(r.requests / r.cycles)} requests/cycle)`,
-      measured: fmt.s(r.wallSeconds / r.cycles),
-      reference: fmt.s(r.idealSeconds / r.cycles),
-      ratio: r.ratio,
-      target: '≤ 1.15',
-      met: r.ratio <= 1.15,
-    });
-  }
-
-  if (args.only.has('cold')) {
-    const o = plan.cold;
-    const variants = [
-      { runningStatus: true, retention: false, label: 'running-status hint' },
-      { runningStatus: false, retention: true, label: 'no hint, half the jobs with retention' },
-    ];
-    results.cold = [];
-    for (const variant of variants) {
-      progress(`cold start: ${jobsLabel(o.jobs)} x ${fmt.n(o.history)} builds, ${variant.label}`);
-      const r = await coldStart({ ...o, ...variant });
-      (results.cold as unknown[]).push(r);
-      rows.push({
-        scenario: `cold start, start_at latest, ${jobsLabel(o.jobs)} x ${fmt.n(o.history)} builds, ${variant.label}: requests per job, max (mean ${r.meanPerJob.toFixed(1)})${r.cursorsRight ? '' : ' WRONG CURSOR'}`,
-        measured: String(r.maxPerJob),
-        reference: `2*log2(n)+4 = ${r.budgetPerJob}`,
-        ratio: r.ratio,
-        target: '≤ 1.0',
-        met: r.ratio <= 1 && r.cursorsRight,
-        count: true,
-      });
-    }
-  }
-
-  if (args.only.has('catch-up')) {
-    const o = plan.catchUp;
-    progress(`catch-up: ${jobsLabel(o.jobs)} x ${o.buildsPerJob} new builds`);
-    const r = await catchUp(o);
-    results.catchUp = r;
-    rows.push({
-      scenario: `catch-up after an outage, ${jobsLabel(o.jobs)} x ~${o.buildsPerJob} new builds (${fmt.n(r.newBuilds)} builds, ${r.cycles} cycle${r.cycles === 1 ? '' : 's'}): requests`,
-      measured: fmt.n(r.sent),
-      reference: fmt.n(r.floor),
-      ratio: r.ratio,
-      target: '≤ 1.05',
-      met: r.ratio <= 1.05,
-      count: true,
-    });
-    rows.push({
-      scenario: `catch-up after an outage: wall time, ${o.latencyMs} ms latency, max_concurrency ${o.concurrency}`,
-      measured: fmt.s(r.wallSeconds),
-      reference: fmt.s(r.idealSeconds),
-      ratio: r.timeRatio,
-      target: '≤ 1.15',
-      met: r.timeRatio <= 1.15,
-    });
-  }
-
-  const servings = plan.serving.filter((variant) => args.only.has(variant.scenario as Scenario));
-  if (servings.length > 0) {
-    results.serving = [];
-    for (const variant of servings) {
-      progress(`${variant.scenario}: ${jobsLabel(variant.jobs)}, job_histograms ${variant.jobHistograms}`);
-      const r = await serving({ ...variant, flags: variant.imageFlags ? imageFlags() : [] });
-      // As the process got them: BENCH_CHILD_ARGS (added to every child) replaces the image's flags.
-      r.flags = [...(process.env.BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean), ...r.flags];
-      (results.serving as unknown[]).push(r);
-      rows.push(...servingRows(variant.scenario, r, jobsLabel));
-    }
-  }
-
+/** The table on the terminal, the JSON results file, and with --check a failing exit code for a request count over target. */
+function report(args: Args, machine: ReturnType<typeof machineInfo>, { rows, results }: Context, seconds: number): void {
   const table = renderTable(rows);
   const flags = machine.childNodeArgs ? `, exporter process flags: ${machine.childNodeArgs}` : '';
-  process.stdout.write(`${table}\n\nmachine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')} at start${flags}; ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  process.stdout.write(`${table}\n\nmachine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')} at start${flags}; ${seconds.toFixed(0)} s\n`);
   const path = resolve(args.json);
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify({ machine, quick: args.quick, seconds: (performance.now() - started) / 1000, rows, results }, null, 2)}\n`);
+  writeFileSync(path, `${JSON.stringify({ machine, quick: args.quick, seconds, rows, results }, null, 2)}\n`);
   process.stdout.write(`results written to ${args.json}\n`);
   if (args.check) {
     const failed = rows.filter((row) => row.count && row.met === false);
@@ -255,6 +130,160 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   }
+}
+
+async function runRender({ plan, rows, results, progress, jobsLabel }: Context): Promise<void> {
+  const renders: RenderBenchResult[] = [];
+  results.render = renders;
+  for (const variant of plan.render) {
+    progress(`render: ${jobsLabel(variant.jobs)}, job_histograms ${variant.jobHistograms}`);
+    const child = BenchChild.start();
+    const result = await child.call<RenderBenchResult>('renderBench', { ...variant, changeFraction: 0.01 });
+    await child.close();
+    renders.push(result);
+    const label = `/metrics ${jobsLabel(variant.jobs)}${variant.jobHistograms ? '' : ', job_histograms false'}`;
+    const size = `${fmt.n(result.lines)} series, ${(result.bytes / 2 ** 20).toFixed(1)} MiB`;
+    const steady = result.fewChanged;
+    const cold = result.allChanged;
+    const small = variant.jobs <= 1000;
+    rows.push({
+      scenario: `${label}: steady (${fmt.n(steady.jobsChanged)} jobs changed), median; ${size}`,
+      measured: fmt.ms(steady.ours),
+      reference: `prom-client ${fmt.ms(steady.promClient)}`,
+      ratio: steady.ours / steady.promClient,
+      target: small ? '≤ 100 ms and ≤ 1.0× (stretch 0.5×)' : variant.jobHistograms ? '—' : '≤ 400 ms',
+      met: small ? steady.ours <= 100 && steady.ours <= steady.promClient : variant.jobHistograms ? undefined : steady.ours <= 400,
+    });
+    rows.push({
+      scenario: `${label}: every job changed, median (first render ${fmt.ms(result.first.ours)} vs ${fmt.ms(result.first.promClient)})`,
+      measured: fmt.ms(cold.ours),
+      reference: `prom-client ${fmt.ms(cold.promClient)}`,
+      ratio: cold.ours / cold.promClient,
+      target: small ? '≤ 1.0×' : variant.jobHistograms ? '—' : '≤ 400 ms',
+      met: small ? cold.ours <= cold.promClient : variant.jobHistograms ? undefined : cold.ours <= 400,
+    });
+  }
+}
+
+async function runScrape({ plan, rows, results, progress, jobsLabel }: Context): Promise<void> {
+  const o = plan.scrape;
+  progress(`scrape: ${jobsLabel(o.jobs)}, gzip over HTTP, ${o.rounds} rounds`);
+  const r = await scrapeCost(o);
+  results.scrape = r;
+  rows.push(...scrapeRows(r, o, jobsLabel));
+}
+
+async function runScrapeLoad({ plan, rows, results, progress, jobsLabel }: Context): Promise<void> {
+  const o = plan.scrapeLoad;
+  progress(`scrape-load: ${o.scrapers} nonstop scrapers for ${o.durationMs / 1000} s while ${jobsLabel(o.jobs)} are polled every ${o.tickSeconds} s`);
+  const r = await scrapeLoad(o);
+  results.scrapeLoad = r;
+  rows.push(...scrapeLoadRows(r, jobsLabel));
+}
+
+async function runFloor({ plan, rows, results, progress, jobsLabel }: Context): Promise<void> {
+  const o = plan.floor;
+  progress(`steady-state request floor: ${jobsLabel(o.jobs)}, ${o.cycles} cycles`);
+  const r = await steadyStateFloor(o);
+  results.floor = r;
+  rows.push({
+    scenario: `requests per cycle, steady state, ${jobsLabel(o.jobs)}, ${o.cycles} cycles (${r.gapChecks} running-status gap checks)`,
+    measured: fmt.n(r.sent / r.cycles, 1),
+    reference: fmt.n(r.floor / r.cycles, 1),
+    ratio: r.ratio,
+    target: '≤ 1.05',
+    met: r.ratio <= 1.05,
+    count: true,
+  });
+  progress(`steady-state request floor without running-status: ${jobsLabel(o.jobs)}, ${o.cycles} cycles`);
+  const blind = await steadyStateFloor({ ...o, runningStatus: 'route-not-found' });
+  results.floorWithoutRunningStatus = blind;
+  rows.push({
+    scenario: `requests per cycle, steady state, running-status unpublished (404 APIGW.0101), ${jobsLabel(o.jobs)}, ${o.cycles} cycles`,
+    measured: fmt.n(blind.sent / blind.cycles, 1),
+    reference: fmt.n(blind.floor / blind.cycles, 1),
+    ratio: blind.ratio,
+    target: '≤ 1.05',
+    met: blind.ratio <= 1.05,
+    count: true,
+  });
+}
+
+async function runCycle({ plan, rows, results, progress, jobsLabel }: Context): Promise<void> {
+  const o = plan.cycle;
+  progress(`cycle time: ${jobsLabel(o.jobs)}, ${o.latencyMs} ms latency, concurrency ${o.concurrency}`);
+  const r = await cycleTime(o);
+  results.cycle = r;
+  rows.push({
+    scenario: `cycle wall time, ${jobsLabel(o.jobs)}, ${o.latencyMs} ms latency, max_concurrency ${o.concurrency} (${fmt.n(r.requests / r.cycles)} requests/cycle)`,
+    measured: fmt.s(r.wallSeconds / r.cycles),
+    reference: fmt.s(r.idealSeconds / r.cycles),
+    ratio: r.ratio,
+    target: '≤ 1.15',
+    met: r.ratio <= 1.15,
+  });
+}
+
+async function runCold({ plan, rows, results, progress, jobsLabel }: Context): Promise<void> {
+  const o = plan.cold;
+  const variants = [
+    { runningStatus: true, retention: false, label: 'running-status hint' },
+    { runningStatus: false, retention: true, label: 'no hint, half the jobs with retention' },
+  ];
+  results.cold = [];
+  for (const variant of variants) {
+    progress(`cold start: ${jobsLabel(o.jobs)} x ${fmt.n(o.history)} builds, ${variant.label}`);
+    const r = await coldStart({ ...o, ...variant });
+    (results.cold as unknown[]).push(r);
+    rows.push({
+      scenario: `cold start, start_at latest, ${jobsLabel(o.jobs)} x ${fmt.n(o.history)} builds, ${variant.label}: requests per job, max (mean ${r.meanPerJob.toFixed(1)})${r.cursorsRight ? '' : ' WRONG CURSOR'}`,
+      measured: String(r.maxPerJob),
+      reference: `2*log2(n)+4 = ${r.budgetPerJob}`,
+      ratio: r.ratio,
+      target: '≤ 1.0',
+      met: r.ratio <= 1 && r.cursorsRight,
+      count: true,
+    });
+  }
+}
+
+async function runCatchUp({ plan, rows, results, progress, jobsLabel }: Context): Promise<void> {
+  const o = plan.catchUp;
+  progress(`catch-up: ${jobsLabel(o.jobs)} x ${o.buildsPerJob} new builds`);
+  const r = await catchUp(o);
+  results.catchUp = r;
+  rows.push({
+    scenario: `catch-up after an outage, ${jobsLabel(o.jobs)} x ~${o.buildsPerJob} new builds (${fmt.n(r.newBuilds)} builds, ${r.cycles} cycle${r.cycles === 1 ? '' : 's'}): requests`,
+    measured: fmt.n(r.sent),
+    reference: fmt.n(r.floor),
+    ratio: r.ratio,
+    target: '≤ 1.05',
+    met: r.ratio <= 1.05,
+    count: true,
+  });
+  rows.push({
+    scenario: `catch-up after an outage: wall time, ${o.latencyMs} ms latency, max_concurrency ${o.concurrency}`,
+    measured: fmt.s(r.wallSeconds),
+    reference: fmt.s(r.idealSeconds),
+    ratio: r.timeRatio,
+    target: '≤ 1.15',
+    met: r.timeRatio <= 1.15,
+  });
+}
+
+async function runServing({ plan, rows, results, progress, jobsLabel }: Context, only: ReadonlySet<Scenario>): Promise<void> {
+const servings = plan.serving.filter((variant) => only.has(variant.scenario as Scenario));
+if (servings.length > 0) {
+  results.serving = [];
+  for (const variant of servings) {
+    progress(`${variant.scenario}: ${jobsLabel(variant.jobs)}, job_histograms ${variant.jobHistograms}`);
+    const r = await serving({ ...variant, flags: variant.imageFlags ? imageFlags() : [] });
+    // As the process got them: BENCH_CHILD_ARGS (added to every child) replaces the image's flags.
+    r.flags = [...(process.env.BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean), ...r.flags];
+    (results.serving as unknown[]).push(r);
+    rows.push(...servingRows(variant.scenario, r, jobsLabel));
+  }
+}
 }
 
 /** Issue 13, acceptance 2: bytes on the wire, a cached scrape, a scrape after a change against prom-client. */
@@ -338,6 +367,14 @@ function servingRows(scenario: string, r: ServingResult, jobsLabel: (n: number) 
     rows.push({
       scenario: `sizing, ${label}: CPU of the exporter's process over ${r.steadyCycles} cycles of ${PERIOD_SECONDS} s of builds, each with its scrape (${fmt.n(r.cpuSeconds, 1)} CPU s, cycles back to back)`,
       measured: `${fmt.n(r.cpuSeconds / period, 3)} core`,
+      reference: '',
+      ratio: undefined,
+      target: '—',
+      met: undefined,
+    });
+    rows.push({
+      scenario: `state file, ${label}: size after the last cycle (state and counters of every job)`,
+      measured: `${fmt.n(r.stateFileBytes / 2 ** 20, 2)} MiB`,
       reference: '',
       ratio: undefined,
       target: '—',

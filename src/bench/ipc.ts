@@ -67,7 +67,8 @@ export class BenchChild {
   }
 }
 
-export type Handlers = Record<string, (args: any) => unknown>;
+/** Handlers take the arguments the parent sent, as each declares them (IPC carries no types). */
+export type Handlers = Record<string, (args: never) => unknown>;
 
 /** The child's side: answers each command with the handler's (awaited) value. */
 export function serve(handlers: Handlers): void {
@@ -84,7 +85,7 @@ export function serve(handlers: Handlers): void {
       return;
     }
     Promise.resolve()
-      .then(() => handler(message.args))
+      .then(() => handler(message.args as never))
       .then(
         (value) => reply({ id: message.id, ok: true, value }),
         (error: unknown) => reply({ id: message.id, ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),

@@ -178,7 +178,10 @@ export async function scrapeLoad(options: { jobs: number; scrapers: number; dura
   }
 }
 
-type Cycle = { start: number; end: number };
+interface Cycle {
+  start: number;
+  end: number;
+}
 
 /** The cycles the child's own schedule ran (start and end, ms since the epoch) and the ticks it skipped. */
 class ScheduleLog {
@@ -220,9 +223,9 @@ async function expectation(url: string, jobs: number): Promise<BodyExpectation> 
 function probeHealthz(url: string): { stop: () => Promise<ScrapeLoadBenchResult['healthz']> } {
   const latencies: number[] = [];
   let failures = 0;
-  let done = false;
+  const run = { done: false };
   const running = (async () => {
-    while (!done) {
+    while (!run.done) {
       const started = performance.now();
       try {
         const answer = await timedGet(`${url}/healthz`, {});
@@ -236,7 +239,7 @@ function probeHealthz(url: string): { stop: () => Promise<ScrapeLoadBenchResult[
   })();
   return {
     stop: async () => {
-      done = true;
+      run.done = true;
       await running;
       return { probes: latencies.length, p99Ms: percentile(latencies, 0.99), maxMs: Math.max(...latencies), failures };
     },

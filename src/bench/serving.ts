@@ -33,6 +33,8 @@ export interface ServingResult {
   /** Heap still in use after a forced full GC: what the exporter really keeps. */
   liveHeapMb: number;
   peakRssMb: number;
+  /** Size of the state file after the last cycle (counters included). */
+  stateFileBytes: number;
   healthz?: { probes: number; p99Ms: number; maxMs: number; scrapesDuring: number; scrapeMs: number[] };
 }
 
@@ -82,57 +84,62 @@ export async function serving(options: { jobs: number; jobHistograms: boolean; c
     { startAt: 'latest', maxConcurrency: 16, jobHistograms: options.jobHistograms },
     options.flags,
   );
-  const { child } = polled;
   try {
-    let pollMs = (await polled.cycle()).ms;
+    const { child } = polled;
+    const coldMs = (await polled.cycle()).ms;
     await child.call('fill');
     const { url } = await child.call<{ url: string }>('serve');
     // With healthz: probes run from the first scrape on (every job's text rendered for the first
     // time), then through scrapes after every job changed: the worst cases.
     const healthz = options.healthz ? await healthzDuringScrapes(child, url, 3) : undefined;
-    const scrapeMs: number[] = [];
-    const rssTrail: number[] = [];
-    let sizes = { bytes: 0, gzipBytes: 0 };
-    polled.simulator.resetRequests();
-    const cpuBefore = (await child.call<{ seconds: number }>('cpu')).seconds;
-    for (let i = 1; i < options.cycles; i++) {
-      polled.simulator.advance(PERIOD_SECONDS);
-      pollMs += (await polled.cycle()).ms;
-      const started = performance.now();
-      sizes = await scrape(url);
-      scrapeMs.push(performance.now() - started);
-      rssTrail.push((await child.call<Memory>('memory', {})).rssMb);
-    }
-    const cpuSeconds = (await child.call<{ seconds: number }>('cpu')).seconds - cpuBefore;
-    const requests = polled.allRequests();
-    const memory = await child.call<Memory>('memory', {});
-    const live = await child.call<Memory>('memory', { collect: true });
-    const { version } = await child.call<{ version: string }>('version');
-    const heapSpaces = await child.call<Record<string, number>>('heapSpaces');
+    const steady = await steadyCycles(polled, url, options.cycles - 1);
+    const { jobs, jobHistograms, cycles, flags } = options;
     const result: ServingResult = {
-      jobs: options.jobs,
-      jobHistograms: options.jobHistograms,
-      cycles: options.cycles,
-      flags: options.flags,
-      nodeVersion: version,
-      heapSpaces,
-      pollSeconds: pollMs / 1000,
-      ...sizes,
-      cpuSeconds,
-      steadyCycles: options.cycles - 1,
-      requests,
-      scrapeMs,
-      rssTrail,
-      rssMb: memory.rssMb,
-      heapUsedMb: memory.heapUsedMb,
-      liveHeapMb: live.heapUsedMb,
-      peakRssMb: memory.peakRssMb,
+      jobs,
+      jobHistograms,
+      cycles,
+      flags,
+      ...(await processFigures(child)),
+      ...steady,
+      pollSeconds: (coldMs + steady.pollMs) / 1000,
+      steadyCycles: cycles - 1,
     };
     if (healthz) result.healthz = healthz;
     return result;
   } finally {
     await polled.close();
   }
+}
+
+/** Cycles at the default period, each followed by a gzip scrape: CPU, requests, sizes and the RSS trail. */
+async function steadyCycles(polled: PolledExporter, url: string, cycles: number) {
+  const { child } = polled;
+  const scrapeMs: number[] = [];
+  const rssTrail: number[] = [];
+  let sizes = { bytes: 0, gzipBytes: 0 };
+  let pollMs = 0;
+  polled.simulator.resetRequests();
+  const cpuBefore = (await child.call<{ seconds: number }>('cpu')).seconds;
+  for (let i = 0; i < cycles; i++) {
+    polled.simulator.advance(PERIOD_SECONDS);
+    pollMs += (await polled.cycle()).ms;
+    const started = performance.now();
+    sizes = await scrape(url);
+    scrapeMs.push(performance.now() - started);
+    rssTrail.push((await child.call<Memory>('memory', {})).rssMb);
+  }
+  const cpuSeconds = (await child.call<{ seconds: number }>('cpu')).seconds - cpuBefore;
+  return { ...sizes, pollMs, cpuSeconds, requests: polled.allRequests(), scrapeMs, rssTrail };
+}
+
+/** The exporter process as the last scrape left it: memory, heap spaces, Node version, state file. */
+async function processFigures(child: PolledExporter['child']) {
+  const memory = await child.call<Memory>('memory', {});
+  const live = await child.call<Memory>('memory', { collect: true });
+  const { version } = await child.call<{ version: string }>('version');
+  const heapSpaces = await child.call<Record<string, number>>('heapSpaces');
+  const { bytes: stateFileBytes } = await child.call<{ bytes: number }>('stateFile');
+  return { nodeVersion: version, heapSpaces, rssMb: memory.rssMb, heapUsedMb: memory.heapUsedMb, liveHeapMb: live.heapUsedMb, peakRssMb: memory.peakRssMb, stateFileBytes };
 }
 
 /**
@@ -142,12 +149,11 @@ export async function serving(options: { jobs: number; jobHistograms: boolean; c
 async function healthzDuringScrapes(child: PolledExporter['child'], url: string, scrapes: number) {
   const latencies: number[] = [];
   const scrapeMs: number[] = [];
-  let done = false;
   // Only probes sent while a scrape is in flight count (not while the bench itself changes jobs).
-  let scraping = false;
+  const run = { done: false, scraping: false };
   const probing = (async () => {
-    while (!done) {
-      const counted = scraping;
+    while (!run.done) {
+      const counted = run.scraping;
       const started = performance.now();
       await (await fetch(`${url}/healthz`)).text();
       if (counted) latencies.push(performance.now() - started);
@@ -157,13 +163,13 @@ async function healthzDuringScrapes(child: PolledExporter['child'], url: string,
   await new Promise((resolve) => setTimeout(resolve, 200));
   for (let i = 0; i < scrapes; i++) {
     if (i > 0) await child.call('change', { fraction: 1, round: 100 + i });
-    scraping = true;
+    run.scraping = true;
     const started = performance.now();
     await (await fetch(`${url}/metrics`)).arrayBuffer();
     scrapeMs.push(performance.now() - started);
-    scraping = false;
+    run.scraping = false;
   }
-  done = true;
+  run.done = true;
   await probing;
   return { probes: latencies.length, p99Ms: percentile(latencies, 0.99), maxMs: Math.max(...latencies), scrapesDuring: scrapes, scrapeMs };
 }

@@ -1,4 +1,4 @@
-import { schedulePeriodSeconds } from '../poller/schedule.js';
+import { schedulePeriodSeconds } from '../support/cron.js';
 import type { Config } from './schema.js';
 
 /**

@@ -143,7 +143,7 @@ export class SelfMetrics {
     const version = this.trackedChanges;
     const now = performance.now();
     let registry = cached?.part;
-    if (!cached || cached.version !== version || now - cached.collectedAt >= maxAgeMs) {
+    if (cached?.version !== version || now - cached.collectedAt >= maxAgeMs) {
       registry = textPart(await this.registry.metrics());
       this.registryText = { part: registry, version, collectedAt: now };
     }

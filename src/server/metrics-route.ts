@@ -18,7 +18,7 @@ const SCRAPES_PER_TURN = 8;
  */
 export function chooseCoding(req: Request, codings: readonly Coding[]): Coding | undefined {
   // x-gzip is gzip (RFC 9110 §8.4.1.3); offered only when named, or `*` would match it after `gzip;q=0`.
-  const named = /x-gzip/i.test(String(req.headers['accept-encoding'] ?? ''));
+  const named = /x-gzip/i.test(req.headers['accept-encoding'] ?? '');
   const offered = codings.flatMap((coding) => (coding === 'gzip' && named ? ['gzip', 'x-gzip'] : [coding]));
   const chosen = req.acceptsEncodings(offered);
   if (!chosen) return undefined;

@@ -52,7 +52,7 @@ export class StateSerializer {
   /** The cached chunk at this place if it holds the same jobs, the same objects. */
   private reuse(index: number, ids: readonly string[], jobs: readonly StoredJob[]): Chunk | undefined {
     const cached = this.chunks[index];
-    if (!cached || cached.ids.length !== ids.length) return undefined;
+    if (cached?.ids.length !== ids.length) return undefined;
     for (let i = 0; i < ids.length; i++) if (cached.ids[i] !== ids[i] || cached.jobs[i] !== jobs[i]) return undefined;
     return cached;
   }

@@ -107,12 +107,12 @@ describe('scrape load: 50 concurrent scrapers during active polling of 500 jobs'
     // From the exporter's log: cycles that started during the load (the log line of a finished cycle
     // carries its duration), once the last of them has finished, and ticks skipped meanwhile.
     const child = exporter;
-    const timeOf = (line: LogLine) => Date.parse(String(line.time));
+    const timeOf = (line: LogLine) => Date.parse(line.time);
     const during = (time: number) => time >= startedAt && time < endedAt;
     const cycleStart = (line: LogLine) => timeOf(line) - Number(line.seconds) * 1000;
-    await waitUntil(async () => child.lines.some((l) => l.msg === 'poll cycle finished' && timeOf(l) >= endedAt), 20_000, 100);
-    const pollsDuring = child.lines.filter((l) => l.msg === 'poll cycle finished' && during(cycleStart(l))).length;
-    const skippedDuring = child.lines.filter((l) => l.msg === 'poll cycle still running; skipping this tick' && during(timeOf(l))).length;
+    await waitUntil(() => child.lines.some((l) => l.event === 'cycle_finished' && timeOf(l) >= endedAt), 20_000, 100);
+    const pollsDuring = child.lines.filter((l) => l.event === 'cycle_finished' && during(cycleStart(l))).length;
+    const skippedDuring = child.lines.filter((l) => l.event === 'cycle_skipped' && during(timeOf(l))).length;
     const ticks = Math.floor(endedAt / 1000 / TICK_SECONDS) - Math.floor(startedAt / 1000 / TICK_SECONDS);
     const requestsDuring = sim.requests().log.length;
     const samples = parseExposition(await scrape());
