@@ -3,6 +3,7 @@ import { createSimulator } from '../simulator/index.js';
 import { BenchChild } from './ipc.js';
 import { PROMETHEUS_HEADERS, runScrapeLoad, type BodyExpectation } from './scrapers.js';
 import { median, percentile } from './stats.js';
+import { sleep } from '../support/clock.js';
 
 /**
  * Scenarios of `/metrics` as served over HTTP: what a scrape costs (cached, after a change, against
@@ -195,7 +196,7 @@ class ScheduleLog {
     for (;;) {
       const { cycles } = await this.read();
       if (cycles.length >= count) return cycles;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
     }
   }
 
@@ -204,7 +205,7 @@ class ScheduleLog {
     for (let i = 0; i < 100; i++) {
       const log = await this.read();
       if (log.cycles.some((c) => c.end >= time)) return log;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
     }
     return this.read();
   }
@@ -234,7 +235,7 @@ function probeHealthz(url: string): { stop: () => Promise<ScrapeLoadBenchResult[
       } catch {
         failures++;
       }
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await sleep(10);
     }
   })();
   return {

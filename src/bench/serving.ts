@@ -3,6 +3,7 @@ import type { SimJobSpec } from '../simulator/index.js';
 import { PolledExporter } from './polling.js';
 import { PROMETHEUS_HEADERS } from './scrapers.js';
 import { percentile } from './stats.js';
+import { sleep } from '../support/clock.js';
 
 /** The poll period the sizing figures are for (the default schedule): the simulated clock advances this much per cycle. */
 export const PERIOD_SECONDS = 30;
@@ -157,10 +158,10 @@ async function healthzDuringScrapes(child: PolledExporter['child'], url: string,
       const started = performance.now();
       await (await fetch(`${url}/healthz`)).text();
       if (counted) latencies.push(performance.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await sleep(10);
     }
   })();
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await sleep(200);
   for (let i = 0; i < scrapes; i++) {
     if (i > 0) await child.call('change', { fraction: 1, round: 100 + i });
     run.scraping = true;

@@ -1,12 +1,12 @@
 import { renameSync, rmSync } from 'node:fs';
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { countDelta, emptyCounters, type CounterLayout, type CycleDelta } from '../domain/counters.js';
+import type { CounterLayout, CycleDelta } from '../domain/counters.js';
 import { NO_EVENTS, type Events } from '../support/events.js';
 import { parseStateFile, stateFileHeader } from './state-schema.js';
 import { lockStateFile } from './state-lock.js';
 import { StateSerializer } from './state-serializer.js';
-import { StaleVersionError, type JobStart, type Store, type StoredJob, type StoreEvent } from './store.js';
+import { nextStored, type JobStart, type Store, type StoredJob, type StoreEvent } from './store.js';
 
 export interface FileStoreOptions {
   /** The metrics layout the counters are kept in (config `metrics`); saved counters in another one are adapted. */
@@ -97,14 +97,12 @@ export class FileStore implements Store {
 
   commit(jobId: string, expectedVersion: number, delta: CycleDelta): Promise<StoredJob> {
     if (this.lockLost) return Promise.reject(this.lockLost);
-    const current = this.latest(jobId);
-    const version = current?.version ?? 0;
-    if (version !== expectedVersion) return Promise.reject(new StaleVersionError(jobId, expectedVersion, version));
-    const stored: StoredJob = {
-      version: version + 1,
-      state: structuredClone(delta.next),
-      counters: countDelta(current?.counters ?? emptyCounters(), delta, this.layout),
-    };
+    let stored: StoredJob;
+    try {
+      stored = nextStored(jobId, this.latest(jobId), expectedVersion, delta, this.layout);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     return new Promise((resolve, reject) => {
       this.queued.push({ jobId, stored, resolve: () => resolve(stored), reject });
       this.flushing ??= new Promise((done) => setImmediate(done)).then(() => this.flushQueued());

@@ -1,5 +1,5 @@
-import { countDelta, emptyCounters, type CounterLayout, type CycleDelta } from '../domain/counters.js';
-import { StaleVersionError, type JobStart, type Store, type StoredJob } from './store.js';
+import type { CounterLayout, CycleDelta } from '../domain/counters.js';
+import { nextStored, type JobStart, type Store, type StoredJob } from './store.js';
 
 /** A Store that keeps everything in memory: for benchmarks, tests and `once` on a copy of the state file. */
 export class MemoryStore implements Store {
@@ -22,16 +22,13 @@ export class MemoryStore implements Store {
   }
 
   commit(jobId: string, expectedVersion: number, delta: CycleDelta): Promise<StoredJob> {
-    const current = this.jobs.get(jobId);
-    const version = current?.version ?? 0;
-    if (version !== expectedVersion) return Promise.reject(new StaleVersionError(jobId, expectedVersion, version));
-    const stored: StoredJob = {
-      version: version + 1,
-      state: structuredClone(delta.next),
-      counters: countDelta(current?.counters ?? emptyCounters(), delta, this.layout),
-    };
-    this.jobs.set(jobId, stored);
-    return Promise.resolve(stored);
+    try {
+      const stored = nextStored(jobId, this.jobs.get(jobId), expectedVersion, delta, this.layout);
+      this.jobs.set(jobId, stored);
+      return Promise.resolve(stored);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   forget(jobId: string): Promise<void> {

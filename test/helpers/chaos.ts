@@ -1,6 +1,7 @@
 import { createRandom } from '../../src/simulator/random.js';
 import type { LogLine } from './exporter-harness.js';
 import { ExporterProcess } from './exporter-process.js';
+import { sleep } from '../../src/support/clock.js';
 
 /** The simulator's seeded PRNG: the same seed gives the same kill schedule and fault mix. */
 export const seededRandom = createRandom;
@@ -84,7 +85,8 @@ export function maxInSlidingWindow(timestamps: readonly number[], windowMs = 100
   return max;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Re-exported for the tests that import their helpers from here. */
+export { sleep };
 
 /** Polls `condition` every `everyMs` until it holds or `timeoutMs` passes; returns whether it held. */
 export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<boolean> {

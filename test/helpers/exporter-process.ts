@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { LogLine } from './exporter-harness.js';
+import { sleep } from '../../src/support/clock.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 
@@ -51,7 +52,7 @@ export class ExporterProcess {
         throw new Error(`exporter exited (${this.child.exitCode ?? this.child.signalCode}) before the expected log line; stderr: ${this.stderr}`);
       }
       if (Date.now() > deadline) throw new Error(`no matching log line within ${timeoutMs} ms; stderr: ${this.stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
   }
 

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
+import { sleep } from '../../src/support/clock.js';
 
 /** The scrape job name the shipped alert rules and config/prometheus.yml expect. */
 export const EXPORTER_JOB = 'codearts-build-exporter';
@@ -217,8 +218,4 @@ export class PrometheusServer {
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

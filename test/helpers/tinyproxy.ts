@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { sleep } from '../../src/support/clock.js';
+import { freePort } from './prometheus.js';
 
 /** A real forward proxy (Debian's tinyproxy) on loopback, its log kept for assertions. */
 export interface Tinyproxy {
@@ -56,7 +57,7 @@ async function launch(dir: string, port: number, options: { basicAuth?: { user: 
       child.kill('SIGKILL');
       throw new Error(`tinyproxy did not start on port ${port}: ${log.slice(-500)}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
   const requestLines = () => [...log.matchAll(/Request \(file descriptor \d+\): (.+)$/gm)].map((match) => (match[1] ?? '').trim());
   return {
@@ -71,16 +72,4 @@ async function launch(dir: string, port: number, options: { basicAuth?: { user: 
       clearTimeout(timer);
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

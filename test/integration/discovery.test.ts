@@ -4,6 +4,7 @@ import type { Exporter } from '../../src/exporter.js';
 import { select, valueOf, type Sample } from '../helpers/exposition.js';
 import { createTestExporter, scrape, testConfig } from '../helpers/exporter-harness.js';
 import { compareCounters } from '../helpers/ground-truth.js';
+import { sleep } from '../../src/support/clock.js';
 
 const PROJECTS = ['f0000000000000000000000000000001', 'f0000000000000000000000000000002', 'f0000000000000000000000000000003'];
 const hex = (n: number) => n.toString(16).padStart(32, '0');
@@ -21,7 +22,6 @@ function fleet(): SimJobSpec[] {
 }
 
 const jobNames = (samples: Sample[]) => new Map(select(samples, 'codearts_build_last_number').map((s) => [s.labels.job_id, s.labels.job_name]));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const LAST_POLL = 'codearts_exporter_last_successful_poll_timestamp_seconds';
 
 describe('job discovery from CodeArts projects', () => {

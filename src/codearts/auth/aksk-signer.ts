@@ -156,7 +156,8 @@ export function signRequest(
   };
 }
 
-function findHeader(headers: Record<string, string>, lowerName: string): string | undefined {
+/** A header's value by its lower-case name, whatever the case it was set in. */
+export function findHeader(headers: Record<string, string>, lowerName: string): string | undefined {
   for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === lowerName) return value;
   return undefined;
 }

@@ -7,6 +7,7 @@ import { NO_EVENTS, type Events } from '../../support/events.js';
 import type { CodeArtsEvent, IamIdentity } from '../events.js';
 import { describeNetworkFailure } from '../network-errors.js';
 import { createHttpTransport, isTransportError, type HttpAnswer, type HttpTransport } from '../transport.js';
+import { findHeader } from './aksk-signer.js';
 import type { AuthProvider, SignableRequest } from './types.js';
 
 export interface IamAuthOptions {
@@ -161,7 +162,7 @@ class IamAuth {
   }
 
   async onUnauthorized(rejected: Record<string, string>, signal?: AbortSignal): Promise<boolean> {
-    const value = headerValue(rejected, 'x-auth-token');
+    const value = findHeader(rejected, 'x-auth-token');
     const current = this.current;
     if (!value || !current) return false;
     // Another caller already replaced it: just retry with the new one.
@@ -184,7 +185,7 @@ class IamAuth {
   }
 
   onAccepted(sent: Record<string, string>): void {
-    if (!this.everAccepted && headerValue(sent, 'x-auth-token')) this.everAccepted = true;
+    if (!this.everAccepted && findHeader(sent, 'x-auth-token')) this.everAccepted = true;
   }
 
   rejectionHint(): string {
@@ -339,7 +340,3 @@ function describeErrorBody(text: string): { code: string | undefined; message: s
   return { code, message: (message ?? text.replace(/\s+/g, ' ').trim()).slice(0, 200) };
 }
 
-function headerValue(headers: Record<string, string>, lowerName: string): string | undefined {
-  for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === lowerName) return value;
-  return undefined;
-}
