@@ -101,7 +101,7 @@ export class FileStore implements Store {
     try {
       stored = nextStored(jobId, this.latest(jobId), expectedVersion, delta, this.layout);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     return new Promise((resolve, reject) => {
       this.queued.push({ jobId, stored, resolve: () => resolve(stored), reject });

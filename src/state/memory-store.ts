@@ -27,7 +27,7 @@ export class MemoryStore implements Store {
       this.jobs.set(jobId, stored);
       return Promise.resolve(stored);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
