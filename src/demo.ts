@@ -13,17 +13,14 @@ import { createSimulator } from './simulator/index.js';
  * timestamps) and
  * the exporter polling it every 5 s, both on free loopback ports. Ctrl-C stops both.
  */
+const NAMES = ['backend-ci', 'frontend-ci', 'mobile-android', 'mobile-ios', 'docs', 'nightly-e2e', 'release', 'payments-svc', 'search-svc', 'infra-terraform', 'data-pipeline', 'lint-only'];
+
 async function main(): Promise<void> {
   const simulator = await createSimulator({
     seed: 42,
     clock: 'realtime',
     speed: 1,
-    jobs: Array.from({ length: 12 }, (_, i) => ({
-      id: `de${String(i + 1).padStart(30, '0')}`,
-      name: ['backend-ci', 'frontend-ci', 'mobile-android', 'mobile-ios', 'docs', 'nightly-e2e', 'release', 'payments-svc', 'search-svc', 'infra-terraform', 'data-pipeline', 'lint-only'][i] ?? `job-${i + 1}`,
-      history: 30 + i * 7,
-      buildEverySeconds: 20 + i * 5,
-    })),
+    jobs: NAMES.map((name, i) => ({ id: `de${String(i + 1).padStart(30, '0')}`, name, history: 30 + i * 7, buildEverySeconds: 20 + i * 5 })),
   });
   const stateDir = mkdtempSync(join(tmpdir(), 'codearts-demo-'));
   const config = parseConfigText(
@@ -40,20 +37,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.log.level, pino.destination({ dest: 1, sync: true }), config.log.format);
   const exporter = await Exporter.create({ config, logger });
   const { url } = await exporter.start();
-
-  process.stdout.write(
-    [
-      '',
-      'codearts-build-exporter demo is running',
-      `  metrics:        ${url}/metrics`,
-      `  landing page:   ${url}/`,
-      `  readiness:      ${url}/readyz`,
-      `  fake CodeArts:  ${simulator.url} (12 jobs, new builds every 20-75 s)`,
-      'Press Ctrl-C to stop.',
-      '',
-    ].join('\n') + '\n',
-  );
-
+  printAddresses(url, simulator.url);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
@@ -62,6 +46,20 @@ async function main(): Promise<void> {
   await simulator.close();
   rmSync(stateDir, { recursive: true, force: true });
   process.stdout.write('demo stopped\n');
+}
+
+function printAddresses(url: string, simulatorUrl: string): void {
+  const lines = [
+    '',
+    'codearts-build-exporter demo is running',
+    `  metrics:        ${url}/metrics`,
+    `  landing page:   ${url}/`,
+    `  readiness:      ${url}/readyz`,
+    `  fake CodeArts:  ${simulatorUrl} (12 jobs, new builds every 20-75 s)`,
+    'Press Ctrl-C to stop.',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -26,7 +26,13 @@ export interface ReportTargets {
  * `invalid_record`), so tools and tests match structured fields, not message text.
  */
 export function createReporter(targets: ReportTargets): Events<ExporterEvent> {
-  const handlers: Handlers = { ...clientHandlers(targets), ...jobSetHandlers(targets), ...jobHandlers(targets), ...otherHandlers(targets) };
+  const handlers: Handlers = {
+    ...clientHandlers(targets),
+    ...jobSetHandlers(targets),
+    ...jobHandlers(targets),
+    ...cycleHandlers(targets),
+    ...discoveryAndStoreHandlers(targets),
+  };
   return {
     emit: (event) => {
       (handlers[event.type] as (event: ExporterEvent) => void)(event);
@@ -171,10 +177,11 @@ function logFindings(
   for (const { from, to } of findings.gapsSkipped) logger.info({ event: 'gap_skipped', ...labels, from, to, count: to - from + 1 }, 'build numbers passed over as a gap');
 }
 
-type OtherEvents = Exclude<ExporterEvent['type'], CodeArtsEvent['type'] | JobSetEvents | JobEvents>;
+type CycleEvents = 'cycle_finished' | 'cycle_skipped' | 'cycle_failed' | 'running_status';
+type DiscoveryAndStoreEvents = Exclude<ExporterEvent['type'], CodeArtsEvent['type'] | JobSetEvents | JobEvents | CycleEvents>;
 
-/** Cycles, the running-status hint, discovery and the store. */
-function otherHandlers({ logger, self }: ReportTargets): Pick<Handlers, OtherEvents> {
+/** Cycles and the running-status hint. */
+function cycleHandlers({ logger, self }: ReportTargets): Pick<Handlers, CycleEvents> {
   return {
     cycle_finished: ({ summary, aborted }) => {
       if (!aborted) {
@@ -201,6 +208,12 @@ function otherHandlers({ logger, self }: ReportTargets): Pick<Handlers, OtherEve
       if (!event.first) logger.debug(fields, 'running-status still unavailable');
       else logger.warn(fields, 'running-status unavailable; gap checks look ahead by probing record-info instead (one request per check) until it answers again');
     },
+  };
+}
+
+/** Discovery and the store. */
+function discoveryAndStoreHandlers({ logger, self }: ReportTargets): Pick<Handlers, DiscoveryAndStoreEvents> {
+  return {
     project_listed: ({ projectId, jobs, incomplete }) => {
       self.discoveredJobs.set({ project_id: projectId }, jobs);
       if (!incomplete) return;
