@@ -70,8 +70,36 @@ function drawAll() {
   Chart.defaults.color = '#b8b8c8';
   Chart.defaults.font.size = 10;
   Chart.defaults.borderColor = '#2a2d33';
-  const PALETTE = ['#73bf69', '#f2cc0c', '#8ab8ff', '#ff780a', '#f2495c', '#5794f2', '#b877d9', '#705da0', '#37872d', '#fade2a', '#447ebc', '#c4162a', '#1f78c1', '#ba43a9', '#ef843c', '#6ed0e0'];
-  const NAMED = { green: '#73bf69', red: '#f2495c', orange: '#ff9830', yellow: '#fade2a', blue: '#5794f2', purple: '#b877d9', 'dark-red': '#c4162a', 'semi-dark-green': '#56a64b', text: '#ccccdc', transparent: 'transparent' };
+  const PALETTE = [
+    '#73bf69',
+    '#f2cc0c',
+    '#8ab8ff',
+    '#ff780a',
+    '#f2495c',
+    '#5794f2',
+    '#b877d9',
+    '#705da0',
+    '#37872d',
+    '#fade2a',
+    '#447ebc',
+    '#c4162a',
+    '#1f78c1',
+    '#ba43a9',
+    '#ef843c',
+    '#6ed0e0',
+  ];
+  const NAMED = {
+    green: '#73bf69',
+    red: '#f2495c',
+    orange: '#ff9830',
+    yellow: '#fade2a',
+    blue: '#5794f2',
+    purple: '#b877d9',
+    'dark-red': '#c4162a',
+    'semi-dark-green': '#56a64b',
+    text: '#ccccdc',
+    transparent: 'transparent',
+  };
   const color = (c) => NAMED[c] ?? c ?? '#73bf69';
   const colWidth = (WIDTH - GAP) / 24;
   const grid = document.getElementById('grid');
@@ -108,10 +136,17 @@ function drawAll() {
     return c;
   }
   const legend = (format, metric) =>
-    !format || format === '__auto' ? Object.entries(metric).filter(([k]) => k !== '__name__').map(([k, v]) => `${k}="${v}"`).join(', ') : format.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, k) => metric[k] ?? '');
+    !format || format === '__auto'
+      ? Object.entries(metric)
+          .filter(([k]) => k !== '__name__')
+          .map(([k, v]) => `${k}="${v}"`)
+          .join(', ')
+      : format.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, k) => metric[k] ?? '');
   function overrideFor(panel, name, id) {
     for (const o of panel.fieldConfig.overrides ?? []) {
-      const matches = (o.matcher.id === 'byName' && o.matcher.options === name) || (o.matcher.id === 'byRegexp' && new RegExp(o.matcher.options).test(name));
+      const matches =
+        (o.matcher.id === 'byName' && o.matcher.options === name) ||
+        (o.matcher.id === 'byRegexp' && new RegExp(o.matcher.options).test(name));
       if (!matches) continue;
       const prop = o.properties.find((p) => p.id === id);
       if (prop) return prop.value;
@@ -121,7 +156,10 @@ function drawAll() {
 
   for (const panel of PANELS) {
     const { x, y, w, h } = panel.gridPos;
-    const left = GAP + x * colWidth, top = y * ROW_PX, width = w * colWidth - GAP, height = h * ROW_PX - GAP;
+    const left = GAP + x * colWidth,
+      top = y * ROW_PX,
+      width = w * colWidth - GAP,
+      height = h * ROW_PX - GAP;
     if (panel.type === 'row') {
       const row = document.createElement('div');
       row.className = 'row';
@@ -143,7 +181,8 @@ function drawAll() {
       continue;
     }
     const defaults = panel.fieldConfig.defaults ?? {};
-    const draw = { stat: drawStat, table: drawTable, piechart: drawPie, bargauge: drawBarGauge, heatmap: drawHeatmap }[panel.type] ?? drawTimeSeries;
+    const draw =
+      { stat: drawStat, table: drawTable, piechart: drawPie, bargauge: drawBarGauge, heatmap: drawHeatmap }[panel.type] ?? drawTimeSeries;
     draw(panel, body, series, defaults);
   }
 
@@ -155,11 +194,11 @@ function drawAll() {
       const mapping = mapped(value, defaults.mappings);
       const cell = document.createElement('div');
       const fixed = defaults.color?.mode === 'fixed' ? color(defaults.color.fixedColor) : undefined;
-      const c = mapping?.color ? color(mapping.color) : fixed ?? thresholdColor(value, defaults.thresholds);
+      const c = mapping?.color ? color(mapping.color) : (fixed ?? thresholdColor(value, defaults.thresholds));
       const mode = panel.options.colorMode ?? 'value';
       if (mode === 'background') cell.style.background = c;
-      else cell.style.color = mode === 'none' ? fixed ?? NAMED.text : c;
-      const text = panel.options.textMode === 'name' ? s.name : mapping?.text ?? fmt(value, defaults.unit, defaults.decimals);
+      else cell.style.color = mode === 'none' ? (fixed ?? NAMED.text) : c;
+      const text = panel.options.textMode === 'name' ? s.name : (mapping?.text ?? fmt(value, defaults.unit, defaults.decimals));
       cell.textContent = text;
       if (series.length > 1 && panel.options.textMode !== 'name') cell.innerHTML += `<small>${s.name}</small>`;
       wrap.appendChild(cell);
@@ -210,7 +249,10 @@ function drawAll() {
     body.appendChild(canvas);
     new Chart(canvas, {
       type: 'doughnut',
-      data: { labels: series.map((s) => s.name), datasets: [{ data: series.map((s) => Number(s.value[1])), backgroundColor: PALETTE, borderWidth: 0 }] },
+      data: {
+        labels: series.map((s) => s.name),
+        datasets: [{ data: series.map((s) => Number(s.value[1])), backgroundColor: PALETTE, borderWidth: 0 }],
+      },
       options: { maintainAspectRatio: false, plugins: { legend: { position: 'right', labels: { boxWidth: 8 } } } },
     });
   }
@@ -220,8 +262,21 @@ function drawAll() {
     body.appendChild(canvas);
     new Chart(canvas, {
       type: 'bar',
-      data: { labels: series.map((s) => s.name), datasets: [{ data: series.map((s) => Number(s.value[1])), backgroundColor: series.map((s) => thresholdColor(Number(s.value[1]), defaults.thresholds)) }] },
-      options: { indexAxis: 'y', maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true } } },
+      data: {
+        labels: series.map((s) => s.name),
+        datasets: [
+          {
+            data: series.map((s) => Number(s.value[1])),
+            backgroundColor: series.map((s) => thresholdColor(Number(s.value[1]), defaults.thresholds)),
+          },
+        ],
+      },
+      options: {
+        indexAxis: 'y',
+        maintainAspectRatio: false,
+        plugins: { legend: { display: false } },
+        scales: { x: { beginAtZero: true } },
+      },
     });
   }
 
@@ -231,13 +286,20 @@ function drawAll() {
     canvas.height = body.clientHeight;
     body.appendChild(canvas);
     const buckets = series
-      .map((s) => ({ le: s.metric.le === '+Inf' ? Infinity : Number(s.metric.le), values: new Map((s.values ?? []).map(([t, v]) => [t, Number(v)])) }))
+      .map((s) => ({
+        le: s.metric.le === '+Inf' ? Infinity : Number(s.metric.le),
+        values: new Map((s.values ?? []).map(([t, v]) => [t, Number(v)])),
+      }))
       .sort((a, b) => a.le - b.le);
     const times = [...new Set(series.flatMap((s) => (s.values ?? []).map(([t]) => t)))].sort((a, b) => a - b);
-    const counts = buckets.map((b, i) => times.map((t) => Math.max(0, (b.values.get(t) ?? 0) - (i > 0 ? buckets[i - 1].values.get(t) ?? 0 : 0))));
+    const counts = buckets.map((b, i) =>
+      times.map((t) => Math.max(0, (b.values.get(t) ?? 0) - (i > 0 ? (buckets[i - 1].values.get(t) ?? 0) : 0))),
+    );
     const max = Math.max(1e-9, ...counts.flat());
     const ctx = canvas.getContext('2d');
-    const labelW = 50, cw = (canvas.width - labelW) / times.length, ch = (canvas.height - 14) / buckets.length;
+    const labelW = 50,
+      cw = (canvas.width - labelW) / times.length,
+      ch = (canvas.height - 14) / buckets.length;
     ctx.font = '9px DejaVu Sans';
     buckets.forEach((b, row) => {
       const yPos = canvas.height - 14 - (row + 1) * ch;
@@ -261,7 +323,7 @@ function drawAll() {
       const keyLabel = 'job_name' in s.metric ? 'job_name' : Object.keys(s.metric)[0];
       const key = s.metric[keyLabel] ?? s.name;
       const row = rows.get(key) ?? {};
-      for (const [k, v] of Object.entries(s.metric)) if (k !== '__name__') (row[k] = v), columns.add(k);
+      for (const [k, v] of Object.entries(s.metric)) if (k !== '__name__') ((row[k] = v), columns.add(k));
       row[`Value #${s.refId}`] = Number(s.value[1]);
       columns.add(`Value #${s.refId}`);
       rows.set(key, row);
@@ -278,7 +340,9 @@ function drawAll() {
         const value = row[c];
         const mapping = mapped(value, overrideFor(panel, c, 'mappings'));
         const unit = overrideFor(panel, c, 'unit') ?? defaults.unit;
-        td.textContent = mapping?.text ?? (typeof value === 'number' ? fmt(value, unit, overrideFor(panel, c, 'decimals') ?? defaults.decimals) : value ?? '');
+        td.textContent =
+          mapping?.text ??
+          (typeof value === 'number' ? fmt(value, unit, overrideFor(panel, c, 'decimals') ?? defaults.decimals) : (value ?? ''));
         if (mapping?.color) td.style.color = color(mapping.color);
         tr.appendChild(td);
       }

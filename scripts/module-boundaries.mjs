@@ -23,7 +23,21 @@ export const ALLOWED = {
   wiring: ['codearts', 'config', 'domain', 'log', 'metrics', 'poller', 'server', 'state', 'support', 'version'],
   exporter: ['codearts', 'config', 'domain', 'log', 'metrics', 'poller', 'server', 'state', 'support', 'version', 'wiring'],
   commands: ['codearts', 'config', 'domain', 'exporter', 'log', 'server', 'simulator', 'state', 'support', 'version', 'wiring'],
-  bench: ['codearts', 'config', 'domain', 'exporter', 'log', 'metrics', 'poller', 'server', 'simulator', 'state', 'support', 'version', 'wiring'],
+  bench: [
+    'codearts',
+    'config',
+    'domain',
+    'exporter',
+    'log',
+    'metrics',
+    'poller',
+    'server',
+    'simulator',
+    'state',
+    'support',
+    'version',
+    'wiring',
+  ],
   demo: ['config', 'exporter', 'log', 'simulator', 'support'],
   healthcheck: ['config', 'support'],
   cli: ['commands'],
@@ -62,7 +76,8 @@ export function importRules() {
       message: `src/${part} must not import src/${other} (docs/design.md, "Module map")`,
     }));
     const packages = PURE.includes(part) ? ['^[^.]'] : (FORBIDDEN_PACKAGES[part] ?? []).map((name) => `^${escape(name)}(/|$)`);
-    for (const regex of packages) patterns.push({ regex, message: `src/${part} must not import this package (docs/design.md, "Module map")` });
+    for (const regex of packages)
+      patterns.push({ regex, message: `src/${part} must not import this package (docs/design.md, "Module map")` });
     return { files, patterns };
   });
 }

@@ -26,7 +26,20 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RUN_SECONDS = Number(process.env.RENDER_SECONDS ?? 480);
 const SPEED = 60;
 const EXPORTER_JOB = 'codearts-build-exporter';
-const JOB_NAMES = ['backend-ci', 'frontend-ci', 'mobile-android', 'mobile-ios', 'docs', 'nightly-e2e', 'release', 'payments-svc', 'search-svc', 'infra-terraform', 'data-pipeline', 'lint-only'];
+const JOB_NAMES = [
+  'backend-ci',
+  'frontend-ci',
+  'mobile-android',
+  'mobile-ios',
+  'docs',
+  'nightly-e2e',
+  'release',
+  'payments-svc',
+  'search-svc',
+  'infra-terraform',
+  'data-pipeline',
+  'lint-only',
+];
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main() {
@@ -75,7 +88,12 @@ async function collect(dashboards) {
     speed: SPEED,
     // The virtual clock reaches the wall clock when the run ends, so "time since" panels make sense.
     startTime: now - RUN_SECONDS * SPEED,
-    jobs: JOB_NAMES.map((name, i) => ({ id: `de${String(i + 1).padStart(30, '0')}`, name, history: 20 + i * 3, buildEverySeconds: 900 + i * 300 })),
+    jobs: JOB_NAMES.map((name, i) => ({
+      id: `de${String(i + 1).padStart(30, '0')}`,
+      name,
+      history: 20 + i * 3,
+      buildEverySeconds: 900 + i * 300,
+    })),
   });
   const children = [];
   try {
@@ -85,7 +103,7 @@ async function collect(dashboards) {
       `  endpoint: ${simulator.url}`,
       '  auth: { token: sim-token-NOT-A-SECRET }',
       '  max_requests_per_second: 200',
-      "  retry: { retries: 3, min_delay: 50ms, max_delay: 500ms }",
+      '  retry: { retries: 3, min_delay: 50ms, max_delay: 500ms }',
       "poll: { schedule: '*/2 * * * * *', start_at: latest }",
       'jobs:',
       ...simulator.jobs().map((job) => `  - { id: ${job.id}, name: ${job.name} }`),
@@ -94,7 +112,9 @@ async function collect(dashboards) {
       'log: { level: warn }',
     ].join('\n');
     writeFileSync(join(dir, 'exporter.yml'), `${config}\n`);
-    children.push(spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'run', '--config', join(dir, 'exporter.yml')], { stdio: 'inherit' }));
+    children.push(
+      spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'run', '--config', join(dir, 'exporter.yml')], { stdio: 'inherit' }),
+    );
     const prometheus = await startPrometheus(dir, `127.0.0.1:${exporterPort}`, children);
     const start = Date.now() / 1000;
     console.log(`collecting for ${RUN_SECONDS} s (simulator ${simulator.url}, Prometheus ${prometheus})`);
@@ -103,7 +123,7 @@ async function collect(dashboards) {
     simulator.inject('500', { probability: 0.05 });
     await sleep((RUN_SECONDS / 8) * 1000);
     simulator.clearFaults();
-    await sleep((RUN_SECONDS * 5 / 8) * 1000);
+    await sleep(((RUN_SECONDS * 5) / 8) * 1000);
     const end = Date.now() / 1000;
     const data = {};
     for (const dashboard of dashboards) data[dashboard.uid] = await queryPanels(prometheus, dashboard, start, end);
@@ -130,7 +150,16 @@ async function startPrometheus(dir, target, children) {
       `    static_configs: [{ targets: ['${target}'] }]`,
     ].join('\n'),
   );
-  const child = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: 'inherit' });
+  const child = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    { stdio: 'inherit' },
+  );
   children.push(child);
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
@@ -155,7 +184,10 @@ async function queryPanels(prometheus, dashboard, start, end) {
     out[panel.id] = [];
     for (const target of panel.targets) {
       const expr = substitute(target.expr, dashboard, { range: Math.ceil(end - start), step });
-      const params = instant || target.instant ? { query: expr, time: String(end) } : { query: expr, start: String(start + step), end: String(end), step: String(step) };
+      const params =
+        instant || target.instant
+          ? { query: expr, time: String(end) }
+          : { query: expr, start: String(start + step), end: String(end), step: String(step) };
       const path = instant || target.instant ? 'query' : 'query_range';
       const response = await (await fetch(`${prometheus}/api/v1/${path}`, { method: 'POST', body: new URLSearchParams(params) })).json();
       if (response.status !== 'success') console.warn(`${dashboard.uid} "${panel.title}" ${target.refId}: ${response.error}`);
@@ -190,7 +222,17 @@ function screenshot(html, file) {
   try {
     execFileSync(
       'chromium',
-      ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--force-device-scale-factor=1', `--window-size=${html.width},${html.height}`, '--virtual-time-budget=5000', `--screenshot=${file}`, pathToFileURL(page).href],
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--hide-scrollbars',
+        '--force-device-scale-factor=1',
+        `--window-size=${html.width},${html.height}`,
+        '--virtual-time-budget=5000',
+        `--screenshot=${file}`,
+        pathToFileURL(page).href,
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     // 256 colours lose nothing visible on flat panels and keep each picture well under 200 KB.

@@ -13,14 +13,32 @@ import { createSimulator } from './simulator/index.js';
  * timestamps) and
  * the exporter polling it every 5 s, both on free loopback ports. Ctrl-C stops both.
  */
-const NAMES = ['backend-ci', 'frontend-ci', 'mobile-android', 'mobile-ios', 'docs', 'nightly-e2e', 'release', 'payments-svc', 'search-svc', 'infra-terraform', 'data-pipeline', 'lint-only'];
+const NAMES = [
+  'backend-ci',
+  'frontend-ci',
+  'mobile-android',
+  'mobile-ios',
+  'docs',
+  'nightly-e2e',
+  'release',
+  'payments-svc',
+  'search-svc',
+  'infra-terraform',
+  'data-pipeline',
+  'lint-only',
+];
 
 async function main(): Promise<void> {
   const simulator = await createSimulator({
     seed: 42,
     clock: 'realtime',
     speed: 1,
-    jobs: NAMES.map((name, i) => ({ id: `de${String(i + 1).padStart(30, '0')}`, name, history: 30 + i * 7, buildEverySeconds: 20 + i * 5 })),
+    jobs: NAMES.map((name, i) => ({
+      id: `de${String(i + 1).padStart(30, '0')}`,
+      name,
+      history: 30 + i * 7,
+      buildEverySeconds: 20 + i * 5,
+    })),
   });
   const stateDir = mkdtempSync(join(tmpdir(), 'codearts-demo-'));
   const config = parseConfigText(

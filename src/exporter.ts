@@ -134,7 +134,9 @@ export class Exporter {
 
   /** Per-job view for the landing page and the bench: id, name, state as last committed, last reached. */
   describeJobs(): LandingJob[] {
-    return this.parts.jobs.jobs().map((job) => ({ id: job.id, name: job.name, state: job.stored?.state, lastReachedAt: job.lastReachedAt }));
+    return this.parts.jobs
+      .jobs()
+      .map((job) => ({ id: job.id, name: job.name, state: job.stored?.state, lastReachedAt: job.lastReachedAt }));
   }
 
   /** The body's parts; the registry's text is reused for up to `registryMaxAgeMs` while its tracked series are unchanged. */

@@ -158,9 +158,13 @@ async function mirroredExporter(args: { jobs: number; jobHistograms: boolean }) 
   const registers = [baselineSelf.registry];
   const labelNames = ['job_id', 'job_name'];
   const family = (metric: { name: string }, help: string) => ({ name: metric.name, help, labelNames, registers });
-  const lastPoll = new Gauge(family(baselineSelf.lastSuccessfulPoll, 'Time of the last poll cycle that reached CodeArts for this job (Unix seconds).'));
+  const lastPoll = new Gauge(
+    family(baselineSelf.lastSuccessfulPoll, 'Time of the last poll cycle that reached CodeArts for this job (Unix seconds).'),
+  );
   const invalid = new Counter(family(baselineSelf.invalidRecords, 'Build records that failed validation or carried implausible times.'));
-  const vanished = new Counter(family(baselineSelf.vanishedBuilds, 'Pending builds dropped because CodeArts said on two cycles in a row that they no longer exist.'));
+  const vanished = new Counter(
+    family(baselineSelf.vanishedBuilds, 'Pending builds dropped because CodeArts said on two cycles in a row that they no longer exist.'),
+  );
   const now = 1_767_225_600;
   for (const job of jobs) {
     const labels = { job_id: job.id, job_name: job.name };
@@ -197,7 +201,7 @@ async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
 
   const runPair = async (round: number, fraction: number) => {
     const changed = await synthetic.change(fraction, round);
-    const pair: Array<[ 'ours' | 'theirs', () => Promise<string>]> = [
+    const pair: Array<['ours' | 'theirs', () => Promise<string>]> = [
       ['ours', renderOurs],
       ['theirs', renderTheirs],
     ];
@@ -229,7 +233,13 @@ async function renderBench(args: RenderBenchArgs): Promise<RenderBenchResult> {
     lines,
     first: { ours: firstOurs.ms, promClient: firstTheirs.ms },
     allChanged: { ours: median(allRuns.ours), promClient: median(allRuns.theirs), oursRuns: allRuns.ours, promClientRuns: allRuns.theirs },
-    fewChanged: { ours: median(fewRuns.ours), promClient: median(fewRuns.theirs), oursRuns: fewRuns.ours, promClientRuns: fewRuns.theirs, jobsChanged },
+    fewChanged: {
+      ours: median(fewRuns.ours),
+      promClient: median(fewRuns.theirs),
+      oursRuns: fewRuns.ours,
+      promClientRuns: fewRuns.theirs,
+      jobsChanged,
+    },
     memory: memory(),
   };
 }
@@ -246,14 +256,19 @@ serve({
     return { ms, summary: value };
   },
   /** Per job: cursor and pending count, the inputs of the request floor. */
-  jobs: () => need().describeJobs().map((job) => [job.id, job.state?.cursor ?? 0, job.state?.pending.length ?? 0] as const),
+  jobs: () =>
+    need()
+      .describeJobs()
+      .map((job) => [job.id, job.state?.cursor ?? 0, job.state?.pending.length ?? 0] as const),
   render: async () => {
     const { ms, value } = await timed(() => need().renderMetrics());
     return { ms, bytes: Buffer.byteLength(value) };
   },
   /** Fills the build metrics with the synthetic mix on top of what the cycles counted. */
   fill: async () => {
-    const jobs = need().describeJobs().map((job) => ({ id: job.id, name: job.name }));
+    const jobs = need()
+      .describeJobs()
+      .map((job) => ({ id: job.id, name: job.name }));
     fleet = new SyntheticFleet(jobs, [sink()]);
     await fleet.fill();
     return { jobs: jobs.length };
@@ -265,7 +280,14 @@ serve({
     const app = createServerApp({
       metrics: current.scrapes,
       isReady: () => ({ ready: true }),
-      landing: () => ({ version: VERSION, endpoint: current.config.codearts.endpoint, auth: 'static token', schedule: current.config.poll.schedule, ready: true, jobs: current.describeJobs() }),
+      landing: () => ({
+        version: VERSION,
+        endpoint: current.config.codearts.endpoint,
+        auth: 'static token',
+        schedule: current.config.poll.schedule,
+        ready: true,
+        jobs: current.describeJobs(),
+      }),
     });
     server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -318,7 +340,9 @@ serve({
   stateFile: () => ({ bytes: stateDir && existsSync(join(stateDir, 'state.json')) ? statSync(join(stateDir, 'state.json')).size : 0 }),
   /** Where the memory is: V8's heap spaces (committed MB), for the JSON results. */
   heapSpaces: () =>
-    Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, Math.round((space.physical_space_size / 2 ** 20) * 10) / 10])),
+    Object.fromEntries(
+      v8.getHeapSpaceStatistics().map((space) => [space.space_name, Math.round((space.physical_space_size / 2 ** 20) * 10) / 10]),
+    ),
   memory: ({ collect }: { collect?: boolean }) => {
     if (collect) gc();
     return memory();

@@ -18,7 +18,19 @@ import { PERIOD_SECONDS, serving, type ServingResult } from './serving.js';
  * rss10k), BENCH_CHILD_NODE another Node binary (the image runs Node 24).
  */
 
-const SCENARIOS = ['render', 'scrape', 'scrape-load', 'floor', 'cycle', 'cold', 'catch-up', 'rss100', 'rss1k', 'rss10k', 'healthz'] as const;
+const SCENARIOS = [
+  'render',
+  'scrape',
+  'scrape-load',
+  'floor',
+  'cycle',
+  'cold',
+  'catch-up',
+  'rss100',
+  'rss1k',
+  'rss10k',
+  'healthz',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Args {
@@ -36,7 +48,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--check') args.check = true;
     else if (arg === '--only') {
       const wanted = (argv[++i] ?? '').split(',').filter(Boolean);
-      for (const name of wanted) if (!SCENARIOS.includes(name as Scenario)) throw new Error(`unknown scenario ${name}; one of ${SCENARIOS.join(', ')}`);
+      for (const name of wanted)
+        if (!SCENARIOS.includes(name as Scenario)) throw new Error(`unknown scenario ${name}; one of ${SCENARIOS.join(', ')}`);
       args.only = new Set(wanted as Scenario[]);
     } else if (arg === '--json') args.json = argv[++i] ?? args.json;
     else throw new Error(`unknown argument ${arg}; usage: bench [--quick] [--check] [--only ${SCENARIOS.join(',')}] [--json path]`);
@@ -118,7 +131,9 @@ async function main(): Promise<void> {
 function report(args: Args, machine: ReturnType<typeof machineInfo>, { rows, results }: Context, seconds: number): void {
   const table = renderTable(rows);
   const flags = machine.childNodeArgs ? `, exporter process flags: ${machine.childNodeArgs}` : '';
-  process.stdout.write(`${table}\n\nmachine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')} at start${flags}; ${seconds.toFixed(0)} s\n`);
+  process.stdout.write(
+    `${table}\n\nmachine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')} at start${flags}; ${seconds.toFixed(0)} s\n`,
+  );
   const path = resolve(args.json);
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify({ machine, quick: args.quick, seconds, rows, results }, null, 2)}\n`);
@@ -126,7 +141,9 @@ function report(args: Args, machine: ReturnType<typeof machineInfo>, { rows, res
   if (args.check) {
     const failed = rows.filter((row) => row.count && row.met === false);
     if (failed.length > 0) {
-      process.stderr.write(`request counts over target:\n${failed.map((row) => `  ${row.scenario}: ${row.measured} vs ${row.reference}`).join('\n')}\n`);
+      process.stderr.write(
+        `request counts over target:\n${failed.map((row) => `  ${row.scenario}: ${row.measured} vs ${row.reference}`).join('\n')}\n`,
+      );
       process.exitCode = 1;
     }
   }
@@ -175,7 +192,9 @@ async function runScrape({ plan, rows, results, progress, jobsLabel }: Context):
 
 async function runScrapeLoad({ plan, rows, results, progress, jobsLabel }: Context): Promise<void> {
   const o = plan.scrapeLoad;
-  progress(`scrape-load: ${o.scrapers} nonstop scrapers for ${o.durationMs / 1000} s while ${jobsLabel(o.jobs)} are polled every ${o.tickSeconds} s`);
+  progress(
+    `scrape-load: ${o.scrapers} nonstop scrapers for ${o.durationMs / 1000} s while ${jobsLabel(o.jobs)} are polled every ${o.tickSeconds} s`,
+  );
   const r = await scrapeLoad(o);
   results.scrapeLoad = r;
   rows.push(...scrapeLoadRows(r, jobsLabel));
@@ -272,18 +291,18 @@ async function runCatchUp({ plan, rows, results, progress, jobsLabel }: Context)
 }
 
 async function runServing({ plan, rows, results, progress, jobsLabel }: Context, only: ReadonlySet<Scenario>): Promise<void> {
-const servings = plan.serving.filter((variant) => only.has(variant.scenario as Scenario));
-if (servings.length > 0) {
-  results.serving = [];
-  for (const variant of servings) {
-    progress(`${variant.scenario}: ${jobsLabel(variant.jobs)}, job_histograms ${variant.jobHistograms}`);
-    const r = await serving({ ...variant, flags: variant.imageFlags ? imageFlags() : [] });
-    // As the process got them: BENCH_CHILD_ARGS (added to every child) replaces the image's flags.
-    r.flags = [...(process.env.BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean), ...r.flags];
-    (results.serving as unknown[]).push(r);
-    rows.push(...servingRows(variant.scenario, r, jobsLabel));
+  const servings = plan.serving.filter((variant) => only.has(variant.scenario as Scenario));
+  if (servings.length > 0) {
+    results.serving = [];
+    for (const variant of servings) {
+      progress(`${variant.scenario}: ${jobsLabel(variant.jobs)}, job_histograms ${variant.jobHistograms}`);
+      const r = await serving({ ...variant, flags: variant.imageFlags ? imageFlags() : [] });
+      // As the process got them: BENCH_CHILD_ARGS (added to every child) replaces the image's flags.
+      r.flags = [...(process.env.BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean), ...r.flags];
+      (results.serving as unknown[]).push(r);
+      rows.push(...servingRows(variant.scenario, r, jobsLabel));
+    }
   }
-}
 }
 
 /** Issue 13, acceptance 2: bytes on the wire, a cached scrape, a scrape after a change against prom-client. */

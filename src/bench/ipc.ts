@@ -44,7 +44,11 @@ export class BenchChild {
     const extra = (process.env.BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean);
     // BENCH_CHILD_NODE: another Node binary for the exporter's process (the image runs Node 24).
     const execPath = process.env.BENCH_CHILD_NODE || process.execPath;
-    const child = fork(entry, [], { execPath, execArgv: ['--expose-gc', ...extra, ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(entry, [], {
+      execPath,
+      execArgv: ['--expose-gc', ...extra, ...execArgv],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     return new BenchChild(child);
   }
 
@@ -88,7 +92,8 @@ export function serve(handlers: Handlers): void {
       .then(() => handler(message.args as never))
       .then(
         (value) => reply({ id: message.id, ok: true, value }),
-        (error: unknown) => reply({ id: message.id, ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+        (error: unknown) =>
+          reply({ id: message.id, ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
       );
   });
 }

@@ -85,7 +85,12 @@ export class SyntheticFleet {
 
   private async send(job: JobRef, mix: JobMix, builds: CountedBuild[]): Promise<void> {
     const latest = builds.at(-1) as CountedBuild;
-    const last: LastBuild = { buildNo: latest.buildNo, result: latest.result, finishedAt: this.clock, durationSeconds: latest.durationSeconds ?? 0 };
+    const last: LastBuild = {
+      buildNo: latest.buildNo,
+      result: latest.result,
+      finishedAt: this.clock,
+      durationSeconds: latest.durationSeconds ?? 0,
+    };
     for (const sink of this.sinks) await sink.commit(job, builds, { last, lastSuccessAt: mix.lastSuccessAt });
   }
 
@@ -93,7 +98,8 @@ export class SyntheticFleet {
     const r = this.random;
     this.clock += r.int(1, 30);
     const result = forcedResult ?? (r.chance(0.7) ? 'success' : (mix.results[r.int(1, mix.results.length - 1)] ?? 'success'));
-    const triggerType = forcedTrigger ?? (r.chance(0.03) ? 'unknown' : (KNOWN_TRIGGER_TYPES[r.int(0, KNOWN_TRIGGER_TYPES.length - 1)] ?? 'manual'));
+    const triggerType =
+      forcedTrigger ?? (r.chance(0.03) ? 'unknown' : (KNOWN_TRIGGER_TYPES[r.int(0, KNOWN_TRIGGER_TYPES.length - 1)] ?? 'manual'));
     const durationSeconds = Math.round(Math.exp(Math.log(20) + r.next() * (Math.log(2400) - Math.log(20))) * 1000) / 1000;
     const queueSeconds = r.int(0, 120_000) / 1000;
     mix.builds += 1;
@@ -112,7 +118,11 @@ export class StoreSink implements BuildSink {
 
   async commit(job: JobRef, builds: readonly CountedBuild[], gauges: SyntheticGauges): Promise<void> {
     const from = (await this.store.begin(job.id)) ?? { version: 0, state: emptyJobState() };
-    const next: JobState = { ...from.state, last: gauges.last, ...(gauges.lastSuccessAt !== undefined ? { lastSuccessAt: gauges.lastSuccessAt } : {}) };
+    const next: JobState = {
+      ...from.state,
+      last: gauges.last,
+      ...(gauges.lastSuccessAt !== undefined ? { lastSuccessAt: gauges.lastSuccessAt } : {}),
+    };
     const stored = await this.store.commit(job.id, from.version, { counted: builds, queued: [], next });
     this.events.emit({ type: 'job_committed', job, stored, counted: builds });
   }
@@ -134,7 +144,12 @@ export class ViewSink implements BuildSink {
 
   commit(job: JobRef, builds: readonly CountedBuild[], gauges: SyntheticGauges): void {
     const before = this.jobs.get(job.id) ?? { counters: emptyCounters(), state: emptyJobState() };
-    const state: JobState = { ...before.state, cursor: gauges.last.buildNo, last: gauges.last, ...(gauges.lastSuccessAt !== undefined ? { lastSuccessAt: gauges.lastSuccessAt } : {}) };
+    const state: JobState = {
+      ...before.state,
+      cursor: gauges.last.buildNo,
+      last: gauges.last,
+      ...(gauges.lastSuccessAt !== undefined ? { lastSuccessAt: gauges.lastSuccessAt } : {}),
+    };
     const after = { counters: countDelta(before.counters, { counted: builds, queued: [] }, this.layout), state };
     this.jobs.set(job.id, after);
     for (const view of this.views) view.show(job.id, after);
@@ -169,9 +184,22 @@ export class PromClientBuildMetrics implements BuildSink {
     const histogramLabels = options.jobHistograms ? job : [];
     this.builds = new Counter({ name: f.builds.name, help: f.builds.help, labelNames: [...job, 'result'], registers });
     this.triggers = new Counter({ name: f.triggers.name, help: f.triggers.help, labelNames: [...job, 'trigger_type'], registers });
-    this.duration = new Histogram({ name: f.duration.name, help: f.duration.help, labelNames: [...histogramLabels, 'result'], buckets: [...options.durationBuckets], registers });
-    this.queue = new Histogram({ name: f.queue.name, help: f.queue.help, labelNames: histogramLabels, buckets: [...options.queueBuckets], registers });
-    const gauge = (key: keyof typeof f, extra: string[] = []) => new Gauge({ name: f[key].name, help: f[key].help, labelNames: [...job, ...extra], registers });
+    this.duration = new Histogram({
+      name: f.duration.name,
+      help: f.duration.help,
+      labelNames: [...histogramLabels, 'result'],
+      buckets: [...options.durationBuckets],
+      registers,
+    });
+    this.queue = new Histogram({
+      name: f.queue.name,
+      help: f.queue.help,
+      labelNames: histogramLabels,
+      buckets: [...options.queueBuckets],
+      registers,
+    });
+    const gauge = (key: keyof typeof f, extra: string[] = []) =>
+      new Gauge({ name: f[key].name, help: f[key].help, labelNames: [...job, ...extra], registers });
     this.gauges = {
       inProgress: gauge('inProgress'),
       lastStatus: gauge('lastStatus', ['result']),
@@ -196,7 +224,11 @@ export class PromClientBuildMetrics implements BuildSink {
     for (const build of builds) {
       this.builds.inc({ ...labels, result: build.result });
       this.triggers.inc({ ...labels, trigger_type: build.triggerType });
-      if (build.durationSeconds !== undefined) this.duration.observe(this.options.jobHistograms ? { ...labels, result: build.result } : { result: build.result }, build.durationSeconds);
+      if (build.durationSeconds !== undefined)
+        this.duration.observe(
+          this.options.jobHistograms ? { ...labels, result: build.result } : { result: build.result },
+          build.durationSeconds,
+        );
       if (build.queueSeconds !== undefined) {
         if (this.options.jobHistograms) this.queue.observe(labels, build.queueSeconds);
         else this.queue.observe(build.queueSeconds);

@@ -21,11 +21,19 @@ export class PolledExporter {
     readonly child: BenchChild,
   ) {}
 
-  static async start(simulatorOptions: SimulatorOptions, settings: Omit<ExporterSettings, 'endpoint' | 'jobs'>, execArgv: string[] = []): Promise<PolledExporter> {
+  static async start(
+    simulatorOptions: SimulatorOptions,
+    settings: Omit<ExporterSettings, 'endpoint' | 'jobs'>,
+    execArgv: string[] = [],
+  ): Promise<PolledExporter> {
     const simulator = await createSimulator(simulatorOptions);
     const child = BenchChild.start(execArgv);
     try {
-      await child.call('create', { ...settings, endpoint: simulator.url, jobs: simulator.jobs().map((job) => ({ id: job.id, name: job.name })) } satisfies ExporterSettings);
+      await child.call('create', {
+        ...settings,
+        endpoint: simulator.url,
+        jobs: simulator.jobs().map((job) => ({ id: job.id, name: job.name })),
+      } satisfies ExporterSettings);
     } catch (error) {
       await child.close();
       await simulator.close();
@@ -121,7 +129,13 @@ export async function steadyStateFloor(options: {
 }): Promise<FloorResult> {
   const started = performance.now();
   const polled = await PolledExporter.start(
-    { seed: options.seed ?? 21, jobs: options.jobs, buildEverySeconds: 900, gapProbability: 0.02, runningStatus: options.runningStatus ?? 'ok' },
+    {
+      seed: options.seed ?? 21,
+      jobs: options.jobs,
+      buildEverySeconds: 900,
+      gapProbability: 0.02,
+      runningStatus: options.runningStatus ?? 'ok',
+    },
     { startAt: 'latest', maxConcurrency: 16 },
   );
   try {
@@ -143,7 +157,16 @@ export async function steadyStateFloor(options: {
       floor += cycle.floor;
       cycleSeconds += cycle.ms / 1000;
     }
-    return { jobs: options.jobs, cycles: options.cycles, sent, floor, ratio: sent / floor, gapChecks: statusRequests, cycleSeconds, seconds: (performance.now() - started) / 1000 };
+    return {
+      jobs: options.jobs,
+      cycles: options.cycles,
+      sent,
+      floor,
+      ratio: sent / floor,
+      gapChecks: statusRequests,
+      cycleSeconds,
+      seconds: (performance.now() - started) / 1000,
+    };
   } finally {
     await polled.close();
   }
@@ -164,7 +187,12 @@ export interface CycleTimeResult {
  * Cycle wall time at a simulated API latency: measured against requests x latency / concurrency.
  * The request budget (1,000/s) is far above what 16 requests in flight at 50 ms can use (320/s).
  */
-export async function cycleTime(options: { jobs: number; cycles: number; latencyMs: number; concurrency: number }): Promise<CycleTimeResult> {
+export async function cycleTime(options: {
+  jobs: number;
+  cycles: number;
+  latencyMs: number;
+  concurrency: number;
+}): Promise<CycleTimeResult> {
   const polled = await PolledExporter.start(
     { seed: 31, jobs: options.jobs, buildEverySeconds: 900, gapProbability: 0.02 },
     { startAt: 'latest', maxConcurrency: options.concurrency },
@@ -210,7 +238,12 @@ export interface ColdStartResult {
  * 1,000 jobs x 10,000 builds would take minutes and gigabytes; the cost per job does not depend on
  * the number of jobs, so a smaller fleet measures the same thing.
  */
-export async function coldStart(options: { jobs: number; history: number; runningStatus: boolean; retention: boolean }): Promise<ColdStartResult> {
+export async function coldStart(options: {
+  jobs: number;
+  history: number;
+  runningStatus: boolean;
+  retention: boolean;
+}): Promise<ColdStartResult> {
   const specs: SimJobSpec[] = Array.from({ length: options.jobs }, (_, i) => ({
     id: (0xc01d_0000 + i).toString(16).padStart(32, '0'),
     name: `cold-${i}`,
@@ -269,7 +302,12 @@ export interface CatchUpResult {
  * Catch-up after an outage: the exporter was cut off while every job ran about 20 builds; the
  * cycles after it must fetch each new build once, plus the usual probe, at full concurrency.
  */
-export async function catchUp(options: { jobs: number; buildsPerJob: number; latencyMs: number; concurrency: number }): Promise<CatchUpResult> {
+export async function catchUp(options: {
+  jobs: number;
+  buildsPerJob: number;
+  latencyMs: number;
+  concurrency: number;
+}): Promise<CatchUpResult> {
   const every = 60;
   const specs: SimJobSpec[] = Array.from({ length: options.jobs }, (_, i) => ({
     id: (0xca7c_0000 + i).toString(16).padStart(32, '0'),
@@ -299,7 +337,8 @@ export async function catchUp(options: { jobs: number; buildsPerJob: number; lat
     cycles += 1;
     const after = new Map((await polled.jobs()).map(([id, cursor]) => [id, cursor]));
     let newBuilds = 0;
-    for (const job of polled.simulator.groundTruth()) newBuilds += countBetween(job.existing, before.get(job.id) ?? 0, after.get(job.id) ?? 0);
+    for (const job of polled.simulator.groundTruth())
+      newBuilds += countBetween(job.existing, before.get(job.id) ?? 0, after.get(job.id) ?? 0);
     const ideal = (sent * options.latencyMs) / 1000 / options.concurrency;
     return {
       jobs: options.jobs,

@@ -10,7 +10,8 @@ import { gunzipSync } from 'node:zlib';
 
 /** What Prometheus 2.x sends (scrape.go): it accepts the text format 0.0.4 and gzip. */
 export const PROMETHEUS_HEADERS = {
-  accept: 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+  accept:
+    'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
   'accept-encoding': 'gzip',
   'user-agent': 'Prometheus/2.42.0',
 };
@@ -108,9 +109,11 @@ class ResponseChecker {
     if (response.status !== 200) return { problem: `status ${response.status}`, plainBytes: 0 };
     const type = String(response.headers['content-type']);
     if (type !== 'text/plain; version=0.0.4; charset=utf-8') return { problem: `content type ${type}`, plainBytes: 0 };
-    if (response.headers['content-encoding'] !== 'gzip') return { problem: `content encoding ${String(response.headers['content-encoding'])}`, plainBytes: 0 };
+    if (response.headers['content-encoding'] !== 'gzip')
+      return { problem: `content encoding ${String(response.headers['content-encoding'])}`, plainBytes: 0 };
     const length = response.body.length;
-    if (Number(response.headers['content-length']) !== length) return { problem: `content length ${String(response.headers['content-length'])}, got ${length} bytes`, plainBytes: 0 };
+    if (Number(response.headers['content-length']) !== length)
+      return { problem: `content length ${String(response.headers['content-length'])}, got ${length} bytes`, plainBytes: 0 };
     const same = this.verified.get(length)?.find((known) => known.gzip.equals(response.body));
     if (same) return { plainBytes: same.plainBytes };
     const text = gunzipSync(response.body).toString('utf8');
@@ -125,7 +128,16 @@ class ResponseChecker {
 
 async function work(options: ScrapeLoadOptions): Promise<ScrapeLoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.scrapers });
-  const result: ScrapeLoadResult = { scrapes: 0, failures: [], failureCount: 0, latenciesMs: [], transferredBytes: 0, plainBytes: 0, decoded: 0, bodies: [] };
+  const result: ScrapeLoadResult = {
+    scrapes: 0,
+    failures: [],
+    failureCount: 0,
+    latenciesMs: [],
+    transferredBytes: 0,
+    plainBytes: 0,
+    decoded: 0,
+    bodies: [],
+  };
   const deadline = performance.now() + options.durationMs;
   const kept = new Set<number>();
   const checker = new ResponseChecker(options.expect);

@@ -67,7 +67,8 @@ export async function scrapeCost(options: { jobs: number; rounds: number; change
     const metrics = `${url}/metrics`;
     const plain = await timedGet(metrics, { 'accept-encoding': 'identity' });
     const gzip = await timedGet(metrics, PROMETHEUS_HEADERS);
-    if (plain.status !== 200 || gzip.status !== 200 || gzip.encoding !== 'gzip') throw new Error(`unexpected answers: ${plain.status}, ${gzip.status} ${gzip.encoding}`);
+    if (plain.status !== 200 || gzip.status !== 200 || gzip.encoding !== 'gzip')
+      throw new Error(`unexpected answers: ${plain.status}, ${gzip.status} ${gzip.encoding}`);
     const runs = { afterChange: [] as number[], cached: [] as number[], promClient: [] as number[] };
     for (let round = 0; round < options.rounds; round++) {
       await child.call('change', { fraction: options.changeFraction, round });
@@ -132,13 +133,24 @@ export interface ScrapeLoadBenchResult {
  * nonstop with Prometheus' headers, and this thread probes /healthz every 10 ms. Counted: ticks,
  * cycles started (and finished) during the load, ticks skipped; every scrape checked (see scrapers.ts).
  */
-export async function scrapeLoad(options: { jobs: number; scrapers: number; durationMs: number; tickSeconds: number }): Promise<ScrapeLoadBenchResult> {
+export async function scrapeLoad(options: {
+  jobs: number;
+  scrapers: number;
+  durationMs: number;
+  tickSeconds: number;
+}): Promise<ScrapeLoadBenchResult> {
   const simulator = await createSimulator({ seed: 500, jobs: options.jobs, latencyMs: 2 });
   const child = BenchChild.start();
   let clock: NodeJS.Timeout | undefined;
   try {
     const jobs = simulator.jobs().map((job) => ({ id: job.id, name: job.name }));
-    await child.call('create', { endpoint: simulator.url, jobs, maxConcurrency: 16, startAt: 'latest', schedule: `*/${options.tickSeconds} * * * * *` });
+    await child.call('create', {
+      endpoint: simulator.url,
+      jobs,
+      maxConcurrency: 16,
+      startAt: 'latest',
+      schedule: `*/${options.tickSeconds} * * * * *`,
+    });
     const { url } = await child.call<{ url: string }>('start');
     const schedule = new ScheduleLog(child);
     clock = setInterval(() => simulator.advance((30 / options.tickSeconds) * 0.1), 100);

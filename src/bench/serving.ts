@@ -73,7 +73,13 @@ function scrape(url: string): Promise<{ gzipBytes: number; bytes: number }> {
  * collects harder, so RSS grows over the first ~15 cycles and then levels off: measure past that
  * where it is affordable. Optionally /healthz latency while full renders are scraped.
  */
-export async function serving(options: { jobs: number; jobHistograms: boolean; cycles: number; healthz: boolean; flags: string[] }): Promise<ServingResult> {
+export async function serving(options: {
+  jobs: number;
+  jobHistograms: boolean;
+  cycles: number;
+  healthz: boolean;
+  flags: string[];
+}): Promise<ServingResult> {
   const specs: SimJobSpec[] = Array.from({ length: options.jobs }, (_, i) => ({
     id: (0x5e7e_0000 + i).toString(16).padStart(32, '0'),
     name: `fleet-${i}`,
@@ -140,7 +146,15 @@ async function processFigures(child: PolledExporter['child']) {
   const { version } = await child.call<{ version: string }>('version');
   const heapSpaces = await child.call<Record<string, number>>('heapSpaces');
   const { bytes: stateFileBytes } = await child.call<{ bytes: number }>('stateFile');
-  return { nodeVersion: version, heapSpaces, rssMb: memory.rssMb, heapUsedMb: memory.heapUsedMb, liveHeapMb: live.heapUsedMb, peakRssMb: memory.peakRssMb, stateFileBytes };
+  return {
+    nodeVersion: version,
+    heapSpaces,
+    rssMb: memory.rssMb,
+    heapUsedMb: memory.heapUsedMb,
+    liveHeapMb: live.heapUsedMb,
+    peakRssMb: memory.peakRssMb,
+    stateFileBytes,
+  };
 }
 
 /**

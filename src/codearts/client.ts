@@ -60,7 +60,8 @@ export class CodeArtsClient {
     this.budget = new RequestBudget(options.maxRequestsPerSecond, undefined, this.clock);
     this.notFoundCodes = notFoundCodeSet(options.notFoundCodes);
     this.transport =
-      options.transport ?? createHttpTransport({ requestTimeoutMs: options.requestTimeoutMs, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES });
+      options.transport ??
+      createHttpTransport({ requestTimeoutMs: options.requestTimeoutMs, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES });
     this.breaker = new CircuitBreaker(options.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD, this.events);
   }
 
@@ -86,7 +87,13 @@ export class CodeArtsClient {
     const result = await this.call(site, `/v1/job/${encodeURIComponent(jobId)}/running-status`, signal, 0);
     if (result === NOT_FOUND) throw new CodeArtsError({ ...site, kind: 'not_found', status: 404, detail: 'job not found' });
     const value = parseLastBuildNumber(result);
-    if (value === undefined) throw new CodeArtsError({ ...site, kind: 'permanent', status: 200, detail: 'unexpected running-status answer (no usable last_build_no)' });
+    if (value === undefined)
+      throw new CodeArtsError({
+        ...site,
+        kind: 'permanent',
+        status: 200,
+        detail: 'unexpected running-status answer (no usable last_build_no)',
+      });
     return value;
   }
 
@@ -218,12 +225,22 @@ export class CodeArtsClient {
       if (signal?.aborted) throw signal.reason;
       // No credentials (IAM down or refusing): fail this job for the cycle; the provider backs off.
       const detail = error instanceof Error ? error.message : 'credentials unavailable';
-      return { kind: 'error', sentHeaders: {}, error: new CodeArtsError({ ...site, kind: 'permanent', status: 'auth', detail, cause: error }) };
+      return {
+        kind: 'error',
+        sentHeaders: {},
+        error: new CodeArtsError({ ...site, kind: 'permanent', status: 'auth', detail, cause: error }),
+      };
     }
     return this.send(site, url, { ...baseHeaders, ...authHeaders }, probe, signal);
   }
 
-  private async send(site: CallSite, url: URL, headers: Record<string, string>, probe: boolean, signal?: AbortSignal): Promise<ExchangeOutcome> {
+  private async send(
+    site: CallSite,
+    url: URL,
+    headers: Record<string, string>,
+    probe: boolean,
+    signal?: AbortSignal,
+  ): Promise<ExchangeOutcome> {
     const started = this.clock.monotonic();
     let code = 'network';
     try {

@@ -17,8 +17,7 @@ const BUSY_CODES = new Set(['CB.00060100']);
 const ROUTE_NOT_FOUND = 'APIGW.0101';
 
 export type Envelope =
-  | { ok: true; result: unknown }
-  | { ok: false; kind: FailureKind; code: string | undefined; detail: string; throttled: boolean };
+  { ok: true; result: unknown } | { ok: false; kind: FailureKind; code: string | undefined; detail: string; throttled: boolean };
 
 /**
  * Interprets a CodeArts response (status + body text) per docs/design.md ("Talking to CodeArts"). `bareResult`: the endpoint may
@@ -35,10 +34,15 @@ export function interpretResponse(status: number, bodyText: string, notFoundCode
   if (code && BUSY_CODES.has(code)) return failure('transient', code, detail || 'service busy');
   if (code && notFoundCodes.has(code) && status < 500) return failure('not_found', code, detail);
   if (status === 404) {
-    if (code === ROUTE_NOT_FOUND) return failure('permanent', code, detail || 'route not published in this region; check codearts.endpoint');
+    if (code === ROUTE_NOT_FOUND)
+      return failure('permanent', code, detail || 'route not published in this region; check codearts.endpoint');
     if (code && isServiceCode(code)) return failure('not_found', code, detail);
     // A proxy's error page, a wrong base path, a gateway that is not Huawei's: nothing says the build is missing.
-    return failure('permanent', code, `${describeForeign404(bodyText, body, code, detail)}; not a CodeArts answer: check codearts.endpoint (and any proxy)`);
+    return failure(
+      'permanent',
+      code,
+      `${describeForeign404(bodyText, body, code, detail)}; not a CodeArts answer: check codearts.endpoint (and any proxy)`,
+    );
   }
   if (status === 401) return failure('unauthorized', code, detail || 'unauthorized');
   if (status === 408 || status >= 500) return failure('transient', code, detail || `HTTP ${status}`);
@@ -47,8 +51,9 @@ export function interpretResponse(status: number, bodyText: string, notFoundCode
 
   if (body === undefined) return failure('transient', undefined, 'malformed JSON body');
   if (!isPlainObject(body)) return failure('transient', code, 'response body is not an object');
-  if (code || body.error !== null && body.error !== undefined) return failure('permanent', code, detail || 'error in body');
-  if (body.status !== undefined && body.status !== 'success') return failure('permanent', code, truncate(`status ${JSON.stringify(body.status)}`));
+  if (code || (body.error !== null && body.error !== undefined)) return failure('permanent', code, detail || 'error in body');
+  if (body.status !== undefined && body.status !== 'success')
+    return failure('permanent', code, truncate(`status ${JSON.stringify(body.status)}`));
   if (body.success === false) return failure('permanent', code, 'success: false');
   if (!('result' in body) || body.result === null || body.result === undefined) {
     if (bareResult && !('result' in body)) return { ok: true, result: body };

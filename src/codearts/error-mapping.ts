@@ -15,7 +15,12 @@ export interface CallSite {
 }
 
 /** An HTTP answer: the result, or the failure it says (kind, code, throttling, Retry-After). */
-export function readAnswer(site: CallSite, answer: HttpAnswer, notFoundCodes: ReadonlySet<string>, nowMs: number): { ok: true; result: unknown } | { ok: false; error: CodeArtsError } {
+export function readAnswer(
+  site: CallSite,
+  answer: HttpAnswer,
+  notFoundCodes: ReadonlySet<string>,
+  nowMs: number,
+): { ok: true; result: unknown } | { ok: false; error: CodeArtsError } {
   const envelope = interpretResponse(answer.status, answer.text, notFoundCodes, site.route === 'job-list');
   if (envelope.ok) return { ok: true, result: envelope.result };
   const { kind, code, detail, throttled } = envelope;
@@ -31,11 +36,18 @@ export function readAnswer(site: CallSite, answer: HttpAnswer, notFoundCodes: Re
 export function readTransportFailure(site: CallSite, error: TransportError): { error: CodeArtsError; reachable: boolean } {
   const status = error.status ?? 'network';
   if (error.kind === 'redirect') {
-    return { reachable: true, error: new CodeArtsError({ ...site, kind: 'permanent', status, detail: `${error.message} (codearts.endpoint)`, cause: error }) };
+    return {
+      reachable: true,
+      error: new CodeArtsError({ ...site, kind: 'permanent', status, detail: `${error.message} (codearts.endpoint)`, cause: error }),
+    };
   }
-  if (error.kind === 'too_large') return { reachable: true, error: new CodeArtsError({ ...site, kind: 'transient', status, detail: error.message, cause: error }) };
+  if (error.kind === 'too_large')
+    return { reachable: true, error: new CodeArtsError({ ...site, kind: 'transient', status, detail: error.message, cause: error }) };
   const network = { host: error.host, port: error.port, errno: error.errno };
-  return { reachable: false, error: new CodeArtsError({ ...site, kind: 'transient', status: error.kind, detail: error.message, network, cause: error }) };
+  return {
+    reachable: false,
+    error: new CodeArtsError({ ...site, kind: 'transient', status: error.kind, detail: error.message, network, cause: error }),
+  };
 }
 
 /** The `code` label of an attempt that ended without an answer: the HTTP status it did see, or timeout/network. */

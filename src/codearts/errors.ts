@@ -51,7 +51,10 @@ export class CodeArtsError extends Error {
     cause?: unknown;
   }) {
     const code = init.code ? ` ${init.code}` : '';
-    super(`${init.route} ${init.target}: ${init.status}${code} ${init.detail}`.trim(), init.cause === undefined ? undefined : { cause: init.cause });
+    super(
+      `${init.route} ${init.target}: ${init.status}${code} ${init.detail}`.trim(),
+      init.cause === undefined ? undefined : { cause: init.cause },
+    );
     this.kind = init.kind;
     this.route = init.route;
     this.target = init.target;

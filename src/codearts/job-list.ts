@@ -4,8 +4,13 @@ import type { JobRef } from '../domain/job.js';
 /** Jobs asked for per page of `GET /v1/job/{project_id}/list` (the API's maximum). */
 export const JOB_PAGE_SIZE = 100;
 
-
-const count = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,9}$/).transform(Number)]);
+const count = z.union([
+  z.number().int().nonnegative(),
+  z
+    .string()
+    .regex(/^\d{1,9}$/)
+    .transform(Number),
+]);
 const JobItem = z.looseObject({ id: z.string().min(1), job_name: z.string().min(1) });
 
 /**

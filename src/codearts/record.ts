@@ -3,9 +3,23 @@ import { classifyStatus, MAX_PLAUSIBLE_SECONDS, triggerLabel, type BuildRecord, 
 import { parseRecordTime } from '../domain/time.js';
 
 const optionalText = z.string().nullish();
-const buildNumber = z.union([z.number().int().positive(), z.string().regex(/^\d{1,9}$/).transform(Number)]);
+const buildNumber = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^\d{1,9}$/)
+    .transform(Number),
+]);
 /** A number the SDK types as number; some deployments send it as a numeric string. */
-const looseNumber = z.union([z.number(), z.string().regex(/^-?\d+(?:\.\d+)?$/).transform(Number)]).nullish();
+const looseNumber = z
+  .union([
+    z.number(),
+    z
+      .string()
+      .regex(/^-?\d+(?:\.\d+)?$/)
+      .transform(Number),
+  ])
+  .nullish();
 
 /** The fields of a record-info `result` this exporter reads; everything else passes through unread. */
 export const RecordInfoSchema = z.looseObject({

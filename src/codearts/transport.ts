@@ -142,7 +142,11 @@ async function exchange(request: HttpRequest, settings: ExchangeSettings): Promi
     if (request.signal?.aborted) throw request.signal.reason;
     if (error instanceof TransportError) throw error;
     if (deadline.timedOut()) {
-      throw new TransportError({ kind: 'timeout', url, detail: `no answer within ${settings.timeout} ms (headers and whole body) from ${hostPort(url)}` });
+      throw new TransportError({
+        kind: 'timeout',
+        url,
+        detail: `no answer within ${settings.timeout} ms (headers and whole body) from ${hostPort(url)}`,
+      });
     }
     const failure = describeNetworkFailure(error, url, settings.secrets);
     throw new TransportError({ kind: 'network', url, detail: failure.message, failure });
@@ -156,7 +160,10 @@ async function exchange(request: HttpRequest, settings: ExchangeSettings): Promi
  * AbortSignal.any: the caller's signal lives as long as the process (the schedule's), and every
  * request would hang a dependent signal on it; here the listener is removed when the exchange ends.
  */
-function linkedDeadline(caller: AbortSignal | undefined, timeoutMs: number): { signal: AbortSignal; timedOut: () => boolean; dispose: () => void } {
+function linkedDeadline(
+  caller: AbortSignal | undefined,
+  timeoutMs: number,
+): { signal: AbortSignal; timedOut: () => boolean; dispose: () => void } {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -179,7 +186,12 @@ function linkedDeadline(caller: AbortSignal | undefined, timeoutMs: number): { s
 /** The body as text, or a `too_large` failure as soon as it passes `maxBytes` (nothing more is read). */
 async function readCapped(response: Awaited<ReturnType<typeof undiciFetch>>, url: URL, maxBytes: number): Promise<string> {
   const tooLarge = () =>
-    new TransportError({ kind: 'too_large', url, status: response.status, detail: `HTTP ${response.status} body larger than ${maxBytes} bytes (codearts.max_response_bytes)` });
+    new TransportError({
+      kind: 'too_large',
+      url,
+      status: response.status,
+      detail: `HTTP ${response.status} body larger than ${maxBytes} bytes (codearts.max_response_bytes)`,
+    });
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
     await response.body?.cancel().catch(() => undefined);

@@ -15,8 +15,14 @@ export interface OnceArgs extends ExporterArgs {
  */
 export async function once(options: OnceArgs, io: CommandIo): Promise<number> {
   const { state, ...exporterArgs } = options;
-  const prepared = await prepareExporter(exporterArgs, io, 'stderr', (config) => async (layout, events) =>
-    state ? FileStore.open(state, { layout, events }) : new MemoryStore(layout, await FileStore.readSnapshot(config.state.path, { layout, events })),
+  const prepared = await prepareExporter(
+    exporterArgs,
+    io,
+    'stderr',
+    (config) => async (layout, events) =>
+      state
+        ? FileStore.open(state, { layout, events })
+        : new MemoryStore(layout, await FileStore.readSnapshot(config.state.path, { layout, events })),
   );
   if ('exitCode' in prepared) return prepared.exitCode;
   const { exporter, logger } = prepared;

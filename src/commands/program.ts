@@ -58,7 +58,10 @@ export function createProgram(context: CliContext, result: { code: number }): Co
     .version(`${PROGRAM} ${VERSION}`, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'show help (also: help COMMAND, or COMMAND --help)')
     .helpCommand('help [command]', 'show help for a command')
-    .addHelpText('after', `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}\n\nWith no command, \`run\` is assumed: \`${PROGRAM} --config FILE\` runs the exporter.`);
+    .addHelpText(
+      'after',
+      `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}\n\nWith no command, \`run\` is assumed: \`${PROGRAM} --config FILE\` runs the exporter.`,
+    );
   program.addCommand(runCommand(context, done), { isDefault: true });
   program.addCommand(validateCommand(context, done));
   program.addCommand(onceCommand(context, done));
@@ -89,7 +92,10 @@ function validateCommand(context: CliContext, done: Done): Command {
   return configure(new Command('validate'), context)
     .description('check a config file without calling CodeArts; prints a summary or one line per problem')
     .addOption(configOption())
-    .addHelpText('after', '\nExit codes:\n  0  the config is valid\n  2  invalid config or arguments (one line per problem, naming the key; secrets never shown)')
+    .addHelpText(
+      'after',
+      '\nExit codes:\n  0  the config is valid\n  2  invalid config or arguments (one line per problem, naming the key; secrets never shown)',
+    )
     .action(async (options: { config?: string }) => {
       const { validate } = await import('./validate.js');
       done(await validate(options, context.io));
@@ -101,7 +107,10 @@ function onceCommand(context: CliContext, done: Done): Command {
   return configure(new Command('once'), context)
     .description('run one poll cycle, print the metrics on stdout and exit (logs go to stderr)')
     .addOption(configOption())
-    .option('--state <file>', 'poll with this state file (committing to it, under its lock); by default once works on a copy of state.path and never writes it')
+    .option(
+      '--state <file>',
+      'poll with this state file (committing to it, under its lock); by default once works on a copy of state.path and never writes it',
+    )
     .addHelpText(
       'after',
       `\n${ENVIRONMENT_HELP}\n\nExit codes:\n  0  the cycle reached CodeArts for at least one job\n  1  no job was reached, or the state file is unusable\n  2  invalid config or arguments`,

@@ -20,7 +20,9 @@ export function simulateOptions(): Option[] {
     new Option('--port <n>', 'port to listen on; 0 picks a free port').default(d.port).argParser(number('port', true)),
     new Option('--host <address>', 'interface to bind (0.0.0.0 in a container)').default(d.host),
     new Option('--jobs <n>', 'number of generated jobs').default(d.jobs).argParser(number('jobs', true)),
-    new Option('--seed <n>', 'random seed: the same seed gives the same job ids and builds').default(d.seed).argParser(number('seed', true)),
+    new Option('--seed <n>', 'random seed: the same seed gives the same job ids and builds')
+      .default(d.seed)
+      .argParser(number('seed', true)),
     new Option('--speed <x>', 'virtual seconds per real second (1 = real time)').default(d.speed).argParser(positive('speed')),
     new Option('--latency <ms>', 'milliseconds added to every response').default(d.latency).argParser(number('latency', false)),
     new Option('--token <token>', 'the X-Auth-Token the API accepts (a public test value, not a secret)').default(d.token),
@@ -34,7 +36,8 @@ function number(flag: string, integer: boolean): (raw: string) => number {
   return (raw) => {
     const value = Number(raw);
     const ok = raw.trim() !== '' && Number.isFinite(value) && value >= 0 && (!integer || Number.isInteger(value));
-    if (!ok) throw new InvalidArgumentError(`--${flag} must be a ${integer ? 'non-negative integer' : 'non-negative number'}, got '${raw}'`);
+    if (!ok)
+      throw new InvalidArgumentError(`--${flag} must be a ${integer ? 'non-negative integer' : 'non-negative number'}, got '${raw}'`);
     return value;
   };
 }
@@ -42,7 +45,8 @@ function number(flag: string, integer: boolean): (raw: string) => number {
 function positive(flag: string): (raw: string) => number {
   return (raw) => {
     const value = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(value) || value <= 0) throw new InvalidArgumentError(`--${flag} must be a number > 0, got '${raw}'`);
+    if (raw.trim() === '' || !Number.isFinite(value) || value <= 0)
+      throw new InvalidArgumentError(`--${flag} must be a number > 0, got '${raw}'`);
     return value;
   };
 }

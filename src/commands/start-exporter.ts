@@ -38,7 +38,10 @@ export async function prepareExporter(
     return { exporter, logger, config };
   } catch (error) {
     if (error instanceof StateFileError || error instanceof StateLockedError) {
-      const fields = error instanceof StateLockedError ? { path: error.statePath, lock: error.lockPath, holder: error.holder } : { path: config.state.path };
+      const fields =
+        error instanceof StateLockedError
+          ? { path: error.statePath, lock: error.lockPath, holder: error.holder }
+          : { path: config.state.path };
       logger.fatal(fields, error.message);
       logger.flush();
       io.stderr(error.message);

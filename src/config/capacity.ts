@@ -87,7 +87,9 @@ export function describeCapacity(config: Config): { line: string; warnings: stri
   if (c.fiveFields) {
     const [first = '', ...rest] = config.poll.schedule.trim().split(/\s+/);
     const step = /^\*\/(\d+)$/.exec(first)?.[1];
-    const seconds = step ? ` For every ${step} seconds, write ${JSON.stringify(['*/' + step, '*', ...rest.map(() => '*')].join(' '))}.` : '';
+    const seconds = step
+      ? ` For every ${step} seconds, write ${JSON.stringify(['*/' + step, '*', ...rest.map(() => '*')].join(' '))}.`
+      : '';
     warnings.push(
       `poll.schedule ${JSON.stringify(config.poll.schedule)} has 5 fields, so its first field is minutes: a cycle every ${period(c.periodSeconds)}. ` +
         `A 6-field expression starts with seconds.${seconds}`,

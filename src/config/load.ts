@@ -123,7 +123,8 @@ function applyLogOverrides(raw: unknown, env: NodeJS.ProcessEnv, problems: Probl
     const value = env[variable]?.trim().toLowerCase();
     if (!value) continue;
     if (allowed.includes(value)) overrides[key] = value;
-    else problems.push({ path: ['log', key], message: `${variable}=${JSON.stringify(env[variable])} must be one of ${allowed.join(', ')}` });
+    else
+      problems.push({ path: ['log', key], message: `${variable}=${JSON.stringify(env[variable])} must be one of ${allowed.join(', ')}` });
   }
   if (Object.keys(overrides).length === 0 || !isPlainObject(raw)) return raw;
   const log = raw.log === undefined ? {} : raw.log;

@@ -416,36 +416,37 @@ const logFormat = z.preprocess(lowerCase, z.enum(LOG_FORMATS));
  * Reading `*_file` secrets is the only I/O, and it goes through `options.readFile`.
  */
 export function createConfigSchema(options: SchemaOptions) {
-  return z.strictObject({
-    codearts: codeartsSchema(options.readFile),
-    poll: pollSchema,
-    jobs: jobsSchema,
-    projects: projectsSchema,
-    metrics: metricsSchema,
-    server: z
-      .strictObject({
-        host: nonEmpty.default('0.0.0.0'),
-        port: int(0, 65535).default(DEFAULT_PORT),
-      })
-      .prefault({}),
-    state: z
-      .strictObject({
-        path: nonEmpty.default('./data/state.json'),
-        // Only compared with the clock, never a timer: may exceed the timer limit.
-        keep_removed_jobs: duration({ maxMs: KEEP_REMOVED_JOBS_MAX_MS }).default(7 * DAY_MS),
-      })
-      .prefault({})
-      .transform((s) => ({ path: s.path, keep_removed_jobs_ms: s.keep_removed_jobs })),
-    log: z.strictObject({ level: logLevel.default('info'), format: logFormat.default('json') }).prefault({}),
-  })
-  .superRefine(
-    (config, ctx) => {
-      if (config.jobs.length === 0 && config.projects.length === 0) {
-        ctx.addIssue({ code: 'custom', path: ['jobs'], message: 'at least one job is required (or projects to discover jobs from)' });
-      }
-    },
-    { when: (payload) => isJobsAndProjectsShaped(payload.value) },
-  );
+  return z
+    .strictObject({
+      codearts: codeartsSchema(options.readFile),
+      poll: pollSchema,
+      jobs: jobsSchema,
+      projects: projectsSchema,
+      metrics: metricsSchema,
+      server: z
+        .strictObject({
+          host: nonEmpty.default('0.0.0.0'),
+          port: int(0, 65535).default(DEFAULT_PORT),
+        })
+        .prefault({}),
+      state: z
+        .strictObject({
+          path: nonEmpty.default('./data/state.json'),
+          // Only compared with the clock, never a timer: may exceed the timer limit.
+          keep_removed_jobs: duration({ maxMs: KEEP_REMOVED_JOBS_MAX_MS }).default(7 * DAY_MS),
+        })
+        .prefault({})
+        .transform((s) => ({ path: s.path, keep_removed_jobs_ms: s.keep_removed_jobs })),
+      log: z.strictObject({ level: logLevel.default('info'), format: logFormat.default('json') }).prefault({}),
+    })
+    .superRefine(
+      (config, ctx) => {
+        if (config.jobs.length === 0 && config.projects.length === 0) {
+          ctx.addIssue({ code: 'custom', path: ['jobs'], message: 'at least one job is required (or projects to discover jobs from)' });
+        }
+      },
+      { when: (payload) => isJobsAndProjectsShaped(payload.value) },
+    );
 }
 
 function isJobsAndProjectsShaped(value: unknown): boolean {

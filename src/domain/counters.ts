@@ -89,7 +89,10 @@ export function countDelta(counters: JobCounters, delta: Pick<CycleDelta, 'count
     }
     triggers = copy;
   }
-  const queueTimes = [...delta.counted.flatMap((build) => (build.queueSeconds === undefined ? [] : [build.queueSeconds])), ...delta.queued.map((q) => q.seconds)];
+  const queueTimes = [
+    ...delta.counted.flatMap((build) => (build.queueSeconds === undefined ? [] : [build.queueSeconds])),
+    ...delta.queued.map((q) => q.seconds),
+  ];
   if (queueTimes.length > 0) queue = observeAll(queue, layout.queueBuckets, queueTimes);
   return { series, triggers, ...(queue ? { queue } : {}) };
 }
@@ -126,7 +129,11 @@ export function bucketKey(bound: number): string {
  * the build counters and duration histograms, bucket bounds for a histogram) starts again from
  * zero, since its old counts cannot be split into the new series or buckets. Says which families reset.
  */
-export function adaptCounters(counters: JobCounters, from: CounterLayout, to: CounterLayout): { counters: JobCounters; reset: CounterFamily[] } {
+export function adaptCounters(
+  counters: JobCounters,
+  from: CounterLayout,
+  to: CounterLayout,
+): { counters: JobCounters; reset: CounterFamily[] } {
   const reset = changedFamilies(from, to);
   if (reset.length === 0) return { counters, reset };
   let { series, queue } = counters;

@@ -111,7 +111,8 @@ class JobSeries {
   private renderGauge(family: number): string {
     const f = BUILD_FAMILIES;
     const { inProgress, lastNumber, last, lastSuccessAt } = this.gauges;
-    const gauge = (name: string, value: number | undefined, extra = '') => (value === undefined ? '' : `${name}{${this.labels}${extra}} ${formatValue(value)}\n`);
+    const gauge = (name: string, value: number | undefined, extra = '') =>
+      value === undefined ? '' : `${name}{${this.labels}${extra}} ${formatValue(value)}\n`;
     switch (family) {
       case F.inProgress:
         return gauge(f.inProgress.name, inProgress);
@@ -292,7 +293,11 @@ export class BuildMetrics {
           .join('');
       case F.duration:
         if (!this.options.jobHistograms) return '';
-        return series.map((entry) => (entry.duration ? this.duration.render(f.duration.name, `${job.labels},${this.seriesLabels(entry)}`, entry.duration) : '')).join('');
+        return series
+          .map((entry) =>
+            entry.duration ? this.duration.render(f.duration.name, `${job.labels},${this.seriesLabels(entry)}`, entry.duration) : '',
+          )
+          .join('');
       default:
         return this.options.jobHistograms && queue ? this.queue.render(f.queue.name, job.labels, queue) : '';
     }
@@ -328,7 +333,9 @@ export class BuildMetrics {
     if (this.options.jobHistograms) return undefined;
     if (family === F.duration && this.fleetDurations.size > 0) {
       this.fleetParts[family] ??= textPart(
-        [...this.fleetDurations.values()].map(({ labels, histogram }) => this.duration.render(BUILD_FAMILIES.duration.name, labels, histogram.counts())).join(''),
+        [...this.fleetDurations.values()]
+          .map(({ labels, histogram }) => this.duration.render(BUILD_FAMILIES.duration.name, labels, histogram.counts()))
+          .join(''),
       );
     } else if (family === F.queue && this.fleetQueue.counts().count > 0) {
       this.fleetParts[family] ??= textPart(this.fleetQueueLayout.render(BUILD_FAMILIES.queue.name, '', this.fleetQueue.counts()));

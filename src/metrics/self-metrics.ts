@@ -25,24 +25,40 @@ export class SelfMetrics {
   private registryText: { part: ExpositionPart; version: number; collectedAt: number } | undefined;
   /** Counts the changes of a metric whose changes a cached body must show. */
   private readonly tracked = <M extends object>(metric: M): M => trackChanges(metric, () => (this.trackedChanges += 1));
-  readonly up = this.tracked(new Gauge({ name: 'codearts_exporter_up', help: '1 when the last poll cycle reached CodeArts for every job, else 0.', registers: this.registers }));
+  readonly up = this.tracked(
+    new Gauge({
+      name: 'codearts_exporter_up',
+      help: '1 when the last poll cycle reached CodeArts for every job, else 0.',
+      registers: this.registers,
+    }),
+  );
   readonly lastSuccessfulPoll = new JobFamily(
     'codearts_exporter_last_successful_poll_timestamp_seconds',
     'gauge',
     'Time of the last poll cycle that reached CodeArts for this job (Unix seconds).',
   );
-  readonly pollDuration = this.tracked(new Gauge({ name: 'codearts_exporter_poll_duration_seconds', help: 'Wall time of the last poll cycle in seconds.', registers: this.registers }));
-  readonly polls = this.tracked(new Counter({
-    name: 'codearts_exporter_polls_total',
-    help: 'Poll cycles completed, by outcome: success (every job reached), partial, failure (no job reached).',
-    labelNames: ['outcome'] as const,
-    registers: this.registers,
-  }));
-  readonly skippedPolls = this.tracked(new Counter({
-    name: 'codearts_exporter_skipped_polls_total',
-    help: 'Scheduled poll ticks skipped because the previous cycle was still running.',
-    registers: this.registers,
-  }));
+  readonly pollDuration = this.tracked(
+    new Gauge({
+      name: 'codearts_exporter_poll_duration_seconds',
+      help: 'Wall time of the last poll cycle in seconds.',
+      registers: this.registers,
+    }),
+  );
+  readonly polls = this.tracked(
+    new Counter({
+      name: 'codearts_exporter_polls_total',
+      help: 'Poll cycles completed, by outcome: success (every job reached), partial, failure (no job reached).',
+      labelNames: ['outcome'] as const,
+      registers: this.registers,
+    }),
+  );
+  readonly skippedPolls = this.tracked(
+    new Counter({
+      name: 'codearts_exporter_skipped_polls_total',
+      help: 'Scheduled poll ticks skipped because the previous cycle was still running.',
+      registers: this.registers,
+    }),
+  );
   readonly apiRequests = new Counter({
     name: 'codearts_exporter_api_requests_total',
     help: 'HTTP requests sent to CodeArts and IAM, retries included, by endpoint and HTTP status (or timeout/network).',
@@ -62,56 +78,86 @@ export class SelfMetrics {
     labelNames: ['endpoint', 'reason'] as const,
     registers: this.registers,
   });
-  readonly invalidRecords = new JobFamily('codearts_exporter_invalid_records_total', 'counter', 'Build records that failed validation or carried implausible times.');
+  readonly invalidRecords = new JobFamily(
+    'codearts_exporter_invalid_records_total',
+    'counter',
+    'Build records that failed validation or carried implausible times.',
+  );
   readonly vanishedBuilds = new JobFamily(
     'codearts_exporter_vanished_builds_total',
     'counter',
     'Pending builds dropped because CodeArts said on two cycles in a row that they no longer exist.',
   );
   // Rare: created on the first build given up, not pre-set for every job and reason.
-  readonly abandonedBuilds = this.tracked(new Counter({
-    name: 'codearts_exporter_abandoned_builds_total',
-    help: 'Pending builds given up after poll.max_pending_age, by reason (unknown_status, still_in_progress, invalid_record); never counted as builds.',
-    labelNames: ['job_id', 'job_name', 'reason'] as const,
-    registers: this.registers,
-  }));
-  readonly runningStatusAvailable = this.tracked(new Gauge({
-    name: 'codearts_exporter_running_status_available',
-    help: '1 while GET running-status answers (gap checks use it), 0 while it is not asked after repeated failures.',
-    registers: this.registers,
-  }));
-  readonly stateSaveErrors = this.tracked(new Counter({ name: 'codearts_exporter_state_save_errors_total', help: 'Failed attempts to save the state file.', registers: this.registers }));
-  readonly discoveredJobs = this.tracked(new Gauge({
-    name: 'codearts_exporter_discovered_jobs',
-    help: 'Build jobs discovered in a CodeArts project after include/exclude filters (last known set on errors).',
-    labelNames: ['project_id'] as const,
-    registers: this.registers,
-  }));
-  readonly discoveryErrors = this.tracked(new Counter({
-    name: 'codearts_exporter_discovery_errors_total',
-    help: 'Failed job listings of a CodeArts project.',
-    labelNames: ['project_id'] as const,
-    registers: this.registers,
-  }));
-  readonly buildInfo = this.tracked(new Gauge({ name: 'codearts_exporter_build_info', help: 'Version of the exporter; always 1.', labelNames: ['version'] as const, registers: this.registers }));
-  readonly authRefreshes = this.tracked(new Counter({
-    name: 'codearts_exporter_auth_refreshes_total',
-    help:
-      'IAM token requests by outcome (success, failure), and 401s from CodeArts answered without a new token because one would not help yet (rejected); stays 0 with a static token or AK/SK signing.',
-    labelNames: ['outcome'] as const,
-    registers: this.registers,
-  }));
-  readonly circuitOpen = this.tracked(new Gauge({
-    name: 'codearts_exporter_circuit_open',
-    help: '1 while the circuit breaker is open or probing (CodeArts unreachable: calls fail without being sent), 0 when closed.',
-    registers: this.registers,
-  }));
+  readonly abandonedBuilds = this.tracked(
+    new Counter({
+      name: 'codearts_exporter_abandoned_builds_total',
+      help: 'Pending builds given up after poll.max_pending_age, by reason (unknown_status, still_in_progress, invalid_record); never counted as builds.',
+      labelNames: ['job_id', 'job_name', 'reason'] as const,
+      registers: this.registers,
+    }),
+  );
+  readonly runningStatusAvailable = this.tracked(
+    new Gauge({
+      name: 'codearts_exporter_running_status_available',
+      help: '1 while GET running-status answers (gap checks use it), 0 while it is not asked after repeated failures.',
+      registers: this.registers,
+    }),
+  );
+  readonly stateSaveErrors = this.tracked(
+    new Counter({
+      name: 'codearts_exporter_state_save_errors_total',
+      help: 'Failed attempts to save the state file.',
+      registers: this.registers,
+    }),
+  );
+  readonly discoveredJobs = this.tracked(
+    new Gauge({
+      name: 'codearts_exporter_discovered_jobs',
+      help: 'Build jobs discovered in a CodeArts project after include/exclude filters (last known set on errors).',
+      labelNames: ['project_id'] as const,
+      registers: this.registers,
+    }),
+  );
+  readonly discoveryErrors = this.tracked(
+    new Counter({
+      name: 'codearts_exporter_discovery_errors_total',
+      help: 'Failed job listings of a CodeArts project.',
+      labelNames: ['project_id'] as const,
+      registers: this.registers,
+    }),
+  );
+  readonly buildInfo = this.tracked(
+    new Gauge({
+      name: 'codearts_exporter_build_info',
+      help: 'Version of the exporter; always 1.',
+      labelNames: ['version'] as const,
+      registers: this.registers,
+    }),
+  );
+  readonly authRefreshes = this.tracked(
+    new Counter({
+      name: 'codearts_exporter_auth_refreshes_total',
+      help: 'IAM token requests by outcome (success, failure), and 401s from CodeArts answered without a new token because one would not help yet (rejected); stays 0 with a static token or AK/SK signing.',
+      labelNames: ['outcome'] as const,
+      registers: this.registers,
+    }),
+  );
+  readonly circuitOpen = this.tracked(
+    new Gauge({
+      name: 'codearts_exporter_circuit_open',
+      help: '1 while the circuit breaker is open or probing (CodeArts unreachable: calls fail without being sent), 0 when closed.',
+      registers: this.registers,
+    }),
+  );
   // Registered on the first token: an unset gauge would read 0, an expiry in 1970.
-  private readonly authTokenExpiry = this.tracked(new Gauge({
-    name: AUTH_TOKEN_EXPIRY,
-    help: 'Expiry of the current IAM token (Unix seconds); absent with a static token or AK/SK signing.',
-    registers: [],
-  }));
+  private readonly authTokenExpiry = this.tracked(
+    new Gauge({
+      name: AUTH_TOKEN_EXPIRY,
+      help: 'Expiry of the current IAM token (Unix seconds); absent with a static token or AK/SK signing.',
+      registers: [],
+    }),
+  );
 
   constructor(version: string) {
     for (const outcome of ['success', 'partial', 'failure']) this.polls.inc({ outcome }, 0);

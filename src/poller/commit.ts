@@ -22,7 +22,13 @@ export function isEmptyDelta(delta: CycleDelta, state: JobState): boolean {
  * and counted by a later cycle. Resolves with the job as committed; undefined when the delta
  * changed nothing and nothing was written.
  */
-export async function commitDelta(store: Store, events: Events<PollerEvent>, job: JobRef, from: JobStart, delta: CycleDelta): Promise<StoredJob | undefined> {
+export async function commitDelta(
+  store: Store,
+  events: Events<PollerEvent>,
+  job: JobRef,
+  from: JobStart,
+  delta: CycleDelta,
+): Promise<StoredJob | undefined> {
   if (isEmptyDelta(delta, from.state)) return undefined;
   const stored: StoredJob = await store.commit(job.id, from.version, delta);
   events.emit({ type: 'job_committed', job, stored, counted: delta.counted });

@@ -127,7 +127,10 @@ export async function searchBeyond(cycle: JobCycle, ceiling: number): Promise<Bu
       pause(cycle, search);
       return undefined;
     }
-    const probe = search.existing === undefined ? Math.min(cursor + 2 * (search.missing - cursor), ceiling) : Math.floor((search.missing + search.existing) / 2);
+    const probe =
+      search.existing === undefined
+        ? Math.min(cursor + 2 * (search.missing - cursor), ceiling)
+        : Math.floor((search.missing + search.existing) / 2);
     const lookup = await cycle.forwardFetch(probe);
     if (lookup === 'failed' || lookup === 'invalid') {
       pause(cycle, search);

@@ -62,7 +62,10 @@ export function isFarProbeDue(memory: GapMemory): boolean {
 }
 
 /** The memory after a cycle: a new build resets the backoff; a check restarts its clock. */
-export function afterCycle(memory: GapMemory, outcome: { now: number; newBuilds: number; checked: boolean; farProbed: boolean }): GapMemory {
+export function afterCycle(
+  memory: GapMemory,
+  outcome: { now: number; newBuilds: number; checked: boolean; farProbed: boolean },
+): GapMemory {
   const next: GapMemory = { ...memory, lastPolledAt: outcome.now };
   if (outcome.newBuilds > 0) {
     return { ...next, quietCycles: 0, cyclesSinceCheck: 0, lastCheckAt: outcome.now, fruitlessChecks: 0, farExponent: FIRST_FAR_EXPONENT };

@@ -6,7 +6,6 @@ import type { CountedBuild, QueueObservation } from '../domain/counters.js';
 import type { AbandonReason, JobState } from '../domain/job.js';
 import type { GapMemory } from './gap-policy.js';
 
-
 /** Everything one job's cycle learned; nothing of it is visible before it is committed. */
 export interface JobCycleResult {
   next: JobState;
@@ -184,7 +183,12 @@ export class JobCycle {
     this.next.notFoundOnce = sorted(this.notFoundOnce);
     this.next.queueObserved = sorted(this.queueObserved).filter((n) => this.pending.has(n));
     const tracked = new Set([...this.pending, ...this.unconfirmed]);
-    this.next.firstSeen = Object.fromEntries([...this.firstSeen].filter(([n]) => tracked.has(n)).sort((a, b) => a[0] - b[0]).map(([n, at]) => [String(n), at]));
+    this.next.firstSeen = Object.fromEntries(
+      [...this.firstSeen]
+        .filter(([n]) => tracked.has(n))
+        .sort((a, b) => a[0] - b[0])
+        .map(([n, at]) => [String(n), at]),
+    );
     for (const record of this.finishedRecords) updateLast(this.next, record);
     return this.result;
   }

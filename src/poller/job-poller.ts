@@ -31,6 +31,11 @@ export async function pollJob(client: CodeArtsClient, jobId: string, state: JobS
   await recheckSkipped(cycle);
   await pollForward(cycle, hint);
   const result = cycle.finish();
-  result.memory = afterCycle(result.memory, { now: options.now, newBuilds: result.newBuilds, checked: result.gapChecked, farProbed: result.farProbed });
+  result.memory = afterCycle(result.memory, {
+    now: options.now,
+    newBuilds: result.newBuilds,
+    checked: result.gapChecked,
+    farProbed: result.farProbed,
+  });
   return result;
 }

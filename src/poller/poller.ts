@@ -127,6 +127,7 @@ export class Poller {
       unknownStatus: cycle.unknownStatus,
       gapsSkipped: cycle.gapsSkipped,
     };
-    if (Object.values(findings).some((list: readonly unknown[]) => list.length > 0)) this.options.events.emit({ type: 'job_findings', job, findings });
+    if (Object.values(findings).some((list: readonly unknown[]) => list.length > 0))
+      this.options.events.emit({ type: 'job_findings', job, findings });
   }
 }

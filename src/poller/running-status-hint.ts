@@ -60,7 +60,14 @@ export class RunningStatusHint implements NewestBuildHint {
     this.failures = 0;
     this.suspendedUntil = unixSeconds(this.clock) + this.suspensionSeconds;
     const reason = error instanceof Error ? error.message : String(error);
-    this.events.emit({ type: 'running_status', available: false, jobId, reason, retryInSeconds: this.suspensionSeconds, first: !this.unavailable });
+    this.events.emit({
+      type: 'running_status',
+      available: false,
+      jobId,
+      reason,
+      retryInSeconds: this.suspensionSeconds,
+      first: !this.unavailable,
+    });
     this.suspensionSeconds = Math.min(this.suspensionSeconds * 2, MAX_SUSPENSION_SECONDS);
     this.unavailable = true;
   }

@@ -38,7 +38,8 @@ export class StartPoints {
   /** Chooses and commits the job's starting point; undefined when the cycle was aborted meanwhile. */
   async start(job: PolledJob, limit: LimitFunction, signal?: AbortSignal): Promise<JobStart | undefined> {
     const { startAt, store, events } = this.options;
-    const state = startAt === 'latest' ? ((await this.findStart(job, limit, signal)) ?? emptyJobState()) : { ...emptyJobState(), cursor: startAt - 1 };
+    const state =
+      startAt === 'latest' ? ((await this.findStart(job, limit, signal)) ?? emptyJobState()) : { ...emptyJobState(), cursor: startAt - 1 };
     if (signal?.aborted) return undefined;
     const stored = await store.commit(job.id, 0, { counted: [], queued: [], next: state });
     job.stored = stored;
@@ -97,7 +98,10 @@ export class StartPoints {
  */
 export class StartPointUnknownError extends Error {
   override readonly name = 'StartPointUnknownError';
-  constructor(readonly jobId: string, readonly probes: number) {
+  constructor(
+    readonly jobId: string,
+    readonly probes: number,
+  ) {
     super(
       `job ${jobId}: cannot find its newest build: running-status gave no answer and none of ${probes} record-info ` +
         `probes (1, 2, 3, 4, 6, 8, 12, ... up to 2^24) exists. It starts at 0 and is reported failing until its ` +

@@ -30,7 +30,10 @@ export function createServerApp(sources: ServerSources): Express {
   });
   app.get('/readyz', (_req, res) => {
     const { ready, reason } = sources.isReady();
-    res.status(ready ? 200 : 503).type('text').send(ready ? 'ready\n' : `not ready: ${reason ?? 'starting'}\n`);
+    res
+      .status(ready ? 200 : 503)
+      .type('text')
+      .send(ready ? 'ready\n' : `not ready: ${reason ?? 'starting'}\n`);
   });
   app.use((_req, res) => {
     res.status(404).type('text').send('not found\n');

@@ -33,7 +33,10 @@ export function metricsRoute(cache: ScrapeCache): (req: Request, res: Response) 
     res.setHeader('Vary', 'Accept-Encoding');
     const coding = chooseCoding(req, cache.codings);
     if (!coding) {
-      res.status(406).type('text').send(`none of the codings in Accept-Encoding is available; this server offers ${cache.codings.join(', ')}\n`);
+      res
+        .status(406)
+        .type('text')
+        .send(`none of the codings in Accept-Encoding is available; this server offers ${cache.codings.join(', ')}\n`);
       return;
     }
     const body = await cache.body(coding);

@@ -27,7 +27,8 @@ const compressBrotli: Compress = (body) =>
 
 /** zlib.zstdCompress exists from Node 22.15 and 23.8; Node 20 has no zstd. */
 function zstdCompressor(): Compress | undefined {
-  const compress = (zlib as { zstdCompress?: (body: Buffer, callback: (error: Error | null, result: Buffer) => void) => void }).zstdCompress;
+  const compress = (zlib as { zstdCompress?: (body: Buffer, callback: (error: Error | null, result: Buffer) => void) => void })
+    .zstdCompress;
   if (typeof compress !== 'function') return undefined;
   return promisify(compress);
 }

@@ -85,7 +85,9 @@ function reject(code: string, message: string): VerifyResult {
 }
 
 function parseAuthorization(value: string): { accessKey: string; signedHeaders: string[]; signature: string } | undefined {
-  const match = new RegExp(`^${SIGNING_ALGORITHM} Access=([^,\\s]+), ?SignedHeaders=([^,\\s]+), ?Signature=([0-9a-f]+)$`).exec(value.trim());
+  const match = new RegExp(`^${SIGNING_ALGORITHM} Access=([^,\\s]+), ?SignedHeaders=([^,\\s]+), ?Signature=([0-9a-f]+)$`).exec(
+    value.trim(),
+  );
   if (!match) return undefined;
   const [, accessKey = '', signedHeaders = '', signature = ''] = match;
   return { accessKey, signedHeaders: signedHeaders.split(';'), signature };

@@ -41,7 +41,9 @@ export function createGateway(auth: SimAuthOptions, staticToken: string, nowSeco
           const token = req.headers['x-auth-token'];
           const state = typeof token === 'string' ? issuer.checkToken(token) : 'unknown';
           if (state === 'valid' && !inScope(issuer.tokenProject(token as string), auth.codeartsProject)) {
-            return refuse(respondError(401, 'APIGW.0301', 'Incorrect IAM authentication information: The token is not valid for this project.'));
+            return refuse(
+              respondError(401, 'APIGW.0301', 'Incorrect IAM authentication information: The token is not valid for this project.'),
+            );
           }
           if (state === 'valid') return { ok: true };
           // The gateway's words for an expired token (API notes §4.2); anything else is just wrong.

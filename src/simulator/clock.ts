@@ -9,12 +9,7 @@ export interface VirtualClock {
  * manual: time moves only by advance(). realtime: startTime + elapsed real time x speed.
  * `realNowMs` is injected so the realtime mode can be tested without waiting.
  */
-export function createClock(
-  mode: 'manual' | 'realtime',
-  startMs: number,
-  speed: number,
-  realNowMs: () => number,
-): VirtualClock {
+export function createClock(mode: 'manual' | 'realtime', startMs: number, speed: number, realNowMs: () => number): VirtualClock {
   const realStart = realNowMs();
   let offsetMs = 0;
   return {

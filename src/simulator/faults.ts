@@ -117,7 +117,11 @@ export function renderFault({ kind, location }: TakenFault, real: () => SimRespo
     case 'redirect':
       return { status: 302, body: '', headers: { Location: `${(location ?? '').replace(/\/+$/, '')}${requestPath}` } };
     case '404-html':
-      return { status: 404, body: '<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>', headers: { 'Content-Type': 'text/html' } };
+      return {
+        status: 404,
+        body: '<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>',
+        headers: { 'Content-Type': 'text/html' },
+      };
     case '404-empty':
       return { status: 404, body: '' };
     case '404-json':
@@ -132,8 +136,7 @@ function respondThrottled(message: string): SimResponse {
 /** The real result without `status` and with a non-numeric `build_no`. */
 function breakSchema(realBody: string): Record<string, unknown> {
   const parsed = JSON.parse(realBody) as { result?: unknown };
-  const result =
-    typeof parsed.result === 'object' && parsed.result !== null ? { ...(parsed.result as Record<string, unknown>) } : {};
+  const result = typeof parsed.result === 'object' && parsed.result !== null ? { ...(parsed.result as Record<string, unknown>) } : {};
   delete result.status;
   result.build_no = 'abc';
   return result;

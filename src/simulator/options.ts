@@ -26,7 +26,8 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     buildEverySeconds: options.buildEverySeconds ?? 300,
     gapProbability: options.gapProbability ?? 0.02,
     token: options.token ?? DEFAULT_TOKEN,
-    runningStatus: options.runningStatus === false ? 'route-not-found' : options.runningStatus === true ? 'ok' : (options.runningStatus ?? 'ok'),
+    runningStatus:
+      options.runningStatus === false ? 'route-not-found' : options.runningStatus === true ? 'ok' : (options.runningStatus ?? 'ok'),
     jobListShape: options.jobListShape ?? 'sdk',
     jobListQuirks: options.jobListQuirks ?? {},
     auth: options.auth ?? { mode: 'token' },
@@ -57,10 +58,16 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     `gapProbability must be within [0, 1), got ${resolved.gapProbability}`,
   );
   check(resolved.token !== '', 'token must not be empty');
-  check(RUNNING_STATUS_MODES.includes(resolved.runningStatus), `runningStatus must be true, false or one of ${RUNNING_STATUS_MODES.join(', ')}`);
+  check(
+    RUNNING_STATUS_MODES.includes(resolved.runningStatus),
+    `runningStatus must be true, false or one of ${RUNNING_STATUS_MODES.join(', ')}`,
+  );
   check(JOB_LIST_SHAPES.includes(resolved.jobListShape), `jobListShape must be one of ${JOB_LIST_SHAPES.join(', ')}`);
   const { pageCap, totalOffset } = resolved.jobListQuirks;
-  check(pageCap === undefined || (Number.isInteger(pageCap) && pageCap >= 1), `jobListQuirks.pageCap must be an integer >= 1, got ${pageCap}`);
+  check(
+    pageCap === undefined || (Number.isInteger(pageCap) && pageCap >= 1),
+    `jobListQuirks.pageCap must be an integer >= 1, got ${pageCap}`,
+  );
   check(totalOffset === undefined || Number.isInteger(totalOffset), `jobListQuirks.totalOffset must be an integer, got ${totalOffset}`);
   problems.push(...authProblems(resolved.auth));
   if (problems.length > 0) throw new TypeError(`invalid simulator options: ${problems.join('; ')}`);

@@ -90,14 +90,22 @@ class SimulatorHost {
     const auth = this.gateway.check(req, body);
     if (!auth.ok) return { status: auth.status, body: auth.body };
     const { jobListShape, jobListQuirks } = this.settings;
-    return answerRoute(route, { world: this.world, nowMs: this.clock.nowMs(), runningStatus: this.runningStatus, jobListShape, jobListQuirks });
+    return answerRoute(route, {
+      world: this.world,
+      nowMs: this.clock.nowMs(),
+      runningStatus: this.runningStatus,
+      jobListShape,
+      jobListQuirks,
+    });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const route = classifyRoute(req.method ?? 'GET', req.url ?? '/');
     const body = await readBody(req, route.endpoint === 'iam-token' || this.gateway.needsBody);
     const fault = this.faults.take(route.endpoint, route.jobId);
-    const response = fault ? renderFault(fault, () => this.answerNormally(req, route, body), req.url) : this.answerNormally(req, route, body);
+    const response = fault
+      ? renderFault(fault, () => this.answerNormally(req, route, body), req.url)
+      : this.answerNormally(req, route, body);
     this.recorder.record(route.endpoint, response.status, route.jobId, route.buildNo);
     this.deliver(req, res, response);
   }

@@ -79,7 +79,8 @@ export class World {
   }
 
   setRetention(id: string, deletedBelow: number): void {
-    if (!Number.isInteger(deletedBelow) || deletedBelow < 1) throw new RangeError(`deletedBelow must be an integer >= 1, got ${deletedBelow}`);
+    if (!Number.isInteger(deletedBelow) || deletedBelow < 1)
+      throw new RangeError(`deletedBelow must be an integer >= 1, got ${deletedBelow}`);
     this.timeline(id).spec.deletedBelow = deletedBelow;
   }
 

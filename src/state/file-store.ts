@@ -220,5 +220,4 @@ export class FileStore implements Store {
       await dir.close();
     }
   }
-
 }

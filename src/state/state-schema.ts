@@ -87,11 +87,13 @@ export function parseStateFile(data: unknown, layout: CounterLayout): ParsedStat
   const file = parsed.data;
   const jobs = new Map<string, StoredJob>();
   if (file.schema_version === 1) {
-    for (const [jobId, job] of Object.entries(file.jobs)) jobs.set(jobId, { version: job.version, state: migrateV1(job.state), counters: emptyCounters() });
+    for (const [jobId, job] of Object.entries(file.jobs))
+      jobs.set(jobId, { version: job.version, state: migrateV1(job.state), counters: emptyCounters() });
     return { jobs, reset: undefined };
   }
   if (file.schema_version === 2) {
-    for (const [jobId, job] of Object.entries(file.jobs)) jobs.set(jobId, { version: job.version, state: job.state, counters: emptyCounters() });
+    for (const [jobId, job] of Object.entries(file.jobs))
+      jobs.set(jobId, { version: job.version, state: job.state, counters: emptyCounters() });
     return { jobs, reset: undefined };
   }
   const from: CounterLayout = {
@@ -99,8 +101,11 @@ export function parseStateFile(data: unknown, layout: CounterLayout): ParsedStat
     durationBuckets: file.counters_layout.duration_buckets,
     queueBuckets: file.counters_layout.queue_buckets,
   };
-  const wrongLabels = Object.entries(file.jobs).find(([, job]) => job.counters.series.some((s) => s.labels.length !== from.recordLabels.length));
-  if (wrongLabels) return { problem: `unexpected content at jobs.${wrongLabels[0]}.counters.series (labels do not match counters_layout.record_labels)` };
+  const wrongLabels = Object.entries(file.jobs).find(([, job]) =>
+    job.counters.series.some((s) => s.labels.length !== from.recordLabels.length),
+  );
+  if (wrongLabels)
+    return { problem: `unexpected content at jobs.${wrongLabels[0]}.counters.series (labels do not match counters_layout.record_labels)` };
   let families: CounterFamily[] = [];
   for (const [jobId, job] of Object.entries(file.jobs)) {
     const adapted = adaptCounters(job.counters, from, layout);

@@ -1,4 +1,11 @@
-import { countDelta, emptyCounters, type CounterFamily, type CounterLayout, type CycleDelta, type JobCounters } from '../domain/counters.js';
+import {
+  countDelta,
+  emptyCounters,
+  type CounterFamily,
+  type CounterLayout,
+  type CycleDelta,
+  type JobCounters,
+} from '../domain/counters.js';
 import type { JobState } from '../domain/job.js';
 
 /** A job as the store holds it; never changed in place (a commit replaces it). */
@@ -45,10 +52,20 @@ export type StoreEvent =
  * version, the delta's state, the counters with its observations. Throws StaleVersionError when
  * `current` is not at `expectedVersion`. Every store applies a commit this way.
  */
-export function nextStored(jobId: string, current: StoredJob | undefined, expectedVersion: number, delta: CycleDelta, layout: CounterLayout): StoredJob {
+export function nextStored(
+  jobId: string,
+  current: StoredJob | undefined,
+  expectedVersion: number,
+  delta: CycleDelta,
+  layout: CounterLayout,
+): StoredJob {
   const version = current?.version ?? 0;
   if (version !== expectedVersion) throw new StaleVersionError(jobId, expectedVersion, version);
-  return { version: version + 1, state: structuredClone(delta.next), counters: countDelta(current?.counters ?? emptyCounters(), delta, layout) };
+  return {
+    version: version + 1,
+    state: structuredClone(delta.next),
+    counters: countDelta(current?.counters ?? emptyCounters(), delta, layout),
+  };
 }
 
 export class StaleVersionError extends Error {

@@ -54,7 +54,10 @@ function clientHandlers({ logger, self, endpoint }: ReportTargets): Pick<Handler
       self.circuitOpen.set(state === 'closed' ? 0 : 1);
       const fields = { event: 'circuit', circuit: state };
       if (state === 'open') {
-        logger.error({ ...fields, failures, err: lastError, endpoint }, 'CodeArts unreachable: circuit open; calls fail without being sent until the next cycle probes');
+        logger.error(
+          { ...fields, failures, err: lastError, endpoint },
+          'CodeArts unreachable: circuit open; calls fail without being sent until the next cycle probes',
+        );
       } else if (state === 'closed') {
         logger.info({ ...fields, endpoint }, 'CodeArts reachable again: circuit closed');
       } else {
@@ -111,7 +114,10 @@ function jobSetHandlers({ logger, self, metrics }: ReportTargets): Pick<Handlers
       metrics.show(job.id, stored);
       if (!logger.isLevelEnabled('debug')) return;
       for (const build of counted) {
-        logger.debug({ event: 'build_counted', ...labelsOf(job), build_no: build.buildNo, result: build.result, trigger_type: build.triggerType }, 'build counted');
+        logger.debug(
+          { event: 'build_counted', ...labelsOf(job), build_no: build.buildNo, result: build.result, trigger_type: build.triggerType },
+          'build counted',
+        );
       }
     },
     job_reached: ({ job, at }) => self.lastSuccessfulPoll.set(labelsOf(job), at),
@@ -133,9 +139,14 @@ function jobHandlers({ logger, self }: ReportTargets): Pick<Handlers, JobEvents>
       logFindings(logger, labels, findings, unknownStatuses);
     },
     job_unreached: ({ job, errors }) =>
-      logger.warn({ event: 'job_unreached', ...labelsOf(job), err: errors[0], failures: errors.length }, 'polling job failed; will retry next cycle'),
-    job_failed: ({ job, error }) => logger.error({ event: 'job_failed', ...labelsOf(job), err: error }, 'polling job failed; state unchanged, will retry next cycle'),
-    start_chosen: ({ job, startAt, cursor }) => logger.info({ event: 'start_chosen', ...labelsOf(job), start_at: startAt, cursor }, 'job starting point chosen'),
+      logger.warn(
+        { event: 'job_unreached', ...labelsOf(job), err: errors[0], failures: errors.length },
+        'polling job failed; will retry next cycle',
+      ),
+    job_failed: ({ job, error }) =>
+      logger.error({ event: 'job_failed', ...labelsOf(job), err: error }, 'polling job failed; state unchanged, will retry next cycle'),
+    start_chosen: ({ job, startAt, cursor }) =>
+      logger.info({ event: 'start_chosen', ...labelsOf(job), start_at: startAt, cursor }, 'job starting point chosen'),
     start_unknown: ({ job, error, retryInSeconds, first }) => {
       const fields = { event: 'start_unknown', ...labelsOf(job), retry_in_seconds: retryInSeconds };
       if (first) logger.error(fields, error.message);
@@ -153,15 +164,28 @@ function logFindings(
   findings: Extract<PollerEvent, { type: 'job_findings' }>['findings'],
   unknownStatuses: Set<string>,
 ): void {
-  for (const error of findings.invalid) logger.warn({ event: 'invalid_record', ...labels, build_no: error.buildNo, issues: error.issues }, 'invalid build record; will fetch it again');
+  for (const error of findings.invalid)
+    logger.warn(
+      { event: 'invalid_record', ...labels, build_no: error.buildNo, issues: error.issues },
+      'invalid build record; will fetch it again',
+    );
   for (const { buildNo, problems } of findings.implausible) {
-    logger.warn({ event: 'implausible_record', ...labels, build_no: buildNo, problems }, 'build record has implausible values; counted, not observed');
+    logger.warn(
+      { event: 'implausible_record', ...labels, build_no: buildNo, problems },
+      'build record has implausible values; counted, not observed',
+    );
   }
   for (const buildNo of findings.vanished) {
-    logger.warn({ event: 'vanished_build', ...labels, build_no: buildNo }, 'pending build no longer exists in CodeArts (not found on two cycles); dropped');
+    logger.warn(
+      { event: 'vanished_build', ...labels, build_no: buildNo },
+      'pending build no longer exists in CodeArts (not found on two cycles); dropped',
+    );
   }
   for (const buildNo of findings.dropped) {
-    logger.info({ event: 'dropped_number', ...labels, build_no: buildNo }, 'number that answered with an invalid record does not exist; dropped');
+    logger.info(
+      { event: 'dropped_number', ...labels, build_no: buildNo },
+      'number that answered with an invalid record does not exist; dropped',
+    );
   }
   for (const { buildNo, reason, ageSeconds } of findings.abandoned) {
     const fields = { event: 'abandoned_build', ...labels, build_no: buildNo, reason, age_seconds: Math.round(ageSeconds) };
@@ -174,7 +198,8 @@ function logFindings(
     unknownStatuses.add(key);
     logger.warn({ event: 'unknown_status', ...labels, build_no: buildNo, status }, `unknown build status; ${what} (logged once per value)`);
   }
-  for (const { from, to } of findings.gapsSkipped) logger.info({ event: 'gap_skipped', ...labels, from, to, count: to - from + 1 }, 'build numbers passed over as a gap');
+  for (const { from, to } of findings.gapsSkipped)
+    logger.info({ event: 'gap_skipped', ...labels, from, to, count: to - from + 1 }, 'build numbers passed over as a gap');
 }
 
 type CycleEvents = 'cycle_finished' | 'cycle_skipped' | 'cycle_failed' | 'running_status';
@@ -190,7 +215,13 @@ function cycleHandlers({ logger, self }: ReportTargets): Pick<Handlers, CycleEve
         self.polls.inc({ outcome: summary.outcome });
       }
       const { outcome, jobsReached, jobsFailed, buildsCounted, seconds } = summary;
-      const fields = { event: 'cycle_finished', outcome, jobs_reached: jobsReached, jobs_failed: jobsFailed, builds_counted: buildsCounted };
+      const fields = {
+        event: 'cycle_finished',
+        outcome,
+        jobs_reached: jobsReached,
+        jobs_failed: jobsFailed,
+        builds_counted: buildsCounted,
+      };
       logger.info({ ...fields, seconds: Number(seconds.toFixed(3)) }, 'poll cycle finished');
     },
     cycle_skipped: ({ reason }) => {
@@ -206,7 +237,11 @@ function cycleHandlers({ logger, self }: ReportTargets): Pick<Handlers, CycleEve
       }
       const fields = { event: 'running_status', job_id: event.jobId, reason: event.reason, retry_in_seconds: event.retryInSeconds };
       if (!event.first) logger.debug(fields, 'running-status still unavailable');
-      else logger.warn(fields, 'running-status unavailable; gap checks look ahead by probing record-info instead (one request per check) until it answers again');
+      else
+        logger.warn(
+          fields,
+          'running-status unavailable; gap checks look ahead by probing record-info instead (one request per check) until it answers again',
+        );
     },
   };
 }
@@ -218,20 +253,34 @@ function discoveryAndStoreHandlers({ logger, self }: ReportTargets): Pick<Handle
       self.discoveredJobs.set({ project_id: projectId }, jobs);
       if (!incomplete) return;
       self.discoveryErrors.inc({ project_id: projectId });
-      const fields = { event: 'project_incomplete', project_id: projectId, listed: incomplete.listed, total: incomplete.total, kept_jobs: jobs, reason: incomplete.reason };
+      const fields = {
+        event: 'project_incomplete',
+        project_id: projectId,
+        listed: incomplete.listed,
+        total: incomplete.total,
+        kept_jobs: jobs,
+        reason: incomplete.reason,
+      };
       logger.warn(fields, 'job list ended before its total; keeping the last known jobs as well');
     },
     project_failed: ({ projectId, keptJobs, error }) => {
       self.discoveredJobs.set({ project_id: projectId }, keptJobs);
       self.discoveryErrors.inc({ project_id: projectId });
-      logger.warn({ event: 'project_failed', err: error, project_id: projectId, kept_jobs: keptJobs }, 'job discovery failed; keeping the last known jobs');
+      logger.warn(
+        { event: 'project_failed', err: error, project_id: projectId, kept_jobs: keptJobs },
+        'job discovery failed; keeping the last known jobs',
+      );
     },
     state_save_failed: ({ path, error }) => {
       self.stateSaveErrors.inc();
       logger.error({ event: 'state_save_failed', err: error, path }, 'saving state failed; counts wait until it can be saved');
     },
     counters_reset: ({ families, from, to, jobs }) => {
-      const layout = (l: typeof from) => ({ record_labels: l.recordLabels, duration_buckets: l.durationBuckets, queue_buckets: l.queueBuckets });
+      const layout = (l: typeof from) => ({
+        record_labels: l.recordLabels,
+        duration_buckets: l.durationBuckets,
+        queue_buckets: l.queueBuckets,
+      });
       logger.warn(
         { event: 'counters_reset', families, saved: layout(from), configured: layout(to), jobs },
         'saved counts were kept with other metrics settings (record_labels or buckets); these families start again from zero',

@@ -24,9 +24,13 @@ interface Row {
 describe('npm run bench -- --quick --check', () => {
   it('keeps requests within 1.05 x the floor at steady state (with and without running-status) and in catch-up, and cold starts within 2*log2(n)+4', async () => {
     const json = join(mkdtempSync(join(tmpdir(), 'cbe-bench-')), 'quick.json');
-    const run = await promisify(execFile)(process.execPath, [BENCH, '--quick', '--check', '--only', 'floor,catch-up,cold', '--json', json], {
-      timeout: 110_000,
-    }).catch((error: unknown) => error as { code?: number; stdout?: string; stderr?: string });
+    const run = await promisify(execFile)(
+      process.execPath,
+      [BENCH, '--quick', '--check', '--only', 'floor,catch-up,cold', '--json', json],
+      {
+        timeout: 110_000,
+      },
+    ).catch((error: unknown) => error as { code?: number; stdout?: string; stderr?: string });
     const report = JSON.parse(readFileSync(json, 'utf8')) as { rows: Row[] };
     const counts = report.rows.filter((row) => row.count);
     expect(counts.map((row) => row.scenario)).toEqual([

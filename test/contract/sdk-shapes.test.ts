@@ -80,7 +80,9 @@ async function recordingProxy(target: string): Promise<{ url: string; answers: A
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string' && !HOP_BY_HOP.has(e[0])));
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string' && !HOP_BY_HOP.has(e[0])),
+      );
       const init: RequestInit = { method: req.method ?? 'GET', headers, redirect: 'manual' };
       if (chunks.length > 0) init.body = Buffer.concat(chunks);
       fetch(`${target}${req.url ?? '/'}`, init)
@@ -128,7 +130,9 @@ describe('the simulator answers in the official SDK shapes', () => {
   it('the checker itself rejects an extra field, a wrong type, a wrong nested type and a non-array', () => {
     const good = { status: 'success', error: null, result: { build_no: 5, status: 'SUCCESS', duration: 1 } };
     expect(checkAgainstModel(MODELS, 'ShowRecordDetailResponse', good)).toEqual([]);
-    expect(checkAgainstModel(MODELS, 'ShowRecordDetailResponse', { ...good, extra: 1 })).toEqual(['$.extra: not a field of ShowRecordDetailResponse']);
+    expect(checkAgainstModel(MODELS, 'ShowRecordDetailResponse', { ...good, extra: 1 })).toEqual([
+      '$.extra: not a field of ShowRecordDetailResponse',
+    ]);
     expect(checkAgainstModel(MODELS, 'ShowRecordDetailResponse', { ...good, result: { build_no: '5' } })).toEqual([
       '$.result.build_no: expected number, got string "5"',
     ]);
@@ -175,7 +179,11 @@ describe('the simulator answers in the official SDK shapes', () => {
       }
       for (let buildNo = 1; buildNo <= 45; buildNo++) answers.push(await fetchAnswer(simulator, recordPath(jobId(1), buildNo)));
     }
-    const statuses = new Set(answers.filter((a) => a.path.includes('record-info') && a.status === 200).map((a) => (parse(a.text) as { result?: { status?: string } }).result?.status));
+    const statuses = new Set(
+      answers
+        .filter((a) => a.path.includes('record-info') && a.status === 200)
+        .map((a) => (parse(a.text) as { result?: { status?: string } }).result?.status),
+    );
     // The sweep saw queued, running and finished records, and both overrides.
     expect([...statuses]).toEqual(expect.arrayContaining(['SUCCESS', 'ABORTED', 'SUSPENDED']));
     expect(answers.some((a) => a.status === 200 && a.text.includes('"start_time":null'))).toBe(true);
@@ -185,7 +193,10 @@ describe('the simulator answers in the official SDK shapes', () => {
   }, 60_000);
 
   it('every answer an exporter receives over IAM auth, discovery in both shapes, v4 and v1, start_at latest', async () => {
-    for (const [jobListShape, recordApi] of [['sdk', 'v4'], ['enveloped', 'v1']] as const) {
+    for (const [jobListShape, recordApi] of [
+      ['sdk', 'v4'],
+      ['enveloped', 'v1'],
+    ] as const) {
       const simulator = await simulate({
         seed: 78,
         gapProbability: 0.05,
@@ -202,7 +213,16 @@ describe('the simulator answers in the official SDK shapes', () => {
         codearts: {
           endpoint: proxy.url,
           record_api: recordApi,
-          auth: { token: undefined, iam: { endpoint: proxy.url, domain: IAM_USER.domain, user: IAM_USER.user, password: IAM_USER.password, project: IAM_USER.project } },
+          auth: {
+            token: undefined,
+            iam: {
+              endpoint: proxy.url,
+              domain: IAM_USER.domain,
+              user: IAM_USER.user,
+              password: IAM_USER.password,
+              project: IAM_USER.project,
+            },
+          },
         },
         poll: { start_at: 'latest' },
         jobs: [],
@@ -210,7 +230,7 @@ describe('the simulator answers in the official SDK shapes', () => {
         log: { level: 'warn' },
       });
       const { exporter } = await createTestExporter(config);
-      cleanups.push(() => (exporter).stop());
+      cleanups.push(() => exporter.stop());
       for (let cycle = 0; cycle < 30; cycle++) {
         simulator.advance(60);
         await exporter.runCycle();
@@ -219,7 +239,12 @@ describe('the simulator answers in the official SDK shapes', () => {
       expect(valueOf(samples, 'codearts_exporter_discovered_jobs', { project_id: PROJECT })).toBe(2);
       const endpoints = new Set(proxy.answers.map((a) => operationFor(MODELS, a.method, a.path)?.operation ?? a.path.split('?')[0]));
       expect([...endpoints].sort()).toEqual(
-        ['/v3/auth/tokens', 'ListProjectJobs', recordApi === 'v4' ? 'ShowRecordDetail' : 'ShowJobBuildRecordDetail', 'ShowRunningStatus'].sort(),
+        [
+          '/v3/auth/tokens',
+          'ListProjectJobs',
+          recordApi === 'v4' ? 'ShowRecordDetail' : 'ShowJobBuildRecordDetail',
+          'ShowRunningStatus',
+        ].sort(),
       );
       expect(proxy.answers.flatMap((answer) => contractProblems(answer))).toEqual([]);
     }

@@ -159,12 +159,21 @@ describe.skipIf(!isRoot)('container smoke test: the image command on a productio
   it('sets a heap limit with NODE_OPTIONS in the final stage, and the exporter process gets it', async () => {
     const [, oldSpaceMiB, semiSpaceMiB] = /^--max-old-space-size=(\d+) --max-semi-space-size=(\d+)$/.exec(ENV.NODE_OPTIONS ?? '') ?? [];
     expect(oldSpaceMiB, ENV.NODE_OPTIONS).toBeDefined();
-    await until(async () => (await get(`http://127.0.0.1:${port}/healthz`))?.status === 200, 20_000, () => output);
+    await until(
+      async () => (await get(`http://127.0.0.1:${port}/healthz`))?.status === 200,
+      20_000,
+      () => output,
+    );
     const environ = readFileSync(`/proc/${exporter?.pid}/environ`, 'utf8').split('\0');
     expect(environ).toContain(`NODE_OPTIONS=${ENV.NODE_OPTIONS}`);
     // And V8 honours it: the heap limit is lower than Node's default on this machine.
     const limit = (env: NodeJS.ProcessEnv) =>
-      Number(execFileSync('node', ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'], { env, encoding: 'utf8' }));
+      Number(
+        execFileSync('node', ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'], {
+          env,
+          encoding: 'utf8',
+        }),
+      );
     // Old space plus a young generation of three semi-spaces, on Node 20 and 24 alike.
     const withLimit = limit({ PATH: process.env.PATH, NODE_OPTIONS: ENV.NODE_OPTIONS });
     expect(withLimit).toBeGreaterThanOrEqual(Number(oldSpaceMiB) * 2 ** 20);
@@ -173,7 +182,11 @@ describe.skipIf(!isRoot)('container smoke test: the image command on a productio
   }, 30_000);
 
   it('runs on a read-only root file system: only data/ is a writable mount', async () => {
-    await until(async () => (await get(`http://127.0.0.1:${port}/healthz`))?.status === 200, 20_000, () => output);
+    await until(
+      async () => (await get(`http://127.0.0.1:${port}/healthz`))?.status === 200,
+      20_000,
+      () => output,
+    );
     const mounts = readFileSync(`/proc/${exporter?.pid}/mountinfo`, 'utf8')
       .trim()
       .split('\n')
@@ -195,17 +208,27 @@ describe.skipIf(!isRoot)('container smoke test: the image command on a productio
 
   it('answers /healthz 200 on the configured port and serves the simulator jobs in /metrics', async () => {
     const base = `http://127.0.0.1:${port}`;
-    await until(async () => (await get(`${base}/healthz`))?.status === 200, 20_000, () => output);
+    await until(
+      async () => (await get(`${base}/healthz`))?.status === 200,
+      20_000,
+      () => output,
+    );
     let body = '';
     await until(
       async () => {
         body = (await (await get(`${base}/metrics`))?.text()) ?? '';
-        return body.includes('codearts_exporter_up 1') && JOBS.every((job) => new RegExp(`codearts_builds_total\\{job_id="${job.id}",job_name="${job.name}",result="success"\\} [1-9]`).test(body));
+        return (
+          body.includes('codearts_exporter_up 1') &&
+          JOBS.every((job) =>
+            new RegExp(`codearts_builds_total\\{job_id="${job.id}",job_name="${job.name}",result="success"\\} [1-9]`).test(body),
+          )
+        );
       },
       20_000,
       () => `${output}\n---\n${body}`,
     );
-    for (const job of JOBS) expect(body).toMatch(new RegExp(`^codearts_builds_total\\{job_id="${job.id}",job_name="${job.name}",result="[a-z]+"\\} \\d+$`, 'm'));
+    for (const job of JOBS)
+      expect(body).toMatch(new RegExp(`^codearts_builds_total\\{job_id="${job.id}",job_name="${job.name}",result="[a-z]+"\\} \\d+$`, 'm'));
     expect(body).toMatch(/^codearts_exporter_up 1$/m);
   }, 45_000);
 
@@ -214,7 +237,11 @@ describe.skipIf(!isRoot)('container smoke test: the image command on a productio
     expect(status).toMatch(new RegExp(`^Uid:\\s+${UID}\\s+${UID}\\s+${UID}\\s+${UID}$`, 'm'));
     expect(status).toMatch(new RegExp(`^Gid:\\s+${GID ?? UID}\\s+${GID ?? UID}\\s+${GID ?? UID}\\s+${GID ?? UID}$`, 'm'));
     const state = join(app, 'data', 'state.json');
-    await until(() => Promise.resolve(existsSync(state)), 15_000, () => output);
+    await until(
+      () => Promise.resolve(existsSync(state)),
+      15_000,
+      () => output,
+    );
     expect(statSync(state).uid).toBe(UID);
     expect(statSync(state).gid).toBe(GID ?? UID);
     expect(JSON.parse(readFileSync(state, 'utf8'))).toBeTypeOf('object');
@@ -252,10 +279,16 @@ describe.skipIf(!isRoot)('container smoke test: the image command on a productio
     let text = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     try {
-      await until(() => Promise.resolve(/listening on http:\/\/127\.0\.0\.1:\d+/.test(text)), 10_000, () => text);
+      await until(
+        () => Promise.resolve(/listening on http:\/\/127\.0\.0\.1:\d+/.test(text)),
+        10_000,
+        () => text,
+      );
       const [, url, ids] = /listening on (http:\/\/127\.0\.0\.1:\d+) .*jobs: ([0-9a-f ]+)/.exec(text) ?? [];
       const jobId = ids?.trim().split(' ')[0];
       const response = await fetch(`${url}/v1/job/${jobId}/running-status`, { headers: { 'X-Auth-Token': 'sim-token-NOT-A-SECRET' } });

@@ -189,7 +189,8 @@ describe('dashboards and alerts against a real Prometheus scraping the exporter'
         const values = resultSamples(await server().query(expr)).map((s) => Object.values(s.metric)[0]);
         if (values.length === 0) failures.push(`${dashboard.uid} $${variable.name}: ${expr} -> no values`);
         if (variable.name === 'job' && !values.includes(EXPORTER_JOB)) failures.push(`$job lacks ${EXPORTER_JOB}: ${values.join(', ')}`);
-        if (variable.name === 'job_name' && !values.includes(SELECTED_JOB)) failures.push(`$job_name lacks ${SELECTED_JOB}: ${values.join(', ')}`);
+        if (variable.name === 'job_name' && !values.includes(SELECTED_JOB))
+          failures.push(`$job_name lacks ${SELECTED_JOB}: ${values.join(', ')}`);
         checked.variableQueries++;
       }
     }
@@ -224,7 +225,11 @@ describe('dashboards and alerts against a real Prometheus scraping the exporter'
   }, 60_000);
 
   it('Prometheus evaluates every rule without error and the recording rule produced a series per job', async () => {
-    const samples = await server().waitFor('job_name:codearts_no_success_threshold_seconds:config', (s) => s.length === JOBS.length, 10_000);
+    const samples = await server().waitFor(
+      'job_name:codearts_no_success_threshold_seconds:config',
+      (s) => s.length === JOBS.length,
+      10_000,
+    );
     expect(samples.map((s) => s.metric.job_name).sort()).toEqual(JOBS.map((j) => j.name).sort());
     expect(new Set(samples.map((s) => s.value?.[1]))).toEqual(new Set([String(7 * 86400)]));
 
@@ -233,9 +238,17 @@ describe('dashboards and alerts against a real Prometheus scraping the exporter'
       data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string; lastEvaluation: string }> }> };
     };
     const loaded = body.data.groups.flatMap((g) => g.rules);
-    expect(loaded.map((r) => r.name).sort()).toEqual(allRules().map((r) => r.alert ?? r.record).sort());
+    expect(loaded.map((r) => r.name).sort()).toEqual(
+      allRules()
+        .map((r) => r.alert ?? r.record)
+        .sort(),
+    );
     for (const rule of loaded) {
-      expect({ name: rule.name, health: rule.health, lastError: rule.lastError ?? '' }).toEqual({ name: rule.name, health: 'ok', lastError: '' });
+      expect({ name: rule.name, health: rule.health, lastError: rule.lastError ?? '' }).toEqual({
+        name: rule.name,
+        health: 'ok',
+        lastError: '',
+      });
       expect(rule.lastEvaluation).not.toMatch(/^0001-/);
     }
   });
@@ -250,13 +263,17 @@ describe('dashboards and alerts against a real Prometheus scraping the exporter'
     );
     const recorded = allRules().flatMap((r) => (r.record ? [r.record] : []));
     const used = new Map<string, string>();
-    for (const query of dashboardQueries()) for (const name of extractMetricNames(query.expr)) used.set(name, `${query.dashboardUid} #${query.panelId}`);
+    for (const query of dashboardQueries())
+      for (const name of extractMetricNames(query.expr)) used.set(name, `${query.dashboardUid} #${query.panelId}`);
     for (const { dashboard } of loadDashboards()) {
-      for (const variable of dashboard.templating.list) for (const name of variableQueryMetricNames(variable)) used.set(name, `${dashboard.uid} $${variable.name}`);
+      for (const variable of dashboard.templating.list)
+        for (const name of variableQueryMetricNames(variable)) used.set(name, `${dashboard.uid} $${variable.name}`);
     }
     for (const rule of allRules()) for (const name of extractMetricNames(rule.expr)) used.set(name, rule.alert ?? rule.record ?? '');
     expect(used.size).toBeGreaterThan(15);
-    const missing = [...used].filter(([name]) => !exposed.has(name) && !PROMETHEUS_SYNTHETIC_METRICS.includes(name) && !recorded.includes(name));
+    const missing = [...used].filter(
+      ([name]) => !exposed.has(name) && !PROMETHEUS_SYNTHETIC_METRICS.includes(name) && !recorded.includes(name),
+    );
     expect(missing).toEqual([]);
   });
 });
@@ -271,7 +288,7 @@ function durationMs(text: string): number {
 
 /** `label_values(metric{...}, label)` as the PromQL query Grafana's variable editor amounts to. */
 function labelValuesQuery(variable: GrafanaVariable, values: Record<string, string>): string {
-  const query = typeof variable.query === 'string' ? variable.query : (variable.query as { query?: string } | undefined)?.query ?? '';
+  const query = typeof variable.query === 'string' ? variable.query : ((variable.query as { query?: string } | undefined)?.query ?? '');
   const match = /^\s*label_values\(\s*(.*),\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)\s*$/s.exec(query);
   if (!match?.[1] || !match[2]) throw new Error(`variable ${variable.name}: unsupported query ${query}`);
   return `group by (${match[2]}) (${substituteGrafanaMacros(match[1], { variables: values })})`;

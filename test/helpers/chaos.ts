@@ -25,7 +25,11 @@ export class RecordedLifetime {
   }
 
   /** `run --config FILE`, resolved once it listens. */
-  static async run(configPath: string, env: NodeJS.ProcessEnv = {}, options: { uid?: number; gid?: number } = {}): Promise<{ lifetime: RecordedLifetime; url: string }> {
+  static async run(
+    configPath: string,
+    env: NodeJS.ProcessEnv = {},
+    options: { uid?: number; gid?: number } = {},
+  ): Promise<{ lifetime: RecordedLifetime; url: string }> {
     const lifetime = RecordedLifetime.spawn(['run', '--config', configPath], env, options);
     const line = await lifetime.process.waitForLog((l) => l.msg === 'exporter listening', 15_000);
     return { lifetime, url: String(line.url) };

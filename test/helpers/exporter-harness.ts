@@ -58,7 +58,10 @@ export function testConfig(simulator: Simulator, overrides: Record<string, unkno
 }
 
 /** An exporter wired to a log capture; `clock` drives its poller (e.g. simulatorClock: the simulator's virtual time). */
-export async function createTestExporter(config: Config, options: { clock?: Clock } = {}): Promise<{ exporter: Exporter; logs: LogCapture }> {
+export async function createTestExporter(
+  config: Config,
+  options: { clock?: Clock } = {},
+): Promise<{ exporter: Exporter; logs: LogCapture }> {
   const logs = new LogCapture();
   const exporter = await Exporter.create({ config, logger: createLogger(config.log.level, logs.stream, config.log.format), ...options });
   return { exporter, logs };
@@ -81,8 +84,7 @@ function deepMerge(base: Record<string, unknown>, extra: Record<string, unknown>
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(extra)) {
     const current = out[key];
-    out[key] =
-      isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
   }
   return out;
 }

@@ -49,7 +49,9 @@ export class ExporterProcess {
       const found = this.lines.find(predicate);
       if (found) return found;
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`exporter exited (${this.child.exitCode ?? this.child.signalCode}) before the expected log line; stderr: ${this.stderr}`);
+        throw new Error(
+          `exporter exited (${this.child.exitCode ?? this.child.signalCode}) before the expected log line; stderr: ${this.stderr}`,
+        );
       }
       if (Date.now() > deadline) throw new Error(`no matching log line within ${timeoutMs} ms; stderr: ${this.stderr}`);
       await sleep(20);

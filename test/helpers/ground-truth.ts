@@ -15,7 +15,8 @@ export function countBy<T>(items: readonly T[], key: (item: T) => string): Map<s
 export function latestFinished(builds: readonly GroundTruthBuild[]): GroundTruthBuild | undefined {
   let latest: GroundTruthBuild | undefined;
   for (const build of builds) {
-    if (!latest || build.finishedAt > latest.finishedAt || (build.finishedAt === latest.finishedAt && build.buildNo > latest.buildNo)) latest = build;
+    if (!latest || build.finishedAt > latest.finishedAt || (build.finishedAt === latest.finishedAt && build.buildNo > latest.buildNo))
+      latest = build;
   }
   return latest;
 }
@@ -66,7 +67,8 @@ export function compareHistograms(samples: Sample[], job: GroundTruthJob): strin
   }
   const running = job.inProgress.filter((n) => !job.queued.includes(n));
   const queued = histogramCount(samples, 'codearts_build_queue_duration_seconds', { job_id: job.id });
-  if (queued !== job.finished.length + running.length) diffs.push(`${job.name} queue_count: got ${queued}, want ${job.finished.length + running.length}`);
+  if (queued !== job.finished.length + running.length)
+    diffs.push(`${job.name} queue_count: got ${queued}, want ${job.finished.length + running.length}`);
   if (running.length === 0) {
     const sum = histogramSumMs(samples, 'codearts_build_queue_duration_seconds', { job_id: job.id });
     const want = job.finished.reduce((total, b) => total + Math.round(b.queueSeconds * 1000), 0);

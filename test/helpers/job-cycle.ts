@@ -29,11 +29,17 @@ export function startCycle(
   options: { budget?: number; memory?: Partial<GapMemory>; maxPendingAgeSeconds?: number } = {},
 ): JobCycle {
   const now = simulator.now();
-  return new JobCycle(client, jobId, { ...emptyJobState(), ...state }, { ...freshGapMemory(now), ...options.memory }, {
-    maxBuildsPerCycle: options.budget ?? 50,
-    maxPendingAgeSeconds: options.maxPendingAgeSeconds ?? 48 * 3600,
-    now,
-  });
+  return new JobCycle(
+    client,
+    jobId,
+    { ...emptyJobState(), ...state },
+    { ...freshGapMemory(now), ...options.memory },
+    {
+      maxBuildsPerCycle: options.budget ?? 50,
+      maxPendingAgeSeconds: options.maxPendingAgeSeconds ?? 48 * 3600,
+      now,
+    },
+  );
 }
 
 /** record-info requests the simulator received since the last reset. */

@@ -99,8 +99,20 @@ export function catalogEntryFor(seriesName: string): CatalogEntry | undefined {
 }
 
 const AGGREGATORS = new Set([
-  'sum', 'min', 'max', 'avg', 'group', 'stddev', 'stdvar', 'count', 'count_values',
-  'bottomk', 'topk', 'quantile', 'limitk', 'limit_ratio',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'group',
+  'stddev',
+  'stdvar',
+  'count',
+  'count_values',
+  'bottomk',
+  'topk',
+  'quantile',
+  'limitk',
+  'limit_ratio',
 ]);
 /** Keywords followed by a parenthesised list of label names. */
 const LABEL_LIST_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
@@ -290,7 +302,6 @@ export function extractSelectors(expr: string): string[] {
 
 // ------------------------------------------------------------------------------------------------
 // The repository's dashboards and rules, as the e2e test and the unit tests read them.
-
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DASHBOARDS_DIR = join(REPO_ROOT, 'grafana', 'dashboards');

@@ -56,7 +56,14 @@ describe('CodeArts answers 401 to every freshly issued token (wrong project scop
       notFoundCodes: DEFAULT_NOT_FOUND_CODES,
     });
     const hundredCalls = () =>
-      Promise.all(Array.from({ length: 100 }, (_, i) => client.getRecord(JOB, (i % 3) + 1).then(() => undefined, (error: unknown) => error)));
+      Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          client.getRecord(JOB, (i % 3) + 1).then(
+            () => undefined,
+            (error: unknown) => error,
+          ),
+        ),
+      );
 
     const first = await hundredCalls();
     expect(iamRequests(simulator)).toBe(1);

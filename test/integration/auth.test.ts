@@ -117,7 +117,9 @@ describe('IAM password tokens against the simulator (real time, 3 s tokens)', ()
     const lifetimes = (Date.now() - started) / 1000 / lifetimeSeconds;
     let samples = await scrape(exporter);
     const refreshes = valueOf(samples, 'codearts_exporter_auth_refreshes_total', { outcome: 'success' }) ?? 0;
-    console.info(`iam: ${outcomes.length} cycles over ${lifetimes.toFixed(1)} lifetimes, ${refreshes} refreshes, ${iamRequests(simulator)} IAM requests, min remaining ${minRemainingSeconds.toFixed(2)} s`);
+    console.info(
+      `iam: ${outcomes.length} cycles over ${lifetimes.toFixed(1)} lifetimes, ${refreshes} refreshes, ${iamRequests(simulator)} IAM requests, min remaining ${minRemainingSeconds.toFixed(2)} s`,
+    );
 
     expect(outcomes.length).toBeGreaterThanOrEqual(20);
     expect(outcomes.every((outcome) => outcome === 'success')).toBe(true);
@@ -145,7 +147,9 @@ describe('IAM password tokens against the simulator (real time, 3 s tokens)', ()
     expect((await exporter.runCycle()).outcome).toBe('success');
     expect(statusCount(simulator, 401) - unauthorizedBefore).toBeGreaterThanOrEqual(1);
     expect(iamRequests(simulator) - iamBefore).toBe(1);
-    console.info(`iam revoke: ${statusCount(simulator, 401) - unauthorizedBefore} requests saw 401, ${iamRequests(simulator) - iamBefore} IAM request`);
+    console.info(
+      `iam revoke: ${statusCount(simulator, 401) - unauthorizedBefore} requests saw 401, ${iamRequests(simulator) - iamBefore} IAM request`,
+    );
 
     await expectExactCounts(running);
     samples = await scrape(exporter);
@@ -193,7 +197,10 @@ describe('50 concurrent CodeArts requests through CodeArtsClient need one IAM re
   const JOB = 'c8000000000000000000000000000001';
 
   async function setup() {
-    const simulator = await startSimulator({ jobs: [{ id: JOB, name: 'wide', history: 50, buildEverySeconds: 0 }], auth: { mode: 'iam', tokenLifetimeSeconds: 60, users: [IAM_USER] } });
+    const simulator = await startSimulator({
+      jobs: [{ id: JOB, name: 'wide', history: 50, buildEverySeconds: 0 }],
+      auth: { mode: 'iam', tokenLifetimeSeconds: 60, users: [IAM_USER] },
+    });
     let offsetSeconds = 0;
     const auth = createIamAuth({
       endpoint: simulator.url,
@@ -294,7 +301,10 @@ describe('AK/SK signing against the simulator gateway', () => {
     const simulator = await akskSimulator();
     const tamper = (auth: AuthProvider): AuthProvider => ({
       ...auth,
-      authorize: async (request, signal) => ({ ...(await auth.authorize(request, signal)), 'X-Project-Id': 'ffffffffffffffffffffffffffffffff' }),
+      authorize: async (request, signal) => ({
+        ...(await auth.authorize(request, signal)),
+        'X-Project-Id': 'ffffffffffffffffffffffffffffffff',
+      }),
     });
     await expectRejected(await startExporter(simulator, akskAuthConfig(), { wrapAuth: tamper }), 'APIGW.0301');
   });
@@ -352,10 +362,18 @@ describe('secrets never leave the process', () => {
     expect((await iamDown.exporter.runCycle()).outcome).toBe('failure');
 
     // AK/SK: accepted, then a gateway that knows a different secret for the key.
-    const aksk = await startExporter(await startSimulator({ auth: { mode: 'aksk', keys: { [ACCESS_KEY]: SECRET_KEY } } }), akskAuthConfig(), { level: 'trace' });
+    const aksk = await startExporter(
+      await startSimulator({ auth: { mode: 'aksk', keys: { [ACCESS_KEY]: SECRET_KEY } } }),
+      akskAuthConfig(),
+      { level: 'trace' },
+    );
     expect((await aksk.exporter.runCycle()).outcome).toBe('success');
     await collectPages('aksk', aksk.exporter);
-    const rejecting = await startExporter(await startSimulator({ auth: { mode: 'aksk', keys: { [ACCESS_KEY]: 'another-secret' } } }), akskAuthConfig(), { level: 'trace' });
+    const rejecting = await startExporter(
+      await startSimulator({ auth: { mode: 'aksk', keys: { [ACCESS_KEY]: 'another-secret' } } }),
+      akskAuthConfig(),
+      { level: 'trace' },
+    );
     expect((await rejecting.exporter.runCycle()).outcome).toBe('failure');
     await collectPages('aksk-rejected', rejecting.exporter);
 
@@ -364,7 +382,8 @@ describe('secrets never leave the process', () => {
       texts.push({ where: `${label} logs`, text: running.logs.raw });
       for (const line of running.logs.lines) {
         const message = (line.err as { message?: unknown } | undefined)?.message;
-        if (message !== undefined) texts.push({ where: `${label} error message`, text: typeof message === 'string' ? message : JSON.stringify(message) });
+        if (message !== undefined)
+          texts.push({ where: `${label} error message`, text: typeof message === 'string' ? message : JSON.stringify(message) });
       }
     }
     // The scenarios did what they claim: tokens were issued, errors were logged, trace was on.
@@ -375,7 +394,9 @@ describe('secrets never leave the process', () => {
     expect(rejecting.logs.raw).toContain('APIGW.0301');
 
     const secrets = [PASSWORD, SECRET_KEY, ...tokens];
-    const leaks = texts.flatMap(({ where, text }) => secrets.filter((secret) => text.includes(secret)).map((secret) => `${where}: ${secret.slice(0, 12)}…`));
+    const leaks = texts.flatMap(({ where, text }) =>
+      secrets.filter((secret) => text.includes(secret)).map((secret) => `${where}: ${secret.slice(0, 12)}…`),
+    );
     expect(leaks).toEqual([]);
   }, 30_000);
 });

@@ -55,7 +55,8 @@ describe('chaos: faults, bad answers and SIGKILL; nothing lost, nothing counted 
   let finalUrl = '';
   const requestCodes = new Map<string, number>();
   const retryReasons = new Map<string, number>();
-  const add = (counts: Map<string, number>, key: string | undefined, value: number) => counts.set(String(key), (counts.get(String(key)) ?? 0) + value);
+  const add = (counts: Map<string, number>, key: string | undefined, value: number) =>
+    counts.set(String(key), (counts.get(String(key)) ?? 0) + value);
 
   beforeAll(async () => {
     simulator = await createSimulator({ seed: SEED, jobs: JOBS, latencyMs: 3, gapProbability: 0.05, token: SENTINEL });
@@ -81,7 +82,10 @@ describe('chaos: faults, bad answers and SIGKILL; nothing lost, nothing counted 
   afterAll(async () => {
     // CHAOS_DUMP=file keeps every lifetime's log lines, the ground truth and the request log for a post-mortem.
     if (process.env.CHAOS_DUMP && simulator) {
-      writeFileSync(process.env.CHAOS_DUMP, JSON.stringify({ lifetimes: lifetimes.map((l) => l.lines), truth: simulator.groundTruth(), log: simulator.requests().log }));
+      writeFileSync(
+        process.env.CHAOS_DUMP,
+        JSON.stringify({ lifetimes: lifetimes.map((l) => l.lines), truth: simulator.groundTruth(), log: simulator.requests().log }),
+      );
     }
     if (clock) clearInterval(clock);
     for (const lifetime of lifetimes) lifetime.process.kill('SIGKILL');
@@ -102,7 +106,10 @@ describe('chaos: faults, bad answers and SIGKILL; nothing lost, nothing counted 
       lifetimes.push(lifetime);
       // What this lifetime met, from its own metrics (they die with it): scraped just before the kill.
       const scrapeFaultCounts = async () => {
-        const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '');
+        const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) }).then(
+          (r) => r.text(),
+          () => '',
+        );
         const samples = text ? parseExposition(text) : [];
         if (samples.length > 0) totals.push(builds(samples));
         for (const sample of samples) {
@@ -125,7 +132,8 @@ describe('chaos: faults, bad answers and SIGKILL; nothing lost, nothing counted 
     }
     expect(lifetimes.filter((lifetime) => counted(lifetime) > 0).length).toBeGreaterThanOrEqual(3);
     // A lifetime starts from what the ones before it committed: the counts never went back.
-    for (let i = 1; i < totals.length; i++) expect(totals[i], `scrape ${i}: ${totals.join(', ')}`).toBeGreaterThanOrEqual(totals[i - 1] ?? 0);
+    for (let i = 1; i < totals.length; i++)
+      expect(totals[i], `scrape ${i}: ${totals.join(', ')}`).toBeGreaterThanOrEqual(totals[i - 1] ?? 0);
   }, 120_000);
 
   it('after the faults stop, the exposition equals the finished builds exactly: counters and histograms of every job', async () => {
@@ -157,11 +165,14 @@ describe('chaos: faults, bad answers and SIGKILL; nothing lost, nothing counted 
     const invalid = lines.filter((line) => line.event === 'invalid_record');
     expect(invalid.length).toBeGreaterThan(0);
     // The exporter's side, summed over the killed lifetimes' last scrapes.
-    for (const code of ['200', '403', '404', '422', '429', '500', 'timeout', 'network']) expect(requestCodes.get(code), `requests code ${code}`).toBeGreaterThan(0);
+    for (const code of ['200', '403', '404', '422', '429', '500', 'timeout', 'network'])
+      expect(requestCodes.get(code), `requests code ${code}`).toBeGreaterThan(0);
     for (const reason of ['throttled', 'server_error', 'timeout', 'network', 'invalid_response', 'invalid_record']) {
       expect(retryReasons.get(reason), `retries ${reason}`).toBeGreaterThan(0);
     }
-    console.log(`chaos: exporter requests by code ${JSON.stringify(Object.fromEntries(requestCodes))}, retries/invalid ${JSON.stringify(Object.fromEntries(retryReasons))}`);
+    console.log(
+      `chaos: exporter requests by code ${JSON.stringify(Object.fromEntries(requestCodes))}, retries/invalid ${JSON.stringify(Object.fromEntries(retryReasons))}`,
+    );
     // Records that failed validation belonged to builds that finished; the exact exposition above counted them.
     const finished = new Set(simulator.groundTruth().flatMap((job) => job.finished.map((b) => `${job.id}#${b.buildNo}`)));
     const invalidFinished = invalid.map((line) => `${String(line.job_id)}#${String(line.build_no)}`).filter((key) => finished.has(key));

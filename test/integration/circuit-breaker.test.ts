@@ -45,7 +45,11 @@ describe('API black-holed at 1,000 jobs: the circuit breaker ends cycles quickly
 
     // Attempts as the exporter counts them: the in-process simulator may record a request the
     // client already gave up on only after the cycle ended, when the busy event loop gets to it.
-    const attempts = async () => select(await scrape(exporter!), 'codearts_exporter_api_requests_total', { endpoint: 'record-info' }).reduce((sum, s) => sum + s.value, 0);
+    const attempts = async () =>
+      select(await scrape(exporter!), 'codearts_exporter_api_requests_total', { endpoint: 'record-info' }).reduce(
+        (sum, s) => sum + s.value,
+        0,
+      );
     simulator.advance(1800);
     simulator.inject('blackhole', { probability: 1 });
     let attemptsBefore = await attempts();
@@ -54,7 +58,9 @@ describe('API black-holed at 1,000 jobs: the circuit breaker ends cycles quickly
     expect(opened, 'the circuit never opened').toBeDefined();
     const afterOpenMs = outage.ended - opened!;
     const sent = (await attempts()) - attemptsBefore;
-    console.info(`black hole: cycle ${outage.ended - outage.started} ms, ${afterOpenMs} ms after the circuit opened, ${sent} requests sent for ${JOB_COUNT} jobs`);
+    console.info(
+      `black hole: cycle ${outage.ended - outage.started} ms, ${afterOpenMs} ms after the circuit opened, ${sent} requests sent for ${JOB_COUNT} jobs`,
+    );
     expect(outage.outcome).toBe('failure');
     expect(afterOpenMs).toBeLessThanOrEqual(3 * TIMEOUT_MS);
     // Only the requests in flight when it opened (max_concurrency) plus the run that opened it went out.
@@ -62,7 +68,9 @@ describe('API black-holed at 1,000 jobs: the circuit breaker ends cycles quickly
     let samples = await scrape(exporter);
     expect(valueOf(samples, 'codearts_exporter_circuit_open')).toBe(1);
     expect(valueOf(samples, 'codearts_exporter_up')).toBe(0);
-    const refused = logs.lines.filter((line) => line.msg.startsWith('polling job failed') && JSON.stringify(line.err).includes('circuit open'));
+    const refused = logs.lines.filter(
+      (line) => line.msg.startsWith('polling job failed') && JSON.stringify(line.err).includes('circuit open'),
+    );
     expect(refused.length).toBeGreaterThan(JOB_COUNT - 50);
     expect(logs.lines.filter((line) => line.msg.startsWith('CodeArts unreachable')).length).toBe(1);
 

@@ -96,7 +96,10 @@ describe('validate command (in-process)', () => {
   it('accepts the shipped config/exporter.yml when CODEARTS_TOKEN is set', async () => {
     const result = await run(['--config', 'config/exporter.yml'], { CODEARTS_TOKEN: TOKEN });
     expect(result.stderr).toEqual([]);
-    expect(result.stdout).toEqual([expect.stringMatching(/^config OK: .* auth=token jobs=2 /), expect.stringMatching(/^requests to CodeArts: /)]);
+    expect(result.stdout).toEqual([
+      expect.stringMatching(/^config OK: .* auth=token jobs=2 /),
+      expect.stringMatching(/^requests to CodeArts: /),
+    ]);
     expect(result.stdout[0]).not.toContain(TOKEN);
   });
 });
@@ -121,27 +124,41 @@ describe('validate: the request rate the config implies', () => {
         'if your CodeArts quota allows, or poll less often.',
     ]);
     // A higher budget or a longer period makes it fit.
-    for (const settings of ['codearts: { auth: { token: T }, max_requests_per_second: 25 }', 'codearts: { auth: { token: T } }\npoll: { schedule: "0 */2 * * * *" }']) {
+    for (const settings of [
+      'codearts: { auth: { token: T }, max_requests_per_second: 25 }',
+      'codearts: { auth: { token: T } }\npoll: { schedule: "0 */2 * * * *" }',
+    ]) {
       const result = await run(['--config', configFile('fit.yml', `${settings.replace('T', TOKEN)}\njobs: [${jobs(500)}]\n`)]);
       expect(result.stderr).toEqual([]);
     }
   });
 
   it('says that jobs discovered in projects add to the rate', async () => {
-    const result = await run(['--config', configFile('projects.yml', `codearts: { auth: { token: ${TOKEN} } }\nprojects: [{ id: ${'f'.repeat(32)} }]\njobs: [${jobs(3)}]\n`)]);
+    const result = await run([
+      '--config',
+      configFile('projects.yml', `codearts: { auth: { token: ${TOKEN} } }\nprojects: [{ id: ${'f'.repeat(32)} }]\njobs: [${jobs(3)}]\n`),
+    ]);
     expect(result.code).toBe(0);
-    expect(result.stdout[1]).toContain('for 3 static jobs polled every 30 s (~1.33 per job and cycle; the jobs discovered in 1 project add to it)');
+    expect(result.stdout[1]).toContain(
+      'for 3 static jobs polled every 30 s (~1.33 per job and cycle; the jobs discovered in 1 project add to it)',
+    );
   });
 
   it('warns that a 5-field cron expression counts in minutes', async () => {
-    const result = await run(['--config', configFile('minutes.yml', `codearts: { auth: { token: ${TOKEN} } }\npoll: { schedule: "*/30 * * * *" }\njobs: [${jobs(1)}]\n`)]);
+    const result = await run([
+      '--config',
+      configFile('minutes.yml', `codearts: { auth: { token: ${TOKEN} } }\npoll: { schedule: "*/30 * * * *" }\njobs: [${jobs(1)}]\n`),
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout[1]).toContain('polled every 30 min');
     expect(result.stderr).toEqual([
       'warning: poll.schedule "*/30 * * * *" has 5 fields, so its first field is minutes: a cycle every 30 min. ' +
         'A 6-field expression starts with seconds. For every 30 seconds, write "*/30 * * * * *".',
     ]);
-    const seconds = await run(['--config', configFile('seconds.yml', `codearts: { auth: { token: ${TOKEN} } }\npoll: { schedule: "*/30 * * * * *" }\njobs: [${jobs(1)}]\n`)]);
+    const seconds = await run([
+      '--config',
+      configFile('seconds.yml', `codearts: { auth: { token: ${TOKEN} } }\npoll: { schedule: "*/30 * * * * *" }\njobs: [${jobs(1)}]\n`),
+    ]);
     expect(seconds.stderr).toEqual([]);
   });
 });
@@ -164,7 +181,10 @@ describe.skipIf(!built)('validate command (built CLI)', () => {
   });
 
   it('exits 0 for a valid config', () => {
-    const result = spawnSync(process.execPath, ['dist/cli.js', 'validate', '--config', VALID], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    const result = spawnSync(process.execPath, ['dist/cli.js', 'validate', '--config', VALID], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^config OK: /);
   });

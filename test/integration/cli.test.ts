@@ -29,10 +29,15 @@ interface Result {
 /** Runs the built CLI without blocking the event loop (an in-process simulator must keep answering). */
 function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeout = 20_000): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, timeout, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH, ...env }, timeout, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -58,14 +63,17 @@ describe('version and help', () => {
   });
 
   describe.each(COMMANDS)('%s', (command) => {
-    it.each([[[command, '--help']], [[command, '-h']], [['help', command]]])('%j prints its usage, options and exit codes', async (args) => {
-      const { code, stdout, stderr } = await cli(args);
-      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-      expect(stdout).toContain(`Usage: codearts-build-exporter ${command} [options]`);
-      expect(stdout).toContain('Exit codes:');
-      if (command === 'simulate') expect(stdout).toContain('--every <seconds>');
-      else expect(stdout).toContain('-c, --config <file>');
-    });
+    it.each([[[command, '--help']], [[command, '-h']], [['help', command]]])(
+      '%j prints its usage, options and exit codes',
+      async (args) => {
+        const { code, stdout, stderr } = await cli(args);
+        expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+        expect(stdout).toContain(`Usage: codearts-build-exporter ${command} [options]`);
+        expect(stdout).toContain('Exit codes:');
+        if (command === 'simulate') expect(stdout).toContain('--every <seconds>');
+        else expect(stdout).toContain('-c, --config <file>');
+      },
+    );
   });
 
   it('rejects an unknown command with exit 2 and a suggestion', async () => {
@@ -91,7 +99,10 @@ describe('version and help', () => {
 
 describe('config help', () => {
   it('suggests the closest key for a misspelt one', async () => {
-    const file = configFile('typo.yml', `codearts:\n  auth: { token: ${TOKEN} }\n  max_concurency: 4\njobs:\n  - { id: ${JOB}, nmae: backend }\n`);
+    const file = configFile(
+      'typo.yml',
+      `codearts:\n  auth: { token: ${TOKEN} }\n  max_concurency: 4\njobs:\n  - { id: ${JOB}, nmae: backend }\n`,
+    );
     const { code, stderr } = await cli(['validate', '--config', file]);
     expect(code).toBe(2);
     expect(stderr.split('\n')).toEqual([
@@ -103,11 +114,17 @@ describe('config help', () => {
   });
 
   it('accepts durations in days and weeks', async () => {
-    const file = configFile('days.yml', `codearts: { auth: { token: ${TOKEN} } }\njobs: [{ id: ${JOB} }]\npoll: { removed_job_grace: 1d }\nstate: { keep_removed_jobs: 7d }\n`);
+    const file = configFile(
+      'days.yml',
+      `codearts: { auth: { token: ${TOKEN} } }\njobs: [{ id: ${JOB} }]\npoll: { removed_job_grace: 1d }\nstate: { keep_removed_jobs: 7d }\n`,
+    );
     const { code, stdout } = await cli(['validate', '--config', file]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^config OK: /);
-    const weeks = configFile('weeks.yml', `codearts: { auth: { token: ${TOKEN} } }\njobs: [{ id: ${JOB} }]\nstate: { keep_removed_jobs: 2w }\n`);
+    const weeks = configFile(
+      'weeks.yml',
+      `codearts: { auth: { token: ${TOKEN} } }\njobs: [{ id: ${JOB} }]\nstate: { keep_removed_jobs: 2w }\n`,
+    );
     expect((await cli(['validate', '--config', weeks])).code).toBe(0);
   });
 });
@@ -132,7 +149,10 @@ describe('a taken listen port', () => {
     const { code, stdout, stderr } = await cli(['run', '--config', file]);
     expect(code).toBe(1);
     expect(stderr).toBe('');
-    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const fatal = lines.at(-1);
     expect(fatal).toMatchObject({ level: 'fatal', host: '127.0.0.1', port });
     expect(String(fatal?.msg)).toBe(
@@ -154,7 +174,9 @@ describe('log formats', () => {
 
   function onceConfig(name: string, log: Record<string, string>): string {
     const jobLines = jobs.map((job) => `  - { id: ${job.id}, name: ${job.name} }`).join('\n');
-    const logBlock = Object.entries(log).map(([key, value]) => `  ${key}: ${value}`).join('\n');
+    const logBlock = Object.entries(log)
+      .map(([key, value]) => `  ${key}: ${value}`)
+      .join('\n');
     return configFile(
       name,
       `codearts:\n  endpoint: ${simulator.url}\n  auth: { token: ${DEFAULT_TOKEN} }\n  max_requests_per_second: 1000\npoll: { start_at: 1 }\njobs:\n${jobLines}\n` +
@@ -166,7 +188,10 @@ describe('log formats', () => {
     const { code, stdout, stderr } = await cli(['once', '--config', onceConfig('json.yml', { level: 'debug' })]);
     expect(code).toBe(0);
     expect(stdout).toContain('codearts_builds_total{');
-    const lines = stderr.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.length).toBeGreaterThan(3);
     for (const line of lines) {
       expect(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).toContain(line.level);

@@ -18,7 +18,8 @@ function fleet(size: number): SimJobSpec[] {
   }));
 }
 
-const jobNames = (samples: Sample[]) => new Map(select(samples, 'codearts_build_last_number').map((s) => [s.labels.job_id, s.labels.job_name]));
+const jobNames = (samples: Sample[]) =>
+  new Map(select(samples, 'codearts_build_last_number').map((s) => [s.labels.job_id, s.labels.job_name]));
 
 /** ListProjectJobs as the official SDK models it (bare `{ total, jobs }`), and the enveloped variant. */
 describe('discovery against the job list shapes CodeArts answers with', () => {

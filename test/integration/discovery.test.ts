@@ -21,7 +21,8 @@ function fleet(): SimJobSpec[] {
   return jobs;
 }
 
-const jobNames = (samples: Sample[]) => new Map(select(samples, 'codearts_build_last_number').map((s) => [s.labels.job_id, s.labels.job_name]));
+const jobNames = (samples: Sample[]) =>
+  new Map(select(samples, 'codearts_build_last_number').map((s) => [s.labels.job_id, s.labels.job_name]));
 const LAST_POLL = 'codearts_exporter_last_successful_poll_timestamp_seconds';
 
 describe('job discovery from CodeArts projects', () => {
@@ -62,11 +63,13 @@ describe('job discovery from CodeArts projects', () => {
     for (const job of expected) expect(names.get(job.id)).toBe(job.name);
     expect(expected.length).toBe(130 + 64 + 32);
     const samples = await scrape(exporter);
-    expect(valueOf(samples, 'codearts_exporter_discovered_jobs', { project_id: PROJECTS[1] ?? "" })).toBe(64);
+    expect(valueOf(samples, 'codearts_exporter_discovered_jobs', { project_id: PROJECTS[1] ?? '' })).toBe(64);
   }, 60_000);
 
   it('polls a job added later without its history, removes a deleted job after the grace period, keeps counts across a rename', async () => {
-    const jobs = fleet().slice(0, 5).map((job) => ({ ...job, projectId: PROJECTS[0], buildEverySeconds: 300 }));
+    const jobs = fleet()
+      .slice(0, 5)
+      .map((job) => ({ ...job, projectId: PROJECTS[0], buildEverySeconds: 300 }));
     const { simulator, exporter } = await setup({ projects: [{ id: PROJECTS[0] }] }, jobs);
     await exporter.runCycle();
     for (let i = 0; i < 10; i++) {
@@ -88,7 +91,9 @@ describe('job discovery from CodeArts projects', () => {
     let samples = await scrape(exporter);
     expect(valueOf(samples, 'codearts_build_last_number', { job_id: added.id, job_name: 'late-arrival' })).toBe(40);
     expect(select(samples, 'codearts_builds_total', { job_id: added.id }).every((s) => s.value === 0)).toBe(true);
-    expect(select(samples, 'codearts_builds_total', { job_id: renamed, job_name: 'renamed-in-codearts' }).reduce((sum, s) => sum + s.value, 0)).toBe(renamedCount);
+    expect(
+      select(samples, 'codearts_builds_total', { job_id: renamed, job_name: 'renamed-in-codearts' }).reduce((sum, s) => sum + s.value, 0),
+    ).toBe(renamedCount);
     expect(select(samples, 'codearts_builds_total', { job_id: renamed, job_name: jobs[1]?.name ?? '' })).toEqual([]);
     // Within the grace period the removed job's series stay; it is no longer polled.
     expect(select(samples, 'codearts_builds_total', { job_id: removed }).length).toBe(5);
@@ -108,11 +113,17 @@ describe('job discovery from CodeArts projects', () => {
   }, 60_000);
 
   it('continues a job that comes back from its saved cursor instead of counting its history', async () => {
-    const jobs = fleet().slice(0, 3).map((job) => ({ ...job, projectId: PROJECTS[0], history: 20, buildEverySeconds: 0 }));
-    const { simulator, exporter } = await setup({ projects: [{ id: PROJECTS[0] }], poll: { start_at: 1, discovery_interval: '50ms', removed_job_grace: '0s' } }, jobs);
+    const jobs = fleet()
+      .slice(0, 3)
+      .map((job) => ({ ...job, projectId: PROJECTS[0], history: 20, buildEverySeconds: 0 }));
+    const { simulator, exporter } = await setup(
+      { projects: [{ id: PROJECTS[0] }], poll: { start_at: 1, discovery_interval: '50ms', removed_job_grace: '0s' } },
+      jobs,
+    );
     await exporter.runCycle();
     const leaving = jobs[0] as SimJobSpec;
-    const counted = (samples: Sample[]) => select(samples, 'codearts_builds_total', { job_id: leaving.id }).reduce((sum, s) => sum + s.value, 0);
+    const counted = (samples: Sample[]) =>
+      select(samples, 'codearts_builds_total', { job_id: leaving.id }).reduce((sum, s) => sum + s.value, 0);
     expect(counted(await scrape(exporter))).toBe(20);
 
     const lastPolled = valueOf(await scrape(exporter), LAST_POLL, { job_id: leaving.id });
@@ -135,8 +146,13 @@ describe('job discovery from CodeArts projects', () => {
   }, 60_000);
 
   it('a job that leaves and returns within the grace period keeps its series and shows its last poll again', async () => {
-    const jobs = fleet().slice(0, 2).map((job) => ({ ...job, projectId: PROJECTS[0], history: 5, buildEverySeconds: 0 }));
-    const { simulator, exporter } = await setup({ projects: [{ id: PROJECTS[0] }], poll: { start_at: 1, discovery_interval: '50ms', removed_job_grace: '1h' } }, jobs);
+    const jobs = fleet()
+      .slice(0, 2)
+      .map((job) => ({ ...job, projectId: PROJECTS[0], history: 5, buildEverySeconds: 0 }));
+    const { simulator, exporter } = await setup(
+      { projects: [{ id: PROJECTS[0] }], poll: { start_at: 1, discovery_interval: '50ms', removed_job_grace: '1h' } },
+      jobs,
+    );
     await exporter.runCycle();
     const leaving = jobs[0] as SimJobSpec;
     const lastPolled = valueOf(await scrape(exporter), LAST_POLL, { job_id: leaving.id, job_name: leaving.name });
@@ -160,8 +176,13 @@ describe('job discovery from CodeArts projects', () => {
   }, 60_000);
 
   it('keeps the last known jobs when listing fails, reports it, and loses nothing', async () => {
-    const jobs = fleet().slice(0, 4).map((job) => ({ ...job, projectId: PROJECTS[0], buildEverySeconds: 200 }));
-    const { simulator, exporter } = await setup({ projects: [{ id: PROJECTS[0] }], poll: { start_at: 1, discovery_interval: '50ms' } }, jobs);
+    const jobs = fleet()
+      .slice(0, 4)
+      .map((job) => ({ ...job, projectId: PROJECTS[0], buildEverySeconds: 200 }));
+    const { simulator, exporter } = await setup(
+      { projects: [{ id: PROJECTS[0] }], poll: { start_at: 1, discovery_interval: '50ms' } },
+      jobs,
+    );
     await exporter.runCycle();
     simulator.inject('500', { probability: 1, endpoint: 'job-list' });
     for (let i = 0; i < 6; i++) {
@@ -170,8 +191,8 @@ describe('job discovery from CodeArts projects', () => {
       await exporter.runCycle();
     }
     const samples = await scrape(exporter);
-    expect(valueOf(samples, 'codearts_exporter_discovery_errors_total', { project_id: PROJECTS[0] ?? "" })).toBeGreaterThanOrEqual(5);
-    expect(valueOf(samples, 'codearts_exporter_discovered_jobs', { project_id: PROJECTS[0] ?? "" })).toBe(4);
+    expect(valueOf(samples, 'codearts_exporter_discovery_errors_total', { project_id: PROJECTS[0] ?? '' })).toBeGreaterThanOrEqual(5);
+    expect(valueOf(samples, 'codearts_exporter_discovered_jobs', { project_id: PROJECTS[0] ?? '' })).toBe(4);
     expect(jobNames(samples).size).toBe(4);
     for (const job of simulator.groundTruth()) expect(compareCounters(samples, job)).toEqual([]);
   }, 60_000);

@@ -36,14 +36,30 @@ describe('exact counts against the simulator', () => {
 
   async function caughtUp(): Promise<boolean> {
     const samples = await scrape(exporter);
-    return simulator.groundTruth().every((job) => compareCounters(samples, job).length === 0 && valueOf(samples, 'codearts_build_last_number', { job_id: job.id }) === job.highest);
+    return simulator
+      .groundTruth()
+      .every(
+        (job) =>
+          compareCounters(samples, job).length === 0 && valueOf(samples, 'codearts_build_last_number', { job_id: job.id }) === job.highest,
+      );
   }
 
   it('exercises what it claims: gaps, out-of-order completion, every status', () => {
     const truth = simulator.groundTruth();
     const all = truth.flatMap((job) => job.finished);
     const statuses = new Set(all.map((b) => b.rawStatus.toUpperCase()));
-    for (const status of ['SUCCESS', 'FAILURE', 'FAILED', 'ERROR', 'SCHEDULE_FAILURE', 'ABORTED', 'CANCELED', 'CANCELLED', 'TIMEOUT', 'PARTIAL_SUCCESS']) {
+    for (const status of [
+      'SUCCESS',
+      'FAILURE',
+      'FAILED',
+      'ERROR',
+      'SCHEDULE_FAILURE',
+      'ABORTED',
+      'CANCELED',
+      'CANCELLED',
+      'TIMEOUT',
+      'PARTIAL_SUCCESS',
+    ]) {
       expect(statuses, status).toContain(status);
     }
     const gaps = truth.some((job) => job.existing.some((n, i) => i > 0 && n !== (job.existing[i - 1] ?? 0) + 1));
@@ -57,7 +73,8 @@ describe('exact counts against the simulator', () => {
     for (const job of simulator.groundTruth()) {
       expect(compareCounters(samples, job)).toEqual([]);
       for (const result of RESULTS) expect(valueOf(samples, 'codearts_builds_total', { job_id: job.id, result })).toBeDefined();
-      for (const trigger of TRIGGERS) expect(valueOf(samples, 'codearts_build_triggers_total', { job_id: job.id, trigger_type: trigger })).toBeDefined();
+      for (const trigger of TRIGGERS)
+        expect(valueOf(samples, 'codearts_build_triggers_total', { job_id: job.id, trigger_type: trigger })).toBeDefined();
       expect(valueOf(samples, 'codearts_builds_total', { job_id: job.id, result: 'success' })).toBeGreaterThan(0);
     }
   });
@@ -81,7 +98,8 @@ describe('exact counts against the simulator', () => {
       const runningQueueMs = await Promise.all(running.map((n) => queueMsFromApi(job.id, n)));
       const where = { job_id: job.id };
       expect(histogramCount(samples, 'codearts_build_queue_duration_seconds', where)).toBe(job.finished.length + running.length);
-      const wantMs = job.finished.reduce((sum, b) => sum + Math.round(b.queueSeconds * 1000), 0) + runningQueueMs.reduce((a, b) => a + b, 0);
+      const wantMs =
+        job.finished.reduce((sum, b) => sum + Math.round(b.queueSeconds * 1000), 0) + runningQueueMs.reduce((a, b) => a + b, 0);
       expect(histogramSumMs(samples, 'codearts_build_queue_duration_seconds', where)).toBe(wantMs);
     }
   });
@@ -102,7 +120,9 @@ describe('exact counts against the simulator', () => {
   });
 
   async function queueMsFromApi(jobId: string, buildNo: number): Promise<number> {
-    const response = await fetch(`${simulator.url}/v4/jobs/${jobId}/${buildNo}/record-info`, { headers: { 'X-Auth-Token': 'sim-token-NOT-A-SECRET' } });
+    const response = await fetch(`${simulator.url}/v4/jobs/${jobId}/${buildNo}/record-info`, {
+      headers: { 'X-Auth-Token': 'sim-token-NOT-A-SECRET' },
+    });
     const body = (await response.json()) as { result: { create_time: string; start_time: string } };
     return Date.parse(body.result.start_time) - Date.parse(body.result.create_time);
   }

@@ -27,7 +27,17 @@ describe('faults: retried within budget, reported, nothing lost', () => {
     return { simulator, exporter };
   }
 
-  const transient: FaultKind[] = ['500', '429', 'apig-0308', 'cb-00060211', 'cb-00060100', 'reset', 'malformed', 'truncated', 'string-json'];
+  const transient: FaultKind[] = [
+    '500',
+    '429',
+    'apig-0308',
+    'cb-00060211',
+    'cb-00060100',
+    'reset',
+    'malformed',
+    'truncated',
+    'string-json',
+  ];
   for (const fault of transient) {
     it(`retries ${fault} and the cycle still reaches every job`, async () => {
       const { simulator, exporter } = await setup();
@@ -43,7 +53,10 @@ describe('faults: retried within budget, reported, nothing lost', () => {
       const samples = await scrape(exporter);
       const retries = select(samples, 'codearts_exporter_api_retries_total').reduce((sum, s) => sum + s.value, 0);
       expect(retries).toBe(2);
-      const attempts = select(samples, 'codearts_exporter_api_requests_total', { endpoint: 'record-info' }).reduce((sum, s) => sum + s.value, 0);
+      const attempts = select(samples, 'codearts_exporter_api_requests_total', { endpoint: 'record-info' }).reduce(
+        (sum, s) => sum + s.value,
+        0,
+      );
       expect(attempts).toBeGreaterThanOrEqual(requests.recordInfo);
       for (const job of simulator.groundTruth()) expect(compareCounters(samples, job)).toEqual([]);
     });

@@ -142,7 +142,9 @@ interface PodSpec {
   volumes: Volume[];
 }
 const podOf = (objects: K8sObject[]) => {
-  const deployment = one(objects, 'Deployment') as K8sObject & { spec: { replicas: number; strategy?: { type: string }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } };
+  const deployment = one(objects, 'Deployment') as K8sObject & {
+    spec: { replicas: number; strategy?: { type: string }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
+  };
   const pod = deployment.spec.template.spec;
   return { deployment, pod, container: pod.containers[0]!, labels: deployment.spec.template.metadata.labels };
 };
@@ -158,20 +160,30 @@ const mebibytes = (quantity: string): number => {
 describe('kustomize layout', () => {
   it('finds the overlays by listing deploy/kustomize/overlays, and renders each of them alone and with each component', () => {
     expect(OVERLAYS).toEqual(expect.arrayContaining(['prometheus-operator', 'secret-from-file']));
-    for (const overlay of OVERLAYS) expect(existsSync(join(REPO_ROOT, KUSTOMIZE_DIR, 'overlays', overlay, 'kustomization.yaml')), overlay).toBe(true);
+    for (const overlay of OVERLAYS)
+      expect(existsSync(join(REPO_ROOT, KUSTOMIZE_DIR, 'overlays', overlay, 'kustomization.yaml')), overlay).toBe(true);
     expect(VARIANTS.map((v) => v.name)).toEqual(expect.arrayContaining(['base', ...OVERLAYS]));
     // Every component is used by an overlay, so none escapes rendering in its intended place.
-    for (const component of COMPONENTS) expect(OVERLAYS.some((o) => componentsOf(o).includes(component)), component).toBe(true);
+    for (const component of COMPONENTS)
+      expect(
+        OVERLAYS.some((o) => componentsOf(o).includes(component)),
+        component,
+      ).toBe(true);
   });
 
   it('keeps every kustomization under base, overlays/<name> or components/<name> (or next to the files it generates from)', () => {
-    const allowed = new RegExp(`^(${KUSTOMIZE_DIR}/(base|overlays/[^/]+|components/[^/]+)|config|grafana/dashboards)/kustomization\\.yaml$`);
+    const allowed = new RegExp(
+      `^(${KUSTOMIZE_DIR}/(base|overlays/[^/]+|components/[^/]+)|config|grafana/dashboards)/kustomization\\.yaml$`,
+    );
     for (const file of kustomizationFiles()) expect(file).toMatch(allowed);
   });
 
   it('ships no plain manifest: deploy/kubernetes.yaml is gone and no file under deploy/ defines a Secret', () => {
     expect(existsSync(join(REPO_ROOT, 'deploy/kubernetes.yaml'))).toBe(false);
-    const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'deploy'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'deploy'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
     for (const file of tracked.split('\n').filter((f) => /\.ya?ml$/.test(f))) {
       expect(readFileSync(join(REPO_ROOT, file), 'utf8'), file).not.toMatch(/^kind:\s*Secret\s*$/m);
     }
@@ -206,11 +218,14 @@ describe.each(VARIANTS)('kustomize: $name', ({ name }) => {
     expect(names('ServiceAccount')).toContain(pod.serviceAccountName);
     for (const volume of pod.volumes) {
       if (volume.configMap) expect(names('ConfigMap'), volume.name).toContain(volume.configMap.name);
-      if (volume.persistentVolumeClaim) expect(names('PersistentVolumeClaim'), volume.name).toContain(volume.persistentVolumeClaim.claimName);
+      if (volume.persistentVolumeClaim)
+        expect(names('PersistentVolumeClaim'), volume.name).toContain(volume.persistentVolumeClaim.claimName);
       if (volume.secret) expect([...names('Secret'), HAND_MADE_SECRET], volume.name).toContain(volume.secret.secretName);
     }
     for (const mount of container.volumeMounts ?? []) expect(pod.volumes.map((v) => v.name)).toContain(mount.name);
-    const service = one(objects, 'Service') as K8sObject & { spec: { selector: Record<string, string>; ports: Array<{ name: string; targetPort: string }> } };
+    const service = one(objects, 'Service') as K8sObject & {
+      spec: { selector: Record<string, string>; ports: Array<{ name: string; targetPort: string }> };
+    };
     expect(matches(service.spec.selector, labels)).toBe(true);
     expect((container.ports as Array<{ name: string }>).map((p) => p.name)).toContain(service.spec.ports[0]?.targetPort);
     const policy = one(objects, 'NetworkPolicy') as K8sObject & { spec: { podSelector: { matchLabels: Record<string, string> } } };
@@ -225,7 +240,13 @@ describe.each(VARIANTS)('kustomize: $name', ({ name }) => {
     expect(container.args).toEqual(IMAGE_CMD);
     expect(container.image).toMatch(new RegExp(`(^|/)codearts-build-exporter:${PACKAGE_VERSION.replaceAll('.', '\\.')}$`));
     expect(IMAGE_UID).toBe(1000);
-    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: IMAGE_UID, runAsGroup: IMAGE_UID, fsGroup: IMAGE_UID, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: IMAGE_UID,
+      runAsGroup: IMAGE_UID,
+      fsGroup: IMAGE_UID,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(container.securityContext).toMatchObject({
       runAsNonRoot: true,
       allowPrivilegeEscalation: false,
@@ -239,14 +260,20 @@ describe.each(VARIANTS)('kustomize: $name', ({ name }) => {
     // Writable: only the state volume (the root file system is read-only).
     const writable = (container.volumeMounts ?? []).filter((m) => m.readOnly !== true).map((m) => m.mountPath);
     expect(writable).toEqual(['/app/data']);
-    expect(pod.volumes.find((v) => v.name === container.volumeMounts?.find((m) => m.mountPath === '/app/data')?.name)?.persistentVolumeClaim).toBeDefined();
+    expect(
+      pod.volumes.find((v) => v.name === container.volumeMounts?.find((m) => m.mountPath === '/app/data')?.name)?.persistentVolumeClaim,
+    ).toBeDefined();
   });
 
   itKubectl('probes start-up and liveness on /healthz and readiness on /readyz, on the port the config serves', () => {
     const objects = objectsOf(name);
     const { pod, container } = podOf(objects);
-    const configVolume = pod.volumes.find((v) => v.name === container.volumeMounts?.find((m) => m.mountPath === posix.dirname(CONFIG_PATH))?.name);
-    const config = parseYaml(dataOf(objects, 'ConfigMap', configVolume!.configMap!.name)![posix.basename(CONFIG_PATH)]!) as { server?: { port?: number } };
+    const configVolume = pod.volumes.find(
+      (v) => v.name === container.volumeMounts?.find((m) => m.mountPath === posix.dirname(CONFIG_PATH))?.name,
+    );
+    const config = parseYaml(dataOf(objects, 'ConfigMap', configVolume!.configMap!.name)![posix.basename(CONFIG_PATH)]!) as {
+      server?: { port?: number };
+    };
     const port = (container.ports as Array<{ name: string; containerPort: number }>).find((p) => p.name === 'metrics');
     expect(port?.containerPort).toBe(config.server?.port ?? 10987);
     expect(container.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
@@ -258,7 +285,11 @@ describe.each(VARIANTS)('kustomize: $name', ({ name }) => {
 
   itKubectl('admits only the metrics port and lets out only DNS and HTTPS', () => {
     const policy = one(objectsOf(name), 'NetworkPolicy') as K8sObject & {
-      spec: { policyTypes: string[]; ingress: Array<{ ports: Array<{ port: number | string; protocol: string }>; from?: unknown }>; egress: Array<{ ports: Array<{ port: number; protocol: string }>; to?: unknown }> };
+      spec: {
+        policyTypes: string[];
+        ingress: Array<{ ports: Array<{ port: number | string; protocol: string }>; from?: unknown }>;
+        egress: Array<{ ports: Array<{ port: number; protocol: string }>; to?: unknown }>;
+      };
     };
     expect(policy.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
     expect(policy.spec.ingress.flatMap((rule) => rule.ports)).toEqual([{ port: 'metrics', protocol: 'TCP' }]);
@@ -285,17 +316,22 @@ describe.each(VARIANTS)('kustomize: $name', ({ name }) => {
   });
 
   const itAsRoot = isRoot || strict ? itKubectl : it.skip;
-  itAsRoot('has a config that our own `validate` accepts with the pod\'s files and environment', () => {
-    if (!isRoot) throw new Error('needs root (unshare --mount) to lay out the pod\'s secret files');
+  itAsRoot("has a config that our own `validate` accepts with the pod's files and environment", () => {
+    if (!isRoot) throw new Error("needs root (unshare --mount) to lay out the pod's secret files");
     const objects = objectsOf(name);
     const { pod, container } = podOf(objects);
-    const configVolume = pod.volumes.find((v) => v.name === container.volumeMounts?.find((m) => m.mountPath === posix.dirname(CONFIG_PATH))?.name);
+    const configVolume = pod.volumes.find(
+      (v) => v.name === container.volumeMounts?.find((m) => m.mountPath === posix.dirname(CONFIG_PATH))?.name,
+    );
     const configText = dataOf(objects, 'ConfigMap', configVolume!.configMap!.name)![posix.basename(CONFIG_PATH)]!;
     const isExample = configText === readFileSync(join(REPO_ROOT, 'config/exporter.yml'), 'utf8');
     const configFile = join(tree!.root, 'rendered-exporter.yml');
     execFileSync('sh', ['-c', 'cat > "$1"', 'sh', configFile], { input: configText });
     const env = { ...containerEnv(objects, container), ...(isExample ? EXAMPLE_CONFIG_VARIABLES : {}) };
-    const result = runWithSecretMounts(objects, container, pod.volumes, ['node', 'dist/cli.js', 'validate', '--config', configFile], { cwd: REPO_ROOT, env });
+    const result = runWithSecretMounts(objects, container, pod.volumes, ['node', 'dist/cli.js', 'validate', '--config', configFile], {
+      cwd: REPO_ROOT,
+      env,
+    });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^config OK/);
@@ -309,10 +345,13 @@ describe('kustomize: the own-overlay example of docs/deployment.md', () => {
     expect(container.image).toBe(`ghcr.io/<owner>/codearts-build-exporter:${PACKAGE_VERSION}`);
     expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=384 --max-semi-space-size=8' });
     expect(container.resources.limits.memory).toBe('768Mi');
-    for (const kind of ['ServiceMonitor', 'PrometheusRule']) expect(one(objects, kind).metadata.labels?.release, kind).toBe('kube-prometheus-stack');
+    for (const kind of ['ServiceMonitor', 'PrometheusRule'])
+      expect(one(objects, kind).metadata.labels?.release, kind).toBe('kube-prometheus-stack');
     const configMaps = only(objects, 'ConfigMap').filter((c) => c.metadata.name.startsWith('codearts-build-exporter-'));
     expect(configMaps).toHaveLength(1);
-    expect((configMaps[0]!.data as Record<string, string>)['exporter.yml']).toBe(readFileSync(join(REPO_ROOT, 'config/exporter.yml'), 'utf8'));
+    expect((configMaps[0]!.data as Record<string, string>)['exporter.yml']).toBe(
+      readFileSync(join(REPO_ROOT, 'config/exporter.yml'), 'utf8'),
+    );
   });
 });
 
@@ -321,7 +360,9 @@ describe('kustomize: Prometheus Operator objects', () => {
   const alertGroups = () => (parseYaml(readFileSync(join(REPO_ROOT, 'config/alerts.yml'), 'utf8')) as { groups: unknown[] }).groups;
 
   it('are part of the prometheus-operator overlay and its combinations', () => {
-    expect(withOperator.map((v) => v.name)).toEqual(expect.arrayContaining(['prometheus-operator', 'secret-from-file + component prometheus-operator']));
+    expect(withOperator.map((v) => v.name)).toEqual(
+      expect.arrayContaining(['prometheus-operator', 'secret-from-file + component prometheus-operator']),
+    );
   });
 
   describe.each(withOperator)('$name', ({ name }) => {
@@ -332,7 +373,9 @@ describe('kustomize: Prometheus Operator objects', () => {
 
     itKubectl('has one ConfigMap per dashboard, labelled for the Grafana sidecar, holding each JSON file unchanged', () => {
       const dashboards = only(objectsOf(name), 'ConfigMap').filter((c) => c.metadata.labels?.grafana_dashboard === '1');
-      const files = readdirSync(join(REPO_ROOT, 'grafana/dashboards')).filter((f) => f.endsWith('.json')).sort();
+      const files = readdirSync(join(REPO_ROOT, 'grafana/dashboards'))
+        .filter((f) => f.endsWith('.json'))
+        .sort();
       expect(files.length).toBeGreaterThanOrEqual(3);
       const data = Object.assign({}, ...dashboards.map((c) => c.data as Record<string, string>)) as Record<string, string>;
       expect(Object.keys(data).sort()).toEqual(files);
@@ -342,9 +385,11 @@ describe('kustomize: Prometheus Operator objects', () => {
       for (const dashboard of dashboards) expect(JSON.stringify(dashboard).length).toBeLessThan(200 * 1024);
     });
 
-    itKubectl('has a ServiceMonitor on the Service\'s metrics port whose job label is the job CodeArtsExporterDown watches', () => {
+    itKubectl("has a ServiceMonitor on the Service's metrics port whose job label is the job CodeArtsExporterDown watches", () => {
       const objects = objectsOf(name);
-      const monitor = one(objects, 'ServiceMonitor') as K8sObject & { spec: { jobLabel: string; selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> } };
+      const monitor = one(objects, 'ServiceMonitor') as K8sObject & {
+        spec: { jobLabel: string; selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> };
+      };
       const service = one(objects, 'Service') as K8sObject & { spec: { ports: Array<{ name: string }> } };
       expect(matches(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
       expect(monitor.spec.endpoints.map((e) => [e.port, e.path])).toEqual([['metrics', '/metrics']]);
@@ -364,7 +409,7 @@ describe('kustomize: credentials', () => {
   });
 
   describe.each(VARIANTS)('$name', ({ name }) => {
-    itKubectl('holds the sentinel credentials only in Secrets generated from those files, never under the hand-made Secret\'s name', () => {
+    itKubectl("holds the sentinel credentials only in Secrets generated from those files, never under the hand-made Secret's name", () => {
       const objects = objectsOf(name);
       const sentinels = tree!.secrets.map((s) => s.sentinel);
       for (const secret of only(objects, 'Secret')) {
@@ -386,26 +431,45 @@ describe('kustomize: credentials', () => {
     const secrets = only(objectsOf('secret-from-file'), 'Secret');
     expect(secrets).toHaveLength(1);
     const values = Object.values(dataOf(objectsOf('secret-from-file'), 'Secret', secrets[0]!.metadata.name)!);
-    expect(values.sort()).toEqual(tree!.secrets.filter((s) => s.path.includes('/secret-from-file/')).map((s) => s.sentinel).sort());
-    const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\n');
+    expect(values.sort()).toEqual(
+      tree!.secrets
+        .filter((s) => s.path.includes('/secret-from-file/'))
+        .map((s) => s.sentinel)
+        .sort(),
+    );
+    const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    }).split('\n');
     for (const file of tracked.filter((f) => f !== '' && existsSync(join(REPO_ROOT, f)))) {
       const text = readFileSync(join(REPO_ROOT, file), 'latin1');
       for (const { sentinel } of tree!.secrets) expect(text.includes(sentinel), file).toBe(false);
     }
   });
 
-  itKubectl('following docs/deployment.md: every Secret it creates by hand keeps its name, every directory it applies is rendered here', () => {
-    const docs = readFileSync(join(REPO_ROOT, 'docs/deployment.md'), 'utf8');
-    const created = [...docs.matchAll(/kubectl(?: -n \S+)? create secret generic (\S+)/g)].map((m) => m[1]!);
-    expect(created.length).toBeGreaterThan(0);
-    const { pod } = podOf(objectsOf('base'));
-    const mounted = pod.volumes.flatMap((v) => (v.secret ? [v.secret.secretName] : []));
-    for (const secret of created) {
-      expect(mounted).toContain(secret);
-      for (const variant of VARIANTS) expect(only(objectsOf(variant.name), 'Secret').map((s) => s.metadata.name), variant.name).not.toContain(secret);
-    }
-    const applied = [...docs.matchAll(/kubectl(?: -n \S+)? apply(?: --\S+)* -k (\S+)/g)].map((m) => m[1]!.replace(/\/$/, ''));
-    expect(applied.length).toBeGreaterThanOrEqual(3);
-    for (const dir of applied) expect(VARIANTS.map((v) => v.dir), dir).toContain(dir);
-  });
+  itKubectl(
+    'following docs/deployment.md: every Secret it creates by hand keeps its name, every directory it applies is rendered here',
+    () => {
+      const docs = readFileSync(join(REPO_ROOT, 'docs/deployment.md'), 'utf8');
+      const created = [...docs.matchAll(/kubectl(?: -n \S+)? create secret generic (\S+)/g)].map((m) => m[1]!);
+      expect(created.length).toBeGreaterThan(0);
+      const { pod } = podOf(objectsOf('base'));
+      const mounted = pod.volumes.flatMap((v) => (v.secret ? [v.secret.secretName] : []));
+      for (const secret of created) {
+        expect(mounted).toContain(secret);
+        for (const variant of VARIANTS)
+          expect(
+            only(objectsOf(variant.name), 'Secret').map((s) => s.metadata.name),
+            variant.name,
+          ).not.toContain(secret);
+      }
+      const applied = [...docs.matchAll(/kubectl(?: -n \S+)? apply(?: --\S+)* -k (\S+)/g)].map((m) => m[1]!.replace(/\/$/, ''));
+      expect(applied.length).toBeGreaterThanOrEqual(3);
+      for (const dir of applied)
+        expect(
+          VARIANTS.map((v) => v.dir),
+          dir,
+        ).toContain(dir);
+    },
+  );
 });

@@ -68,7 +68,9 @@ describe('/metrics over HTTP', () => {
     simulator = await createSimulator({ seed: 13, jobs: 40, buildEverySeconds: 120 });
     simulator.advance(3600);
     // A schedule that does not fire during the test: cycles run when the test says.
-    ({ exporter } = await createTestExporter(testConfig(simulator, { poll: { schedule: '0 0 1 1 *', start_at: 'latest' }, log: { level: 'warn' } })));
+    ({ exporter } = await createTestExporter(
+      testConfig(simulator, { poll: { schedule: '0 0 1 1 *', start_at: 'latest' }, log: { level: 'warn' } }),
+    ));
     ({ url } = await exporter.start());
     for (let i = 0; i < 100 && (await fetch(`${url}/readyz`)).status !== 200; i++) await sleep(50);
     simulator.advance(600);
@@ -80,7 +82,7 @@ describe('/metrics over HTTP', () => {
     await simulator?.close();
   });
 
-  it('answers Prometheus\' own headers with gzip of the text format 0.0.4, Content-Length and Vary', async () => {
+  it("answers Prometheus' own headers with gzip of the text format 0.0.4, Content-Length and Vary", async () => {
     const answer = await get(url, PROMETHEUS_HEADERS);
     expect(answer.status).toBe(200);
     expect(answer.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
@@ -136,7 +138,8 @@ describe('/metrics over HTTP', () => {
       const head = await get(url, headers, 'HEAD');
       expect(head.status).toBe(200);
       expect(head.body.length).toBe(0);
-      for (const name of ['content-type', 'content-encoding', 'content-length', 'vary']) expect(head.headers[name], name).toEqual(got.headers[name]);
+      for (const name of ['content-type', 'content-encoding', 'content-length', 'vary'])
+        expect(head.headers[name], name).toEqual(got.headers[name]);
     }
   });
 

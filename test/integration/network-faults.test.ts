@@ -102,7 +102,9 @@ describe('slow and endless bodies: the whole exchange is bounded', () => {
     console.info(`watchdog: 503 after ${unhealthy!.at.toFixed(2)} s: ${unhealthy!.text.trim()}`);
     expect(unhealthy!.at).toBeGreaterThanOrEqual(1.9);
     expect(unhealthy!.at).toBeLessThan(3.5);
-    expect(unhealthy!.text).toMatch(/^unhealthy: no poll cycle finished for \d+(\.\d)? s \(limit 2 poll periods of 1 s, poll\.watchdog_periods\)\n$/);
+    expect(unhealthy!.text).toMatch(
+      /^unhealthy: no poll cycle finished for \d+(\.\d)? s \(limit 2 poll periods of 1 s, poll\.watchdog_periods\)\n$/,
+    );
     simulator.clearFaults();
     let healthyAgain = false;
     while (!healthyAgain && performance.now() - started < 12_000) {
@@ -125,17 +127,31 @@ async function startRecordingServer(): Promise<{ url: string; received: () => st
   });
   server.on('connection', (socket) => socket.on('data', (chunk: Buffer) => (bytes += chunk.toString('latin1'))));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }));
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(resolve);
+      }),
+  );
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received: () => bytes, requests: () => requests };
 }
 
 describe('redirects are never followed: no credential reaches another origin', () => {
-  const authModes: Array<{ name: string; sim: SimulatorOptions; auth: (sim: Simulator) => Record<string, unknown>; secrets: (sim: Simulator) => string[] }> = [
+  const authModes: Array<{
+    name: string;
+    sim: SimulatorOptions;
+    auth: (sim: Simulator) => Record<string, unknown>;
+    secrets: (sim: Simulator) => string[];
+  }> = [
     { name: 'static token', sim: {}, auth: () => ({ token: 'sim-token-NOT-A-SECRET' }), secrets: () => ['sim-token-NOT-A-SECRET'] },
     {
       name: 'IAM token',
       sim: { auth: { mode: 'iam', tokenLifetimeSeconds: 600, users: [IAM_USER] } },
-      auth: (sim) => ({ token: undefined, iam: { endpoint: sim.url, domain: 'acme', user: IAM_USER.user, password: PASSWORD, project: 'cn-north-4' } }),
+      auth: (sim) => ({
+        token: undefined,
+        iam: { endpoint: sim.url, domain: 'acme', user: IAM_USER.user, password: PASSWORD, project: 'cn-north-4' },
+      }),
       secrets: () => [PASSWORD, 'MIIS', 'X-Auth-Token', 'x-auth-token'],
     },
     {
@@ -176,9 +192,17 @@ describe('redirects are never followed: no credential reaches another origin', (
 
   it('IAM token request: a 302 to another host is not followed; the password reaches only IAM', async () => {
     const other = await startRecordingServer();
-    const simulator = await createSimulator({ seed: 12, jobs: JOBS, gapProbability: 0, auth: { mode: 'iam', tokenLifetimeSeconds: 600, users: [IAM_USER] } });
+    const simulator = await createSimulator({
+      seed: 12,
+      jobs: JOBS,
+      gapProbability: 0,
+      auth: { mode: 'iam', tokenLifetimeSeconds: 600, users: [IAM_USER] },
+    });
     cleanups.push(() => simulator.close());
-    const auth = { token: undefined, iam: { endpoint: simulator.url, domain: 'acme', user: IAM_USER.user, password: PASSWORD, project: 'cn-north-4' } };
+    const auth = {
+      token: undefined,
+      iam: { endpoint: simulator.url, domain: 'acme', user: IAM_USER.user, password: PASSWORD, project: 'cn-north-4' },
+    };
     const { exporter, logs } = await createTestExporter(testConfig(simulator, { codearts: { auth } }));
     cleanups.push(() => exporter.stop());
     simulator.inject('redirect', { count: 1, endpoint: 'iam-token', location: other.url });
@@ -206,7 +230,9 @@ describe('a 404 is "does not exist" only when CodeArts says so', () => {
       const samples = await scrape(exporter);
       expect(valueOf(samples, 'codearts_exporter_up')).toBe(0);
       for (const job of JOBS) {
-        expect(valueOf(samples, 'codearts_build_last_number', { job_id: job.id })).toBe(valueOf(before, 'codearts_build_last_number', { job_id: job.id }));
+        expect(valueOf(samples, 'codearts_build_last_number', { job_id: job.id })).toBe(
+          valueOf(before, 'codearts_build_last_number', { job_id: job.id }),
+        );
       }
       const err = JSON.stringify(jobFailures(logs)[0]?.err);
       expect(err).toContain('not a CodeArts answer: check codearts.endpoint');

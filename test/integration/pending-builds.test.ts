@@ -19,7 +19,9 @@ describe('pending builds', () => {
   async function setup(poll: Record<string, unknown> = {}): Promise<{ sim: Simulator; ex: Exporter; logs: LogCapture }> {
     simulator = await createSimulator({ seed: 12, jobs: [JOB], gapProbability: 0 });
     const sim = simulator;
-    const created = await createTestExporter(testConfig(simulator, { poll: { start_at: 1, ...poll }, log: { level: 'info' } }), { clock: simulatorClock(sim) });
+    const created = await createTestExporter(testConfig(simulator, { poll: { start_at: 1, ...poll }, log: { level: 'info' } }), {
+      clock: simulatorClock(sim),
+    });
     exporter = created.exporter;
     await created.exporter.runCycle();
     return { sim, ex: created.exporter, logs: created.logs };
@@ -81,14 +83,19 @@ describe('pending builds', () => {
     expect(sim.now() - firstSeen).toBeGreaterThan(7200);
     samples = await scrape(ex);
     expect(valueOf(samples, 'codearts_builds_in_progress', { job_id: JOB.id })).toBe(0);
-    expect(select(samples, 'codearts_exporter_abandoned_builds_total', { job_id: JOB.id })).toMatchObject([{ labels: { reason: 'unknown_status' }, value: 1 }]);
+    expect(select(samples, 'codearts_exporter_abandoned_builds_total', { job_id: JOB.id })).toMatchObject([
+      { labels: { reason: 'unknown_status' }, value: 1 },
+    ]);
     const abandonedAt = sim.requests().log.filter((entry) => entry.buildNo === stuck).length;
     expect(abandonedAt).toBeGreaterThanOrEqual(1);
     sim.resetRequests();
     await cycles(sim, ex, 20, 300);
     expect(sim.requests().log.filter((entry) => entry.buildNo === stuck)).toEqual([]);
     expect(logs.lines.filter((line) => line.status === 'SUSPENDED')).toHaveLength(1);
-    expect(logs.lines.find((line) => line.msg.startsWith('pending build given up'))).toMatchObject({ build_no: stuck, reason: 'unknown_status' });
+    expect(logs.lines.find((line) => line.msg.startsWith('pending build given up'))).toMatchObject({
+      build_no: stuck,
+      reason: 'unknown_status',
+    });
     expect(select(samples, 'codearts_builds_total', { job_id: JOB.id }).reduce((sum, s) => sum + s.value, 0)).toBe(3);
   });
 
@@ -105,7 +112,9 @@ describe('pending builds', () => {
     expect(valueOf(samples, 'codearts_exporter_invalid_records_total', { job_id: JOB.id })).toBe(0);
     const where = { job_id: JOB.id };
     expect(histogramCount(samples, 'codearts_build_queue_duration_seconds', where)).toBe(4);
-    const historyQueueMs = truth.finished.filter((b) => b.buildNo !== queued).reduce((sum, b) => sum + Math.round(b.queueSeconds * 1000), 0);
+    const historyQueueMs = truth.finished
+      .filter((b) => b.buildNo !== queued)
+      .reduce((sum, b) => sum + Math.round(b.queueSeconds * 1000), 0);
     expect(histogramSumMs(samples, 'codearts_build_queue_duration_seconds', where)).toBe(historyQueueMs + 75_000);
     // Three durations (the history), none for the build that never started.
     expect(histogramCount(samples, 'codearts_build_duration_seconds', where)).toBe(3);

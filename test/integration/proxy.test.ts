@@ -30,7 +30,10 @@ interface Once {
 /** `codearts-build-exporter once` as a child process with exactly this environment. */
 function runOnce(configPath: string, env: NodeJS.ProcessEnv): Promise<Once> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'once', '--config', configPath], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'once', '--config', configPath], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -45,7 +48,9 @@ function runOnce(configPath: string, env: NodeJS.ProcessEnv): Promise<Once> {
 
 function apiRequests(once: Once, endpoint?: string): number {
   return parseExposition(once.stdout)
-    .filter((sample) => sample.name === 'codearts_exporter_api_requests_total' && (endpoint === undefined || sample.labels.endpoint === endpoint))
+    .filter(
+      (sample) => sample.name === 'codearts_exporter_api_requests_total' && (endpoint === undefined || sample.labels.endpoint === endpoint),
+    )
     .reduce((sum, sample) => sum + sample.value, 0);
 }
 
@@ -63,7 +68,12 @@ describe('through a real forward proxy (tinyproxy) with a private CA', () => {
     dir = mkdtempSync(join(tmpdir(), 'cbe-proxy-'));
     if (!findBinary('openssl') || !findBinary('tinyproxy')) return;
     pki = makeTestPki(dir);
-    simulator = await createSimulator({ seed: 51, jobs: JOBS, gapProbability: 0, auth: { mode: 'iam', tokenLifetimeSeconds: 3600, users: [IAM_USER] } });
+    simulator = await createSimulator({
+      seed: 51,
+      jobs: JOBS,
+      gapProbability: 0,
+      auth: { mode: 'iam', tokenLifetimeSeconds: 3600, users: [IAM_USER] },
+    });
     codearts = await startTlsFront(pki, simulator.port);
     iam = await startTlsFront(pki, simulator.port);
     proxy = await startTinyproxy(dir);
@@ -110,7 +120,9 @@ describe('through a real forward proxy (tinyproxy) with a private CA', () => {
   });
   const delta = (before: ReturnType<typeof counts>) => {
     const after = counts();
-    return Object.fromEntries(Object.entries(after).map(([key, value]) => [key, value - before[key as keyof typeof before]])) as typeof before;
+    return Object.fromEntries(
+      Object.entries(after).map(([key, value]) => [key, value - before[key as keyof typeof before]]),
+    ) as typeof before;
   };
 
   for (const variable of ['HTTPS_PROXY', 'https_proxy']) {
@@ -174,11 +186,17 @@ describe('through a real forward proxy (tinyproxy) with a private CA', () => {
 
   it('plain http target through HTTP_PROXY: forwarded as absolute-URI requests, one per API request', async () => {
     const linesBefore = proxy!.requestLines().length;
-    const path = config({ endpoint: simulator.url, ca_file: undefined, auth: { iam: { endpoint: simulator.url, domain: 'acme', user: IAM_USER.user, password: PASSWORD } } });
+    const path = config({
+      endpoint: simulator.url,
+      ca_file: undefined,
+      auth: { iam: { endpoint: simulator.url, domain: 'acme', user: IAM_USER.user, password: PASSWORD } },
+    });
     const once = await runOnce(path, { HTTP_PROXY: proxy!.url });
     expect(once.code, once.stderr).toBe(0);
     const lines = proxy!.requestLines().slice(linesBefore);
-    expect(lines.filter((line) => line.startsWith(`GET ${simulator.url}/`)).length).toBe(apiRequests(once) - apiRequests(once, 'iam-token'));
+    expect(lines.filter((line) => line.startsWith(`GET ${simulator.url}/`)).length).toBe(
+      apiRequests(once) - apiRequests(once, 'iam-token'),
+    );
     expect(lines.filter((line) => line.startsWith(`POST ${simulator.url}/v3/auth/tokens`)).length).toBe(1);
   });
 });

@@ -49,7 +49,13 @@ describe('request budget: never past max_requests_per_second, backs off under 42
     const sim = simulator;
     ({ exporter } = await createTestExporter(
       testConfig(sim, {
-        codearts: { max_requests_per_second: BUDGET, max_concurrency: 8, request_timeout: '2s', retry: { retries: 4, min_delay: '100ms', max_delay: '1s' }, ...overrides },
+        codearts: {
+          max_requests_per_second: BUDGET,
+          max_concurrency: 8,
+          request_timeout: '2s',
+          retry: { retries: 4, min_delay: '100ms', max_delay: '1s' },
+          ...overrides,
+        },
         log: { level: 'warn' },
       }),
     ));
@@ -82,7 +88,10 @@ describe('request budget: never past max_requests_per_second, backs off under 42
     clearInterval(sampleRate);
 
     const { log, perSecond } = sim.requests();
-    const maxWindow = maxInSlidingWindow(log.map((entry) => entry.t), 1000);
+    const maxWindow = maxInSlidingWindow(
+      log.map((entry) => entry.t),
+      1000,
+    );
     const before = ratePerSecond(log, 1000, stormStart);
     const storm = ratePerSecond(log, stormStart, stormEnd);
     const after = ratePerSecond(log, stormEnd, end);
@@ -118,10 +127,16 @@ describe('request budget: never past max_requests_per_second, backs off under 42
     sim.inject('timeout', { count: 24 });
     await sleep(8000);
     const { log, perSecond } = sim.requests();
-    const maxWindow = maxInSlidingWindow(log.map((entry) => entry.t), 1000);
+    const maxWindow = maxInSlidingWindow(
+      log.map((entry) => entry.t),
+      1000,
+    );
     const held = log.filter((entry) => entry.status === 0).length;
     const after = ratePerSecond(log, slowStart, performance.now() - t0);
-    const maxWindowAfter = maxInSlidingWindow(log.filter((entry) => entry.t >= slowStart).map((entry) => entry.t), 1000);
+    const maxWindowAfter = maxInSlidingWindow(
+      log.filter((entry) => entry.t >= slowStart).map((entry) => entry.t),
+      1000,
+    );
     console.log(
       `rate-budget (held answers): ${held} held for 1.5 s, per second from then ${after.join(',')}; ` +
         `max ${maxWindowAfter} in any sliding 1 s window from then, ${maxWindow} in the whole run (limit ${LIMIT})`,

@@ -53,7 +53,13 @@ async function expectExactUpToCursors(simulator: Simulator, exporter: Exporter, 
   for (const job of simulator.groundTruth()) {
     const cursor = valueOf(samples, 'codearts_build_last_number', { job_id: job.id }) ?? 0;
     const start = starts.get(job.id) ?? 0;
-    expect(compareCounters(samples, job, job.finished.filter((b) => b.buildNo > start && b.buildNo <= cursor))).toEqual([]);
+    expect(
+      compareCounters(
+        samples,
+        job,
+        job.finished.filter((b) => b.buildNo > start && b.buildNo <= cursor),
+      ),
+    ).toEqual([]);
     expect(job.existing.filter((n) => n > cursor).length, `${job.name}: builds past the cursor`).toBeLessThanOrEqual(2);
   }
 }
@@ -69,7 +75,9 @@ describe('request floor at steady state', () => {
   it('a fleet with a realistic mix stays within 1.05 x the floor, gap checks included', async () => {
     simulator = await createSimulator({ seed: 21, jobs: 25, buildEverySeconds: 900, gapProbability: 0.02 });
     const sim = simulator;
-    ({ exporter } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'warn' } }), { clock: simulatorClock(sim) }));
+    ({ exporter } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'warn' } }), {
+      clock: simulatorClock(sim),
+    }));
     await exporter.runCycle();
     const starts = await cursorsOf(simulator, exporter);
     await measure(simulator, exporter, 40, 30); // warm up: pending sets fill
@@ -81,7 +89,10 @@ describe('request floor at steady state', () => {
   }, 120_000);
 
   it('a job idle for days pays for gap detection with exponential backoff, not every cycle', async () => {
-    simulator = await createSimulator({ seed: 2, jobs: [{ id: 'd4000000000000000000000000000001', name: 'idle', history: 40, buildEverySeconds: 0 }] });
+    simulator = await createSimulator({
+      seed: 2,
+      jobs: [{ id: 'd4000000000000000000000000000001', name: 'idle', history: 40, buildEverySeconds: 0 }],
+    });
     ({ exporter } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'warn' } })));
     await exporter.runCycle();
     // 1,000 cycles of 3 minutes: about two days.
@@ -96,24 +107,32 @@ describe('request floor at steady state', () => {
     ['route-not-found', '404 APIGW.0101'],
     ['forbidden', '403'],
     ['server-error', '500'],
-  ] as Array<[RunningStatusMode, string]>)('running-status answering %s (%s): record-info within 1.05 x the floor, counts exact', async (mode) => {
-    simulator = await createSimulator({ seed: 21, jobs: 25, buildEverySeconds: 900, gapProbability: 0.02, runningStatus: mode });
-    const sim = simulator;
-    let logs: LogCapture;
-    ({ exporter, logs } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'warn' } }), { clock: simulatorClock(sim) }));
-    await exporter.runCycle();
-    const starts = await cursorsOf(simulator, exporter);
-    await measure(simulator, exporter, 40, 30);
-    const { recordInfo, runningStatus, floor } = await measure(simulator, exporter, 150, 30);
-    const ratio = recordInfo / floor;
-    console.log(`running-status ${mode}: record-info ${recordInfo}, floor ${floor}, ratio ${ratio.toFixed(4)}, running-status requests ${runningStatus}`);
-    expect(floor).toBeGreaterThan(4000);
-    expect(ratio, `record-info ${recordInfo} for a floor of ${floor}`).toBeLessThanOrEqual(1.05);
-    // Asked again only after each suspension (10 min, 20 min, ... of the 75 measured minutes).
-    expect(runningStatus).toBeLessThanOrEqual(3 * 4);
-    const warnings = logs.lines.filter((line) => line.msg.startsWith('running-status unavailable'));
-    expect(warnings).toHaveLength(1);
-    expect(valueOf(await scrape(exporter), 'codearts_exporter_running_status_available')).toBe(0);
-    await expectExactUpToCursors(simulator, exporter, starts);
-  }, 120_000);
+  ] as Array<[RunningStatusMode, string]>)(
+    'running-status answering %s (%s): record-info within 1.05 x the floor, counts exact',
+    async (mode) => {
+      simulator = await createSimulator({ seed: 21, jobs: 25, buildEverySeconds: 900, gapProbability: 0.02, runningStatus: mode });
+      const sim = simulator;
+      let logs: LogCapture;
+      ({ exporter, logs } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'warn' } }), {
+        clock: simulatorClock(sim),
+      }));
+      await exporter.runCycle();
+      const starts = await cursorsOf(simulator, exporter);
+      await measure(simulator, exporter, 40, 30);
+      const { recordInfo, runningStatus, floor } = await measure(simulator, exporter, 150, 30);
+      const ratio = recordInfo / floor;
+      console.log(
+        `running-status ${mode}: record-info ${recordInfo}, floor ${floor}, ratio ${ratio.toFixed(4)}, running-status requests ${runningStatus}`,
+      );
+      expect(floor).toBeGreaterThan(4000);
+      expect(ratio, `record-info ${recordInfo} for a floor of ${floor}`).toBeLessThanOrEqual(1.05);
+      // Asked again only after each suspension (10 min, 20 min, ... of the 75 measured minutes).
+      expect(runningStatus).toBeLessThanOrEqual(3 * 4);
+      const warnings = logs.lines.filter((line) => line.msg.startsWith('running-status unavailable'));
+      expect(warnings).toHaveLength(1);
+      expect(valueOf(await scrape(exporter), 'codearts_exporter_running_status_available')).toBe(0);
+      await expectExactUpToCursors(simulator, exporter, starts);
+    },
+    120_000,
+  );
 });

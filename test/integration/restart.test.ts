@@ -70,7 +70,8 @@ describe('restarts: nothing counted twice, nothing lost, counts survive', () => 
       else expect(exit.signal).toBe('SIGKILL');
     }
     // Each lifetime starts from where the last one's commits left off: never from zero.
-    for (let i = 1; i < totals.length; i++) expect(totals[i], `scrape ${i}: ${totals.join(', ')}`).toBeGreaterThanOrEqual(totals[i - 1] ?? 0);
+    for (let i = 1; i < totals.length; i++)
+      expect(totals[i], `scrape ${i}: ${totals.join(', ')}`).toBeGreaterThanOrEqual(totals[i - 1] ?? 0);
     // The second lifetime served, before its first cycle, the builds the first one had committed.
     expect(totals[2]).toBeGreaterThanOrEqual(3);
   }, 120_000);
@@ -80,7 +81,8 @@ describe('restarts: nothing counted twice, nothing lost, counts survive', () => 
     const { process: exporter, url } = await ExporterProcess.run(configPath);
     running.push(exporter);
     const deadline = Date.now() + 45_000;
-    while (Date.now() < deadline && compareAll(await scrape(url), simulator.groundTruth()).length > 0) await new Promise((r) => setTimeout(r, 200));
+    while (Date.now() < deadline && compareAll(await scrape(url), simulator.groundTruth()).length > 0)
+      await new Promise((r) => setTimeout(r, 200));
 
     expect(compareAll(await scrape(url), simulator.groundTruth())).toEqual([]);
     // 50 builds of history plus builds that finished while processes were being killed.
@@ -90,7 +92,9 @@ describe('restarts: nothing counted twice, nothing lost, counts survive', () => 
   }, 70_000);
 
   it('a process started on the saved state serves the same counts before it counts anything', async () => {
-    const saved = JSON.parse(readFileSync(statePath, 'utf8')) as { jobs: Record<string, { counters: { series: Array<{ result: string; builds: number }> } }> };
+    const saved = JSON.parse(readFileSync(statePath, 'utf8')) as {
+      jobs: Record<string, { counters: { series: Array<{ result: string; builds: number }> } }>;
+    };
     const { process: exporter, url } = await ExporterProcess.run(configPath);
     running.push(exporter);
     const samples = await scrape(url);
@@ -98,7 +102,9 @@ describe('restarts: nothing counted twice, nothing lost, counts survive', () => 
     for (const job of JOBS) {
       for (const result of RESULTS) {
         const series = saved.jobs[job.id]?.counters.series.find((s) => s.result === result);
-        const value = samples.find((s) => s.name === 'codearts_builds_total' && s.labels.job_id === job.id && s.labels.result === result)?.value;
+        const value = samples.find(
+          (s) => s.name === 'codearts_builds_total' && s.labels.job_id === job.id && s.labels.result === result,
+        )?.value;
         expect(value, `${job.name} ${result}`).toBe(series?.builds ?? 0);
       }
     }

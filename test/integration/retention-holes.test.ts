@@ -28,7 +28,11 @@ describe('retention holes and long gaps, bounded', () => {
     await simulator?.close();
   });
 
-  async function setup(jobs: Array<typeof HOLE_JOB | typeof QUIET_JOB>, poll: Record<string, unknown>, runningStatus: RunningStatusMode = 'ok') {
+  async function setup(
+    jobs: Array<typeof HOLE_JOB | typeof QUIET_JOB>,
+    poll: Record<string, unknown>,
+    runningStatus: RunningStatusMode = 'ok',
+  ) {
     simulator = await createSimulator({ seed: 31, jobs, gapProbability: 0, runningStatus });
     const sim = simulator;
     const config = testConfig(simulator, { poll, log: { level: 'info' } });
@@ -45,54 +49,70 @@ describe('retention holes and long gaps, bounded', () => {
     return sim.requests().log.filter((entry) => entry.jobId === jobId).length;
   }
 
-  it.each([10, 50])('a 500-number hole (max_builds_per_job_per_cycle %i): at most the bound + 3 requests a cycle; the build after it within 10 minutes', async (max) => {
-    const { simulator: sim, exporter: ex, statePath, logs } = await setup([HOLE_JOB], { start_at: 101, max_builds_per_job_per_cycle: max });
-    const started = sim.now();
-    let foundAt: number | undefined;
-    const perCycle: number[] = [];
-    for (let i = 0; i < 40; i++) {
-      perCycle.push(await cycle(sim, ex, HOLE_JOB.id));
-      const cursor = valueOf(await scrape(ex), 'codearts_build_last_number', { job_id: HOLE_JOB.id }) ?? 0;
-      if (foundAt === undefined && cursor >= 601) foundAt = sim.now();
-    }
-    expect(Math.max(...perCycle), perCycle.join(',')).toBeLessThanOrEqual(max + 3);
-    expect(foundAt).toBeDefined();
-    expect((foundAt ?? Infinity) - started).toBeLessThanOrEqual(600);
-    const samples = await scrape(ex);
-    const truth = sim.groundTruth()[0];
-    if (!truth) throw new Error('no job');
-    expect(valueOf(samples, 'codearts_build_last_number', { job_id: HOLE_JOB.id })).toBe(650);
-    expect(compareCounters(samples, truth)).toEqual([]);
-    // The hole is one range in the state, logged once, and its re-checks ran out.
-    const gapLines = logs.lines.filter((line) => line.msg === 'build numbers passed over as a gap');
-    expect(gapLines.map((line) => [line.from, line.to])).toEqual([[101, 600]]);
-    const saved = JSON.parse(readFileSync(statePath, 'utf8')) as { schema_version: number; jobs: Record<string, Saved> };
-    expect(saved.schema_version).toBe(STATE_SCHEMA_VERSION);
-    expect(saved.jobs[HOLE_JOB.id]?.state.skipped).toEqual([]);
+  it.each([10, 50])(
+    'a 500-number hole (max_builds_per_job_per_cycle %i): at most the bound + 3 requests a cycle; the build after it within 10 minutes',
+    async (max) => {
+      const {
+        simulator: sim,
+        exporter: ex,
+        statePath,
+        logs,
+      } = await setup([HOLE_JOB], { start_at: 101, max_builds_per_job_per_cycle: max });
+      const started = sim.now();
+      let foundAt: number | undefined;
+      const perCycle: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        perCycle.push(await cycle(sim, ex, HOLE_JOB.id));
+        const cursor = valueOf(await scrape(ex), 'codearts_build_last_number', { job_id: HOLE_JOB.id }) ?? 0;
+        if (foundAt === undefined && cursor >= 601) foundAt = sim.now();
+      }
+      expect(Math.max(...perCycle), perCycle.join(',')).toBeLessThanOrEqual(max + 3);
+      expect(foundAt).toBeDefined();
+      expect((foundAt ?? Infinity) - started).toBeLessThanOrEqual(600);
+      const samples = await scrape(ex);
+      const truth = sim.groundTruth()[0];
+      if (!truth) throw new Error('no job');
+      expect(valueOf(samples, 'codearts_build_last_number', { job_id: HOLE_JOB.id })).toBe(650);
+      expect(compareCounters(samples, truth)).toEqual([]);
+      // The hole is one range in the state, logged once, and its re-checks ran out.
+      const gapLines = logs.lines.filter((line) => line.msg === 'build numbers passed over as a gap');
+      expect(gapLines.map((line) => [line.from, line.to])).toEqual([[101, 600]]);
+      const saved = JSON.parse(readFileSync(statePath, 'utf8')) as { schema_version: number; jobs: Record<string, Saved> };
+      expect(saved.schema_version).toBe(STATE_SCHEMA_VERSION);
+      expect(saved.jobs[HOLE_JOB.id]?.state.skipped).toEqual([]);
 
-    // The next real build after the hole is counted within 10 minutes of its creation.
-    const next = sim.triggerBuild(HOLE_JOB.id, { queueSeconds: 2, durationSeconds: 40 });
-    const createdAt = sim.now();
-    let countedAt: number | undefined;
-    for (let i = 0; i < 40 && countedAt === undefined; i++) {
-      perCycle.push(await cycle(sim, ex, HOLE_JOB.id));
-      const total = (await scrape(ex)).filter((s) => s.name === 'codearts_builds_total' && s.labels.job_id === HOLE_JOB.id).reduce((sum, s) => sum + s.value, 0);
-      if (total === 51) countedAt = sim.now();
-    }
-    expect(next).toBe(651);
-    expect((countedAt ?? Infinity) - createdAt).toBeLessThanOrEqual(600);
-    expect(Math.max(...perCycle)).toBeLessThanOrEqual(max + 3);
-  });
+      // The next real build after the hole is counted within 10 minutes of its creation.
+      const next = sim.triggerBuild(HOLE_JOB.id, { queueSeconds: 2, durationSeconds: 40 });
+      const createdAt = sim.now();
+      let countedAt: number | undefined;
+      for (let i = 0; i < 40 && countedAt === undefined; i++) {
+        perCycle.push(await cycle(sim, ex, HOLE_JOB.id));
+        const total = (await scrape(ex))
+          .filter((s) => s.name === 'codearts_builds_total' && s.labels.job_id === HOLE_JOB.id)
+          .reduce((sum, s) => sum + s.value, 0);
+        if (total === 51) countedAt = sim.now();
+      }
+      expect(next).toBe(651);
+      expect((countedAt ?? Infinity) - createdAt).toBeLessThanOrEqual(600);
+      expect(Math.max(...perCycle)).toBeLessThanOrEqual(max + 3);
+    },
+  );
 
   it('a hole past the cursor without running-status: bounded every cycle, and crossed by the far look', async () => {
-    const { simulator: sim, exporter: ex } = await setup([HOLE_JOB], { start_at: 101, max_builds_per_job_per_cycle: 10 }, 'route-not-found');
+    const { simulator: sim, exporter: ex } = await setup(
+      [HOLE_JOB],
+      { start_at: 101, max_builds_per_job_per_cycle: 10 },
+      'route-not-found',
+    );
     const perCycle: number[] = [];
     let cycles = 0;
     for (; cycles < 3000; cycles++) {
       perCycle.push(await cycle(sim, ex, HOLE_JOB.id));
       if ((valueOf(await scrape(ex), 'codearts_build_last_number', { job_id: HOLE_JOB.id }) ?? 0) >= 650) break;
     }
-    console.log(`hole of 500 without running-status: crossed after ${cycles} cycles (${((cycles * PERIOD) / 3600).toFixed(1)} h), at most ${Math.max(...perCycle)} requests a cycle`);
+    console.log(
+      `hole of 500 without running-status: crossed after ${cycles} cycles (${((cycles * PERIOD) / 3600).toFixed(1)} h), at most ${Math.max(...perCycle)} requests a cycle`,
+    );
     expect(cycles).toBeLessThan(3000);
     expect(Math.max(...perCycle)).toBeLessThanOrEqual(10 + 3);
     // One probe a cycle, one look ahead per 10-minute check, one far look per hour: about 1.1 a cycle.
@@ -102,27 +122,37 @@ describe('retention holes and long gaps, bounded', () => {
     expect(compareCounters(await scrape(ex), truth)).toEqual([]);
   }, 60_000);
 
-  it.each(['ok', 'route-not-found'] as RunningStatusMode[])('running-status %s: a job quiet for 300 cycles that skips a number counts the build after it within 10 minutes', async (mode) => {
-    const { simulator: sim, exporter: ex } = await setup([QUIET_JOB], { start_at: 'latest' }, mode);
-    await ex.runCycle();
-    for (let i = 0; i < 300; i++) await cycle(sim, ex, QUIET_JOB.id);
-    const delays: number[] = [];
-    // Three times: a build after a skipped number, at different points of the check schedule.
-    for (const wait of [0, 7, 13]) {
-      for (let i = 0; i < wait; i++) await cycle(sim, ex, QUIET_JOB.id);
-      const buildNo = sim.triggerBuild(QUIET_JOB.id, { skipNumbers: 1, queueSeconds: 1, durationSeconds: 10 });
-      const createdAt = sim.now();
-      for (let i = 0; i < 40; i++) {
-        await cycle(sim, ex, QUIET_JOB.id);
-        const samples = await scrape(ex);
-        if (valueOf(samples, 'codearts_build_last_number', { job_id: QUIET_JOB.id }) === buildNo) break;
+  it.each(['ok', 'route-not-found'] as RunningStatusMode[])(
+    'running-status %s: a job quiet for 300 cycles that skips a number counts the build after it within 10 minutes',
+    async (mode) => {
+      const { simulator: sim, exporter: ex } = await setup([QUIET_JOB], { start_at: 'latest' }, mode);
+      await ex.runCycle();
+      for (let i = 0; i < 300; i++) await cycle(sim, ex, QUIET_JOB.id);
+      const delays: number[] = [];
+      // Three times: a build after a skipped number, at different points of the check schedule.
+      for (const wait of [0, 7, 13]) {
+        for (let i = 0; i < wait; i++) await cycle(sim, ex, QUIET_JOB.id);
+        const buildNo = sim.triggerBuild(QUIET_JOB.id, { skipNumbers: 1, queueSeconds: 1, durationSeconds: 10 });
+        const createdAt = sim.now();
+        for (let i = 0; i < 40; i++) {
+          await cycle(sim, ex, QUIET_JOB.id);
+          const samples = await scrape(ex);
+          if (valueOf(samples, 'codearts_build_last_number', { job_id: QUIET_JOB.id }) === buildNo) break;
+        }
+        delays.push(sim.now() - createdAt);
       }
-      delays.push(sim.now() - createdAt);
-    }
-    console.log(`quiet job, running-status ${mode}: builds after a skipped number counted after ${delays.join(', ')} s`);
-    for (const delay of delays) expect(delay).toBeLessThanOrEqual(600);
-    const truth = sim.groundTruth()[0];
-    if (!truth) throw new Error('no job');
-    expect(compareCounters(await scrape(ex), truth, truth.finished.filter((b) => b.buildNo > 20))).toEqual([]);
-  }, 60_000);
+      console.log(`quiet job, running-status ${mode}: builds after a skipped number counted after ${delays.join(', ')} s`);
+      for (const delay of delays) expect(delay).toBeLessThanOrEqual(600);
+      const truth = sim.groundTruth()[0];
+      if (!truth) throw new Error('no job');
+      expect(
+        compareCounters(
+          await scrape(ex),
+          truth,
+          truth.finished.filter((b) => b.buildNo > 20),
+        ),
+      ).toEqual([]);
+    },
+    60_000,
+  );
 });

@@ -35,7 +35,9 @@ const LOAD_MS = 20_000;
 const TICK_SECONDS = 4;
 const RESULTS = 5;
 
-const { runScrapeLoad } = (await import(pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'bench', 'scrapers.js')).href)) as typeof Scrapers;
+const { runScrapeLoad } = (await import(
+  pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'bench', 'scrapers.js')).href
+)) as typeof Scrapers;
 
 describe('scrape load: 50 concurrent scrapers during active polling of 500 jobs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cbe-scrape-load-'));

@@ -83,7 +83,9 @@ describe('the exporter process', () => {
     const exit = await exporter.exit(12_000);
     expect(exit.code).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
-    const state = JSON.parse(readFileSync(join(dir, 'data', 'state.json'), 'utf8')) as { jobs: Record<string, { state: { cursor: number } }> };
+    const state = JSON.parse(readFileSync(join(dir, 'data', 'state.json'), 'utf8')) as {
+      jobs: Record<string, { state: { cursor: number } }>;
+    };
     for (const job of simulator.groundTruth()) expect(state.jobs[job.id]?.state.cursor).toBe(job.highest);
     expect(exporter.lines.some((line) => line.msg === 'stopped')).toBe(true);
   });

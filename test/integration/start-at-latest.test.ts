@@ -17,7 +17,12 @@ describe('start_at: latest', () => {
   });
 
   async function firstCycle(options: { runningStatus: boolean; deletedBelow?: number }) {
-    simulator = await createSimulator({ seed: 3, jobs: [{ ...JOB, deletedBelow: options.deletedBelow ?? 1 }], runningStatus: options.runningStatus, gapProbability: 0 });
+    simulator = await createSimulator({
+      seed: 3,
+      jobs: [{ ...JOB, deletedBelow: options.deletedBelow ?? 1 }],
+      runningStatus: options.runningStatus,
+      gapProbability: 0,
+    });
     ({ exporter } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' } })));
     simulator.resetRequests();
     await exporter.runCycle();
@@ -37,7 +42,10 @@ describe('start_at: latest', () => {
       for (const result of RESULTS) expect(valueOf(samples, 'codearts_builds_total', { job_id: JOB.id, result })).toBe(0);
       expect(samples.filter((s) => s.name === 'codearts_build_duration_seconds_count')).toEqual([]);
       const latest = latestFinished(truth?.finished ?? []);
-      expect(valueOf(samples, 'codearts_build_last_finished_timestamp_seconds', { job_id: JOB.id })).toBeCloseTo(latest?.finishedAt ?? 0, 3);
+      expect(valueOf(samples, 'codearts_build_last_finished_timestamp_seconds', { job_id: JOB.id })).toBeCloseTo(
+        latest?.finishedAt ?? 0,
+        3,
+      );
       expect(valueOf(samples, 'codearts_build_last_status', { job_id: JOB.id, result: latest?.result ?? '' })).toBe(1);
     });
   }
@@ -61,10 +69,17 @@ describe('start_at: latest', () => {
   // Retention deleted every build below 1100 of 1200: no power of two (1024, 2048) and no 1.5 x
   // one (768, 1536) exists, and running-status does not answer. The job must not sit at 0 quietly.
   it('without running-status, a newest build the search cannot see: reported failing, searched again on a backoff, found once running-status answers', async () => {
-    simulator = await createSimulator({ seed: 4, jobs: [{ ...JOB, history: 1200, deletedBelow: 1100 }], runningStatus: 'route-not-found', gapProbability: 0 });
+    simulator = await createSimulator({
+      seed: 4,
+      jobs: [{ ...JOB, history: 1200, deletedBelow: 1100 }],
+      runningStatus: 'route-not-found',
+      gapProbability: 0,
+    });
     const sim = simulator;
     let logs;
-    ({ exporter, logs } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'info' } }), { clock: simulatorClock(sim) }));
+    ({ exporter, logs } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'info' } }), {
+      clock: simulatorClock(sim),
+    }));
     simulator.resetRequests();
     await exporter.runCycle();
     // 25 powers of two and 23 times 1.5, then the cycle's probe of build 1.
@@ -97,7 +112,12 @@ describe('start_at: latest', () => {
   });
 
   it('without running-status, retention past a power of two: found by the 1.5 x probes', async () => {
-    simulator = await createSimulator({ seed: 4, jobs: [{ ...JOB, history: 450, deletedBelow: 300 }], runningStatus: false, gapProbability: 0 });
+    simulator = await createSimulator({
+      seed: 4,
+      jobs: [{ ...JOB, history: 450, deletedBelow: 300 }],
+      runningStatus: false,
+      gapProbability: 0,
+    });
     ({ exporter } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' } })));
     await exporter.runCycle();
     const samples = await scrape(exporter);

@@ -77,8 +77,16 @@ describe('a state file that cannot be used refuses start-up and is left unchange
   const valid = JSON.stringify(VALID_STATE, null, 2);
   const cases: Array<[string, string | Buffer, RegExp]> = [
     ['truncated JSON', valid.slice(0, Math.floor(valid.length / 2)), /not valid JSON/],
-    ['wrong schema (a version is a string)', JSON.stringify({ ...VALID_STATE, jobs: { [JOB_ID]: { version: 'three', state: VALID_STATE.jobs[JOB_ID]?.state } } }), /unexpected content at jobs\./],
-    ['wrong schema (a newer schema version)', JSON.stringify({ ...VALID_STATE, schema_version: STATE_SCHEMA_VERSION + 1 }), /unexpected content at schema_version/],
+    [
+      'wrong schema (a version is a string)',
+      JSON.stringify({ ...VALID_STATE, jobs: { [JOB_ID]: { version: 'three', state: VALID_STATE.jobs[JOB_ID]?.state } } }),
+      /unexpected content at jobs\./,
+    ],
+    [
+      'wrong schema (a newer schema version)',
+      JSON.stringify({ ...VALID_STATE, schema_version: STATE_SCHEMA_VERSION + 1 }),
+      /unexpected content at schema_version/,
+    ],
     ['wrong schema (a JSON array)', '[1, 2, 3]', /unexpected content/],
     ['binary junk', Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 7919 + 13) % 256)), /not valid JSON/],
     ['an empty file', '', /not valid JSON/],
@@ -137,7 +145,12 @@ describe('a state directory that turns read-only under a running exporter', () =
   });
 
   it('keeps serving, counts and logs the save errors, hides the uncommitted builds, then saves and counts them once', async () => {
-    simulator = await createSimulator({ seed: 44, jobs: [{ id: JOB_ID, name: 'state-faults', history: 6, buildEverySeconds: 120 }], gapProbability: 0, token: 'state-token-NOT-A-SECRET' });
+    simulator = await createSimulator({
+      seed: 44,
+      jobs: [{ id: JOB_ID, name: 'state-faults', history: 6, buildEverySeconds: 120 }],
+      gapProbability: 0,
+      token: 'state-token-NOT-A-SECRET',
+    });
     const sim = simulator;
     const dir = tempDir();
     const stateDir = join(dir, 'state');
@@ -165,7 +178,9 @@ describe('a state directory that turns read-only under a running exporter', () =
     chmodSync(stateDir, 0o555);
     for (let i = 0; i < 6; i++) sim.advance(300);
     expect(job().finished.length).toBeGreaterThan(finishedBefore);
-    expect(await waitUntil(async () => (valueOf(await metrics(), 'codearts_exporter_state_save_errors_total') ?? 0) >= 3, 10_000)).toBe(true);
+    expect(await waitUntil(async () => (valueOf(await metrics(), 'codearts_exporter_state_save_errors_total') ?? 0) >= 3, 10_000)).toBe(
+      true,
+    );
     await sleep(1500);
 
     let samples = await metrics();
@@ -186,7 +201,9 @@ describe('a state directory that turns read-only under a running exporter', () =
     samples = await metrics();
     expect(compareAll(samples, [job()])).toEqual([]);
     // What the file holds counts each build once too: a restart would serve the same.
-    const saved = JSON.parse(readFileSync(statePath, 'utf8')) as { jobs: Record<string, { state: { cursor: number }; counters: { series: Array<{ builds: number }> } }> };
+    const saved = JSON.parse(readFileSync(statePath, 'utf8')) as {
+      jobs: Record<string, { state: { cursor: number }; counters: { series: Array<{ builds: number }> } }>;
+    };
     expect(saved.jobs[JOB_ID]?.state.cursor).toBe(job().highest);
     expect(saved.jobs[JOB_ID]?.counters.series.reduce((sum, series) => sum + series.builds, 0)).toBe(job().finished.length);
     // No save error since the directory came back.

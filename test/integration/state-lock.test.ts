@@ -82,7 +82,9 @@ describe('the state file lock', () => {
     expect(readFileSync(statePath)).toEqual(bytes);
     expect(statSync(statePath).mtimeMs).toBe(mtimeMs);
     expect(existsSync(`${statePath}.lock`)).toBe(false);
-    const counted = parseExposition(stdout).filter((s) => s.name === 'codearts_builds_total').reduce((sum, s) => sum + s.value, 0);
+    const counted = parseExposition(stdout)
+      .filter((s) => s.name === 'codearts_builds_total')
+      .reduce((sum, s) => sum + s.value, 0);
     expect(counted).toBeGreaterThan(0);
   }, 60_000);
 

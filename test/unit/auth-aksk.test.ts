@@ -35,9 +35,7 @@ beforeAll(async () => {
         },
         { keys: { [ACCESS_KEY]: SECRET_KEY, OTHERAKOTHERAKOTHER1: 'another-secret' }, now: () => Date.now() / 1000, maxSkewSeconds: 900 },
       );
-      const body = result.ok
-        ? { status: 'success', error: null, result: {} }
-        : { error_code: result.code, error_msg: result.message };
+      const body = result.ok ? { status: 'success', error: null, result: {} } : { error_code: result.code, error_msg: result.message };
       res.writeHead(result.ok ? 200 : result.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     });
@@ -128,7 +126,10 @@ describe('AK/SK signing against the gateway verifier (real HTTP on loopback)', (
   });
 
   it('rejects a signed header changed after signing, and a changed query', async () => {
-    const tampered = await send(aksk(), { path: `/v4/jobs/${JOB_ID}/1/record-info`, tamper: { 'X-Project-Id': 'ffffffffffffffffffffffffffffffff' } });
+    const tampered = await send(aksk(), {
+      path: `/v4/jobs/${JOB_ID}/1/record-info`,
+      tamper: { 'X-Project-Id': 'ffffffffffffffffffffffffffffffff' },
+    });
     expect(tampered.status).toBe(401);
     expect(tampered.body.error_code).toBe('APIGW.0301');
 

@@ -117,7 +117,10 @@ function iamAuth(cloud: FakeCloud, rec: ReturnType<typeof recorder>, overrides: 
 }
 
 /** One CodeArts call as the client makes it: authorize, send, and on 401 refresh once and resend. */
-async function callApi(cloud: FakeCloud, auth: ReturnType<typeof createIamAuth>): Promise<{ status: number; first: number; token: string }> {
+async function callApi(
+  cloud: FakeCloud,
+  auth: ReturnType<typeof createIamAuth>,
+): Promise<{ status: number; first: number; token: string }> {
   const url = new URL(`${cloud.base}/v4/jobs/${JOB_ID}/1/record-info`);
   const base = { accept: 'application/json', host: url.host };
   let headers: Record<string, string> = { ...base, ...(await auth.authorize({ method: 'GET', url, headers: base })) };
@@ -149,8 +152,20 @@ describe('IAM password token auth (real HTTP to the simulator issuer)', () => {
     expect(cloud.iamRequests()).toBe(1);
     expect(auth.expiresAt()).toBeGreaterThanOrEqual(before + 3600_000 - 1000);
     expect(auth.expiresAt()).toBeLessThanOrEqual(Date.now() + 3600_000);
-    expect(rec.tokens).toEqual([{ type: 'iam_token', outcome: 'success', iam: { endpoint: `${cloud.base}/v3/auth/tokens`, user: 'alice', domain: 'acme' }, expiresAt: auth.expiresAt() }]);
-    expect(rec.logged().find((line) => line.event === 'iam_token')).toMatchObject({ level: 'info', msg: 'iam token obtained', user: 'alice', domain: 'acme' });
+    expect(rec.tokens).toEqual([
+      {
+        type: 'iam_token',
+        outcome: 'success',
+        iam: { endpoint: `${cloud.base}/v3/auth/tokens`, user: 'alice', domain: 'acme' },
+        expiresAt: auth.expiresAt(),
+      },
+    ]);
+    expect(rec.logged().find((line) => line.event === 'iam_token')).toMatchObject({
+      level: 'info',
+      msg: 'iam token obtained',
+      user: 'alice',
+      domain: 'acme',
+    });
     expect(auth.describe()).toContain("user 'alice'");
     expectNoSecrets([...rec.lines, auth.describe()], [PASSWORD, a.token]);
   });
@@ -249,7 +264,9 @@ describe('IAM password token auth (real HTTP to the simulator issuer)', () => {
     expect((again as Error).message).toBe(message);
     expect(cloud.iamRequests()).toBe(1);
     expect(rec.tokens.map((e) => [e.outcome, e.outcome === 'failure' ? e.error.message : ''])).toEqual([['failure', message]]);
-    expect(rec.logged().some((line) => line.level === 'warn' && line.msg === 'iam token request failed' && String(line.err).includes("'alice'"))).toBe(true);
+    expect(
+      rec.logged().some((line) => line.level === 'warn' && line.msg === 'iam token request failed' && String(line.err).includes("'alice'")),
+    ).toBe(true);
     expectNoSecrets([...rec.lines, message, String((error as Error).stack)], [PASSWORD]);
   });
 
@@ -261,7 +278,9 @@ describe('IAM password token auth (real HTTP to the simulator issuer)', () => {
     const url = new URL(`${cloud.base}/x`);
     const error = (await auth.authorize({ method: 'GET', url, headers: {} }).catch((e: unknown) => e)) as Error;
     expect(error.message).toMatch(
-      new RegExp(`^IAM token request to ${cloud.base.replace(/\./g, '\\.')}/v3/auth/tokens for user 'alice' in domain 'acme' failed: network: .*ECONNREFUSED`),
+      new RegExp(
+        `^IAM token request to ${cloud.base.replace(/\./g, '\\.')}/v3/auth/tokens for user 'alice' in domain 'acme' failed: network: .*ECONNREFUSED`,
+      ),
     );
     expectNoSecrets([...rec.lines, error.message], [PASSWORD]);
   });

@@ -16,7 +16,10 @@ async function start(options: SimulatorOptions): Promise<Simulator> {
   return simulator;
 }
 
-async function getRecord(simulator: Simulator, headers: Record<string, string>): Promise<{ status: number; body: { error_code?: string; error_msg?: string } }> {
+async function getRecord(
+  simulator: Simulator,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: { error_code?: string; error_msg?: string } }> {
   const response = await fetch(`${simulator.url}/v4/jobs/${JOB}/1/record-info`, { headers });
   return { status: response.status, body: (await response.json()) as { error_code?: string; error_msg?: string } };
 }
@@ -72,7 +75,10 @@ describe('simulator auth modes', () => {
     const simulator = await start({ auth: { mode: 'aksk', keys: { 'AK-TEST': 'SK-TEST' } } });
     expect((await getRecord(simulator, signed(simulator, 'SK-TEST'))).status).toBe(200);
     expect(await getRecord(simulator, signed(simulator, 'SK-WRONG'))).toMatchObject({ status: 401, body: { error_code: 'APIGW.0301' } });
-    expect(await getRecord(simulator, { 'x-auth-token': DEFAULT_TOKEN })).toMatchObject({ status: 401, body: { error_code: 'APIGW.0301' } });
+    expect(await getRecord(simulator, { 'x-auth-token': DEFAULT_TOKEN })).toMatchObject({
+      status: 401,
+      body: { error_code: 'APIGW.0301' },
+    });
 
     simulator.setAuthClockOffset(16 * 60);
     expect(await getRecord(simulator, signed(simulator, 'SK-TEST'))).toMatchObject({ status: 401, body: { error_code: 'APIGW.0303' } });
@@ -81,7 +87,9 @@ describe('simulator auth modes', () => {
   });
 
   it('rejects meaningless auth options', async () => {
-    await expect(createSimulator({ auth: { mode: 'iam', tokenLifetimeSeconds: 0, users: [USER] } })).rejects.toThrow(/tokenLifetimeSeconds/);
+    await expect(createSimulator({ auth: { mode: 'iam', tokenLifetimeSeconds: 0, users: [USER] } })).rejects.toThrow(
+      /tokenLifetimeSeconds/,
+    );
     await expect(createSimulator({ auth: { mode: 'iam', tokenLifetimeSeconds: 5, users: [] } })).rejects.toThrow(/users/);
     await expect(createSimulator({ auth: { mode: 'aksk', keys: {} } })).rejects.toThrow(/keys/);
   });

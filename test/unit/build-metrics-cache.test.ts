@@ -56,7 +56,13 @@ describe('build metrics render cache', () => {
     const metrics = new BuildMetrics({ durationBuckets: [30], queueBuckets: [1], jobHistograms: true, recordLabels: [] });
     metrics.setJob('a', 'job-a');
     const counters = { series: [], triggers: {} };
-    const state = { ...emptyJobState(), cursor: 7, pending: [7], last: { buildNo: 6, result: 'success' as const, finishedAt: 1000, durationSeconds: 12 }, lastSuccessAt: 1000 };
+    const state = {
+      ...emptyJobState(),
+      cursor: 7,
+      pending: [7],
+      last: { buildNo: 6, result: 'success' as const, finishedAt: 1000, durationSeconds: 12 },
+      lastSuccessAt: 1000,
+    };
     metrics.show('a', { counters, state });
     const before = await metrics.renderAsync();
     metrics.show('a', { counters, state: structuredClone(state) });

@@ -18,7 +18,9 @@ describe('commit', () => {
     const delta = toDelta({ counted, queued: [], next: { ...emptyJobState(), cursor: 1 } });
     const stored = await commitDelta(store, { emit: (event) => events.push(event) }, JOB, { version: 0, state: emptyJobState() }, delta);
     expect(stored?.version).toBe(1);
-    expect(stored?.counters.series).toEqual([{ result: 'success', labels: [], builds: 1, duration: { buckets: { '60': 1 }, sumMs: 5000, count: 1 } }]);
+    expect(stored?.counters.series).toEqual([
+      { result: 'success', labels: [], builds: 1, duration: { buckets: { '60': 1 }, sumMs: 5000, count: 1 } },
+    ]);
     expect(events).toEqual([{ type: 'job_committed', job: JOB, stored, counted }]);
   });
 
@@ -28,7 +30,15 @@ describe('commit', () => {
     const state = { ...emptyJobState(), cursor: 4, pending: [4] };
     expect(isEmptyDelta(toDelta({ counted: [], queued: [], next: structuredClone(state) }), state)).toBe(true);
     expect(isEmptyDelta(toDelta({ counted: [], queued: [{ buildNo: 4, seconds: 1 }], next: state }), state)).toBe(false);
-    expect(await commitDelta(store, { emit: (event) => events.push(event) }, JOB, { version: 3, state }, toDelta({ counted: [], queued: [], next: state }))).toBeUndefined();
+    expect(
+      await commitDelta(
+        store,
+        { emit: (event) => events.push(event) },
+        JOB,
+        { version: 3, state },
+        toDelta({ counted: [], queued: [], next: state }),
+      ),
+    ).toBeUndefined();
     expect(events).toEqual([]);
     expect((await store.load()).size).toBe(0);
   });
@@ -38,7 +48,9 @@ describe('commit', () => {
     await store.commit(JOB.id, 0, toDelta({ counted: [], queued: [], next: emptyJobState() }));
     const events: PollerEvent[] = [];
     const delta = toDelta({ counted: [], queued: [], next: { ...emptyJobState(), cursor: 9 } });
-    await expect(commitDelta(store, { emit: (event) => events.push(event) }, JOB, { version: 0, state: emptyJobState() }, delta)).rejects.toBeInstanceOf(StaleVersionError);
+    await expect(
+      commitDelta(store, { emit: (event) => events.push(event) }, JOB, { version: 0, state: emptyJobState() }, delta),
+    ).rejects.toBeInstanceOf(StaleVersionError);
     expect(events).toEqual([]);
   });
 });

@@ -101,7 +101,9 @@ describe('docker-compose.yml: exporter', () => {
     expect(containerPorts(exporter)).toEqual([DEFAULT_PORT]);
     expect(mountTarget(exporter, './config/exporter.yml')).toBe(flag(imageCmd, '--config'));
     expect(mountSource(exporter, '/app/data')).toBeDefined();
-    expect(dockerfile.getInstructions().some((i) => i.getKeyword() === 'VOLUME' && i.getArgumentsContent()?.includes('/app/data'))).toBe(true);
+    expect(dockerfile.getInstructions().some((i) => i.getKeyword() === 'VOLUME' && i.getArgumentsContent()?.includes('/app/data'))).toBe(
+      true,
+    );
   });
 
   it('passes CODEARTS_TOKEN from the environment', () => {
@@ -171,7 +173,10 @@ describe('docker-compose.yml: no open doors', () => {
     // Compose turns $$ into $; the script must end by handing over to Grafana's own entrypoint.
     const script = entrypoint[2]!.replaceAll('$$', '$');
     expect(script).toMatch(/exec \/run\.sh$/);
-    return spawnSync('sh', ['-c', script.replace(/exec \/run\.sh$/, replacement)], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+    return spawnSync('sh', ['-c', script.replace(/exec \/run\.sh$/, replacement)], {
+      env: { PATH: process.env.PATH, ...env },
+      encoding: 'utf8',
+    });
   };
 
   it('publishes every port on 127.0.0.1 only', () => {

@@ -172,51 +172,118 @@ jobs: [{ id: ${JOB_A} }]
   });
 
   it('accepts start_at as a build number and job names', () => {
-    const config = parse(`${MINIMAL}    name: backend ci/ñ\npoll:\n  start_at: 42\n  timezone: Asia/Shanghai\n  schedule: "0 */5 * * * *"\n`);
+    const config = parse(
+      `${MINIMAL}    name: backend ci/ñ\npoll:\n  start_at: 42\n  timezone: Asia/Shanghai\n  schedule: "0 */5 * * * *"\n`,
+    );
     expect(config.poll).toMatchObject({ start_at: 42, timezone: 'Asia/Shanghai', schedule: '0 */5 * * * *' });
     expect(config.jobs).toEqual([{ id: JOB_A, name: 'backend ci/ñ' }]);
   });
 
   it('treats an empty file as an empty mapping', () => {
-    expect(problems('')).toEqual(['codearts.auth: exactly one of token, iam, aksk is required', 'jobs: at least one job is required (or projects to discover jobs from)']);
+    expect(problems('')).toEqual([
+      'codearts.auth: exactly one of token, iam, aksk is required',
+      'jobs: at least one job is required (or projects to discover jobs from)',
+    ]);
   });
 });
 
 describe('parseConfigText: invalid configs name the key path', () => {
   it.each([
-    ['retry.max_delay < min_delay', withBlock('codearts', '  retry: { min_delay: 30s, max_delay: 10s }'), 'codearts.retry.max_delay: must be >= min_delay (30s)'],
+    [
+      'retry.max_delay < min_delay',
+      withBlock('codearts', '  retry: { min_delay: 30s, max_delay: 10s }'),
+      'codearts.retry.max_delay: must be >= min_delay (30s)',
+    ],
     ['retry.retries too large', withBlock('codearts', '  retry: { retries: 11 }'), 'codearts.retry.retries: must be <= 10'],
     ['retry not a mapping', withBlock('codearts', '  retry: 5'), 'codearts.retry: must be a mapping'],
     ['bad region', withBlock('codearts', '  region: North'), 'codearts.region: must be a region id such as cn-north-4'],
     ['non-http endpoint', withBlock('codearts', '  endpoint: ftp://example.com'), 'codearts.endpoint: must be an http(s) URL'],
     ['endpoint not a URL', withBlock('codearts', '  endpoint: example.com'), 'codearts.endpoint: must be an http(s) URL'],
-    ['endpoint with credentials', withBlock('codearts', '  endpoint: https://u:p@example.com'), 'codearts.endpoint: must not contain credentials'],
-    ['endpoint with query', withBlock('codearts', '  endpoint: https://example.com/?a=1'), 'codearts.endpoint: must not contain a query or fragment'],
+    [
+      'endpoint with credentials',
+      withBlock('codearts', '  endpoint: https://u:p@example.com'),
+      'codearts.endpoint: must not contain credentials',
+    ],
+    [
+      'endpoint with query',
+      withBlock('codearts', '  endpoint: https://example.com/?a=1'),
+      'codearts.endpoint: must not contain a query or fragment',
+    ],
     ['record_api', withBlock('codearts', '  record_api: v5'), 'codearts.record_api: must be one of v4, v1'],
-    ['request_timeout', withBlock('codearts', '  request_timeout: soon'), 'codearts.request_timeout: invalid duration "soon": use a number of seconds or a string like 500ms, 10s, 5m, 1h, 7d, 2w, 1m30s'],
+    [
+      'request_timeout',
+      withBlock('codearts', '  request_timeout: soon'),
+      'codearts.request_timeout: invalid duration "soon": use a number of seconds or a string like 500ms, 10s, 5m, 1h, 7d, 2w, 1m30s',
+    ],
     ['request_timeout zero', withBlock('codearts', '  request_timeout: 0'), 'codearts.request_timeout: must be greater than 0'],
-    ['request_timeout type', withBlock('codearts', '  request_timeout: true'), 'codearts.request_timeout: must be a duration such as 500ms, 10s, 5m, 7d or a number of seconds'],
+    [
+      'request_timeout type',
+      withBlock('codearts', '  request_timeout: true'),
+      'codearts.request_timeout: must be a duration such as 500ms, 10s, 5m, 7d or a number of seconds',
+    ],
     ['max_concurrency zero', withBlock('codearts', '  max_concurrency: 0'), 'codearts.max_concurrency: must be >= 1'],
     ['max_concurrency fraction', withBlock('codearts', '  max_concurrency: 1.5'), 'codearts.max_concurrency: must be an integer'],
     ['max_requests_per_second', withBlock('codearts', '  max_requests_per_second: 0'), 'codearts.max_requests_per_second: must be > 0'],
-    ['not_found_codes', withBlock('codearts', '  not_found_codes: ["no spaces"]'), 'codearts.not_found_codes[0]: must be an error code such as CB.00031006'],
+    [
+      'not_found_codes',
+      withBlock('codearts', '  not_found_codes: ["no spaces"]'),
+      'codearts.not_found_codes[0]: must be an error code such as CB.00031006',
+    ],
     ['no auth', `jobs: [{ id: ${JOB_A} }]`, 'codearts.auth: exactly one of token, iam, aksk is required'],
-    ['two auths', withBlock('codearts', '    aksk: { access_key: a, secret_key: b }').replace('codearts:\n    aksk', 'codearts:\n  auth:\n    aksk').replace(/\n {2}auth:\n {4}token/, '\n    token'), 'codearts.auth: exactly one of token, iam, aksk is required (got token, aksk)'],
+    [
+      'two auths',
+      withBlock('codearts', '    aksk: { access_key: a, secret_key: b }')
+        .replace('codearts:\n    aksk', 'codearts:\n  auth:\n    aksk')
+        .replace(/\n {2}auth:\n {4}token/, '\n    token'),
+      'codearts.auth: exactly one of token, iam, aksk is required (got token, aksk)',
+    ],
     ['unknown auth key', MINIMAL.replace('    token:', '    foo: 1\n    token:'), 'codearts.auth.foo: unknown key'],
-    ['iam user missing', `codearts:\n  auth:\n    iam: { domain: d, password: p }\njobs: [{ id: ${JOB_A} }]`, 'codearts.auth.iam.user: is required'],
-    ['iam password missing', `codearts:\n  auth:\n    iam: { domain: d, user: u }\njobs: [{ id: ${JOB_A} }]`, 'codearts.auth.iam.password: is required (or password_file)'],
-    ['iam project and project_id', `codearts:\n  auth:\n    iam: { domain: d, user: u, password: p, project: a, project_id: b }\njobs: [{ id: ${JOB_A} }]`, 'codearts.auth.iam: give project or project_id, not both'],
-    ['iam unknown key', `codearts:\n  auth:\n    iam: { domain: d, user: u, password: p, tenant: x }\njobs: [{ id: ${JOB_A} }]`, 'codearts.auth.iam.tenant: unknown key'],
-    ['aksk secret missing', `codearts:\n  auth:\n    aksk: { access_key: a }\njobs: [{ id: ${JOB_A} }]`, 'codearts.auth.aksk.secret_key: is required (or secret_key_file)'],
+    [
+      'iam user missing',
+      `codearts:\n  auth:\n    iam: { domain: d, password: p }\njobs: [{ id: ${JOB_A} }]`,
+      'codearts.auth.iam.user: is required',
+    ],
+    [
+      'iam password missing',
+      `codearts:\n  auth:\n    iam: { domain: d, user: u }\njobs: [{ id: ${JOB_A} }]`,
+      'codearts.auth.iam.password: is required (or password_file)',
+    ],
+    [
+      'iam project and project_id',
+      `codearts:\n  auth:\n    iam: { domain: d, user: u, password: p, project: a, project_id: b }\njobs: [{ id: ${JOB_A} }]`,
+      'codearts.auth.iam: give project or project_id, not both',
+    ],
+    [
+      'iam unknown key',
+      `codearts:\n  auth:\n    iam: { domain: d, user: u, password: p, tenant: x }\njobs: [{ id: ${JOB_A} }]`,
+      'codearts.auth.iam.tenant: unknown key',
+    ],
+    [
+      'aksk secret missing',
+      `codearts:\n  auth:\n    aksk: { access_key: a }\njobs: [{ id: ${JOB_A} }]`,
+      'codearts.auth.aksk.secret_key: is required (or secret_key_file)',
+    ],
     ['empty token', MINIMAL.replace(TOKEN, '""'), 'codearts.auth.token: must not be empty'],
     ['unknown codearts key', withBlock('codearts', '  verbose: true'), 'codearts.verbose: unknown key'],
     ['bad cron', withBlock('poll', '  schedule: every minute'), 'poll.schedule: invalid cron expression "every minute"'],
     ['bad time zone', withBlock('poll', '  timezone: Mars/Olympus'), 'poll.timezone: unknown time zone "Mars/Olympus"'],
     ['start_at zero', withBlock('poll', '  start_at: 0'), 'poll.start_at: must be "latest" or a build number (a positive integer)'],
     ['start_at word', withBlock('poll', '  start_at: newest'), 'poll.start_at: must be "latest" or a build number (a positive integer)'],
-    ['max_builds_per_job_per_cycle', withBlock('poll', '  max_builds_per_job_per_cycle: 0'), 'poll.max_builds_per_job_per_cycle: must be >= 1'],
-    ['max_pending_age too short', withBlock('poll', '  max_pending_age: 10m'), 'poll.max_pending_age: must be at least 1h (builds run for hours; a shorter age would give up running builds)'],
-    ['max_pending_age not a duration', withBlock('poll', '  max_pending_age: forever'), 'poll.max_pending_age: invalid duration "forever": use a number of seconds or a string like 500ms, 10s, 5m, 1h, 7d, 2w, 1m30s'],
+    [
+      'max_builds_per_job_per_cycle',
+      withBlock('poll', '  max_builds_per_job_per_cycle: 0'),
+      'poll.max_builds_per_job_per_cycle: must be >= 1',
+    ],
+    [
+      'max_pending_age too short',
+      withBlock('poll', '  max_pending_age: 10m'),
+      'poll.max_pending_age: must be at least 1h (builds run for hours; a shorter age would give up running builds)',
+    ],
+    [
+      'max_pending_age not a duration',
+      withBlock('poll', '  max_pending_age: forever'),
+      'poll.max_pending_age: invalid duration "forever": use a number of seconds or a string like 500ms, 10s, 5m, 1h, 7d, 2w, 1m30s',
+    ],
     ['unknown poll key', withBlock('poll', '  interval: 30s'), 'poll.interval: unknown key'],
     ['no jobs key', `codearts: { auth: { token: t } }`, 'jobs: at least one job is required (or projects to discover jobs from)'],
     ['empty jobs', `codearts: { auth: { token: t } }\njobs: []`, 'jobs: at least one job is required (or projects to discover jobs from)'],
@@ -224,11 +291,27 @@ describe('parseConfigText: invalid configs name the key path', () => {
     ['bad job id', `${MINIMAL}  - id: ${JOB_B}\n  - id: abc\n`, 'jobs[2].id: must be 32 letters or digits'],
     ['duplicate job id', `${MINIMAL}  - id: ${JOB_B}\n  - id: ${JOB_A}\n`, 'jobs[2].id: duplicate job id (same as jobs[0].id)'],
     ['job name with a line break', `${MINIMAL}    name: "a\\nb"\n`, 'jobs[0].name: must be 1 to 128 characters without control characters'],
-    ['job name too long', `${MINIMAL}    name: ${'x'.repeat(129)}\n`, 'jobs[0].name: must be 1 to 128 characters without control characters'],
+    [
+      'job name too long',
+      `${MINIMAL}    name: ${'x'.repeat(129)}\n`,
+      'jobs[0].name: must be 1 to 128 characters without control characters',
+    ],
     ['unknown job key', `${MINIMAL}    labels: {}\n`, 'jobs[0].labels: unknown key'],
-    ['unknown record label', withBlock('metrics', '  record_labels: [branch, commit]'), 'metrics.record_labels[1]: must be one of branch, repo_name, build_type, build_config_type, executor'],
-    ['duplicate record label', withBlock('metrics', '  record_labels: [branch, executor, branch]'), 'metrics.record_labels[2]: duplicate label branch'],
-    ['buckets not increasing', withBlock('metrics', '  duration_buckets: [30, 60, 60]'), 'metrics.duration_buckets[2]: must be greater than the previous bucket (60)'],
+    [
+      'unknown record label',
+      withBlock('metrics', '  record_labels: [branch, commit]'),
+      'metrics.record_labels[1]: must be one of branch, repo_name, build_type, build_config_type, executor',
+    ],
+    [
+      'duplicate record label',
+      withBlock('metrics', '  record_labels: [branch, executor, branch]'),
+      'metrics.record_labels[2]: duplicate label branch',
+    ],
+    [
+      'buckets not increasing',
+      withBlock('metrics', '  duration_buckets: [30, 60, 60]'),
+      'metrics.duration_buckets[2]: must be greater than the previous bucket (60)',
+    ],
     ['negative bucket', withBlock('metrics', '  queue_buckets: [-1, 5]'), 'metrics.queue_buckets[0]: must be > 0'],
     ['empty buckets', withBlock('metrics', '  queue_buckets: []'), 'metrics.queue_buckets: must not be empty'],
     ['job_histograms', withBlock('metrics', '  job_histograms: sometimes'), 'metrics.job_histograms: must be true or false'],
@@ -238,8 +321,16 @@ describe('parseConfigText: invalid configs name the key path', () => {
     ['log.level', withBlock('log', '  level: loud'), 'log.level: must be one of fatal, error, warn, info, debug, trace, silent'],
     ['log.format', withBlock('log', '  format: yaml'), 'log.format: must be one of json, text'],
     ['unknown log key', withBlock('log', '  colour: true'), 'log.colour: unknown key'],
-    ['request_timeout beyond a timer', withBlock('codearts', '  request_timeout: 30d'), 'codearts.request_timeout: duration too large (at most 24d20h31m23.647s)'],
-    ['keep_removed_jobs beyond a year', withBlock('state', '  keep_removed_jobs: 400d'), 'state.keep_removed_jobs: duration too large (at most 366d)'],
+    [
+      'request_timeout beyond a timer',
+      withBlock('codearts', '  request_timeout: 30d'),
+      'codearts.request_timeout: duration too large (at most 24d20h31m23.647s)',
+    ],
+    [
+      'keep_removed_jobs beyond a year',
+      withBlock('state', '  keep_removed_jobs: 400d'),
+      'state.keep_removed_jobs: duration too large (at most 366d)',
+    ],
     ['unknown top-level key', `${MINIMAL}logs:\n  level: info\n`, 'logs: unknown key (did you mean "log"?)'],
     ['root not a mapping', '- a\n- b\n', '(root): must be a mapping'],
   ])('%s', (_name, text, expected) => {
@@ -319,10 +410,13 @@ describe('environment interpolation', () => {
   });
 
   it('turns interpolated numbers and booleans into their types', () => {
-    const config = parse(`${MINIMAL}server: { port: "\${PORT:-9100}" }\nmetrics: { job_histograms: "\${H}" }\npoll: { start_at: "\${S}" }\n`, {
-      H: 'false',
-      S: '7',
-    });
+    const config = parse(
+      `${MINIMAL}server: { port: "\${PORT:-9100}" }\nmetrics: { job_histograms: "\${H}" }\npoll: { start_at: "\${S}" }\n`,
+      {
+        H: 'false',
+        S: '7',
+      },
+    );
     expect(config.server.port).toBe(9100);
     expect(config.metrics.job_histograms).toBe(false);
     expect(config.poll.start_at).toBe(7);
@@ -341,7 +435,12 @@ describe('environment interpolation', () => {
   });
 
   it('escapes $${ as a literal ${', () => {
-    expect(parse(MINIMAL.replace(TOKEN, () => 'a$${b}'), {}).codearts.auth).toEqual({ kind: 'token', token: 'a${b}' });
+    expect(
+      parse(
+        MINIMAL.replace(TOKEN, () => 'a$${b}'),
+        {},
+      ).codearts.auth,
+    ).toEqual({ kind: 'token', token: 'a${b}' });
   });
 });
 
@@ -371,8 +470,16 @@ describe('secret *_file twins', () => {
 
   it.each([
     ['token', `    token: x\n    token_file: /f`, 'codearts.auth.token: give token or token_file, not both'],
-    ['password', `    iam: { domain: d, user: u, password: x, password_file: /f }`, 'codearts.auth.iam.password: give password or password_file, not both'],
-    ['secret_key', `    aksk: { access_key: a, secret_key: x, secret_key_file: /f }`, 'codearts.auth.aksk.secret_key: give secret_key or secret_key_file, not both'],
+    [
+      'password',
+      `    iam: { domain: d, user: u, password: x, password_file: /f }`,
+      'codearts.auth.iam.password: give password or password_file, not both',
+    ],
+    [
+      'secret_key',
+      `    aksk: { access_key: a, secret_key: x, secret_key_file: /f }`,
+      'codearts.auth.aksk.secret_key: give secret_key or secret_key_file, not both',
+    ],
   ])('rejects both %s and its _file', (_name, block, expected) => {
     expect(problems(auth(block))).toEqual([expected]);
   });
@@ -424,9 +531,21 @@ describe('misspelt keys get a suggestion', () => {
     ['a dash for an underscore', withBlock('poll', '  start-at: latest'), 'poll.start-at: unknown key (did you mean "start_at"?)'],
     ['inside a list item', `${MINIMAL}    nmae: backend\n`, 'jobs[0].nmae: unknown key (did you mean "name"?)'],
     ['a nested block', withBlock('codearts', '  retry: { retires: 2 }'), 'codearts.retry.retires: unknown key (did you mean "retries"?)'],
-    ['an auth key', MINIMAL.replace('    token:', '    tokn_file: /x\n    token:'), 'codearts.auth.tokn_file: unknown key (did you mean "token_file"?)'],
-    ['an iam key', `codearts:\n  auth:\n    iam: { domain: d, user: u, pasword: p }\njobs: [{ id: ${JOB_A} }]`, 'codearts.auth.iam.pasword: unknown key (did you mean "password"?)'],
-    ['a projects key', `codearts: { auth: { token: t } }\nprojects: [{ id: ${JOB_A}, exlude: x }]`, 'projects[0].exlude: unknown key (did you mean "exclude"?)'],
+    [
+      'an auth key',
+      MINIMAL.replace('    token:', '    tokn_file: /x\n    token:'),
+      'codearts.auth.tokn_file: unknown key (did you mean "token_file"?)',
+    ],
+    [
+      'an iam key',
+      `codearts:\n  auth:\n    iam: { domain: d, user: u, pasword: p }\njobs: [{ id: ${JOB_A} }]`,
+      'codearts.auth.iam.pasword: unknown key (did you mean "password"?)',
+    ],
+    [
+      'a projects key',
+      `codearts: { auth: { token: t } }\nprojects: [{ id: ${JOB_A}, exlude: x }]`,
+      'projects[0].exlude: unknown key (did you mean "exclude"?)',
+    ],
   ])('%s', (_name, text, expected) => {
     expect(problems(text)).toContain(expected);
   });

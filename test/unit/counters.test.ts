@@ -49,13 +49,19 @@ describe('counters', () => {
   });
 
   it('moving to another layout restarts only the families it shapes', () => {
-    const counters = countDelta(emptyCounters(), { counted: [build(1, 'success', 'main', { durationSeconds: 1, queueSeconds: 1 })], queued: [] }, LAYOUT);
+    const counters = countDelta(
+      emptyCounters(),
+      { counted: [build(1, 'success', 'main', { durationSeconds: 1, queueSeconds: 1 })], queued: [] },
+      LAYOUT,
+    );
     expect(adaptCounters(counters, LAYOUT, LAYOUT)).toEqual({ counters, reset: [] });
     expect(adaptCounters(counters, LAYOUT, { ...LAYOUT, recordLabels: [] })).toEqual({
       counters: { series: [], triggers: counters.triggers, queue: counters.queue },
       reset: ['builds', 'duration'],
     });
-    expect(adaptCounters(counters, LAYOUT, { ...LAYOUT, durationBuckets: [1] }).counters.series).toEqual([{ result: 'success', labels: ['main'], builds: 1 }]);
+    expect(adaptCounters(counters, LAYOUT, { ...LAYOUT, durationBuckets: [1] }).counters.series).toEqual([
+      { result: 'success', labels: ['main'], builds: 1 },
+    ]);
     expect(adaptCounters(counters, LAYOUT, { ...LAYOUT, queueBuckets: [5] })).toEqual({
       counters: { series: counters.series, triggers: counters.triggers },
       reset: ['queue'],

@@ -116,7 +116,10 @@ describe('dashboards: structure', () => {
     for (const { dashboard } of DASHBOARDS) {
       const panels = allPanels(dashboard);
       const ids = panels.map((p) => p.id);
-      expect(ids.every((id) => Number.isInteger(id)), dashboard.uid).toBe(true);
+      expect(
+        ids.every((id) => Number.isInteger(id)),
+        dashboard.uid,
+      ).toBe(true);
       expect(new Set(ids).size, dashboard.uid).toBe(ids.length);
       for (const panel of panels) {
         const pos = panel.gridPos;
@@ -230,13 +233,18 @@ describe('dashboards: structure', () => {
   it('build percentiles with histogram_quantile over sum by (le, ...) of the buckets', () => {
     for (const query of dashboardQueries(DASHBOARDS)) {
       if (!query.expr.includes('histogram_quantile')) continue;
-      expect(query.expr, query.panelTitle).toMatch(/histogram_quantile\(0\.\d+, sum by \(le(, [a-z_]+)*\) \((increase|rate)\([a-z_]+_bucket\{/);
+      expect(query.expr, query.panelTitle).toMatch(
+        /histogram_quantile\(0\.\d+, sum by \(le(, [a-z_]+)*\) \((increase|rate)\([a-z_]+_bucket\{/,
+      );
     }
   });
 });
 
 describe('dashboards: panels per issue 4', () => {
-  const titles = (uid: string): string[] => panelsOf(uid).filter((p) => !isRow(p)).map((p) => p.title ?? '');
+  const titles = (uid: string): string[] =>
+    panelsOf(uid)
+      .filter((p) => !isRow(p))
+      .map((p) => p.title ?? '');
   const exprs = (uid: string): string =>
     dashboardQueries(DASHBOARDS)
       .filter((q) => q.dashboardUid === uid)
@@ -245,10 +253,23 @@ describe('dashboards: panels per issue 4', () => {
 
   it('overview: builds by result, success rate per job, duration p50/p95 per job, queue p95, in progress, jobs table', () => {
     const t = titles('codearts-build-overview');
-    expect(t).toEqual(expect.arrayContaining(['Builds by result', 'Success rate per job (rolling 24 h)', 'Build duration p50 / p95 per job (rolling 24 h)', 'Queue time p95', 'Builds in progress', 'Jobs']));
+    expect(t).toEqual(
+      expect.arrayContaining([
+        'Builds by result',
+        'Success rate per job (rolling 24 h)',
+        'Build duration p50 / p95 per job (rolling 24 h)',
+        'Queue time p95',
+        'Builds in progress',
+        'Jobs',
+      ]),
+    );
     const table = panelsOf('codearts-build-overview').find((p) => p.type === 'table');
     const tableExprs = (table?.targets ?? []).map((target) => target.expr).join('\n');
-    for (const metric of ['codearts_build_last_status', 'codearts_build_last_duration_seconds', 'codearts_build_last_success_timestamp_seconds']) {
+    for (const metric of [
+      'codearts_build_last_status',
+      'codearts_build_last_duration_seconds',
+      'codearts_build_last_success_timestamp_seconds',
+    ]) {
       expect(tableExprs).toContain(metric);
     }
     expect(exprs('codearts-build-overview')).toContain('sum by (le, job_name) (increase(codearts_build_duration_seconds_bucket');
@@ -291,7 +312,8 @@ describe('dashboards and alerts: metric names', () => {
     }
     for (const { dashboard } of DASHBOARDS) {
       for (const variable of dashboard.templating.list) {
-        for (const name of variableQueryMetricNames(variable)) expect(known.has(name), `${dashboard.uid} $${variable.name}: ${name}`).toBe(true);
+        for (const name of variableQueryMetricNames(variable))
+          expect(known.has(name), `${dashboard.uid} $${variable.name}: ${name}`).toBe(true);
       }
     }
     for (const rule of allRules()) {
@@ -309,7 +331,10 @@ describe('dashboards and alerts: metric names', () => {
         if (!entry) continue;
         const labels = [...selector.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)/g)].map((m) => m[1] as string);
         for (const label of labels) {
-          expect(['job', 'instance', ...entry.labels, ...(entry.type === 'histogram' ? ['le'] : [])], `${query.panelTitle}: ${selector}`).toContain(label);
+          expect(
+            ['job', 'instance', ...entry.labels, ...(entry.type === 'histogram' ? ['le'] : [])],
+            `${query.panelTitle}: ${selector}`,
+          ).toContain(label);
         }
       }
     }
@@ -319,7 +344,10 @@ describe('dashboards and alerts: metric names', () => {
     const used = new Set(dashboardQueries(DASHBOARDS).flatMap((q) => extractMetricNames(q.expr)));
     for (const entry of METRIC_CATALOG.filter((m) => !NOT_ON_A_DASHBOARD_YET.includes(m.name))) {
       const names = entry.type === 'histogram' ? [`${entry.name}_bucket`, `${entry.name}_count`, `${entry.name}_sum`] : [entry.name];
-      expect(names.some((n) => used.has(n)), entry.name).toBe(true);
+      expect(
+        names.some((n) => used.has(n)),
+        entry.name,
+      ).toBe(true);
     }
     for (const name of PROCESS_METRICS) expect(used.has(name), name).toBe(true);
   });
@@ -332,16 +360,28 @@ describe('promql helpers', () => {
         'histogram_quantile(0.95, sum by (le, job_name) (increase(codearts_build_duration_seconds_bucket{job=~"$job", result="success"}[$__range])))',
       ),
     ).toEqual(['codearts_build_duration_seconds_bucket']);
-    expect(extractMetricNames('sum without (instance) (rate(a_total[5m] offset 1h)) / on (job) group_left (version) b_info')).toEqual(['a_total', 'b_info']);
-    expect(extractMetricNames('time() - max(x_seconds > 0) or vector(0) and absent(up{job="a"}) unless 1e3 > bool y')).toEqual(['x_seconds', 'up', 'y']);
-    expect(extractMetricNames('{__name__="named_metric", job="x"} + label_replace(z, "dst", "$1", "src", "(.*)")')).toEqual(['named_metric', 'z']);
-    expect(extractMetricNames('job_name:codearts_no_success_threshold_seconds:config')).toEqual(['job_name:codearts_no_success_threshold_seconds:config']);
+    expect(extractMetricNames('sum without (instance) (rate(a_total[5m] offset 1h)) / on (job) group_left (version) b_info')).toEqual([
+      'a_total',
+      'b_info',
+    ]);
+    expect(extractMetricNames('time() - max(x_seconds > 0) or vector(0) and absent(up{job="a"}) unless 1e3 > bool y')).toEqual([
+      'x_seconds',
+      'up',
+      'y',
+    ]);
+    expect(extractMetricNames('{__name__="named_metric", job="x"} + label_replace(z, "dst", "$1", "src", "(.*)")')).toEqual([
+      'named_metric',
+      'z',
+    ]);
+    expect(extractMetricNames('job_name:codearts_no_success_threshold_seconds:config')).toEqual([
+      'job_name:codearts_no_success_threshold_seconds:config',
+    ]);
   });
 
   it('substitute Grafana macros and variables', () => {
-    expect(substituteGrafanaMacros('increase(x{job=~"$job", job_name=~"${job_name}"}[$__range]) / rate(y[$__rate_interval]) + z[$__interval]')).toBe(
-      'increase(x{job=~".+", job_name=~".+"}[1h]) / rate(y[5m]) + z[1m]',
-    );
+    expect(
+      substituteGrafanaMacros('increase(x{job=~"$job", job_name=~"${job_name}"}[$__range]) / rate(y[$__rate_interval]) + z[$__interval]'),
+    ).toBe('increase(x{job=~".+", job_name=~".+"}[1h]) / rate(y[5m]) + z[1m]');
     // Grafana's escaping: a regex backslash, doubled inside the PromQL string literal.
     expect(substituteGrafanaMacros('x{job_name=~"$job_name", job=~"$job"}', { variables: { job_name: escapeRegex('a.b+c') } })).toBe(
       'x{job_name=~"a\\\\.b\\\\+c", job=~".+"}',
@@ -392,7 +432,9 @@ describe('grafana provisioning', () => {
     services: Record<string, { volumes?: Array<string | { source?: string; target?: string }>; ports?: string[] }>;
   };
   const grafanaMounts = (compose.services.grafana?.volumes ?? []).map((v) =>
-    typeof v === 'string' ? { source: v.split(':')[0] ?? '', target: v.split(':')[1] ?? '' } : { source: v.source ?? '', target: v.target ?? '' },
+    typeof v === 'string'
+      ? { source: v.split(':')[0] ?? '', target: v.split(':')[1] ?? '' }
+      : { source: v.source ?? '', target: v.target ?? '' },
   );
   const mountTarget = (source: string): string | undefined => grafanaMounts.find((m) => m.source.replace(/\/$/, '') === source)?.target;
 
@@ -419,7 +461,7 @@ describe('grafana provisioning', () => {
     expect(mountTarget('./grafana/dashboards')).toBe(provider.options.path);
   });
 
-  it('provides a default Prometheus data source the dashboards\' datasource variable can pick', () => {
+  it("provides a default Prometheus data source the dashboards' datasource variable can pick", () => {
     expect(datasources.apiVersion).toBe(1);
     const prometheus = datasources.datasources.find((d) => d.type === 'prometheus');
     expect(prometheus?.uid).toBe('prometheus');
@@ -435,7 +477,7 @@ describe('grafana provisioning', () => {
     expect(compose.services.prometheus?.ports?.map(String).some((p) => p.endsWith(`:${url.port}`) || p === url.port)).toBe(true);
   });
 
-  it('sets the data source scrape interval to the exporter\'s scrape interval', () => {
+  it("sets the data source scrape interval to the exporter's scrape interval", () => {
     const prom = parseYaml(readFileSync(join(REPO_ROOT, 'config/prometheus.yml'), 'utf8')) as {
       global?: { scrape_interval?: string };
       scrape_configs: Array<{ job_name: string; scrape_interval?: string }>;

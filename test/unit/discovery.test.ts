@@ -52,7 +52,11 @@ describe('job discovery', () => {
     expect(names(await found.discover())).toHaveLength(4);
     simulator.inject('500', { probability: 1, endpoint: 'job-list' });
     expect(names(await found.discover())).toHaveLength(4);
-    expect(events.filter((event) => event.type === 'project_failed').map((event) => (event.type === 'project_failed' ? [event.projectId, event.keptJobs] : []))).toEqual([
+    expect(
+      events
+        .filter((event) => event.type === 'project_failed')
+        .map((event) => (event.type === 'project_failed' ? [event.projectId, event.keptJobs] : [])),
+    ).toEqual([
       [P1, 3],
       [P2, 1],
     ]);

@@ -22,7 +22,7 @@ function execForm(instruction: Instruction): string[] | undefined {
   if (!raw.startsWith('[')) return undefined;
   try {
     const parsed: unknown = JSON.parse(raw);
-    return Array.isArray(parsed) && parsed.every((s) => typeof s === 'string') ? (parsed) : undefined;
+    return Array.isArray(parsed) && parsed.every((s) => typeof s === 'string') ? parsed : undefined;
   } catch {
     return undefined;
   }
@@ -66,11 +66,18 @@ describe('Dockerfile', () => {
       const stage = froms.filter((f) => f.getRange().start.line <= line).at(-1);
       return stage?.getBuildStage() === fromStage && keyword(i) === 'RUN';
     });
-    expect(stageRuns.map(args).some((r) => /npm ci\b.*--omit=dev/.test(r)), `stage ${fromStage}`).toBe(true);
+    expect(
+      stageRuns.map(args).some((r) => /npm ci\b.*--omit=dev/.test(r)),
+      `stage ${fromStage}`,
+    ).toBe(true);
   });
 
   it('sets NODE_ENV=production in the runtime stage', () => {
-    expect(inFinal('ENV').map(args).some((e) => /NODE_ENV[= ]production/.test(e))).toBe(true);
+    expect(
+      inFinal('ENV')
+        .map(args)
+        .some((e) => /NODE_ENV[= ]production/.test(e)),
+    ).toBe(true);
   });
 
   it('runs as a numeric non-root user in the final stage', () => {
@@ -96,7 +103,11 @@ describe('Dockerfile', () => {
     expect(entry, 'ENTRYPOINT must be exec form').toBeDefined();
     expect(command, 'CMD must be exec form').toBeDefined();
     expect(entry).toEqual(['/sbin/tini', '--']);
-    expect(inFinal('RUN').map(args).some((r) => /apk add --no-cache .*\btini\b/.test(r))).toBe(true);
+    expect(
+      inFinal('RUN')
+        .map(args)
+        .some((r) => /apk add --no-cache .*\btini\b/.test(r)),
+    ).toBe(true);
     expect(command).toEqual(['node', 'dist/cli.js', 'run', '--config', '/app/config/exporter.yml']);
     for (const i of [...instructions.filter((x) => ['CMD', 'ENTRYPOINT'].includes(keyword(x)))]) {
       expect(args(i)).not.toMatch(/npm\W+(start|run)/);
@@ -123,8 +134,19 @@ describe('Dockerfile', () => {
   });
 
   it('removes npm, npx, corepack and yarn from the runtime stage', () => {
-    const removal = inFinal('RUN').map(args).find((r) => /\brm -rf\b/.test(r)) ?? '';
-    for (const path of ['/usr/local/lib/node_modules', '/usr/local/bin/npm', '/usr/local/bin/npx', '/usr/local/bin/corepack', '/usr/local/bin/yarn', '/usr/local/bin/yarnpkg', '/opt/yarn-v*']) {
+    const removal =
+      inFinal('RUN')
+        .map(args)
+        .find((r) => /\brm -rf\b/.test(r)) ?? '';
+    for (const path of [
+      '/usr/local/lib/node_modules',
+      '/usr/local/bin/npm',
+      '/usr/local/bin/npx',
+      '/usr/local/bin/corepack',
+      '/usr/local/bin/yarn',
+      '/usr/local/bin/yarnpkg',
+      '/opt/yarn-v*',
+    ]) {
       expect(removal.split(/\s+/), path).toContain(path);
     }
   });
@@ -148,7 +170,11 @@ describe('Dockerfile', () => {
     expect(volumes.some((v) => v === '/app/data' || v === '["/app/data"]')).toBe(true);
     const workdir = inFinal('WORKDIR').map(args).at(-1);
     expect(workdir).toBe('/app');
-    expect(inFinal('RUN').map(args).some((r) => /chown\s+1000:1000\s+\/app\/data/.test(r))).toBe(true);
+    expect(
+      inFinal('RUN')
+        .map(args)
+        .some((r) => /chown\s+1000:1000\s+\/app\/data/.test(r)),
+    ).toBe(true);
   });
 
   it('carries OCI labels; version, revision and source come from build arguments, the version from package.json only', () => {
@@ -156,7 +182,11 @@ describe('Dockerfile', () => {
     for (const key of ['title', 'description', 'licenses', 'version', 'revision', 'source']) {
       expect(labels).toContain(`org.opencontainers.image.${key}=`);
     }
-    for (const [key, arg] of [['version', 'VERSION'], ['revision', 'REVISION'], ['source', 'SOURCE']] as const) {
+    for (const [key, arg] of [
+      ['version', 'VERSION'],
+      ['revision', 'REVISION'],
+      ['source', 'SOURCE'],
+    ] as const) {
       expect(labels).toContain(`org.opencontainers.image.${key}="\${${arg}}"`);
       // Declared without a default: a default would be a second copy that goes stale.
       expect(inFinal('ARG').map((i) => args(i).trim())).toContain(arg);

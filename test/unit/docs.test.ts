@@ -59,7 +59,7 @@ describe('Markdown links', () => {
 describe('the link checker itself', () => {
   const sample = `# Title\n\n## Exit codes \`2\` and 1\n\n## Exit codes \`2\` and 1\n\n<a id="custom"></a>\n\n[a](#title) [b](other.md#x) ![c](img.png)\n\n\`\`\`md\n[not a link](nowhere.md)\n\`\`\`\n`;
 
-  it("slugs headings as GitHub does, numbering repeats, and reads <a id> anchors", () => {
+  it('slugs headings as GitHub does, numbering repeats, and reads <a id> anchors', () => {
     expect([...markdownAnchors(sample)]).toEqual(['title', 'exit-codes-2-and-1', 'exit-codes-2-and-1-1', 'custom']);
     expect([...markdownAnchors('## `/readyz` answers 503\n## 401 with AK/SK\n## Alert runbooks: exporter & API\n')]).toEqual([
       'readyz-answers-503',
@@ -75,7 +75,9 @@ describe('the link checker itself', () => {
   it('reports a missing file and a missing anchor', () => {
     const readme = join(REPO_ROOT, 'README.md');
     expect(checkLink(readme, 'docs/no-such-file.md')).toBe('missing file docs/no-such-file.md');
-    expect(checkLink(readme, 'docs/troubleshooting.md#no-such-section')).toBe('no heading or anchor #no-such-section in docs/troubleshooting.md');
+    expect(checkLink(readme, 'docs/troubleshooting.md#no-such-section')).toBe(
+      'no heading or anchor #no-such-section in docs/troubleshooting.md',
+    );
     expect(checkLink(readme, 'https://example.com/anything')).toBeUndefined();
     expect(checkLink(readme, '../outside.md')).toBe('points outside the repository');
   });

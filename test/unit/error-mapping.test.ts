@@ -33,7 +33,10 @@ function failure(status: number, body: unknown, headers: Record<string, string> 
 
 describe('readAnswer', () => {
   it('the result of a successful envelope, and a bare job list page', () => {
-    expect(readAnswer(SITE, answer(200, { status: 'success', error: null, result: { build_no: 7 } }), CODES, NOW)).toEqual({ ok: true, result: { build_no: 7 } });
+    expect(readAnswer(SITE, answer(200, { status: 'success', error: null, result: { build_no: 7 } }), CODES, NOW)).toEqual({
+      ok: true,
+      result: { build_no: 7 },
+    });
     const page = { total: 1, jobs: [{ id: 'x', job_name: 'y' }] };
     expect(readAnswer({ route: 'job-list', target: 'p' }, answer(200, page), CODES, NOW)).toEqual({ ok: true, result: page });
     expect(readAnswer(SITE, answer(200, page), CODES, NOW)).toMatchObject({ ok: false, error: { kind: 'transient' } });
@@ -77,7 +80,12 @@ describe('readTransportFailure', () => {
     expect(read.error).toMatchObject({ kind: 'transient', status: 'timeout', host: 'cloudbuild-ext.example.invalid', port: 8443 });
     expect(read.error.cause).toBe(timeout);
     expect(attemptCode(timeout)).toBe('timeout');
-    const network = new TransportError({ kind: 'network', url, detail: 'connect ECONNREFUSED', failure: { message: 'x', code: 'ECONNREFUSED', syscall: 'connect' } });
+    const network = new TransportError({
+      kind: 'network',
+      url,
+      detail: 'connect ECONNREFUSED',
+      failure: { message: 'x', code: 'ECONNREFUSED', syscall: 'connect' },
+    });
     expect(readTransportFailure(SITE, network).error).toMatchObject({ status: 'network', errno: 'ECONNREFUSED' });
     expect(attemptCode(network)).toBe('network');
   });
@@ -122,7 +130,10 @@ describe('error bodies', () => {
     expect(errorFields(parseJsonBody('{"err_code":"A.2","err_msg":"m2"}'))).toEqual({ code: 'A.2', message: 'm2' });
     expect(errorFields(parseJsonBody('{"error":{"code":"IAM.0007","message":"wrong"}}'))).toEqual({ code: 'IAM.0007', message: 'wrong' });
     expect(errorFields(parseJsonBody('{"error":"plain text"}'))).toEqual({ code: undefined, message: 'plain text' });
-    expect(errorFields(parseJsonBody(JSON.stringify('{"error_code":"CB.1","error_msg":"inner"}')))).toEqual({ code: 'CB.1', message: 'inner' });
+    expect(errorFields(parseJsonBody(JSON.stringify('{"error_code":"CB.1","error_msg":"inner"}')))).toEqual({
+      code: 'CB.1',
+      message: 'inner',
+    });
     expect(errorFields(parseJsonBody('<html>'))).toEqual({ code: undefined, message: undefined });
     expect(parseJsonBody('')).toBeUndefined();
     expect(parseJsonBody('"just a string"')).toBe('just a string');

@@ -94,7 +94,9 @@ describe('file store', () => {
 
     const events: StoreEvent[] = [];
     const changed = await open(path, { ...LAYOUT, durationBuckets: [60, 600] }, events);
-    expect(events).toEqual([{ type: 'counters_reset', families: ['duration'], from: LAYOUT, to: { ...LAYOUT, durationBuckets: [60, 600] }, jobs: 1 }]);
+    expect(events).toEqual([
+      { type: 'counters_reset', families: ['duration'], from: LAYOUT, to: { ...LAYOUT, durationBuckets: [60, 600] }, jobs: 1 },
+    ]);
     const counters = (await changed.load()).get(JOB)?.counters;
     expect(counters?.series).toEqual([{ result: 'success', labels: [], builds: 2 }]);
     expect(counters?.queue?.count).toBe(2);
@@ -104,7 +106,10 @@ describe('file store', () => {
     const path = tempPath();
     mkdirSync(join(path, '..'), { recursive: true });
     const state = { ...emptyJobState(), cursor: 12 };
-    writeFileSync(path, JSON.stringify({ format: 'codearts-build-exporter/state', schema_version: 2, saved_at: 'x', jobs: { [JOB]: { version: 4, state } } }));
+    writeFileSync(
+      path,
+      JSON.stringify({ format: 'codearts-build-exporter/state', schema_version: 2, saved_at: 'x', jobs: { [JOB]: { version: 4, state } } }),
+    );
     const store = await open(path);
     expect(await store.begin(JOB)).toEqual({ version: 4, state, counters: { series: [], triggers: {} } });
     await store.commit(JOB, 4, delta(13, [build(13, 'timeout', 700)]));

@@ -91,7 +91,14 @@ const leaf = fc.oneof(hostileString, hostileNumber, fc.boolean(), fc.constant(nu
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: leaf },
   { weight: 1, arbitrary: fc.array(leaf, { maxLength: 4 }) },
-  { weight: 1, arbitrary: fc.dictionary(fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('token', 'id', 'name', '__proto__', 'constructor')), leaf, { maxKeys: 3 }) },
+  {
+    weight: 1,
+    arbitrary: fc.dictionary(
+      fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('token', 'id', 'name', '__proto__', 'constructor')),
+      leaf,
+      { maxKeys: 3 },
+    ),
+  },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
 );
 
@@ -101,7 +108,8 @@ type Path = Array<string | number>;
 function pathsOf(node: unknown, prefix: Path = []): Path[] {
   const out: Path[] = [prefix];
   if (Array.isArray(node)) node.forEach((item, i) => out.push(...pathsOf(item, [...prefix, i])));
-  else if (node !== null && typeof node === 'object') for (const [key, item] of Object.entries(node)) out.push(...pathsOf(item, [...prefix, key]));
+  else if (node !== null && typeof node === 'object')
+    for (const [key, item] of Object.entries(node)) out.push(...pathsOf(item, [...prefix, key]));
   return out;
 }
 /** The example plus the alternative auth blocks the example only shows as comments. */
@@ -114,7 +122,11 @@ const AUTH_VARIANTS: unknown[] = [
   { aksk: { access_key: 'AK', secret_key: '${CODEARTS_TOKEN}' } },
   { aksk: { access_key: 'AK', secret_key_file: 'secret.txt' } },
 ];
-const PATHS = [...pathsOf(TREE), ...pathsOf(AUTH_VARIANTS[3], ['codearts', 'auth']), ...pathsOf(AUTH_VARIANTS[5], ['codearts', 'auth'])].filter((p) => p.length > 0);
+const PATHS = [
+  ...pathsOf(TREE),
+  ...pathsOf(AUTH_VARIANTS[3], ['codearts', 'auth']),
+  ...pathsOf(AUTH_VARIANTS[5], ['codearts', 'auth']),
+].filter((p) => p.length > 0);
 
 type TreeMutation =
   | { kind: 'delete'; path: Path }
@@ -125,12 +137,30 @@ type TreeMutation =
 const treeMutation: fc.Arbitrary<TreeMutation> = fc.oneof(
   fc.constantFrom(...PATHS).map((path): TreeMutation => ({ kind: 'delete', path })),
   fc.tuple(fc.constantFrom(...PATHS), hostileValue).map(([path, value]): TreeMutation => ({ kind: 'set', path, value })),
-  fc.tuple(fc.constantFrom(...PATHS), fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('__proto__', 'Token', 'token_file', 'iam', 'aksk', 'jobs', 'retries'))).map(
-    ([path, to]): TreeMutation => ({ kind: 'rename', path, to }),
-  ),
-  fc.tuple(fc.constantFrom<Path>([], ['codearts'], ['codearts', 'auth'], ['codearts', 'retry'], ['poll'], ['jobs', 0], ['metrics'], ['server'], ['state'], ['log']), fc.string({ maxLength: 10 }), hostileValue).map(
-    ([path, key, value]): TreeMutation => ({ kind: 'add', path, key, value }),
-  ),
+  fc
+    .tuple(
+      fc.constantFrom(...PATHS),
+      fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('__proto__', 'Token', 'token_file', 'iam', 'aksk', 'jobs', 'retries')),
+    )
+    .map(([path, to]): TreeMutation => ({ kind: 'rename', path, to })),
+  fc
+    .tuple(
+      fc.constantFrom<Path>(
+        [],
+        ['codearts'],
+        ['codearts', 'auth'],
+        ['codearts', 'retry'],
+        ['poll'],
+        ['jobs', 0],
+        ['metrics'],
+        ['server'],
+        ['state'],
+        ['log'],
+      ),
+      fc.string({ maxLength: 10 }),
+      hostileValue,
+    )
+    .map(([path, key, value]): TreeMutation => ({ kind: 'add', path, key, value })),
 );
 
 function parentOf(tree: unknown, path: Path): Record<string | number, unknown> | undefined {
@@ -147,7 +177,8 @@ function applyTree(tree: unknown, m: TreeMutation): void {
   const parent = parentOf(tree, target);
   const key = target[target.length - 1];
   if (!parent || key === undefined) return;
-  const define = (k: string | number, value: unknown) => Object.defineProperty(parent, k, { value, enumerable: true, writable: true, configurable: true });
+  const define = (k: string | number, value: unknown) =>
+    Object.defineProperty(parent, k, { value, enumerable: true, writable: true, configurable: true });
   switch (m.kind) {
     case 'delete':
       if (Array.isArray(parent) && typeof key === 'number') parent.splice(key, 1);
@@ -174,11 +205,46 @@ type TextMutation =
   | { kind: 'indent'; line: number; by: number }
   | { kind: 'append'; text: string };
 
-const STRAY = ['\t', ':', ': ', '- ', '&a ', '*a', '*nope', '!!binary ', '!!js/function ', '!custom ', '{', '}', '[', ']', '"', "'", '#', '|', '>', '%YAML 1.1\n', '---\n', '...\n', '@', '`', '\u0000', '\ufeff', '? ', '<<: *a\n', '${', ','];
+const STRAY = [
+  '\t',
+  ':',
+  ': ',
+  '- ',
+  '&a ',
+  '*a',
+  '*nope',
+  '!!binary ',
+  '!!js/function ',
+  '!custom ',
+  '{',
+  '}',
+  '[',
+  ']',
+  '"',
+  "'",
+  '#',
+  '|',
+  '>',
+  '%YAML 1.1\n',
+  '---\n',
+  '...\n',
+  '@',
+  '`',
+  '\u0000',
+  '\ufeff',
+  '? ',
+  '<<: *a\n',
+  '${',
+  ',',
+];
 const textMutation: fc.Arbitrary<TextMutation> = fc.oneof(
   fc.record({ kind: fc.constantFrom<'drop' | 'duplicate'>('drop', 'duplicate'), line: fc.nat() }),
   fc.record({ kind: fc.constant<'swap'>('swap'), line: fc.nat(), other: fc.nat() }),
-  fc.record({ kind: fc.constant<'insert'>('insert'), at: fc.nat(), text: fc.oneof(fc.constantFrom(...STRAY), fc.string({ unit: 'binary', maxLength: 4 })) }),
+  fc.record({
+    kind: fc.constant<'insert'>('insert'),
+    at: fc.nat(),
+    text: fc.oneof(fc.constantFrom(...STRAY), fc.string({ unit: 'binary', maxLength: 4 })),
+  }),
   fc.record({ kind: fc.constant<'truncate'>('truncate'), at: fc.nat() }),
   fc.record({ kind: fc.constant<'indent'>('indent'), line: fc.nat(), by: fc.integer({ min: -4, max: 4 }) }),
   fc.record({
@@ -257,7 +323,10 @@ const environment = fc.record({
     { weight: 6, arbitrary: fc.constant(SENTINEL) },
     { weight: 1, arbitrary: fc.constantFrom(undefined, '', '  ', `${SENTINEL}\n`, `${SENTINEL}\u0000`, '${CODEARTS_TOKEN}') },
   ),
-  LOG_LEVEL: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('', 'DEBUG', 'verbose', ' warn ') }),
+  LOG_LEVEL: fc.oneof(
+    { weight: 6, arbitrary: fc.constant(undefined) },
+    { weight: 1, arbitrary: fc.constantFrom('', 'DEBUG', 'verbose', ' warn ') },
+  ),
 });
 
 /** `*_file` secrets: one readable file holding the sentinel, an empty one, the rest unreadable. */
@@ -316,7 +385,11 @@ describe('config fuzzing: the validate command as a process', () => {
 
   function validate(path: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, 'validate', '--config', path], { cwd: dir, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'validate', '--config', path], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -345,7 +418,10 @@ describe('config fuzzing: the validate command as a process', () => {
       ['empty.yml', ''],
       ['cycle.yml', `${EXAMPLE}\nloop: &x [*x]\n`],
       ['binary.yml', Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x80, 0x81, 0x0a, 0x3a, 0x3a])],
-      ['bomb.yml', `a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`],
+      [
+        'bomb.yml',
+        `a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`,
+      ],
       ['missing.yml', undefined],
       ['a-directory', undefined],
     ];
@@ -363,7 +439,10 @@ describe('config fuzzing: the validate command as a process', () => {
       codes.set(String(code), (codes.get(String(code)) ?? 0) + 1);
       const output = stdout + stderr;
       expect([0, 2], `${path}: exit ${code}\n${output}`).toContain(code);
-      expect(output.split('\n').filter((line) => /^\s+at /.test(line)), path).toEqual([]);
+      expect(
+        output.split('\n').filter((line) => /^\s+at /.test(line)),
+        path,
+      ).toEqual([]);
       expect(output).not.toContain(SENTINEL);
       if (code === 0) expect(stdout).toMatch(/^config OK: /);
       else {

@@ -41,7 +41,10 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20260105);
 
 const nastyText = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.string({ unit: fc.constantFrom('\\', '"', '\n', '\r', '\t', '\u2028', '\u0000', '{', '}', '=', ',', 'é', '🙂', 'a', ' '), maxLength: 30 }),
+  fc.string({
+    unit: fc.constantFrom('\\', '"', '\n', '\r', '\t', '\u2028', '\u0000', '{', '}', '=', ',', 'é', '🙂', 'a', ' '),
+    maxLength: 30,
+  }),
   fc.constantFrom('', ' ', 'null', 'undefined', 'NaN', '-1', '1e400', 'SUCCESS', 'ＳＵＣＣＥＳＳ', '\u200bSUCCESS', 'x'.repeat(10_000)),
 );
 const nastyNumber = fc.oneof(
@@ -71,28 +74,44 @@ const nastyDate = fc.oneof(
 const anyJson = fc.jsonValue({ maxDepth: 3 });
 const anyValue = fc.oneof(anyJson, nastyText, nastyNumber, nastyDate, fc.constant(null), fc.boolean(), fc.array(anyJson, { maxLength: 3 }));
 
-const STATUSES = ['SUCCESS', 'FAILURE', 'FAILED', 'ERROR', 'SCHEDULE_FAILURE', 'ABORTED', 'CANCELED', 'CANCELLED', 'TIMEOUT', 'RUNNING', 'INQUEUE', 'QUEUED', 'PARTIAL_SUCCESS', 'success', ' Running ', 'unknown'];
+const STATUSES = [
+  'SUCCESS',
+  'FAILURE',
+  'FAILED',
+  'ERROR',
+  'SCHEDULE_FAILURE',
+  'ABORTED',
+  'CANCELED',
+  'CANCELLED',
+  'TIMEOUT',
+  'RUNNING',
+  'INQUEUE',
+  'QUEUED',
+  'PARTIAL_SUCCESS',
+  'success',
+  ' Running ',
+  'unknown',
+];
 const FIELDS = Object.keys(FIXTURE.result);
 
 /** A value of the kind a field is meant to hold, but possibly absurd. */
 function typedValue(field: string): fc.Arbitrary<unknown> {
   if (field.endsWith('_time')) return nastyDate;
   if (field === 'status') return fc.oneof(fc.constantFrom(...STATUSES), nastyText);
-  if (field === 'build_no') return fc.oneof(fc.constant(BUILD_NO), fc.constant(String(BUILD_NO)), nastyNumber, nastyText, fc.constant(`${BUILD_NO}.0`));
+  if (field === 'build_no')
+    return fc.oneof(fc.constant(BUILD_NO), fc.constant(String(BUILD_NO)), nastyNumber, nastyText, fc.constant(`${BUILD_NO}.0`));
   if (field === 'duration' || field === 'use_private_slave') return nastyNumber;
   return nastyText;
 }
 
 type Mutation = { field: string; action: 'delete' } | { field: string; action: 'set'; value: unknown };
-const mutation: fc.Arbitrary<Mutation> = fc
-  .constantFrom(...FIELDS, '__proto__', 'constructor', 'extra_junk')
-  .chain((field) =>
-    fc.oneof(
-      fc.constant<Mutation>({ field, action: 'delete' }),
-      typedValue(field).map((value): Mutation => ({ field, action: 'set', value })),
-      anyValue.map((value): Mutation => ({ field, action: 'set', value })),
-    ),
-  );
+const mutation: fc.Arbitrary<Mutation> = fc.constantFrom(...FIELDS, '__proto__', 'constructor', 'extra_junk').chain((field) =>
+  fc.oneof(
+    fc.constant<Mutation>({ field, action: 'delete' }),
+    typedValue(field).map((value): Mutation => ({ field, action: 'set', value })),
+    anyValue.map((value): Mutation => ({ field, action: 'set', value })),
+  ),
+);
 
 function mutate(record: Record<string, unknown>, mutations: readonly Mutation[]): Record<string, unknown> {
   const out: Record<string, unknown> = structuredClone(record);
@@ -119,15 +138,34 @@ const envelope = (result: fc.Arbitrary<unknown>) =>
     { weight: 1, arbitrary: anyValue },
   );
 
-const mutatedBody = fc.tuple(fc.array(mutation, { maxLength: 4 }), fc.boolean()).chain(([mutations, nest]) =>
-  envelope(fc.constant(mutate(FIXTURE.result, mutations)).map((r) => (nest ? { ...r, nested: { deeper: [r, { junk: r }] } } : r))),
-);
+const mutatedBody = fc
+  .tuple(fc.array(mutation, { maxLength: 4 }), fc.boolean())
+  .chain(([mutations, nest]) =>
+    envelope(fc.constant(mutate(FIXTURE.result, mutations)).map((r) => (nest ? { ...r, nested: { deeper: [r, { junk: r }] } } : r))),
+  );
 
 /** Text-level damage: truncation, numbers JSON cannot hold, double encoding, stray bytes. */
 type Damage = 'none' | 'truncate' | 'huge-number' | 'string-json' | 'bom' | 'garbage-tail' | 'replace-char';
 const damaged = (body: unknown) =>
   fc
-    .tuple(fc.constantFrom<Damage>('none', 'none', 'none', 'none', 'none', 'none', 'truncate', 'huge-number', 'string-json', 'bom', 'garbage-tail', 'replace-char'), fc.nat(), nastyText)
+    .tuple(
+      fc.constantFrom<Damage>(
+        'none',
+        'none',
+        'none',
+        'none',
+        'none',
+        'none',
+        'truncate',
+        'huge-number',
+        'string-json',
+        'bom',
+        'garbage-tail',
+        'replace-char',
+      ),
+      fc.nat(),
+      nastyText,
+    )
     .map(([damage, n, junk]) => {
       const text = JSON.stringify(body) ?? 'undefined';
       switch (damage) {
@@ -136,7 +174,9 @@ const damaged = (body: unknown) =>
         case 'truncate':
           return text.slice(0, n % (text.length + 1));
         case 'huge-number':
-          return text.replace(/"duration":\s*[^,}]+/, '"duration":1e400').replace(/"build_no":\s*[^,}]+/, n % 2 ? '"build_no":1e400' : `"build_no":${BUILD_NO}e0`);
+          return text
+            .replace(/"duration":\s*[^,}]+/, '"duration":1e400')
+            .replace(/"build_no":\s*[^,}]+/, n % 2 ? '"build_no":1e400' : `"build_no":${BUILD_NO}e0`);
         case 'string-json':
           return JSON.stringify(text);
         case 'bom':
@@ -155,7 +195,10 @@ const bodyText = fc.oneof(
   { weight: 1, arbitrary: envelope(anyValue).chain(damaged) },
   { weight: 1, arbitrary: nastyText },
 );
-const httpStatus = fc.oneof({ weight: 8, arbitrary: fc.constant(200) }, { weight: 2, arbitrary: fc.constantFrom(201, 204, 301, 400, 401, 403, 404, 408, 422, 429, 500, 502, 503) });
+const httpStatus = fc.oneof(
+  { weight: 8, arbitrary: fc.constant(200) },
+  { weight: 2, arbitrary: fc.constantFrom(201, 204, 301, 400, 401, 403, 404, 408, 422, 429, 500, 502, 503) },
+);
 /** Over HTTP a 204 carries no body at all, whatever the server writes. */
 const httpStatusWithBody = httpStatus.filter((status) => status !== 204);
 
@@ -213,29 +256,34 @@ describe('record fuzzing: envelope + parser', () => {
   it(`never throws anything but InvalidRecordError, and accepted records are plausible (${PURE_RUNS} runs)`, () => {
     const tally = { notOk: 0, invalid: 0, accepted: 0, finished: 0, problems: 0 };
     fc.assert(
-      fc.property(httpStatus, bodyText, fc.oneof(fc.constant(BUILD_NO), fc.integer({ min: 1, max: 2 ** 30 })), (status, text, requested) => {
-        const envelope = interpretResponse(status, text, NOT_FOUND);
-        if (!envelope.ok) {
-          tally.notOk++;
-          expect(['not_found', 'transient', 'permanent', 'unauthorized']).toContain(envelope.kind);
-          expect(typeof envelope.detail).toBe('string');
-          expect(envelope.detail.length).toBeLessThanOrEqual(201);
-          return;
-        }
-        let record: BuildRecord;
-        try {
-          record = parseRecord('0123456789abcdef0123456789abcdef', requested, envelope.result);
-        } catch (error) {
-          expect(error).toBeInstanceOf(InvalidRecordError);
-          expect((error as InvalidRecordError).issues.length).toBeGreaterThan(0);
-          tally.invalid++;
-          return;
-        }
-        tally.accepted++;
-        if (record.phase.finished) tally.finished++;
-        if (record.problems.length > 0) tally.problems++;
-        checkRecord(record, requested);
-      }),
+      fc.property(
+        httpStatus,
+        bodyText,
+        fc.oneof(fc.constant(BUILD_NO), fc.integer({ min: 1, max: 2 ** 30 })),
+        (status, text, requested) => {
+          const envelope = interpretResponse(status, text, NOT_FOUND);
+          if (!envelope.ok) {
+            tally.notOk++;
+            expect(['not_found', 'transient', 'permanent', 'unauthorized']).toContain(envelope.kind);
+            expect(typeof envelope.detail).toBe('string');
+            expect(envelope.detail.length).toBeLessThanOrEqual(201);
+            return;
+          }
+          let record: BuildRecord;
+          try {
+            record = parseRecord('0123456789abcdef0123456789abcdef', requested, envelope.result);
+          } catch (error) {
+            expect(error).toBeInstanceOf(InvalidRecordError);
+            expect((error as InvalidRecordError).issues.length).toBeGreaterThan(0);
+            tally.invalid++;
+            return;
+          }
+          tally.accepted++;
+          if (record.phase.finished) tally.finished++;
+          if (record.problems.length > 0) tally.problems++;
+          checkRecord(record, requested);
+        },
+      ),
       { numRuns: PURE_RUNS, seed: SEED },
     );
     console.log(`fuzz-record (pure): ${PURE_RUNS} bodies: ${JSON.stringify(tally)}`);
@@ -304,7 +352,9 @@ describe('record fuzzing: a whole exporter cycle against a server answering fuzz
       if (match && Number(match[1]) === BUILD_NO) {
         res.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(answer.body);
       } else if (req.url?.endsWith('/running-status')) {
-        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: 'success', error: null, result: { last_build_no: String(BUILD_NO) } }));
+        res
+          .writeHead(200, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ status: 'success', error: null, result: { last_build_no: String(BUILD_NO) } }));
       } else {
         res.writeHead(422, { 'Content-Type': 'application/json' }).end(notFound);
       }
@@ -320,7 +370,13 @@ describe('record fuzzing: a whole exporter cycle against a server answering fuzz
   const config = () =>
     parseConfigText(
       stringify({
-        codearts: { endpoint: url, auth: { token: 'fuzz-token-NOT-A-SECRET' }, request_timeout: '2s', max_requests_per_second: 1000, retry: { retries: 0 } },
+        codearts: {
+          endpoint: url,
+          auth: { token: 'fuzz-token-NOT-A-SECRET' },
+          request_timeout: '2s',
+          max_requests_per_second: 1000,
+          retry: { retries: 0 },
+        },
         poll: { start_at: BUILD_NO },
         jobs: [{ id: JOB_ID, name: 'fuzz' }],
         server: { host: '127.0.0.1', port: 0 },
@@ -349,7 +405,11 @@ describe('record fuzzing: a whole exporter cycle against a server answering fuzz
           }
         } else tally.other++;
 
-        const exporter = await Exporter.create({ config: config(), logger: createLogger('silent'), openStore: (layout) => Promise.resolve(new MemoryStore(layout)) });
+        const exporter = await Exporter.create({
+          config: config(),
+          logger: createLogger('silent'),
+          openStore: (layout) => Promise.resolve(new MemoryStore(layout)),
+        });
         answer = { status, body };
         const first = await exporter.runCycle();
         expect(['success', 'partial', 'failure']).toContain(first.outcome);

@@ -46,10 +46,26 @@ describe('gap policy', () => {
   });
 
   it('a new build resets the backoff; a check restarts its clock', () => {
-    const checked = afterCycle({ ...freshGapMemory(T0), quietCycles: 20, cyclesSinceCheck: 7, fruitlessChecks: 3, farExponent: 5 }, { now: T0 + 600, newBuilds: 0, checked: true, farProbed: true });
-    expect(checked).toMatchObject({ quietCycles: 21, cyclesSinceCheck: 0, lastCheckAt: T0 + 600, fruitlessChecks: 4, farExponent: 6, lastPolledAt: T0 + 600 });
+    const checked = afterCycle(
+      { ...freshGapMemory(T0), quietCycles: 20, cyclesSinceCheck: 7, fruitlessChecks: 3, farExponent: 5 },
+      { now: T0 + 600, newBuilds: 0, checked: true, farProbed: true },
+    );
+    expect(checked).toMatchObject({
+      quietCycles: 21,
+      cyclesSinceCheck: 0,
+      lastCheckAt: T0 + 600,
+      fruitlessChecks: 4,
+      farExponent: 6,
+      lastPolledAt: T0 + 600,
+    });
     const fresh = afterCycle(checked, { now: T0 + 630, newBuilds: 2, checked: false, farProbed: false });
-    expect(fresh).toMatchObject({ quietCycles: 0, cyclesSinceCheck: 0, lastCheckAt: T0 + 630, fruitlessChecks: 0, farExponent: FIRST_FAR_EXPONENT });
+    expect(fresh).toMatchObject({
+      quietCycles: 0,
+      cyclesSinceCheck: 0,
+      lastCheckAt: T0 + 630,
+      fruitlessChecks: 0,
+      farExponent: FIRST_FAR_EXPONENT,
+    });
   });
 
   it(`looks far ahead on every ${FAR_PROBE_EVERY}th fruitless check, each time twice as far, up to 2^${MAX_FAR_EXPONENT}`, () => {

@@ -12,7 +12,10 @@ describe('JobFamily', () => {
       counter: new Counter({ name: 'x_invalid_total', help: help.counter, labelNames, registers: [registry] }),
       gauge: new Gauge({ name: 'x_last_seconds', help: help.gauge, labelNames, registers: [registry] }),
     };
-    const ours = { counter: new JobFamily('x_invalid_total', 'counter', help.counter), gauge: new JobFamily('x_last_seconds', 'gauge', help.gauge) };
+    const ours = {
+      counter: new JobFamily('x_invalid_total', 'counter', help.counter),
+      gauge: new JobFamily('x_last_seconds', 'gauge', help.gauge),
+    };
     const render = () => ours.counter.render() + ours.gauge.render();
     // prom-client separates families with an empty line, which the text format ignores.
     const promClient = async () => (await registry.metrics()).replace(/\n\n+/g, '\n');

@@ -18,7 +18,10 @@ function jobSet(staticJobs: Array<{ id: string; name?: string }> = [A]) {
   const events: PollerEvent[] = [];
   const clock = new ManualClock();
   const set = new JobSet({ store, clock, staticJobs, graceMs: 60_000, keepMs: 3_600_000, events: { emit: (event) => events.push(event) } });
-  const types = () => events.splice(0).map((event) => `${event.type}${'job' in event ? ` ${event.job.name}` : ''}${'reason' in event ? ` (${event.reason})` : ''}`);
+  const types = () =>
+    events
+      .splice(0)
+      .map((event) => `${event.type}${'job' in event ? ` ${event.job.name}` : ''}${'reason' in event ? ` (${event.reason})` : ''}`);
   return { set, store, clock, types, saved };
 }
 

@@ -18,7 +18,7 @@ function pythonGunzip(body: Buffer): Buffer {
 }
 
 describe('crc32Combine', () => {
-  it('gives the CRC-32 of a concatenation from the parts\' CRCs and the second part\'s length', () => {
+  it("gives the CRC-32 of a concatenation from the parts' CRCs and the second part's length", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 3000 }), fc.uint8Array({ maxLength: 3000 }), (a, b) => {
         expect(crc32Combine(crc32(a), crc32(b), b.length)).toBe(crc32(Buffer.concat([a, b])));
@@ -38,7 +38,8 @@ describe('crc32Combine', () => {
 });
 
 describe('gzip assembled from pieces', () => {
-  const line = (i: number) => `codearts_builds_total{job_id="${i.toString(16).padStart(32, '0')}",job_name="job-${i}",result="success"} ${i % 7}\n`;
+  const line = (i: number) =>
+    `codearts_builds_total{job_id="${i.toString(16).padStart(32, '0')}",job_name="job-${i}",result="success"} ${i % 7}\n`;
   const parts = (from: number, count: number, per: number): ExpositionPart[] =>
     Array.from({ length: count }, (_, p) => textPart(Array.from({ length: per }, (_, i) => line(from + p * per + i)).join('')));
 

@@ -58,7 +58,9 @@ describe('module boundaries', () => {
     expect(reaches(['codearts'], 'state')).toEqual([]);
     expect(edges.filter((edge) => edge.from === 'codearts' && edge.specifier === 'prom-client')).toEqual([]);
     expect(edges.filter((edge) => edge.to === 'commands' && edge.from !== 'commands' && edge.from !== 'cli')).toEqual([]);
-    expect(edges.filter((edge) => edge.from === 'metrics' && ['express', 'undici', 'node:http', 'node:https'].includes(edge.specifier))).toEqual([]);
+    expect(
+      edges.filter((edge) => edge.from === 'metrics' && ['express', 'undici', 'node:http', 'node:https'].includes(edge.specifier)),
+    ).toEqual([]);
   });
 
   it('src/domain is pure: no package and no Node module', () => {
@@ -67,7 +69,11 @@ describe('module boundaries', () => {
   });
 
   it('no part imports a package it must not', () => {
-    const wrong = edges.filter((edge) => edge.to === undefined && (FORBIDDEN_PACKAGES[edge.from] ?? []).some((name) => edge.specifier === name || edge.specifier.startsWith(`${name}/`)));
+    const wrong = edges.filter(
+      (edge) =>
+        edge.to === undefined &&
+        (FORBIDDEN_PACKAGES[edge.from] ?? []).some((name) => edge.specifier === name || edge.specifier.startsWith(`${name}/`)),
+    );
     expect(wrong.map((edge) => `${edge.file} imports ${edge.specifier}`)).toEqual([]);
   });
 

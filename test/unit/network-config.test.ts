@@ -26,10 +26,18 @@ describe('network config keys', () => {
     const ca = join(tmp, 'ca.pem');
     writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
     const parsed = parseConfigText(
-      config(`  proxy: http://user:SENTINEL-PW@proxy.corp:3128\n  ca_file: ${ca}\n  max_response_bytes: 65536\n  breaker_failures: 0`, '  watchdog_periods: 5'),
+      config(
+        `  proxy: http://user:SENTINEL-PW@proxy.corp:3128\n  ca_file: ${ca}\n  max_response_bytes: 65536\n  breaker_failures: 0`,
+        '  watchdog_periods: 5',
+      ),
       { env: {} },
     );
-    expect(parsed.codearts).toMatchObject({ proxy: 'http://user:SENTINEL-PW@proxy.corp:3128', ca_file: ca, max_response_bytes: 65536, breaker_failures: 0 });
+    expect(parsed.codearts).toMatchObject({
+      proxy: 'http://user:SENTINEL-PW@proxy.corp:3128',
+      ca_file: ca,
+      max_response_bytes: 65536,
+      breaker_failures: 0,
+    });
     expect(parsed.poll.watchdog_periods).toBe(5);
     expect(describeConfig(parsed)).toContain('proxy=http://***@proxy.corp:3128');
     expect(describeConfig(parsed)).not.toContain('SENTINEL');
@@ -38,7 +46,10 @@ describe('network config keys', () => {
   it.each([
     ['  proxy: socks5://proxy:1080', 'codearts.proxy: must be an http(s) proxy URL'],
     ['  proxy: proxy.corp:3128', 'codearts.proxy: must be an http(s) proxy URL'],
-    ['  proxy: http://u:SENTINEL@proxy.corp:3128/path', 'codearts.proxy: must be scheme://[user:password@]host:port without a path or query'],
+    [
+      '  proxy: http://u:SENTINEL@proxy.corp:3128/path',
+      'codearts.proxy: must be scheme://[user:password@]host:port without a path or query',
+    ],
     ['  proxy: not a url', 'codearts.proxy: must be a proxy URL such as http://proxy.example.com:3128'],
     ['  max_response_bytes: 100', 'codearts.max_response_bytes: must be >= 1024'],
     ['  breaker_failures: -1', 'codearts.breaker_failures: must be >= 0'],
@@ -51,8 +62,12 @@ describe('network config keys', () => {
   it('ca_file must be readable and hold a PEM certificate', () => {
     const notPem = join(tmp, 'key.txt');
     writeFileSync(notPem, 'hello');
-    expect(problems(config(`  ca_file: ${join(tmp, 'missing.pem')}`))).toEqual([`codearts.ca_file: cannot read file "${join(tmp, 'missing.pem')}" (ENOENT)`]);
-    expect(problems(config(`  ca_file: ${notPem}`))).toEqual([`codearts.ca_file: file "${notPem}" holds no PEM certificate (-----BEGIN CERTIFICATE-----)`]);
+    expect(problems(config(`  ca_file: ${join(tmp, 'missing.pem')}`))).toEqual([
+      `codearts.ca_file: cannot read file "${join(tmp, 'missing.pem')}" (ENOENT)`,
+    ]);
+    expect(problems(config(`  ca_file: ${notPem}`))).toEqual([
+      `codearts.ca_file: file "${notPem}" holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+    ]);
   });
 
   it('watchdog_periods is a whole number >= 0', () => {

@@ -16,10 +16,25 @@ describe('a 404 means "does not exist" only with a CodeArts error body', () => {
     ['empty body', '', 'permanent', 'HTTP 404 with an empty body'],
     ['JSON without CodeArts fields', '{"message":"Not Found","path":"/v4/jobs"}', 'permanent', 'JSON body that has no CodeArts error code'],
     ['another gateway code', '{"error_code":"APIGW.0102","error_msg":"no app"}', 'permanent', 'gateway code APIGW.0102'],
-    ['route not published (APIGW.0101)', '{"error_code":"APIGW.0101","error_msg":"The API does not exist"}', 'permanent', 'The API does not exist'],
-    ['CB.00060214', '{"error_code":"CB.00060214","error_msg":"The requested URL was not found"}', 'not_found', 'The requested URL was not found'],
+    [
+      'route not published (APIGW.0101)',
+      '{"error_code":"APIGW.0101","error_msg":"The API does not exist"}',
+      'permanent',
+      'The API does not exist',
+    ],
+    [
+      'CB.00060214',
+      '{"error_code":"CB.00060214","error_msg":"The requested URL was not found"}',
+      'not_found',
+      'The requested URL was not found',
+    ],
     ['DEVCB.00031006', '{"error_code":"DEVCB.00031006","error_msg":"gone"}', 'not_found', 'gone'],
-    ['status/error envelope', '{"status":"fail","error":{"code":"CB.00031006","message":"The build record does not exist"},"result":null}', 'not_found', 'does not exist'],
+    [
+      'status/error envelope',
+      '{"status":"fail","error":{"code":"CB.00031006","message":"The build record does not exist"},"result":null}',
+      'not_found',
+      'does not exist',
+    ],
     ['stringified JSON', JSON.stringify('{"error_code":"CB.00031006","error_msg":"gone"}'), 'not_found', 'gone'],
   ])('%s', (_name, body, kind, detail) => {
     const envelope = interpretResponse(404, body, codes);
@@ -32,7 +47,10 @@ describe('a 404 means "does not exist" only with a CodeArts error body', () => {
   });
 
   it('other statuses keep their meaning: 422 and 403 with not-found codes are not found', () => {
-    expect(interpretResponse(422, '{"error_code":"DEVCB.00031006","error_msg":"x"}', codes)).toMatchObject({ ok: false, kind: 'not_found' });
+    expect(interpretResponse(422, '{"error_code":"DEVCB.00031006","error_msg":"x"}', codes)).toMatchObject({
+      ok: false,
+      kind: 'not_found',
+    });
     expect(interpretResponse(403, '{"error_code":"CB.00031059","error_msg":"x"}', codes)).toMatchObject({ ok: false, kind: 'not_found' });
   });
 });
@@ -42,7 +60,11 @@ describe('network failures are described by host, port and errno', () => {
     const port = await closedPort();
     const transport = createHttpTransport({ requestTimeoutMs: 2000, maxResponseBytes: 1024 });
     const error = await transport
-      .send({ method: 'GET', url: new URL(`http://127.0.0.1:${port}/v4/jobs/x/1/record-info?secret=SENTINEL`), headers: { 'x-auth-token': 'SENTINEL' } })
+      .send({
+        method: 'GET',
+        url: new URL(`http://127.0.0.1:${port}/v4/jobs/x/1/record-info?secret=SENTINEL`),
+        headers: { 'x-auth-token': 'SENTINEL' },
+      })
       .catch((e: unknown) => e);
     await transport.close();
     expect(isTransportError(error)).toBe(true);
@@ -53,9 +75,15 @@ describe('network failures are described by host, port and errno', () => {
   });
 
   it('undici errors get their code and the target; secrets and URL credentials are masked', () => {
-    const cause = Object.assign(new Error('Proxy response (407) !== 200 when HTTP Tunneling via http://u:SENTINEL@proxy:3128'), { code: 'UND_ERR_ABORTED' });
-    const failure = describeNetworkFailure(new TypeError('fetch failed', { cause }), new URL('https://api.example:8443/x?q=1'), ['SENTINEL']);
-    expect(failure.message).toBe('UND_ERR_ABORTED: Proxy response (407) !== 200 when HTTP Tunneling via http://***@proxy:3128 (api.example:8443)');
+    const cause = Object.assign(new Error('Proxy response (407) !== 200 when HTTP Tunneling via http://u:SENTINEL@proxy:3128'), {
+      code: 'UND_ERR_ABORTED',
+    });
+    const failure = describeNetworkFailure(new TypeError('fetch failed', { cause }), new URL('https://api.example:8443/x?q=1'), [
+      'SENTINEL',
+    ]);
+    expect(failure.message).toBe(
+      'UND_ERR_ABORTED: Proxy response (407) !== 200 when HTTP Tunneling via http://***@proxy:3128 (api.example:8443)',
+    );
     expect(failure.code).toBe('UND_ERR_ABORTED');
     expect(redactUrlCredentials('http://user:pw@proxy:3128')).toBe('http://***@proxy:3128');
     expect(redactUrlCredentials('http://proxy:3128')).toBe('http://proxy:3128');
@@ -110,7 +138,10 @@ describe('watchdog', () => {
     clock.advance(120_000);
     expect(watchdog.check().healthy).toBe(true);
     clock.advance(1);
-    expect(watchdog.check()).toEqual({ healthy: false, reason: 'no poll cycle finished for 120 s (limit 4 poll periods of 30 s, poll.watchdog_periods)' });
+    expect(watchdog.check()).toEqual({
+      healthy: false,
+      reason: 'no poll cycle finished for 120 s (limit 4 poll periods of 30 s, poll.watchdog_periods)',
+    });
     watchdog.cycleFinished();
     expect(watchdog.check().healthy).toBe(true);
     const idle = new CycleWatchdog(30_000, 0, clock);

@@ -21,7 +21,11 @@ let simulator: Simulator;
 let client: CodeArtsClient;
 
 async function world(history: number, options: { deletedBelow?: number } = {}): Promise<void> {
-  simulator = await createSimulator({ seed: 3, jobs: [{ id: JOB, name: 'steps', history, buildEverySeconds: 0, ...options }], gapProbability: 0 });
+  simulator = await createSimulator({
+    seed: 3,
+    jobs: [{ id: JOB, name: 'steps', history, buildEverySeconds: 0, ...options }],
+    gapProbability: 0,
+  });
   client = simulatorClient(simulator);
 }
 
@@ -75,7 +79,13 @@ describe('pending re-fetch (refetchPending)', () => {
     await world(3);
     const n = simulator.triggerBuild(JOB, { queueSeconds: 1, durationSeconds: 10 });
     simulator.overrideBuild(JOB, n, { kind: 'unknown-status', status: 'LIMBO' });
-    const cycle = startCycle(client, simulator, JOB, { cursor: n, pending: [n], firstSeen: { [n]: simulator.now() - 7200 } }, { maxPendingAgeSeconds: 3600 });
+    const cycle = startCycle(
+      client,
+      simulator,
+      JOB,
+      { cursor: n, pending: [n], firstSeen: { [n]: simulator.now() - 7200 } },
+      { maxPendingAgeSeconds: 3600 },
+    );
     await refetchPending(cycle);
     expect(cycle.result.abandoned).toEqual([{ buildNo: n, reason: 'unknown_status', ageSeconds: 7200 }]);
     expect(cycle.result.counted).toEqual([]);

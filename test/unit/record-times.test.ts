@@ -21,7 +21,12 @@ describe('record times', () => {
     expect(parseRecordTime('2022-10-11T08:28:42.000+0800')).toBe(Date.UTC(2022, 9, 11, 0, 28, 42) / 1000);
     expect(parseRecordTime('2020-01-04T09:05:22.701000Z')).toBe(Date.UTC(2020, 0, 4, 9, 5, 22, 701) / 1000);
     for (const junk of ['10/11/2022 08:28', 'yesterday', '2022-10-11', '1665476922']) expect(parseRecordTime(junk), junk).toBeUndefined();
-    const record = parseRecord('j', 7, { ...BASE, create_time: '2022-10-11T08:28:42.000', start_time: '2022-10-11T08:28:47.000', finish_time: '2022-10-11T08:30:27.000' });
+    const record = parseRecord('j', 7, {
+      ...BASE,
+      create_time: '2022-10-11T08:28:42.000',
+      start_time: '2022-10-11T08:28:47.000',
+      finish_time: '2022-10-11T08:30:27.000',
+    });
     expect(record.createdAt).toBe(Date.UTC(2022, 9, 11, 8, 28, 42) / 1000);
     expect([record.queueSeconds, record.durationSeconds]).toEqual([5, 100]);
   });
@@ -45,7 +50,14 @@ describe('record times', () => {
   });
 
   it('numbers as strings where deployments vary: duration, use_private_slave, build_no', () => {
-    const record = parseRecord('j', 7, { ...BASE, build_no: '7', duration: '100068', use_private_slave: '1', start_time: '2022-10-11T08:28:47Z', finish_time: '2022-10-11T08:30:27Z' });
+    const record = parseRecord('j', 7, {
+      ...BASE,
+      build_no: '7',
+      duration: '100068',
+      use_private_slave: '1',
+      start_time: '2022-10-11T08:28:47Z',
+      finish_time: '2022-10-11T08:30:27Z',
+    });
     expect(record.durationSeconds).toBe(100.068);
     expect(record.labels.executor).toBe('custom');
   });

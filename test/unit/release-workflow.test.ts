@@ -39,9 +39,11 @@ const stepUsing = (action: string): Step => {
   expect(found, action).toHaveLength(1);
   return found[0]!;
 };
-const pins = (JSON.parse(readFileSync(join(REPO_ROOT, 'test/fixtures/github-actions.json'), 'utf8')) as {
-  actions: Record<string, { version: string; commit: string; inputs: string[]; required: string[] }>;
-}).actions;
+const pins = (
+  JSON.parse(readFileSync(join(REPO_ROOT, 'test/fixtures/github-actions.json'), 'utf8')) as {
+    actions: Record<string, { version: string; commit: string; inputs: string[]; required: string[] }>;
+  }
+).actions;
 
 /** Errors of GitHub's workflow parser (schema, expressions) and of its conversion to a template. */
 async function parserErrors(content: string): Promise<string[]> {
@@ -52,7 +54,7 @@ async function parserErrors(content: string): Promise<string[]> {
 }
 
 describe('release workflow: GitHub workflow schema', () => {
-  it('passes GitHub\'s workflow parser with no error', async () => {
+  it("passes GitHub's workflow parser with no error", async () => {
     expect(await parserErrors(text)).toEqual([]);
   });
 
@@ -114,7 +116,7 @@ describe('release workflow: structure', () => {
     stepUsing('docker/setup-buildx-action');
   });
 
-  it('passes exactly the Dockerfile\'s label ARGs as build arguments: VERSION from package.json, REVISION, SOURCE', () => {
+  it("passes exactly the Dockerfile's label ARGs as build arguments: VERSION from package.json, REVISION, SOURCE", () => {
     const dockerfile = DockerfileParser.parse(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'));
     const lastFrom = Math.max(...dockerfile.getFROMs().map((f) => f.getRange().start.line));
     const args = dockerfile
@@ -132,12 +134,18 @@ describe('release workflow: structure', () => {
 
   it('attests and signs the pushed digest (keyless), then verifies the signature against this workflow', () => {
     const attest = stepUsing('actions/attest-build-provenance');
-    expect(attest.with).toMatchObject({ 'subject-digest': '${{ steps.build.outputs.digest }}', 'subject-name': '${{ steps.version.outputs.image }}', 'push-to-registry': true });
+    expect(attest.with).toMatchObject({
+      'subject-digest': '${{ steps.build.outputs.digest }}',
+      'subject-name': '${{ steps.version.outputs.image }}',
+      'push-to-registry': true,
+    });
     stepUsing('sigstore/cosign-installer');
     const sign = steps.find((s) => s.run?.includes('cosign sign'));
     expect(sign?.env).toMatchObject({ IMAGE: '${{ steps.version.outputs.image }}', DIGEST: '${{ steps.build.outputs.digest }}' });
     expect(sign?.run).toContain('cosign sign --yes "$IMAGE@$DIGEST"');
-    expect(sign?.run).toMatch(/cosign verify --certificate-identity "\$IDENTITY"[\s\S]*--certificate-oidc-issuer https:\/\/token\.actions\.githubusercontent\.com/);
+    expect(sign?.run).toMatch(
+      /cosign verify --certificate-identity "\$IDENTITY"[\s\S]*--certificate-oidc-issuer https:\/\/token\.actions\.githubusercontent\.com/,
+    );
     expect(sign?.env?.IDENTITY).toBe('${{ github.server_url }}/${{ github.workflow_ref }}');
     // The order matters: sign what was pushed.
     const index = (step: Step) => steps.indexOf(step);

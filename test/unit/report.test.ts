@@ -63,10 +63,18 @@ describe('reporting', () => {
     expect(valueOf(samples, 'codearts_exporter_abandoned_builds_total', { job_id: JOB.id, reason: 'still_in_progress' })).toBe(2);
     const events = lines.map((line) => line.event);
     for (const event of ['invalid_record', 'implausible_record', 'vanished_build', 'dropped_number', 'abandoned_build', 'gap_skipped']) {
-      expect(events.filter((e) => e === event), event).toHaveLength(2);
+      expect(
+        events.filter((e) => e === event),
+        event,
+      ).toHaveLength(2);
     }
     expect(events.filter((e) => e === 'unknown_status')).toHaveLength(1);
-    expect(lines.find((line) => line.event === 'abandoned_build')).toMatchObject({ job_id: JOB.id, job_name: 'reported', build_no: 11, age_seconds: 200_000 });
+    expect(lines.find((line) => line.event === 'abandoned_build')).toMatchObject({
+      job_id: JOB.id,
+      job_name: 'reported',
+      build_no: 11,
+      age_seconds: 200_000,
+    });
     expect(lines.find((line) => line.event === 'gap_skipped')).toMatchObject({ from: 13, to: 15, count: 3 });
   });
 

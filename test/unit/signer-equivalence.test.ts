@@ -59,8 +59,58 @@ const BASES = [
 // Characters legacy url.parse (the SDK's path source) leaves alone. It pre-escapes space " ' < > \
 // ^ ` { | }, which the SDK then encodes twice (see the divergence tests below). '%' only in encoded
 // paths: a literal '%41' on the wire means 'A'.
-const PATH_ODD = ['!', '$', '&', '(', ')', '*', '+', ',', ';', '=', ':', '@', '[', ']', '~', '-', '_', '.', 'é', 'ß', '中', '文', '😀', '%'];
-const QUERY_ODD = [' ', '&', '=', '+', '%', '/', '?', '#', '!', '*', "'", '(', ')', 'é', '中', '😀', '~', '"', '<', '[', ';', ':', '@', ','];
+const PATH_ODD = [
+  '!',
+  '$',
+  '&',
+  '(',
+  ')',
+  '*',
+  '+',
+  ',',
+  ';',
+  '=',
+  ':',
+  '@',
+  '[',
+  ']',
+  '~',
+  '-',
+  '_',
+  '.',
+  'é',
+  'ß',
+  '中',
+  '文',
+  '😀',
+  '%',
+];
+const QUERY_ODD = [
+  ' ',
+  '&',
+  '=',
+  '+',
+  '%',
+  '/',
+  '?',
+  '#',
+  '!',
+  '*',
+  "'",
+  '(',
+  ')',
+  'é',
+  '中',
+  '😀',
+  '~',
+  '"',
+  '<',
+  '[',
+  ';',
+  ':',
+  '@',
+  ',',
+];
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const HEX = '0123456789abcdef';
 
@@ -107,7 +157,8 @@ function generateCase(rand: () => number): Case {
   if (rand() < 0.6) headers.host = new URL(base).host;
   if (rand() < 0.5) headers.accept = 'application/json';
   if (rand() < 0.6) headers['x-project-id'] = word(HEX, 32, 32);
-  if (method === 'POST' || rand() < 0.3) headers['content-type'] = pick(['application/json', 'application/json;charset=UTF-8', 'application/json; charset=utf-8']);
+  if (method === 'POST' || rand() < 0.3)
+    headers['content-type'] = pick(['application/json', 'application/json;charset=UTF-8', 'application/json; charset=utf-8']);
   if (rand() < 0.3) headers['x-language'] = pick(['en-us', 'zh-cn']);
   if (rand() < 0.2) headers['x-request-id'] = word(ALNUM, 8, 24);
   if (rand() < 0.2) headers['user-agent'] = 'codearts-build-exporter/0.1.0 (node)';
@@ -148,7 +199,9 @@ function wireUrl(c: Case): URL {
   if (c.queryStyle === 'searchParams') {
     for (const [k, v] of c.query) url.searchParams.append(k, v);
   } else if (c.query.length > 0) {
-    url.search = c.query.map(([k, v]) => (v === '' ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)).join('&');
+    url.search = c.query
+      .map(([k, v]) => (v === '' ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`))
+      .join('&');
   }
   return url;
 }
@@ -260,8 +313,16 @@ describe('where the official signer does not match the wire, we follow the wire'
 
   it('an explicit default port is not signed (fetch does not send it; url.parse keeps it)', () => {
     const now = new Date('2024-05-01T10:00:00Z');
-    const a = signRequest({ method: 'GET', url: new URL('https://h.example.com:443/x'), headers: {} }, { accessKey: 'AK', secretKey: 'SK' }, now);
-    const b = signRequest({ method: 'GET', url: new URL('https://h.example.com/x'), headers: {} }, { accessKey: 'AK', secretKey: 'SK' }, now);
+    const a = signRequest(
+      { method: 'GET', url: new URL('https://h.example.com:443/x'), headers: {} },
+      { accessKey: 'AK', secretKey: 'SK' },
+      now,
+    );
+    const b = signRequest(
+      { method: 'GET', url: new URL('https://h.example.com/x'), headers: {} },
+      { accessKey: 'AK', secretKey: 'SK' },
+      now,
+    );
     expect(a.Authorization).toBe(b.Authorization);
   });
 });

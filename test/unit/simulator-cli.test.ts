@@ -26,7 +26,16 @@ describe('simulate command', () => {
     const io = captureIo();
     expect(await simulateCommand(['--help'], io)).toBe(0);
     const help = io.out.join('\n');
-    for (const flag of ['--port <n>', '--host <address>', '--jobs <n>', '--seed <n>', '--speed <x>', '--latency <ms>', '--token <token>', '--every <seconds>']) {
+    for (const flag of [
+      '--port <n>',
+      '--host <address>',
+      '--jobs <n>',
+      '--seed <n>',
+      '--speed <x>',
+      '--latency <ms>',
+      '--token <token>',
+      '--every <seconds>',
+    ]) {
       expect(help).toContain(flag);
     }
     expect(help).toMatch(/--speed <x>[^]*real time[^]*\(default:\s+1\)/);
@@ -34,7 +43,10 @@ describe('simulate command', () => {
   });
 
   it('runs in real time unless --speed says otherwise', async () => {
-    for (const [args, speed] of [[[], '1x'], [['--speed', '60'], '60x']] as const) {
+    for (const [args, speed] of [
+      [[], '1x'],
+      [['--speed', '60'], '60x'],
+    ] as const) {
       const io = captureIo();
       const stop = new AbortController();
       const running = simulateCommand(['--jobs', '1', ...args], io, stop.signal);

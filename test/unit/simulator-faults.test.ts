@@ -15,35 +15,55 @@ function fetchRecord(simulator: Simulator, buildNo = 1, signal?: AbortSignal): P
 /** What each HTTP-level fault must look like to a client. */
 const ANSWERS: Array<[FaultKind, number, (response: Response, text: string) => void]> = [
   ['500', 500, (_r, text) => expect(JSON.parse(text).error_code).toBe('CB.00060101')],
-  ['429', 429, (r, text) => {
-    expect(r.headers.get('retry-after')).toBe('1');
-    expect(JSON.parse(text).error_code).toBe('APIG.0308');
-  }],
-  ['apig-0308', 429, (r, text) => {
-    expect(r.headers.get('retry-after')).toBeNull();
-    expect(JSON.parse(text)).toEqual({
-      error_code: 'APIG.0308',
-      error_msg: 'The throttling threshold has been reached: policy user over ratelimit, limit:10, time:1 second',
-    });
-  }],
+  [
+    '429',
+    429,
+    (r, text) => {
+      expect(r.headers.get('retry-after')).toBe('1');
+      expect(JSON.parse(text).error_code).toBe('APIG.0308');
+    },
+  ],
+  [
+    'apig-0308',
+    429,
+    (r, text) => {
+      expect(r.headers.get('retry-after')).toBeNull();
+      expect(JSON.parse(text)).toEqual({
+        error_code: 'APIG.0308',
+        error_msg: 'The throttling threshold has been reached: policy user over ratelimit, limit:10, time:1 second',
+      });
+    },
+  ],
   ['cb-00060211', 500, (_r, text) => expect(JSON.parse(text).error_code).toBe('CB.00060211')],
   ['cb-00060100', 500, (_r, text) => expect(JSON.parse(text).error_code).toBe('CB.00060100')],
-  ['malformed', 200, (_r, text) => {
-    expect(text).toBe('{"status":"success","result":{');
-    expect(() => JSON.parse(text)).toThrow();
-  }],
-  ['schema', 200, (_r, text) => {
-    const body = JSON.parse(text);
-    expect(body.status).toBe('success');
-    expect(body.result.status).toBeUndefined();
-    expect(body.result.build_no).toBe('abc');
-    expect(body.result.codeci_job_id).toBe(JOB);
-  }],
-  ['string-json', 500, (_r, text) => {
-    const outer: unknown = JSON.parse(text);
-    expect(typeof outer).toBe('string');
-    expect(JSON.parse(outer as string)).toEqual({ error_code: 'CB.00060101', error_msg: 'x' });
-  }],
+  [
+    'malformed',
+    200,
+    (_r, text) => {
+      expect(text).toBe('{"status":"success","result":{');
+      expect(() => JSON.parse(text)).toThrow();
+    },
+  ],
+  [
+    'schema',
+    200,
+    (_r, text) => {
+      const body = JSON.parse(text);
+      expect(body.status).toBe('success');
+      expect(body.result.status).toBeUndefined();
+      expect(body.result.build_no).toBe('abc');
+      expect(body.result.codeci_job_id).toBe(JOB);
+    },
+  ],
+  [
+    'string-json',
+    500,
+    (_r, text) => {
+      const outer: unknown = JSON.parse(text);
+      expect(typeof outer).toBe('string');
+      expect(JSON.parse(outer as string)).toEqual({ error_code: 'CB.00060101', error_msg: 'x' });
+    },
+  ],
 ];
 
 describe('simulator faults', () => {

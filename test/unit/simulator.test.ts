@@ -206,7 +206,13 @@ describe('simulator world', () => {
     const simulator = await startSimulator({ jobs: [{ id: jobId(7), name: 'manual', history: 2, buildEverySeconds: 0 }] });
     const n = simulator.triggerBuild(jobId(7), { status: 'TIMEOUT', queueSeconds: 5, durationSeconds: 60 });
     simulator.advance(70);
-    expect(simulator.groundTruth()[0]?.finished.at(-1)).toMatchObject({ buildNo: n, rawStatus: 'TIMEOUT', result: 'timeout', durationMs: 60_000, queueSeconds: 5 });
+    expect(simulator.groundTruth()[0]?.finished.at(-1)).toMatchObject({
+      buildNo: n,
+      rawStatus: 'TIMEOUT',
+      result: 'timeout',
+      durationMs: 60_000,
+      queueSeconds: 5,
+    });
     expect(() => simulator.triggerBuild(jobId(7), { status: 'GREAT' })).toThrow(/status must be one of/);
   });
 });

@@ -21,7 +21,12 @@ let simulator: Simulator;
 let client: CodeArtsClient;
 
 async function world(history: number, runningStatus: RunningStatusMode = 'ok', deletedBelow = 1): Promise<RunningStatusHint> {
-  simulator = await createSimulator({ seed: 9, jobs: [{ id: JOB, name: 'start', history, deletedBelow, buildEverySeconds: 0 }], gapProbability: 0, runningStatus });
+  simulator = await createSimulator({
+    seed: 9,
+    jobs: [{ id: JOB, name: 'start', history, deletedBelow, buildEverySeconds: 0 }],
+    gapProbability: 0,
+    runningStatus,
+  });
   client = simulatorClient(simulator);
   return new RunningStatusHint(client, NO_EVENTS, new ManualClock());
 }
@@ -87,7 +92,9 @@ describe('StartPoints', () => {
     const first = await points.start(polled, limit);
     expect(first?.state.cursor).toBe(0);
     expect(polled.unsure).toMatchObject({ failures: 1 });
-    expect(events.filter((event) => event.type === 'start_unknown')).toEqual([expect.objectContaining({ retryInSeconds: 600, first: true })]);
+    expect(events.filter((event) => event.type === 'start_unknown')).toEqual([
+      expect.objectContaining({ retryInSeconds: 600, first: true }),
+    ]);
 
     // Before the retry time: nothing asked.
     const before = simulator.requests().byEndpoint['running-status'] ?? 0;

@@ -32,7 +32,11 @@ const COUNTERS: JobCounters = {
 describe('state file schema', () => {
   it('loads a version 1 file: one entry per skipped number becomes ranges, the new bookkeeping and the counters start empty', () => {
     const skipped = [...Array.from({ length: 500 }, (_, i) => ({ buildNo: 101 + i, checksLeft: 3 })), { buildNo: 700, checksLeft: 1 }];
-    const v1 = { ...HEADER, schema_version: 1, jobs: { [JOB]: { version: 7, state: { cursor: 720, pending: [719], queueObserved: [719], skipped, lastSuccessAt: 5 } } } };
+    const v1 = {
+      ...HEADER,
+      schema_version: 1,
+      jobs: { [JOB]: { version: 7, state: { cursor: 720, pending: [719], queueObserved: [719], skipped, lastSuccessAt: 5 } } },
+    };
     const { jobs, reset } = parsed(v1);
     expect(reset).toBeUndefined();
     expect(jobs.get(JOB)).toEqual({
@@ -61,7 +65,14 @@ describe('state file schema', () => {
   });
 
   it('writes the current version with the counters and their layout, and reads it back unchanged', () => {
-    const state = { ...emptyJobState(), cursor: 9, pending: [8], skipped: [{ from: 3, to: 4, checksLeft: 2 }], notFoundOnce: [8], firstSeen: { '8': 1_767_225_600 } };
+    const state = {
+      ...emptyJobState(),
+      cursor: 9,
+      pending: [8],
+      skipped: [{ from: 3, to: 4, checksLeft: 2 }],
+      notFoundOnce: [8],
+      firstSeen: { '8': 1_767_225_600 },
+    };
     const text = renderStateFile(new Map([[JOB, { version: 2, state, counters: COUNTERS }]]), LAYOUT);
     const data = JSON.parse(text) as Record<string, unknown>;
     expect(data.schema_version).toBe(STATE_SCHEMA_VERSION);
@@ -70,7 +81,9 @@ describe('state file schema', () => {
   });
 
   it('a changed layout restarts exactly the families it shapes, and says which', () => {
-    const file = JSON.parse(renderStateFile(new Map([[JOB, { version: 2, state: emptyJobState(), counters: COUNTERS }]]), LAYOUT)) as unknown;
+    const file = JSON.parse(
+      renderStateFile(new Map([[JOB, { version: 2, state: emptyJobState(), counters: COUNTERS }]]), LAYOUT),
+    ) as unknown;
     const buckets = parsed(file, { ...LAYOUT, durationBuckets: [30, 90, 120] });
     expect(buckets.reset).toEqual({ families: ['duration'], from: LAYOUT });
     expect(buckets.jobs.get(JOB)?.counters).toEqual({
@@ -90,12 +103,19 @@ describe('state file schema', () => {
   });
 
   it('names what is wrong: an unknown version, a range upside down, series labels that do not match the layout', () => {
-    expect(parseStateFile({ ...HEADER, schema_version: 4, jobs: {} }, LAYOUT)).toMatchObject({ problem: expect.stringContaining('schema_version') });
+    expect(parseStateFile({ ...HEADER, schema_version: 4, jobs: {} }, LAYOUT)).toMatchObject({
+      problem: expect.stringContaining('schema_version'),
+    });
     const upsideDown = { ...emptyJobState(), skipped: [{ from: 5, to: 4, checksLeft: 1 }] };
     expect(parseStateFile({ ...HEADER, schema_version: 2, jobs: { [JOB]: { version: 1, state: upsideDown } } }, LAYOUT)).toMatchObject({
       problem: expect.stringContaining(`jobs.${JOB}.state.skipped.0`),
     });
-    const file = JSON.parse(renderStateFile(new Map([[JOB, { version: 2, state: emptyJobState(), counters: COUNTERS }]]), { ...LAYOUT, recordLabels: ['branch'] })) as unknown;
+    const file = JSON.parse(
+      renderStateFile(new Map([[JOB, { version: 2, state: emptyJobState(), counters: COUNTERS }]]), {
+        ...LAYOUT,
+        recordLabels: ['branch'],
+      }),
+    ) as unknown;
     expect(parseStateFile(file, LAYOUT)).toMatchObject({ problem: expect.stringContaining(`jobs.${JOB}.counters.series`) });
     const negative = { version: 1, state: emptyJobState(), counters: { ...COUNTERS, triggers: { manual: -1 } } };
     const bad = JSON.parse(renderStateFile(new Map([[JOB, negative]]), LAYOUT)) as unknown;

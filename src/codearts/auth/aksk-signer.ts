@@ -18,7 +18,10 @@ export interface AkskCredentials {
 
 /** `YYYYMMDDTHHMMSSZ` in UTC, the `X-Sdk-Date` format. */
 export function formatSdkDate(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 /** Unix milliseconds of an `X-Sdk-Date` value, or undefined when it is not in that format. */
@@ -128,11 +131,7 @@ export function computeSignature(secretKey: string, toSign: string): string {
  * fetch sets Host itself (from `url.host`) and ignores any we give it. An `authorization` or
  * `x-sdk-date` already in `request.headers` is replaced, not signed.
  */
-export function signRequest(
-  request: SignableRequest,
-  credentials: AkskCredentials,
-  now: Date,
-): Record<string, string> {
+export function signRequest(request: SignableRequest, credentials: AkskCredentials, now: Date): Record<string, string> {
   const sdkDate = formatSdkDate(now);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {

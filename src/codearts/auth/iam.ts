@@ -147,7 +147,8 @@ class IamAuth {
     this.iam = { endpoint: validate(options), user, domain };
     this.clock = options.clock ?? systemClock;
     this.events = options.events ?? NO_EVENTS;
-    this.transport = options.transport ?? createHttpTransport({ requestTimeoutMs: options.requestTimeoutMs ?? 10_000, maxResponseBytes: 1024 * 1024 });
+    this.transport =
+      options.transport ?? createHttpTransport({ requestTimeoutMs: options.requestTimeoutMs ?? 10_000, maxResponseBytes: 1024 * 1024 });
     this.requestBody = JSON.stringify({
       auth: {
         identity: { methods: ['password'], password: { user: { name: user, password, domain: { name: domain } } } },
@@ -243,7 +244,10 @@ class IamAuth {
   private failed(error: unknown): IamAuthError {
     const iamError = isIamAuthError(error) ? error : this.fail('network', String(error), undefined, error);
     this.failures += 1;
-    const retryInMs = Math.min(this.options.maxFailureBackoffMs ?? 60_000, (this.options.failureBackoffMs ?? 5_000) * 2 ** (this.failures - 1));
+    const retryInMs = Math.min(
+      this.options.maxFailureBackoffMs ?? 60_000,
+      (this.options.failureBackoffMs ?? 5_000) * 2 ** (this.failures - 1),
+    );
     this.retryAt = this.clock.now() + retryInMs;
     this.lastError = iamError;
     this.events.emit({ type: 'iam_token', outcome: 'failure', iam: this.iam, error: iamError, retryInMs });
@@ -290,9 +294,11 @@ class IamAuth {
       code = String(answer.status);
       return answer;
     } catch (error) {
-      if (!isTransportError(error)) throw this.fail('network', describeNetworkFailure(error, new URL(this.iam.endpoint)).message, undefined, error);
+      if (!isTransportError(error))
+        throw this.fail('network', describeNetworkFailure(error, new URL(this.iam.endpoint)).message, undefined, error);
       code = attemptCode(error);
-      if (error.kind === 'redirect') throw this.fail(error.status ?? 'network', `${error.message} (codearts.auth.iam.endpoint)`, undefined, error);
+      if (error.kind === 'redirect')
+        throw this.fail(error.status ?? 'network', `${error.message} (codearts.auth.iam.endpoint)`, undefined, error);
       if (error.kind === 'too_large') throw this.fail('invalid_response', error.message, undefined, error);
       throw this.fail(error.kind, error.message, undefined, error);
     } finally {
@@ -339,4 +345,3 @@ function describeErrorBody(text: string): { code: string | undefined; message: s
   const { code, message } = errorFields(parseJsonBody(text));
   return { code, message: (message ?? text.replace(/\s+/g, ' ').trim()).slice(0, 200) };
 }
-
