@@ -2,6 +2,7 @@ import { isatty } from 'node:tty';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import pinoPretty from 'pino-pretty';
 import type { LogFormat } from '../config/types.js';
+import { maskSecrets } from '../support/redact.js';
 
 export type { Logger } from 'pino';
 
@@ -69,6 +70,7 @@ const ERROR_FIELDS: ReadonlyArray<[property: string, field: string]> = [
   ['kind', 'kind'],
   ['status', 'status'],
   ['code', 'code'],
+  ['route', 'route'],
   ['endpoint', 'endpoint'],
   ['jobId', 'job_id'],
   ['buildNo', 'build_no'],
@@ -78,13 +80,19 @@ const ERROR_FIELDS: ReadonlyArray<[property: string, field: string]> = [
   ['errno', 'errno'],
 ];
 
-/** Keeps type, message and our own fields; drops request/response/options objects of HTTP errors. */
-function serializeError(error: unknown): unknown {
+/**
+ * Keeps type, message, our own fields and the cause's type and message (one level: a CodeArtsError
+ * names the transport failure under it; URL credentials in a cause's message masked, as it may come
+ * from a library); drops request/response/options objects of HTTP errors.
+ */
+function serializeError(error: unknown, depth = 0): unknown {
   if (!(error instanceof Error)) return error;
   const out: Record<string, unknown> = { type: error.name, message: error.message };
   for (const [property, field] of ERROR_FIELDS) {
     const value = (error as unknown as Record<string, unknown>)[property];
     if (value !== undefined) out[field] = value;
   }
+  if (depth > 0) out.message = maskSecrets(error.message, []);
+  if (depth === 0 && error.cause instanceof Error && error.cause.message !== error.message) out.cause = serializeError(error.cause, 1);
   return out;
 }
