@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import * as v8 from 'node:v8';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -96,6 +96,19 @@ async function createExporter(settings: ExporterSettings): Promise<Exporter> {
 function sink(): StoreSink {
   if (!storeSink) throw new Error('no exporter store: send create first');
   return storeSink;
+}
+
+function stateFileSize(): { bytes: number; countersBytes: number } {
+  const path = stateDir ? join(stateDir, 'state.json') : undefined;
+  if (!path || !existsSync(path)) return { bytes: 0, countersBytes: 0 };
+  const text = readFileSync(path, 'utf8');
+  const file = JSON.parse(text) as { jobs: Record<string, { counters?: unknown }> };
+  // `,"counters":{...}` per job: what schema 3 added to each job's entry.
+  const countersBytes = Object.values(file.jobs).reduce(
+    (sum, job) => sum + Buffer.byteLength(`,"counters":${JSON.stringify(job.counters)}`),
+    0,
+  );
+  return { bytes: Buffer.byteLength(text), countersBytes };
 }
 
 function need(): Exporter {
@@ -336,8 +349,8 @@ serve({
     return {};
   },
   version: () => ({ version: process.version }),
-  /** The state file's size now (0 with the in-memory store). */
-  stateFile: () => ({ bytes: stateDir && existsSync(join(stateDir, 'state.json')) ? statSync(join(stateDir, 'state.json')).size : 0 }),
+  /** The state file's size now (0 with the in-memory store), and how much of it the counters take. */
+  stateFile: () => stateFileSize(),
   /** Where the memory is: V8's heap spaces (committed MB), for the JSON results. */
   heapSpaces: () =>
     Object.fromEntries(

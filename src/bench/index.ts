@@ -392,7 +392,7 @@ function servingRows(scenario: string, r: ServingResult, jobsLabel: (n: number) 
       met: undefined,
     });
     rows.push({
-      scenario: `state file, ${label}: size after the last cycle (state and counters of every job)`,
+      scenario: `state file, ${label}: size after the last cycle (state and counters of every job; the counters ${fmt.n(r.stateCountersBytes / 2 ** 20, 2)} MiB of it)`,
       measured: `${fmt.n(r.stateFileBytes / 2 ** 20, 2)} MiB`,
       reference: '',
       ratio: undefined,

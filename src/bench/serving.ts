@@ -34,8 +34,9 @@ export interface ServingResult {
   /** Heap still in use after a forced full GC: what the exporter really keeps. */
   liveHeapMb: number;
   peakRssMb: number;
-  /** Size of the state file after the last cycle (counters included). */
+  /** Size of the state file after the last cycle, and the part of it the counters take. */
   stateFileBytes: number;
+  stateCountersBytes: number;
   healthz?: { probes: number; p99Ms: number; maxMs: number; scrapesDuring: number; scrapeMs: number[] };
 }
 
@@ -145,7 +146,9 @@ async function processFigures(child: PolledExporter['child']) {
   const live = await child.call<Memory>('memory', { collect: true });
   const { version } = await child.call<{ version: string }>('version');
   const heapSpaces = await child.call<Record<string, number>>('heapSpaces');
-  const { bytes: stateFileBytes } = await child.call<{ bytes: number }>('stateFile');
+  const { bytes: stateFileBytes, countersBytes: stateCountersBytes } = await child.call<{ bytes: number; countersBytes: number }>(
+    'stateFile',
+  );
   return {
     nodeVersion: version,
     heapSpaces,
@@ -154,6 +157,7 @@ async function processFigures(child: PolledExporter['child']) {
     liveHeapMb: live.heapUsedMb,
     peakRssMb: memory.peakRssMb,
     stateFileBytes,
+    stateCountersBytes,
   };
 }
 
