@@ -112,7 +112,7 @@ export class CodeArtsClient {
     });
   }
 
-  /** The request budget's current rate, for tests and the landing page. */
+  /** The request budget's current rate (test/integration/rate-budget.test.ts samples it during a 429 storm). */
   currentRate(): number {
     return this.budget.currentRate();
   }
@@ -120,15 +120,6 @@ export class CodeArtsClient {
   /** A poll cycle starts: an open circuit turns half-open, so the cycle's first call probes CodeArts. */
   beginCycle(): void {
     this.breaker.beginCycle();
-  }
-
-  breakerState(): ReturnType<CircuitBreaker['current']> {
-    return this.breaker.current();
-  }
-
-  /** Proxy in use (credentials masked) or "direct", for the start-up log line. */
-  describeTransport(): string {
-    return this.transport.describe();
   }
 
   private async call(site: CallSite, path: string, signal?: AbortSignal, retries?: number): Promise<unknown> {

@@ -3,7 +3,7 @@ import { bucketKey, type BuildSeries, type CounterLayout, type HistogramCounts, 
 import type { JobState, LastBuild } from '../domain/job.js';
 import { BUILD_FAMILIES, BUILD_FAMILY_ORDER, type BuildFamilyKey } from './catalog.js';
 import { escapeLabelValue, familyHeader, formatValue } from './exposition.js';
-import { joinParts, textPart, type ExpositionPart } from './exposition-part.js';
+import { textPart, type ExpositionPart } from './exposition-part.js';
 
 export interface BuildMetricsOptions extends CounterLayout {
   /** false: histograms carry no job labels (fleets of thousands of jobs). */
@@ -268,14 +268,6 @@ export class BuildMetrics {
       if (fleet) parts.push(fleet);
     }
     return parts;
-  }
-
-  /**
-   * The whole text, produced in slices of about 10 ms with the event loop let through in between.
-   * Changes made meanwhile may or may not show, each segment being consistent in itself.
-   */
-  renderAsync(): Promise<string> {
-    return joinParts(this.parts());
   }
 
   /** A job's text for one of the counter families (builds, triggers, duration, queue). */

@@ -80,13 +80,6 @@ export class JobFamily {
     return this.series.get(key(labels))?.value;
   }
 
-  /** HELP, TYPE and one line per series; an empty family still gets its HELP and TYPE. */
-  render(): string {
-    return this.parts()
-      .map((part) => part.text())
-      .join('');
-  }
-
   /** The header, then one part per segment; parts of unchanged segments are the same objects as last time. */
   parts(): ExpositionPart[] {
     const parts = [this.header];

@@ -173,11 +173,6 @@ export class SelfMetrics {
     return this.trackedChanges + this.lastSuccessfulPoll.version + this.invalidRecords.version + this.vanishedBuilds.version;
   }
 
-  /** The per-job families, then the prom-client registry (self and process metrics). */
-  async render(): Promise<string> {
-    return this.lastSuccessfulPoll.render() + this.invalidRecords.render() + this.vanishedBuilds.render() + (await this.registry.metrics());
-  }
-
   /**
    * The same text as parts: the per-job families (cached while unchanged) and the registry's text,
    * collected again when a tracked series changed or the last collection is `maxAgeMs` old (0:

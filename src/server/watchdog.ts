@@ -26,7 +26,7 @@ export class CycleWatchdog {
     this.lastFinishedMs = this.clock.monotonic();
   }
 
-  limitMs(): number {
+  private limitMs(): number {
     return this.periods * this.periodMs;
   }
 

@@ -1,3 +1,5 @@
+import type { ExpositionPart } from '../../src/metrics/exposition-part.js';
+
 /** A parsed sample of the Prometheus text format. */
 export interface Sample {
   name: string;
@@ -34,4 +36,9 @@ export function valueOf(samples: Sample[], name: string, where: Record<string, s
   const found = select(samples, name, where);
   if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(where)}`);
   return found[0]?.value;
+}
+
+/** The text of exposition parts, as the exporter joins them for a scrape (BuildMetrics.parts(), SelfMetrics.parts(), ...). */
+export function partsText(parts: readonly ExpositionPart[]): string {
+  return parts.map((part) => part.text()).join('');
 }

@@ -3,7 +3,7 @@ import { benchJobs, SyntheticFleet, ViewSink } from '../../src/bench/mix.js';
 import type { CounterLayout } from '../../src/domain/counters.js';
 import { emptyJobState } from '../../src/domain/job.js';
 import { BuildMetrics, type BuildMetricsOptions } from '../../src/metrics/build-metrics.js';
-import { parseExposition } from '../helpers/exposition.js';
+import { parseExposition, partsText } from '../helpers/exposition.js';
 
 /**
  * The per-job, per-family text cache must never serve stale text: metrics rendered after every
@@ -22,37 +22,37 @@ describe('build metrics render cache', () => {
         for (const job of jobs) cached.setJob(job.id, job.name);
         const sink = new ViewSink([cached], layout);
         /** The same jobs, names and data, in a view that never rendered before. */
-        const fresh = async () => {
+        const fresh = () => {
           const view = new BuildMetrics(options);
           for (const [id, data] of sink.current()) {
             view.setJob(id, names.get(id) ?? id);
             view.show(id, data);
           }
           for (const id of removed) view.removeJob(id);
-          return view.renderAsync();
+          return partsText(view.parts());
         };
         const fleet = new SyntheticFleet(jobs, [sink]);
         await fleet.fill();
-        expect(await cached.renderAsync()).toBe(await fresh());
+        expect(partsText(cached.parts())).toBe(fresh());
         for (let round = 0; round < 6; round++) {
           await fleet.change(0.1, round);
-          expect(await cached.renderAsync()).toBe(await fresh());
+          expect(partsText(cached.parts())).toBe(fresh());
         }
         const renamed = jobs[3]?.id ?? '';
         names.set(renamed, 'renamed "job" \\ with\nnewline');
         cached.setJob(renamed, 'renamed "job" \\ with\nnewline');
         await fleet.change(0.3, 9);
-        expect(await cached.renderAsync()).toBe(await fresh());
+        expect(partsText(cached.parts())).toBe(fresh());
         removed.add(jobs[4]?.id ?? '');
         cached.removeJob(jobs[4]?.id ?? '');
-        const text = await cached.renderAsync();
-        expect(text).toBe(await fresh());
+        const text = partsText(cached.parts());
+        expect(text).toBe(fresh());
         expect(() => parseExposition(text)).not.toThrow();
       });
     }
   }
 
-  it('showing unchanged gauges keeps the cached text; a changed result replaces the status series', async () => {
+  it('showing unchanged gauges keeps the cached text; a changed result replaces the status series', () => {
     const metrics = new BuildMetrics({ durationBuckets: [30], queueBuckets: [1], jobHistograms: true, recordLabels: [] });
     metrics.setJob('a', 'job-a');
     const counters = { series: [], triggers: {} };
@@ -64,11 +64,11 @@ describe('build metrics render cache', () => {
       lastSuccessAt: 1000,
     };
     metrics.show('a', { counters, state });
-    const before = await metrics.renderAsync();
+    const before = partsText(metrics.parts());
     metrics.show('a', { counters, state: structuredClone(state) });
-    expect(await metrics.renderAsync()).toBe(before);
+    expect(partsText(metrics.parts())).toBe(before);
     metrics.show('a', { counters, state: { ...state, last: { ...state.last, result: 'failure' } } });
-    const after = await metrics.renderAsync();
+    const after = partsText(metrics.parts());
     expect(after).toContain('codearts_build_last_status{job_id="a",job_name="job-a",result="failure"} 1');
     expect(after).not.toContain('result="success"} 1\ncodearts_build_last_duration');
   });

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { JobFamily } from '../../src/metrics/job-family.js';
+import { partsText } from '../helpers/exposition.js';
 
 /** The hand-rendered per-job self-metric families print what prom-client printed for them. */
 describe('JobFamily', () => {
@@ -16,7 +17,7 @@ describe('JobFamily', () => {
       counter: new JobFamily('x_invalid_total', 'counter', help.counter),
       gauge: new JobFamily('x_last_seconds', 'gauge', help.gauge),
     };
-    const render = () => ours.counter.render() + ours.gauge.render();
+    const render = () => partsText(ours.counter.parts()) + partsText(ours.gauge.parts());
     // prom-client separates families with an empty line, which the text format ignores.
     const promClient = async () => (await registry.metrics()).replace(/\n\n+/g, '\n');
 

@@ -6,7 +6,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { BuildMetrics } from '../../src/metrics/build-metrics.js';
 import { SelfMetrics } from '../../src/metrics/self-metrics.js';
 import { createReporter, type ExporterEvent } from '../../src/wiring/report.js';
-import { parseExposition, select, valueOf } from '../helpers/exposition.js';
+import { parseExposition, partsText, select, valueOf } from '../helpers/exposition.js';
 
 /** What each event becomes (src/wiring/report.ts): self-metrics, the build metrics' view and log lines with an `event` field. */
 const JOB = { id: 'e0000000000000000000000000000001', name: 'reported' };
@@ -19,7 +19,7 @@ function reporter() {
   const metrics = new BuildMetrics({ ...LAYOUT, jobHistograms: true });
   const events = createReporter({ logger, self, metrics, endpoint: 'https://codearts.example.invalid' });
   const emit = (...list: ExporterEvent[]) => list.forEach((event) => events.emit(event));
-  const scrape = async () => parseExposition((await metrics.renderAsync()) + (await self.render()));
+  const scrape = async () => parseExposition(partsText(metrics.parts()) + partsText(await self.parts()));
   return { lines, emit, scrape };
 }
 
