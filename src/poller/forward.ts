@@ -9,7 +9,8 @@ export const MAX_INVALID_RUN = 3;
 /** Unconfirmed numbers (invalid answers below a real build) a job may hold. */
 export const MAX_UNCONFIRMED = 10;
 
-export type ProbeOutcome = 'not_found' | 'failed' | 'bounded' | 'invalid';
+/** `ceiling`: the probe reached the newest build the change feed listed and asked no further. */
+export type ProbeOutcome = 'not_found' | 'failed' | 'bounded' | 'invalid' | 'ceiling';
 
 /**
  * The forward work of a cycle, all of it paid from the job's budget of `max_builds_per_job_per_cycle`
@@ -21,9 +22,26 @@ export async function pollForward(cycle: JobCycle, hint: NewestBuildHint): Promi
   cycle.result.gapChecked = due;
   const hinted = due ? await consultHint(cycle, hint) : 'no_answer';
   if (hinted === 'nothing_new') return;
+  await probeAndCross(cycle, () => due && hinted === 'no_answer' && cycle.result.newBuilds === 0);
+}
+
+/**
+ * The forward work of a listed job (the change feed says its newest build is `ceiling`): probe
+ * from the cursor up to `ceiling` and no further, crossing gaps below it with a search; no gap
+ * check, no running-status, no look ahead. Paid from the same budget as pollForward.
+ */
+export async function pollForwardTo(cycle: JobCycle, ceiling: number): Promise<void> {
+  const memory = cycle.result.memory;
+  memory.knownHighest = Math.max(memory.knownHighest, ceiling);
+  cycle.ceiling = ceiling;
+  await probeAndCross(cycle, () => false);
+}
+
+/** Probes forward, and past each missing number when a later build is known (or `lookAhead()` allows a look). */
+async function probeAndCross(cycle: JobCycle, lookAhead: () => boolean): Promise<void> {
   let outcome = await probeForward(cycle);
   while (outcome === 'not_found' && cycle.budget > 0) {
-    const beyond = await lookPastGap(cycle, due && hinted === 'no_answer' && cycle.result.newBuilds === 0);
+    const beyond = await lookPastGap(cycle, lookAhead());
     if (!beyond) return;
     crossGap(cycle, beyond);
     outcome = await probeForward(cycle);
@@ -61,6 +79,7 @@ export async function probeForward(cycle: JobCycle): Promise<ProbeOutcome> {
   const invalidRun: number[] = [];
   while (cycle.budget > 0) {
     const buildNo = cycle.next.cursor + invalidRun.length + 1;
+    if (cycle.ceiling !== undefined && buildNo > cycle.ceiling) return invalidRun.length > 0 ? 'invalid' : 'ceiling';
     const lookup = await cycle.forwardFetch(buildNo);
     if (lookup === 'failed') return 'failed';
     if (lookup === 'invalid') {

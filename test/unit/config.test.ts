@@ -77,6 +77,8 @@ describe('parseConfigText: valid configs', () => {
         discovery_interval_ms: 600_000,
         removed_job_grace_ms: 900_000,
         watchdog_periods: 20,
+        change_feed: 'auto',
+        full_probe_interval_ms: 600_000,
       },
       jobs: [{ id: JOB_A }],
       projects: [],
