@@ -11,11 +11,13 @@ import type { JobState } from './job.js';
 /** One histogram's observations. */
 export interface HistogramCounts {
   /**
-   * Observations per bucket, keyed by the bucket's upper bound as written in `le` ("30", "0.5"),
-   * non-cumulative, zero buckets left out; observations above the largest bound are only in `count`.
-   * Keyed by bound rather than position, so a changed bucket layout is seen, never misfiled.
+   * Observations per bucket of the layout's bounds, in the bounds' order, non-cumulative;
+   * observations above the largest bound are only in `count`. Positional in memory (a small array
+   * of integers: an object keyed by "30", "3600" would give V8 a holey array of 3,601 slots);
+   * keyed by `le` wherever it leaves the process (see bucketsByLe), so counts saved under other
+   * bounds are seen and never misfiled.
    */
-  buckets: Readonly<Record<string, number>>;
+  buckets: readonly number[];
   /** Sum of the observations in milliseconds: an integer, so sums never drift. */
   sumMs: number;
   count: number;
@@ -108,11 +110,11 @@ function countBuild(series: BuildSeries[], build: CountedBuild, layout: CounterL
 
 /** A histogram with the observations added (a new object). */
 export function observeAll(histogram: HistogramCounts | undefined, bounds: readonly number[], seconds: readonly number[]): HistogramCounts {
-  const buckets: Record<string, number> = { ...histogram?.buckets };
+  const buckets = histogram ? [...histogram.buckets] : bounds.map(() => 0);
   let { sumMs, count } = histogram ?? { sumMs: 0, count: 0 };
   for (const value of seconds) {
-    const bound = bounds.find((candidate) => value <= candidate);
-    if (bound !== undefined) buckets[bucketKey(bound)] = (buckets[bucketKey(bound)] ?? 0) + 1;
+    const index = bounds.findIndex((bound) => value <= bound);
+    if (index >= 0) buckets[index] = (buckets[index] ?? 0) + 1;
     sumMs += Math.round(value * 1000);
     count += 1;
   }
@@ -122,6 +124,28 @@ export function observeAll(histogram: HistogramCounts | undefined, bounds: reado
 /** The `le` text of a bucket bound. */
 export function bucketKey(bound: number): string {
   return String(bound);
+}
+
+/** A histogram's buckets keyed by `le`, zero buckets left out: how they are saved. */
+export function bucketsByLe(histogram: HistogramCounts, bounds: readonly number[]): Record<string, number> {
+  const keyed: Record<string, number> = {};
+  bounds.forEach((bound, i) => {
+    const value = histogram.buckets[i] ?? 0;
+    if (value > 0) keyed[bucketKey(bound)] = value;
+  });
+  return keyed;
+}
+
+/** Saved buckets (keyed by `le`) back in positions of `bounds`; undefined when a key is none of the bounds. */
+export function bucketsFromLe(keyed: Readonly<Record<string, number>>, bounds: readonly number[]): number[] | undefined {
+  const keys = bounds.map(bucketKey);
+  const buckets = bounds.map(() => 0);
+  for (const [le, value] of Object.entries(keyed)) {
+    const index = keys.indexOf(le);
+    if (index < 0) return undefined;
+    buckets[index] = value;
+  }
+  return buckets;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { BUILD_RESULTS, KNOWN_TRIGGER_TYPES } from '../domain/build.js';
-import { bucketKey, type BuildSeries, type CounterLayout, type HistogramCounts, type JobCounters } from '../domain/counters.js';
+import { type BuildSeries, type CounterLayout, type HistogramCounts, type JobCounters } from '../domain/counters.js';
 import type { JobState, LastBuild } from '../domain/job.js';
 import { BUILD_FAMILIES, BUILD_FAMILY_ORDER, type BuildFamilyKey } from './catalog.js';
 import { escapeLabelValue, familyHeader, formatValue } from './exposition.js';
@@ -39,14 +39,15 @@ const SEGMENT_JOBS: readonly number[] = BUILD_FAMILY_ORDER.map((key) => {
   return type === 'histogram' ? 16 : type === 'counter' ? 64 : 256;
 });
 
-/** How one histogram layout is written: the `le` keys and the `,le="30"} ` texts, computed once. */
+/** How one histogram layout is written: the `,le="30"} ` texts, computed once. */
 class BucketLayout {
-  readonly keys: string[];
   readonly suffixes: string[];
 
-  constructor(bounds: readonly number[], labelled: boolean) {
+  constructor(
+    readonly bounds: readonly number[],
+    labelled: boolean,
+  ) {
     const comma = labelled ? ',' : '';
-    this.keys = bounds.map(bucketKey);
     this.suffixes = [...bounds.map((bound) => `${comma}le="${formatValue(bound)}"} `), `${comma}le="+Inf"} `];
   }
 
@@ -54,11 +55,11 @@ class BucketLayout {
     const lines: string[] = [];
     const open = `${name}_bucket{${labels}`;
     let cumulative = 0;
-    for (let i = 0; i < this.keys.length; i++) {
-      cumulative += histogram.buckets[this.keys[i] as string] ?? 0;
+    for (let i = 0; i < this.bounds.length; i++) {
+      cumulative += histogram.buckets[i] ?? 0;
       lines.push(`${open}${this.suffixes[i] ?? ''}${cumulative}`);
     }
-    lines.push(`${open}${this.suffixes[this.keys.length] ?? ''}${histogram.count}`);
+    lines.push(`${open}${this.suffixes[this.bounds.length] ?? ''}${histogram.count}`);
     const braces = labels ? `{${labels}}` : '';
     lines.push(`${name}_sum${braces} ${formatValue(histogram.sumMs / 1000)}`, `${name}_count${braces} ${histogram.count}`, '');
     return lines.join('\n');
@@ -67,18 +68,20 @@ class BucketLayout {
 
 /** A histogram summed over jobs (`job_histograms: false`), changed by the difference of a job's old and new counts. */
 class FleetHistogram {
-  private readonly buckets = new Map<string, number>();
+  private readonly buckets: number[] = [];
   private sumMs = 0;
   private count = 0;
 
   add(histogram: HistogramCounts, sign: 1 | -1): void {
-    for (const [key, value] of Object.entries(histogram.buckets)) this.buckets.set(key, (this.buckets.get(key) ?? 0) + sign * value);
+    histogram.buckets.forEach((value, i) => {
+      this.buckets[i] = (this.buckets[i] ?? 0) + sign * value;
+    });
     this.sumMs += sign * histogram.sumMs;
     this.count += sign * histogram.count;
   }
 
   counts(): HistogramCounts {
-    return { buckets: Object.fromEntries(this.buckets), sumMs: this.sumMs, count: this.count };
+    return { buckets: this.buckets, sumMs: this.sumMs, count: this.count };
   }
 }
 

@@ -3,7 +3,7 @@ import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CounterLayout, CycleDelta } from '../domain/counters.js';
 import { NO_EVENTS, type Events } from '../support/events.js';
-import { parseStateFile, stateFileHeader } from './state-schema.js';
+import { encodeStoredJob, parseStateFile, stateFileHeader } from './state-schema.js';
 import { lockStateFile } from './state-lock.js';
 import { StateSerializer } from './state-serializer.js';
 import { nextStored, type JobStart, type Store, type StoredJob, type StoreEvent } from './store.js';
@@ -53,7 +53,7 @@ export class FileStore implements Store {
   private lockLost: Error | undefined;
   private readonly layout: CounterLayout;
   private readonly events: Events<StoreEvent>;
-  private readonly serializer = new StateSerializer();
+  private readonly serializer: StateSerializer;
 
   private constructor(
     readonly path: string,
@@ -61,6 +61,8 @@ export class FileStore implements Store {
   ) {
     this.layout = options.layout;
     this.events = options.events ?? NO_EVENTS;
+    const layout = this.layout;
+    this.serializer = new StateSerializer((stored) => encodeStoredJob(stored, layout));
   }
 
   /** Locks the file (StateLockedError when another process holds it), then reads it. */

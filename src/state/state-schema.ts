@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { BUILD_RESULTS, RECORD_LABEL_NAMES } from '../domain/build.js';
-import { adaptCounters, emptyCounters, type CounterFamily, type CounterLayout } from '../domain/counters.js';
+import {
+  adaptCounters,
+  bucketsByLe,
+  bucketsFromLe,
+  emptyCounters,
+  type BuildSeries,
+  type CounterFamily,
+  type CounterLayout,
+  type HistogramCounts,
+  type JobCounters,
+} from '../domain/counters.js';
 import type { JobState, SkippedRange } from '../domain/job.js';
 import type { StoredJob } from './store.js';
 
@@ -56,6 +66,7 @@ const Layout = z.object({ record_labels: z.array(z.enum(RECORD_LABEL_NAMES)), du
 const stored = <T extends z.ZodType>(state: T) => z.object({ version: count, state });
 const header = { format: z.literal(STATE_FORMAT), saved_at: z.string() };
 
+type StateFile = z.infer<typeof StateFileSchema>;
 const StateFileSchema = z.discriminatedUnion('schema_version', [
   z.object({
     ...header,
@@ -96,23 +107,67 @@ export function parseStateFile(data: unknown, layout: CounterLayout): ParsedStat
       jobs.set(jobId, { version: job.version, state: job.state, counters: emptyCounters() });
     return { jobs, reset: undefined };
   }
+  return parseCounted(file, layout);
+}
+
+/** Version 3: the jobs with their counters, read in the layout the file kept them in and moved to `layout`. */
+function parseCounted(file: Extract<StateFile, { schema_version: 3 }>, layout: CounterLayout): ParsedStateFile | { problem: string } {
   const from: CounterLayout = {
     recordLabels: file.counters_layout.record_labels,
     durationBuckets: file.counters_layout.duration_buckets,
     queueBuckets: file.counters_layout.queue_buckets,
   };
-  const wrongLabels = Object.entries(file.jobs).find(([, job]) =>
-    job.counters.series.some((s) => s.labels.length !== from.recordLabels.length),
-  );
-  if (wrongLabels)
-    return { problem: `unexpected content at jobs.${wrongLabels[0]}.counters.series (labels do not match counters_layout.record_labels)` };
+  const jobs = new Map<string, StoredJob>();
   let families: CounterFamily[] = [];
   for (const [jobId, job] of Object.entries(file.jobs)) {
-    const adapted = adaptCounters(job.counters, from, layout);
+    if (job.counters.series.some((s) => s.labels.length !== from.recordLabels.length))
+      return { problem: `unexpected content at jobs.${jobId}.counters.series (labels do not match counters_layout.record_labels)` };
+    const counters = fromSaved(job.counters, from);
+    if (!counters) return { problem: `unexpected content at jobs.${jobId}.counters (a bucket that is none of counters_layout's bounds)` };
+    const adapted = adaptCounters(counters, from, layout);
     families = adapted.reset;
     jobs.set(jobId, { version: job.version, state: job.state, counters: adapted.counters });
   }
   return { jobs, reset: families.length > 0 ? { families, from } : undefined };
+}
+
+/** What the state file holds for a job: its version, state and counters, histogram buckets keyed by `le` (non-zero only). */
+export function encodeStoredJob(stored: StoredJob, layout: CounterLayout): unknown {
+  const { series, triggers, queue } = stored.counters;
+  const saved: SavedCounters = {
+    series: series.map(({ duration, ...entry }) => ({
+      ...entry,
+      labels: [...entry.labels],
+      ...(duration ? { duration: saveHistogram(duration, layout.durationBuckets) } : {}),
+    })),
+    triggers,
+    ...(queue ? { queue: saveHistogram(queue, layout.queueBuckets) } : {}),
+  };
+  return { version: stored.version, state: stored.state, counters: saved };
+}
+
+type SavedCounters = z.infer<typeof Counters>;
+type SavedHistogram = z.infer<typeof Histogram>;
+
+function saveHistogram(histogram: HistogramCounts, bounds: readonly number[]): SavedHistogram {
+  return { buckets: bucketsByLe(histogram, bounds), sumMs: histogram.sumMs, count: histogram.count };
+}
+
+/** Saved counters in positions of `layout`'s bounds; undefined when a saved bucket is none of them. */
+function fromSaved(saved: SavedCounters, layout: CounterLayout): JobCounters | undefined {
+  const load = (histogram: SavedHistogram, bounds: readonly number[]): HistogramCounts | undefined => {
+    const buckets = bucketsFromLe(histogram.buckets, bounds);
+    return buckets && { buckets, sumMs: histogram.sumMs, count: histogram.count };
+  };
+  const series: BuildSeries[] = [];
+  for (const { duration, ...entry } of saved.series) {
+    const histogram = duration && load(duration, layout.durationBuckets);
+    if (duration && !histogram) return undefined;
+    series.push({ ...entry, ...(histogram ? { duration: histogram } : {}) });
+  }
+  const queue = saved.queue && load(saved.queue, layout.queueBuckets);
+  if (saved.queue && !queue) return undefined;
+  return { series, triggers: saved.triggers, ...(queue ? { queue } : {}) };
 }
 
 /** Everything in the state file but `jobs`, which the file store's serializer appends per job. */

@@ -19,7 +19,7 @@ describe('commit', () => {
     const stored = await commitDelta(store, { emit: (event) => events.push(event) }, JOB, { version: 0, state: emptyJobState() }, delta);
     expect(stored?.version).toBe(1);
     expect(stored?.counters.series).toEqual([
-      { result: 'success', labels: [], builds: 1, duration: { buckets: { '60': 1 }, sumMs: 5000, count: 1 } },
+      { result: 'success', labels: [], builds: 1, duration: { buckets: [1], sumMs: 5000, count: 1 } },
     ]);
     expect(events).toEqual([{ type: 'job_committed', job: JOB, stored, counted }]);
   });

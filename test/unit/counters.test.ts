@@ -28,12 +28,12 @@ describe('counters', () => {
       LAYOUT,
     );
     expect(counters.series).toEqual([
-      { result: 'success', labels: ['main'], builds: 2, duration: { buckets: { '0.5': 1, '60': 1 }, sumMs: 45_250, count: 2 } },
-      { result: 'success', labels: ['dev'], builds: 1, duration: { buckets: {}, sumMs: 3_600_000, count: 1 } },
+      { result: 'success', labels: ['main'], builds: 2, duration: { buckets: [1, 0, 1], sumMs: 45_250, count: 2 } },
+      { result: 'success', labels: ['dev'], builds: 1, duration: { buckets: [0, 0, 0], sumMs: 3_600_000, count: 1 } },
       { result: 'failure', labels: ['main'], builds: 1 },
     ]);
     expect(counters.triggers).toEqual({ manual: 3, codehub_trigger: 1 });
-    expect(counters.queue).toEqual({ buckets: { '1': 1, '10': 1 }, sumMs: 2500, count: 2 });
+    expect(counters.queue).toEqual({ buckets: [1, 1], sumMs: 2500, count: 2 });
   });
 
   it('leaves what a delta does not touch the same object, and nothing changed by an empty delta', () => {

@@ -50,16 +50,28 @@ describe('file store', () => {
     expect(first.version).toBe(1);
     expect(first.counters).toEqual({
       series: [
-        { result: 'success', labels: [], builds: 1, duration: { buckets: { '60': 1 }, sumMs: 40_000, count: 1 } },
-        { result: 'failure', labels: [], builds: 1, duration: { buckets: {}, sumMs: 200_000, count: 1 } },
+        { result: 'success', labels: [], builds: 1, duration: { buckets: [0, 1, 0], sumMs: 40_000, count: 1 } },
+        { result: 'failure', labels: [], builds: 1, duration: { buckets: [0, 0, 0], sumMs: 200_000, count: 1 } },
       ],
       triggers: { manual: 2 },
-      queue: { buckets: { '5': 2 }, sumMs: 6000, count: 2 },
+      queue: { buckets: [0, 2, 0], sumMs: 6000, count: 2 },
     });
     expect(await store.begin(JOB)).toEqual(first);
     const file = JSON.parse(readFileSync(path, 'utf8')) as { schema_version: number; jobs: Record<string, unknown> };
     expect(file.schema_version).toBe(STATE_SCHEMA_VERSION);
-    expect(file.jobs[JOB]).toEqual(first);
+    // The file keeps the buckets keyed by `le`, zero buckets left out.
+    expect(file.jobs[JOB]).toEqual({
+      version: 1,
+      state: first.state,
+      counters: {
+        series: [
+          { result: 'success', labels: [], builds: 1, duration: { buckets: { '60': 1 }, sumMs: 40_000, count: 1 } },
+          { result: 'failure', labels: [], builds: 1, duration: { buckets: {}, sumMs: 200_000, count: 1 } },
+        ],
+        triggers: { manual: 2 },
+        queue: { buckets: { '5': 2 }, sumMs: 6000, count: 2 },
+      },
+    });
     expect((await FileStore.readSnapshot(path, { layout: LAYOUT })).get(JOB)).toEqual(first);
   });
 

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { emptyCounters, type CounterLayout, type JobCounters } from '../../src/domain/counters.js';
 import { emptyJobState } from '../../src/domain/job.js';
-import { parseStateFile, stateFileHeader, STATE_SCHEMA_VERSION, type ParsedStateFile } from '../../src/state/state-schema.js';
+import {
+  encodeStoredJob,
+  parseStateFile,
+  stateFileHeader,
+  STATE_SCHEMA_VERSION,
+  type ParsedStateFile,
+} from '../../src/state/state-schema.js';
 import { StateSerializer } from '../../src/state/state-serializer.js';
 import type { StoredJob } from '../../src/state/store.js';
 
@@ -11,7 +17,9 @@ const HEADER = { format: 'codearts-build-exporter/state', saved_at: '2026-01-01T
 
 /** The state file's text, as the file store writes it. */
 function renderStateFile(jobs: ReadonlyMap<string, StoredJob>, layout: CounterLayout): string {
-  return Buffer.concat(new StateSerializer().serialize(stateFileHeader(layout), jobs)).toString('utf8');
+  return Buffer.concat(new StateSerializer((stored) => encodeStoredJob(stored, layout)).serialize(stateFileHeader(layout), jobs)).toString(
+    'utf8',
+  );
 }
 
 function parsed(data: unknown, layout = LAYOUT): ParsedStateFile {
@@ -22,11 +30,11 @@ function parsed(data: unknown, layout = LAYOUT): ParsedStateFile {
 
 const COUNTERS: JobCounters = {
   series: [
-    { result: 'success', labels: [], builds: 5, duration: { buckets: { '30': 2, '120': 2 }, sumMs: 300_500, count: 5 } },
+    { result: 'success', labels: [], builds: 5, duration: { buckets: [2, 0, 2], sumMs: 300_500, count: 5 } },
     { result: 'failure', labels: [], builds: 1 },
   ],
   triggers: { manual: 4, pipeline_trigger: 2 },
-  queue: { buckets: { '1': 5 }, sumMs: 2_000, count: 6 },
+  queue: { buckets: [5, 0], sumMs: 2_000, count: 6 },
 };
 
 describe('state file schema', () => {
@@ -77,6 +85,15 @@ describe('state file schema', () => {
     const data = JSON.parse(text) as Record<string, unknown>;
     expect(data.schema_version).toBe(STATE_SCHEMA_VERSION);
     expect(data.counters_layout).toEqual({ record_labels: [], duration_buckets: [30, 60, 120], queue_buckets: [1, 5] });
+    // Saved keyed by `le`, zero buckets left out; in memory by position.
+    expect(data.jobs).toMatchObject({
+      [JOB]: {
+        counters: {
+          series: [{ duration: { buckets: { '30': 2, '120': 2 } } }, { result: 'failure' }],
+          queue: { buckets: { '1': 5 }, sumMs: 2_000, count: 6 },
+        },
+      },
+    });
     expect(parsed(data)).toEqual({ jobs: new Map([[JOB, { version: 2, state, counters: COUNTERS }]]), reset: undefined });
   });
 
@@ -120,5 +137,11 @@ describe('state file schema', () => {
     const negative = { version: 1, state: emptyJobState(), counters: { ...COUNTERS, triggers: { manual: -1 } } };
     const bad = JSON.parse(renderStateFile(new Map([[JOB, negative]]), LAYOUT)) as unknown;
     expect(parseStateFile(bad, LAYOUT)).toMatchObject({ problem: expect.stringContaining(`jobs.${JOB}.counters.triggers.manual`) });
+    // A bucket that is none of the bounds the file says it kept the counts in.
+    const misfiled = JSON.parse(renderStateFile(new Map([[JOB, { version: 1, state: emptyJobState(), counters: COUNTERS }]]), LAYOUT)) as {
+      counters_layout: { duration_buckets: number[] };
+    };
+    misfiled.counters_layout.duration_buckets = [45, 60, 120];
+    expect(parseStateFile(misfiled, LAYOUT)).toMatchObject({ problem: expect.stringContaining(`jobs.${JOB}.counters (a bucket`) });
   });
 });

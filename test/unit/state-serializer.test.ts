@@ -33,7 +33,7 @@ const storedJob: fc.Arbitrary<StoredJob> = fc.record({
           result: fc.constantFrom('success' as const, 'failure' as const, 'unknown' as const),
           labels: fc.array(fc.string({ maxLength: 8 }), { maxLength: 2 }),
           builds: fc.nat(),
-          duration: fc.record({ buckets: fc.dictionary(fc.constantFrom('30', '60', '0.5'), fc.nat()), sumMs: fc.nat(), count: fc.nat() }),
+          duration: fc.record({ buckets: fc.array(fc.nat(), { minLength: 3, maxLength: 3 }), sumMs: fc.nat(), count: fc.nat() }),
         },
         { requiredKeys: ['result', 'labels', 'builds'] },
       ),
