@@ -4,8 +4,6 @@ import type { BuildResult } from './build.js';
 export interface JobRef {
   id: string;
   name: string;
-  /** The CodeArts project it belongs to, once the global job list has shown it (for a `project` label). */
-  project?: JobProject;
 }
 
 /** A CodeArts project as the global job list names it (`project_id`, `project_name`; the name may be ''). */

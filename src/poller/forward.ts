@@ -26,13 +26,14 @@ export async function pollForward(cycle: JobCycle, hint: NewestBuildHint): Promi
 }
 
 /**
- * The forward work of a listed job (the change feed says its newest build is `ceiling`): probe
- * from the cursor up to `ceiling` and no further, crossing gaps below it with a search; no gap
- * check, no running-status, no look ahead. Paid from the same budget as pollForward.
+ * The forward work of a job the change feed listed with newest build `listed`: probe from the
+ * cursor, crossing gaps below `listed` with a search (the listed number is the gap hint; neither
+ * running-status nor a look ahead is asked). `ceiling` stops the probe there; without it (the
+ * job's safety probe) the probe goes on until a number does not exist, whatever the list said.
  */
-export async function pollForwardTo(cycle: JobCycle, ceiling: number): Promise<void> {
+export async function pollForwardListed(cycle: JobCycle, listed: number, ceiling: number | undefined): Promise<void> {
   const memory = cycle.result.memory;
-  memory.knownHighest = Math.max(memory.knownHighest, ceiling);
+  memory.knownHighest = Math.max(memory.knownHighest, listed);
   cycle.ceiling = ceiling;
   await probeAndCross(cycle, () => false);
 }

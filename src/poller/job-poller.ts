@@ -1,6 +1,6 @@
 import type { CodeArtsClient } from '../codearts/client.js';
 import type { JobState } from '../domain/job.js';
-import { pollForward, pollForwardTo } from './forward.js';
+import { pollForward, pollForwardListed } from './forward.js';
 import { afterCycle, type GapMemory } from './gap-policy.js';
 import { JobCycle, type JobCycleResult } from './job-cycle.js';
 import { recheckSkipped, refetchPending } from './pending.js';
@@ -21,9 +21,6 @@ export interface JobPollOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** A hint that never answers: a listed job's full probe does not ask running-status. */
-const NO_HINT: NewestBuildHint = { newest: () => Promise.resolve(undefined) };
-
 /**
  * One cycle for one job (docs/design.md, "Polling semantics"): re-fetch pending and unconfirmed
  * builds, re-check the top of passed-over ranges, probe forward from the cursor, and look past a
@@ -37,10 +34,8 @@ export async function pollJob(client: CodeArtsClient, jobId: string, state: JobS
   await refetchPending(cycle);
   await recheckSkipped(cycle);
   if (plan.kind === 'full') await pollForward(cycle, hint);
-  else if (plan.kind === 'safety') {
-    cycle.result.memory.knownHighest = Math.max(cycle.result.memory.knownHighest, plan.listed);
-    await pollForward(cycle, NO_HINT);
-  } else if (plan.ceiling !== undefined) await pollForwardTo(cycle, plan.ceiling);
+  else if (plan.kind === 'safety') await pollForwardListed(cycle, plan.listed, undefined);
+  else if (plan.ceiling !== undefined) await pollForwardListed(cycle, plan.ceiling, plan.ceiling);
   const result = cycle.finish();
   result.memory = afterCycle(result.memory, {
     now: options.now,

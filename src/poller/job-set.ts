@@ -1,10 +1,11 @@
-import type { JobRef } from '../domain/job.js';
+import type { JobProject, JobRef } from '../domain/job.js';
 import type { Store, StoredJob } from '../state/store.js';
 import { unixSeconds, type Clock } from '../support/clock.js';
 import type { Events } from '../support/events.js';
 import type { JobDiscovery } from './discovery.js';
 import type { PollerEvent } from './events.js';
 import { freshGapMemory, type GapMemory } from './gap-policy.js';
+import type { FeedMemory } from './probe-plan.js';
 
 /** A job being polled, with what the poller remembers about it in memory only. */
 export interface PolledJob extends JobRef {
@@ -15,6 +16,10 @@ export interface PolledJob extends JobRef {
   unsure?: { retryAt: number; failures: number };
   /** What the store held after its last commit (the landing page). */
   stored?: StoredJob | undefined;
+  /** The change feed's memory of the job (feed-planner.ts). */
+  feed?: FeedMemory;
+  /** Its project as the global job list last named it. */
+  project?: JobProject;
 }
 
 export interface JobSetOptions {

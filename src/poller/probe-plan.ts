@@ -28,6 +28,13 @@ export interface ListedMiss {
   misses: number;
 }
 
+/** What the poller remembers about a job for the change feed, in memory only (a restart probes every job fully once). */
+export interface FeedMemory {
+  /** Unix seconds of the job's last full probe (a safety probe, or a cycle without the list). */
+  lastFullAt?: number;
+  miss?: ListedMiss;
+}
+
 export interface PlanInput {
   state: JobState;
   memory: GapMemory;
@@ -44,7 +51,7 @@ export function planProbe({ state, memory, listed, fullProbeDue, unsure, miss }:
   const newest = listed.newest;
   if (fullProbeDue) return { kind: 'safety', listed: newest };
   // A number the probes failed to reach LISTED_MISSES_ALLOWED times is left to the full probe.
-  const believed = miss && miss.newest === newest && miss.misses >= LISTED_MISSES_ALLOWED ? 0 : newest;
+  const believed = miss?.newest === newest && miss.misses >= LISTED_MISSES_ALLOWED ? 0 : newest;
   const ceiling = Math.max(believed, memory.search?.existing ?? 0);
   const forward = ceiling > state.cursor;
   if (!forward && !hasWorkBelowCursor(state, memory)) return { kind: 'skip', listed: newest };

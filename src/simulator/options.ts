@@ -97,7 +97,8 @@ export function jobFeedProblems(feed: ResolvedJobFeed): string[] {
   if (!lag(feed.lagSeconds)) problems.push(`jobFeed.lagSeconds must be >= 0, got ${feed.lagSeconds}`);
   for (const [id, seconds] of Object.entries(feed.jobLagSeconds))
     if (!lag(seconds)) problems.push(`jobFeed.jobLagSeconds.${id} must be >= 0, got ${seconds}`);
-  if (feed.shape !== 'enveloped' && feed.shape !== 'bare') problems.push(`jobFeed.shape must be enveloped or bare, got ${String(feed.shape)}`);
+  if (!(['enveloped', 'bare'] as string[]).includes(feed.shape))
+    problems.push(`jobFeed.shape must be enveloped or bare, got ${feed.shape}`);
   return problems;
 }
 

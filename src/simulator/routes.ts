@@ -187,7 +187,10 @@ function answerJobListAll(route: Route, { world, nowMs, jobFeed }: RouteContext)
 
 /** The newest build created by `atMs` (a lagging list looks at an earlier time than now). */
 function latestAt(job: JobTimeline, atMs: number): SimBuild | undefined {
-  return job.visible(atMs).filter((build) => build.createdMs <= atMs).at(-1);
+  return job
+    .visible(atMs)
+    .filter((build) => build.createdMs <= atMs)
+    .at(-1);
 }
 
 /** The SDK's `Job` model, as the job was at `nowMs`. */

@@ -80,7 +80,7 @@ describe('reporting', () => {
 
   it('a cycle cut short by shutdown is logged but does not count as a cycle', async () => {
     const { lines, emit, scrape } = reporter();
-    const summary = { outcome: 'partial' as const, jobsReached: 1, jobsFailed: 1, buildsCounted: 3, seconds: 1.23456 };
+    const summary = { outcome: 'partial' as const, jobsReached: 1, jobsFailed: 1, jobsSkipped: 0, buildsCounted: 3, seconds: 1.23456 };
     emit({ type: 'cycle_finished', summary, aborted: true });
     expect(valueOf(await scrape(), 'codearts_exporter_polls_total', { outcome: 'partial' })).toBe(0);
     emit({ type: 'cycle_finished', summary, aborted: false });
