@@ -26,16 +26,30 @@ export async function pollForward(cycle: JobCycle, hint: NewestBuildHint): Promi
 }
 
 /**
- * The forward work of a job the change feed listed with newest build `listed`: probe from the
- * cursor, crossing gaps below `listed` with a search (the listed number is the gap hint; neither
- * running-status nor a look ahead is asked). `ceiling` stops the probe there; without it (the
- * job's safety probe) the probe goes on until a number does not exist, whatever the list said.
+ * The forward work of a job the change feed lists with a newest build past its cursor: probe from
+ * the cursor up to `listed` and no further, crossing gaps below it with a search (the listed
+ * number is the gap hint: neither running-status nor a look ahead is asked).
  */
-export async function pollForwardListed(cycle: JobCycle, listed: number, ceiling: number | undefined): Promise<void> {
+export async function pollForwardListed(cycle: JobCycle, listed: number): Promise<void> {
   const memory = cycle.result.memory;
   memory.knownHighest = Math.max(memory.knownHighest, listed);
-  cycle.ceiling = ceiling;
+  cycle.ceiling = listed;
   await probeAndCross(cycle, () => false);
+}
+
+/**
+ * A listed job's safety probe, its periodic check that does not trust the list: a gap check
+ * always (running-status, whose answer stands in for the probe when nothing is new, else a look
+ * ahead), then the forward probe from the cursor until a number does not exist, crossing gaps
+ * below the listed number or running-status' answer. A lagging list costs time, never a build.
+ */
+export async function pollForwardSafety(cycle: JobCycle, hint: NewestBuildHint, listed: number): Promise<void> {
+  const memory = cycle.result.memory;
+  memory.knownHighest = Math.max(memory.knownHighest, listed);
+  cycle.result.gapChecked = true;
+  const hinted = await consultHint(cycle, hint);
+  if (hinted === 'nothing_new') return;
+  await probeAndCross(cycle, () => hinted === 'no_answer' && cycle.result.newBuilds === 0);
 }
 
 /** Probes forward, and past each missing number when a later build is known (or `lookAhead()` allows a look). */

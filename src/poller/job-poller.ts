@@ -1,6 +1,6 @@
 import type { CodeArtsClient } from '../codearts/client.js';
 import type { JobState } from '../domain/job.js';
-import { pollForward, pollForwardListed } from './forward.js';
+import { pollForward, pollForwardListed, pollForwardSafety } from './forward.js';
 import { afterCycle, type GapMemory } from './gap-policy.js';
 import { JobCycle, type JobCycleResult } from './job-cycle.js';
 import { recheckSkipped, refetchPending } from './pending.js';
@@ -34,8 +34,8 @@ export async function pollJob(client: CodeArtsClient, jobId: string, state: JobS
   await refetchPending(cycle);
   await recheckSkipped(cycle);
   if (plan.kind === 'full') await pollForward(cycle, hint);
-  else if (plan.kind === 'safety') await pollForwardListed(cycle, plan.listed, undefined);
-  else if (plan.ceiling !== undefined) await pollForwardListed(cycle, plan.ceiling, plan.ceiling);
+  else if (plan.kind === 'safety') await pollForwardSafety(cycle, hint, plan.listed);
+  else if (plan.ceiling !== undefined) await pollForwardListed(cycle, plan.ceiling);
   const result = cycle.finish();
   result.memory = afterCycle(result.memory, {
     now: options.now,

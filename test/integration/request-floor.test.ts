@@ -75,9 +75,12 @@ describe('request floor at steady state', () => {
   it('a fleet with a realistic mix stays within 1.05 x the floor, gap checks included', async () => {
     simulator = await createSimulator({ seed: 21, jobs: 25, buildEverySeconds: 900, gapProbability: 0.02 });
     const sim = simulator;
-    ({ exporter } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest', change_feed: 'off' }, log: { level: 'warn' } }), {
-      clock: simulatorClock(sim),
-    }));
+    ({ exporter } = await createTestExporter(
+      testConfig(simulator, { poll: { start_at: 'latest', change_feed: 'off' }, log: { level: 'warn' } }),
+      {
+        clock: simulatorClock(sim),
+      },
+    ));
     await exporter.runCycle();
     const starts = await cursorsOf(simulator, exporter);
     await measure(simulator, exporter, 40, 30); // warm up: pending sets fill
@@ -93,7 +96,9 @@ describe('request floor at steady state', () => {
       seed: 2,
       jobs: [{ id: 'd4000000000000000000000000000001', name: 'idle', history: 40, buildEverySeconds: 0 }],
     });
-    ({ exporter } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest', change_feed: 'off' }, log: { level: 'warn' } })));
+    ({ exporter } = await createTestExporter(
+      testConfig(simulator, { poll: { start_at: 'latest', change_feed: 'off' }, log: { level: 'warn' } }),
+    ));
     await exporter.runCycle();
     // 1,000 cycles of 3 minutes: about two days.
     const { sent } = await measure(simulator, exporter, 1000, 180);
@@ -113,9 +118,12 @@ describe('request floor at steady state', () => {
       simulator = await createSimulator({ seed: 21, jobs: 25, buildEverySeconds: 900, gapProbability: 0.02, runningStatus: mode });
       const sim = simulator;
       let logs: LogCapture;
-      ({ exporter, logs } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest', change_feed: 'off' }, log: { level: 'warn' } }), {
-        clock: simulatorClock(sim),
-      }));
+      ({ exporter, logs } = await createTestExporter(
+        testConfig(simulator, { poll: { start_at: 'latest', change_feed: 'off' }, log: { level: 'warn' } }),
+        {
+          clock: simulatorClock(sim),
+        },
+      ));
       await exporter.runCycle();
       const starts = await cursorsOf(simulator, exporter);
       await measure(simulator, exporter, 40, 30);
