@@ -99,7 +99,8 @@ describe('change feed: exact counts whatever the job list does', () => {
 
   it('list on, with faults and two restarts: exact counts, and most jobs skipped in most cycles', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cbe-feed-'));
-    let { simulator: sim, exporter: exp } = await start({}, { start_at: 1 }, dir);
+    const { simulator: sim, exporter: firstExporter } = await start({}, { start_at: 1 }, dir);
+    let exp = firstExporter;
     await exp.runCycle();
     sim.resetRequests();
     let first = await runChecked(sim, exp, 60);
