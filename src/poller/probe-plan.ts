@@ -96,12 +96,21 @@ export function isFullProbeDue(jobId: string, lastFullAt: number, now: number, i
   return latestSlot > lastFullAt;
 }
 
-/** A fraction in [0, 1) from the job id (FNV-1a): stable across restarts and changes of the job set. */
+/**
+ * A fraction in [0, 1) from the job id: FNV-1a, then MurmurHash3's finaliser so that ids that
+ * differ in one character (job-1, job-2, ...) land far apart. Stable across restarts and changes
+ * of the job set.
+ */
 export function offsetOf(jobId: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < jobId.length; i++) {
     hash ^= jobId.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
+    hash = Math.imul(hash, 0x01000193);
   }
-  return hash / 2 ** 32;
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return (hash >>> 0) / 2 ** 32;
 }
