@@ -24,13 +24,15 @@ export class FeedPlanner {
   plan(job: PolledJob, state: JobState, snapshot: FeedSnapshot | undefined): ProbePlan {
     const listed = snapshot?.jobs.get(job.id);
     if (listed) this.noteProject(job, listed);
-    const now = unixSeconds(this.clock);
     const lastFullAt = job.feed?.lastFullAt;
+    // A process's first cycle of a job is the cycle without the list: it does not know when the
+    // previous process last probed the job fully, and a cold start costs what it costs without it.
+    if (lastFullAt === undefined) return { kind: 'full' };
     return planProbe({
       state,
       memory: job.memory,
       listed,
-      fullProbeDue: lastFullAt === undefined || isFullProbeDue(job.id, lastFullAt, now, this.fullProbeSeconds),
+      fullProbeDue: isFullProbeDue(job.id, lastFullAt, unixSeconds(this.clock), this.fullProbeSeconds),
       unsure: job.unsure !== undefined,
       miss: job.feed?.miss,
     });

@@ -226,7 +226,7 @@ describe('the simulator answers in the official SDK shapes', () => {
             },
           },
         },
-        poll: { start_at: 'latest' },
+        poll: { start_at: 'latest', change_feed: 'auto' },
         jobs: [],
         projects: [{ id: PROJECT }],
         log: { level: 'warn' },

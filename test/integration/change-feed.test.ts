@@ -40,7 +40,11 @@ describe('change feed: exact counts whatever the job list does', () => {
   async function start(jobFeed: JobFeedOptions, poll: Record<string, unknown> = {}, stateDir?: string) {
     simulator ??= await createSimulator({ seed: 18, jobs: JOBS, gapProbability: 0.05, jobFeed });
     const sim = simulator;
-    const config = testConfig(sim, { poll: { full_probe_interval: `${INTERVAL}s`, ...poll }, log: { level: 'info' } }, stateDir);
+    const config = testConfig(
+      sim,
+      { poll: { change_feed: 'auto', full_probe_interval: `${INTERVAL}s`, ...poll }, log: { level: 'info' } },
+      stateDir,
+    );
     const created = await createTestExporter(config, { clock: simulatorClock(sim) });
     exporter = created.exporter;
     return { simulator: sim, exporter: created.exporter, logs: created.logs };

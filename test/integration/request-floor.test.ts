@@ -114,12 +114,9 @@ describe('request floor at steady state', () => {
   it('a fleet with a realistic mix stays within 1.05 x the floor, gap checks included', async () => {
     simulator = await createSimulator({ seed: 21, jobs: 25, buildEverySeconds: 900, gapProbability: 0.02 });
     const sim = simulator;
-    ({ exporter } = await createTestExporter(
-      testConfig(simulator, { poll: { start_at: 'latest', change_feed: 'off' }, log: { level: 'warn' } }),
-      {
-        clock: simulatorClock(sim),
-      },
-    ));
+    ({ exporter } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'warn' } }), {
+      clock: simulatorClock(sim),
+    }));
     await exporter.runCycle();
     const starts = await cursorsOf(simulator, exporter);
     await measure(simulator, exporter, 40, 30); // warm up: pending sets fill
@@ -134,7 +131,10 @@ describe('request floor at steady state', () => {
     // 200 jobs, a build every 25 minutes each: 2% of the jobs build in a 30 s cycle.
     simulator = await createSimulator({ seed: 18, jobs: 200, buildEverySeconds: 1500, gapProbability: 0.02 });
     const sim = simulator;
-    const config = testConfig(simulator, { poll: { start_at: 'latest', full_probe_interval: '10m' }, log: { level: 'warn' } });
+    const config = testConfig(simulator, {
+      poll: { start_at: 'latest', change_feed: 'auto', full_probe_interval: '10m' },
+      log: { level: 'warn' },
+    });
     ({ exporter } = await createTestExporter(config, { clock: simulatorClock(sim) }));
     await exporter.runCycle();
     const starts = await cursorsOf(simulator, exporter);
@@ -157,9 +157,7 @@ describe('request floor at steady state', () => {
       seed: 2,
       jobs: [{ id: 'd4000000000000000000000000000001', name: 'idle', history: 40, buildEverySeconds: 0 }],
     });
-    ({ exporter } = await createTestExporter(
-      testConfig(simulator, { poll: { start_at: 'latest', change_feed: 'off' }, log: { level: 'warn' } }),
-    ));
+    ({ exporter } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'warn' } })));
     await exporter.runCycle();
     // 1,000 cycles of 3 minutes: about two days.
     const { sent } = await measure(simulator, exporter, 1000, 180);
@@ -179,12 +177,9 @@ describe('request floor at steady state', () => {
       simulator = await createSimulator({ seed: 21, jobs: 25, buildEverySeconds: 900, gapProbability: 0.02, runningStatus: mode });
       const sim = simulator;
       let logs: LogCapture;
-      ({ exporter, logs } = await createTestExporter(
-        testConfig(simulator, { poll: { start_at: 'latest', change_feed: 'off' }, log: { level: 'warn' } }),
-        {
-          clock: simulatorClock(sim),
-        },
-      ));
+      ({ exporter, logs } = await createTestExporter(testConfig(simulator, { poll: { start_at: 'latest' }, log: { level: 'warn' } }), {
+        clock: simulatorClock(sim),
+      }));
       await exporter.runCycle();
       const starts = await cursorsOf(simulator, exporter);
       await measure(simulator, exporter, 40, 30);
