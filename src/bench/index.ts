@@ -86,7 +86,7 @@ const FULL = {
 
 const QUICK: typeof FULL = {
   floor: { jobs: 100, warmupCycles: 5, cycles: 40 },
-  feed: { jobs: 100, warmupCycles: 25, cycles: 40, buildEverySeconds: 1500, intervalSeconds: 600 },
+  feed: { jobs: 100, warmupCycles: 22, cycles: 30, buildEverySeconds: 1500, intervalSeconds: 600 },
   cycle: { jobs: 100, cycles: 2, latencyMs: 50, concurrency: 16 },
   cold: { jobs: 4, history: 2000 },
   catchUp: { jobs: 100, buildsPerJob: 20, latencyMs: 50, concurrency: 16 },
