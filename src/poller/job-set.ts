@@ -6,7 +6,11 @@ import type { JobDiscovery } from './discovery.js';
 import type { PollerEvent } from './events.js';
 import { freshGapMemory, type GapMemory } from './gap-policy.js';
 
-/** A job of the config's `jobs`: its name defaults to the discovered one (else its id), its project to the discovered one. */
+/**
+ * A job of the config's `jobs`: its name defaults to the discovered one (else its id); its project
+ * is its own `project` or none, never the discovered one, so that its series have the same labels
+ * from the first scrape after a start, whether or not a listing has answered yet.
+ */
 export interface StaticJob {
   id: string;
   name?: string | undefined;
@@ -28,7 +32,7 @@ export interface JobSetOptions {
   store: Store;
   events: Events<PollerEvent>;
   clock: Clock;
-  /** `jobs` of the config: always polled; a `name` or `project` there wins over the discovered one. */
+  /** `jobs` of the config: always polled; a `name` there wins over the discovered one, the `project` is the static one. */
   staticJobs: readonly StaticJob[];
   /** Lists `projects` when due; without it the set is the static jobs. */
   discovery?: JobDiscovery | undefined;
@@ -144,15 +148,16 @@ export class JobSet {
 }
 
 /**
- * Static jobs plus discovered ones; a static `name` (`project`) wins, a static job without one
- * takes the discovered name (project), else its id (no project).
+ * Static jobs plus discovered ones; a static `name` wins, a static job without one takes the
+ * discovered name, else its id. A static job's project is its own `project` (else none), also when
+ * discovery lists it: its labels must not change when the first listing arrives after a restart.
  */
 export function mergeJobs(staticJobs: readonly StaticJob[], discovered: readonly JobRef[]): JobRef[] {
   const listed = new Map(discovered.map((job) => [job.id, job]));
   const merged = new Map<string, JobRef>();
   for (const job of staticJobs) {
     const found = listed.get(job.id);
-    merged.set(job.id, { id: job.id, name: job.name ?? found?.name ?? job.id, project: job.project ?? found?.project });
+    merged.set(job.id, { id: job.id, name: job.name ?? found?.name ?? job.id, project: job.project });
   }
   for (const job of discovered) if (!merged.has(job.id)) merged.set(job.id, job);
   return [...merged.values()];

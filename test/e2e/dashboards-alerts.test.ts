@@ -97,7 +97,7 @@ describe('dashboards and alerts against a real Prometheus scraping the exporter'
         retry: { retries: 3, min_delay: '20ms', max_delay: '200ms' },
       },
       poll: { schedule: '* * * * * *', start_at: 1, discovery_interval: '5s' },
-      jobs: JOBS.map((job) => ({ id: job.id, name: job.name })),
+      jobs: JOBS.map((job) => ({ id: job.id, name: job.name, project: job.projectId })),
       projects: [{ id: PROJECT_ID }, { id: OTHER_PROJECT_ID }],
       server: { host: '127.0.0.1', port: 0 },
       state: { path: join(dir, 'data', 'state.json') },

@@ -175,7 +175,7 @@ describe('job discovery from CodeArts projects', () => {
     expect(valueOf(samples, LAST_POLL, { job_id: leaving.id, job_name: leaving.name })).toBe(lastPolled);
   }, 60_000);
 
-  it('labels every build series with its project: same-named jobs of two projects stay apart, a static project wins', async () => {
+  it('labels every build series with its project: same-named jobs of two projects stay apart, static jobs keep their own', async () => {
     const [P0, P1] = [PROJECTS[0] ?? '', PROJECTS[1] ?? ''];
     const jobs: SimJobSpec[] = [
       { id: hex(1), name: 'backend-ci', projectId: P0, history: 4, buildEverySeconds: 120 },
@@ -186,7 +186,8 @@ describe('job discovery from CodeArts projects', () => {
     const STATIC_PROJECT = 'f00000000000000000000000000000aa';
     const { simulator, exporter } = await setup(
       {
-        jobs: [{ id: hex(3), project: STATIC_PROJECT }, { id: hex(4) }],
+        // hex(1) is static too, without a project: it stays without one although discovery lists it.
+        jobs: [{ id: hex(1) }, { id: hex(3), project: STATIC_PROJECT }, { id: hex(4) }],
         projects: [{ id: P0 }, { id: P1 }],
         poll: { start_at: 1, discovery_interval: '50ms' },
       },
@@ -198,7 +199,7 @@ describe('job discovery from CodeArts projects', () => {
     }
     const samples = await scrape(exporter);
     const expected = new Map([
-      [hex(1), P0],
+      [hex(1), undefined],
       [hex(2), P1],
       [hex(3), STATIC_PROJECT],
       [hex(4), undefined],
@@ -209,7 +210,8 @@ describe('job discovery from CodeArts projects', () => {
       expect([sample.name, sample.labels.project]).toEqual([sample.name, expected.get(sample.labels.job_id ?? '')]);
     // Two jobs named backend-ci: one series per job and result, each with its own count.
     const pair = select(samples, 'codearts_builds_total', { job_name: 'backend-ci', result: 'success' });
-    expect(pair.map((s) => s.labels.project).sort()).toEqual([P0, P1].sort());
+    expect(pair.map((s) => s.labels.job_id).sort()).toEqual([hex(1), hex(2)]);
+    expect(pair.map((s) => s.labels.project ?? '').sort()).toEqual(['', P1]);
     for (const job of simulator.groundTruth()) expect(compareCounters(samples, job)).toEqual([]);
   }, 60_000);
 

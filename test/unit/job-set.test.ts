@@ -77,7 +77,7 @@ describe('job set', () => {
     expect(mergeJobs([{ id: A.id }], [])).toEqual([{ id: A.id, name: A.id }]);
   });
 
-  it('a static project wins over the discovered one; a static job without one takes the project discovery listed it from', () => {
+  it('a static job keeps its own project (or none) even when discovery lists it in one: its labels never depend on a listing', () => {
     const P1 = 'e1000000000000000000000000000001';
     const P2 = 'e2000000000000000000000000000002';
     const merged = mergeJobs(
@@ -88,7 +88,7 @@ describe('job set', () => {
       ],
     );
     expect(merged.map((job) => [job.name, job.project])).toEqual([
-      ['alpha', P1],
+      ['alpha', undefined],
       ['beta', P2],
       [C.id, undefined],
     ]);
