@@ -57,9 +57,9 @@ export class FeedPlanner {
 
   private noteProject(job: PolledJob, listed: ListedJob): void {
     const project = listed.project;
-    if (!project || (job.project?.id === project.id && job.project.name === project.name)) return;
-    const previous = job.project;
-    job.project = project;
+    if (!project || (job.listedProject?.id === project.id && job.listedProject.name === project.name)) return;
+    const previous = job.listedProject;
+    job.listedProject = project;
     this.events.emit({ type: 'job_project', job, project, previous });
   }
 }
