@@ -112,6 +112,8 @@ export class Exporter {
       maxBuildsPerJobPerCycle: config.poll.max_builds_per_job_per_cycle,
       maxPendingAgeSeconds: config.poll.max_pending_age_ms / 1000,
       jobConcurrency: Math.max(4, config.codearts.max_concurrency * 2),
+      changeFeed: config.poll.change_feed,
+      fullProbeIntervalSeconds: config.poll.full_probe_interval_ms / 1000,
     });
     await jobs.init();
     const watchdog = new CycleWatchdog(periodSeconds * 1000, config.poll.watchdog_periods);

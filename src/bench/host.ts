@@ -37,6 +37,10 @@ export interface ExporterSettings {
   store?: 'file' | 'memory';
   /** poll.schedule; the schedule runs only after `start`. */
   schedule?: string;
+  /** poll.change_feed. @default 'off' (the scenarios that do not measure the feed probe every job) */
+  changeFeed?: 'auto' | 'off';
+  /** poll.full_probe_interval. @default '10m' */
+  fullProbeInterval?: string;
 }
 
 let exporter: Exporter | undefined;
@@ -71,6 +75,8 @@ async function createExporter(settings: ExporterSettings): Promise<Exporter> {
       schedule: settings.schedule ?? '*/30 * * * * *',
       start_at: settings.startAt ?? 'latest',
       max_builds_per_job_per_cycle: settings.maxBuildsPerJobPerCycle ?? 50,
+      change_feed: settings.changeFeed ?? 'off',
+      full_probe_interval: settings.fullProbeInterval ?? '10m',
     },
     jobs: settings.jobs.map((job) => ({ id: job.id, name: job.name })),
     metrics: { job_histograms: settings.jobHistograms ?? true },

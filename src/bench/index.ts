@@ -12,7 +12,7 @@ import { PERIOD_SECONDS, serving, type ServingResult } from './serving.js';
  * `npm run bench [-- --quick] [--check] [--only a,b] [--json path]`: the performance figures of
  * the targets in docs/performance.md against their floor or ideal. `--quick` uses small counts (CI); `--check` exits 1
  * when a request count exceeds its target (never a time: CI machines are noisy). Scenarios:
- * render, scrape, scrape-load, floor, cycle, cold, catch-up, rss100, rss1k, rss10k, healthz. The
+ * render, scrape, scrape-load, floor, feed, cycle, cold, catch-up, rss100, rss1k, rss10k, healthz. The
  * rss scenarios start the exporter's process with the Dockerfile's NODE_OPTIONS; BENCH_CHILD_ARGS
  * passes other Node flags to it instead (e.g. BENCH_CHILD_ARGS=--max-old-space-size=384 --only
  * rss10k), BENCH_CHILD_NODE another Node binary (the image runs Node 24).
@@ -23,6 +23,7 @@ const SCENARIOS = [
   'scrape',
   'scrape-load',
   'floor',
+  'feed',
   'cycle',
   'cold',
   'catch-up',
@@ -59,6 +60,8 @@ function parseArgs(argv: readonly string[]): Args {
 
 const FULL = {
   floor: { jobs: 1000, warmupCycles: 5, cycles: 20 },
+  // 2% of the jobs build per 30 s cycle (a build every 25 min each); warm-up past one full_probe_interval (10 min).
+  feed: { jobs: 1000, warmupCycles: 25, cycles: 40, buildEverySeconds: 1500, intervalSeconds: 600 },
   cycle: { jobs: 1000, cycles: 3, latencyMs: 50, concurrency: 16 },
   cold: { jobs: 20, history: 10_000 },
   // 50 ms like the cycle scenario; 32 in flight so that 21,000 requests take ~30 s, not a minute.
@@ -83,6 +86,7 @@ const FULL = {
 
 const QUICK: typeof FULL = {
   floor: { jobs: 100, warmupCycles: 5, cycles: 40 },
+  feed: { jobs: 100, warmupCycles: 22, cycles: 30, buildEverySeconds: 1500, intervalSeconds: 600 },
   cycle: { jobs: 100, cycles: 2, latencyMs: 50, concurrency: 16 },
   cold: { jobs: 4, history: 2000 },
   catchUp: { jobs: 100, buildsPerJob: 20, latencyMs: 50, concurrency: 16 },
@@ -106,6 +110,7 @@ const RUNNERS: ReadonlyArray<[Scenario, (context: Context) => Promise<void>]> = 
   ['scrape', runScrape],
   ['scrape-load', runScrapeLoad],
   ['floor', runFloor],
+  ['feed', runFeedFloor],
   ['cycle', runCycle],
   ['cold', runCold],
   ['catch-up', runCatchUp],
@@ -226,6 +231,42 @@ async function runFloor({ plan, rows, results, progress, jobsLabel }: Context): 
     met: blind.ratio <= 1.05,
     count: true,
   });
+}
+
+/**
+ * The two request models side by side on one world: every job probed each cycle (change_feed:
+ * off), and the job list read first (auto), each against its own floor.
+ */
+async function runFeedFloor({ plan, rows, results, progress, jobsLabel }: Context): Promise<void> {
+  const { intervalSeconds, ...o } = plan.feed;
+  const fleet = `2% of ${jobsLabel(o.jobs)} building per 30 s cycle, ${o.cycles} cycles`;
+  progress(`request models side by side: ${fleet}`);
+  const perJob = await steadyStateFloor(o);
+  const feed = await steadyStateFloor({ ...o, changeFeed: { intervalSeconds } });
+  results.feedFloor = { perJob, feed, intervalSeconds };
+  const fewer = perJob.sent / feed.sent;
+  rows.push(
+    {
+      scenario: `requests per cycle, ${fleet}, per-job probing (change_feed: off; floor: pending + new + jobs)`,
+      measured: fmt.n(perJob.sent / perJob.cycles, 1),
+      reference: fmt.n(perJob.floor / perJob.cycles, 1),
+      ratio: perJob.ratio,
+      target: '≤ 1.05',
+      met: perJob.ratio <= 1.05,
+      count: true,
+    },
+    {
+      scenario:
+        `requests per cycle, ${fleet}, change feed (floor: list pages + pending + new + jobs × 30 s / ${intervalSeconds / 60} min; ` +
+        `${fmt.n(feed.jobsSkipped / feed.cycles, 1)} jobs skipped per cycle; ${fmt.n(fewer, 1)}× fewer requests than per-job probing)`,
+      measured: fmt.n(feed.sent / feed.cycles, 1),
+      reference: fmt.n(feed.floor / feed.cycles, 1),
+      ratio: feed.ratio,
+      target: '≤ 1.05',
+      met: feed.ratio <= 1.05,
+      count: true,
+    },
+  );
 }
 
 async function runCycle({ plan, rows, results, progress, jobsLabel }: Context): Promise<void> {

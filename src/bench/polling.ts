@@ -51,10 +51,10 @@ export class PolledExporter {
     return this.child.call<JobRow[]>('jobs');
   }
 
-  /** Record-info and running-status requests since the last reset. */
+  /** Record-info, running-status and job list (the change feed) requests since the last reset. */
   requestsSent(): number {
     const requests = this.simulator.requests();
-    return requests.recordInfo + (requests.byEndpoint['running-status'] ?? 0);
+    return requests.recordInfo + (requests.byEndpoint['running-status'] ?? 0) + (requests.byEndpoint['job-list-all'] ?? 0);
   }
 
   /** Requests of every kind since the last reset (auth and listings included). */
@@ -64,9 +64,11 @@ export class PolledExporter {
 
   /**
    * One cycle measured against the floor in docs/design.md ("Polling semantics"): pending builds before the cycle, plus every
-   * existing build number between the cursors before and after it, plus one probe per job.
+   * existing build number between the cursors before and after it, plus one probe per job. With the change feed
+   * (`feed`), the job probes are replaced by the list's pages and each job's safety probe once per full_probe_interval:
+   * jobs x period / interval per cycle.
    */
-  async measuredCycle(): Promise<{ sent: number; floor: number; ms: number; summary: CycleSummary }> {
+  async measuredCycle(feed?: { intervalSeconds: number }): Promise<{ sent: number; floor: number; ms: number; summary: CycleSummary }> {
     const before = new Map((await this.jobs()).map(([id, cursor, pending]) => [id, { cursor, pending }]));
     this.simulator.resetRequests();
     const { ms, summary } = await this.cycle();
@@ -77,8 +79,9 @@ export class PolledExporter {
       const was = before.get(job.id);
       if (!was) continue;
       const to = after.get(job.id) ?? was.cursor;
-      floor += was.pending + 1 + countBetween(job.existing, was.cursor, to);
+      floor += was.pending + (feed ? 0 : 1) + countBetween(job.existing, was.cursor, to);
     }
+    if (feed) floor += Math.ceil(before.size / 100) + (before.size * PERIOD_SECONDS) / feed.intervalSeconds;
     return { sent, floor, ms, summary };
   }
 
@@ -88,6 +91,8 @@ export class PolledExporter {
     await this.simulator.close();
   }
 }
+
+const PERIOD_SECONDS = 30;
 
 function largestPowerOfTwo(n: number): number {
   return 2 ** Math.floor(Math.log2(n));
@@ -108,6 +113,10 @@ export interface FloorResult {
   ratio: number;
   /** Jobs that were quiet long enough for at least one gap check during the measured cycles. */
   gapChecks: number;
+  /** Jobs not probed thanks to the change feed, over the measured cycles (0 without it). */
+  jobsSkipped: number;
+  /** Job list pages read (the change feed), over the measured cycles. */
+  listPages: number;
   /** Wall time of the measured cycles (0 ms latency: CPU-bound, both processes on one machine). */
   cycleSeconds: number;
   seconds: number;
@@ -115,10 +124,13 @@ export interface FloorResult {
 
 /**
  * Steady state: a fleet with a realistic mix (random history and retention, a build every 15 min
- * per job on average, 2% of build numbers skipped), polled every 30 s of virtual time (the
- * exporter's clock too). Warm-up cycles fill the pending sets first; the measured cycles run long
- * enough for quiet jobs to reach their gap checks (after 8 quiet cycles, then every 10 minutes).
- * Without running-status (404 APIGW.0101), each check costs one look ahead.
+ * per job on average unless `buildEverySeconds` says otherwise, 2% of build numbers skipped),
+ * polled every 30 s of virtual time (the exporter's clock too). Warm-up cycles fill the pending
+ * sets first; the measured cycles run long enough for quiet jobs to reach their gap checks (after
+ * 8 quiet cycles, then every 10 minutes). Without running-status (404 APIGW.0101), each check
+ * costs one look ahead. `changeFeed`: the exporter reads the job list first (poll.change_feed:
+ * auto), and the floor is the change feed's (see measuredCycle); warm up past one interval then,
+ * since a process's first cycle probes every job fully.
  */
 export async function steadyStateFloor(options: {
   jobs: number;
@@ -126,50 +138,56 @@ export async function steadyStateFloor(options: {
   cycles: number;
   seed?: number;
   runningStatus?: RunningStatusMode;
+  buildEverySeconds?: number;
+  changeFeed?: { intervalSeconds: number };
 }): Promise<FloorResult> {
   const started = performance.now();
   const polled = await PolledExporter.start(
     {
       seed: options.seed ?? 21,
       jobs: options.jobs,
-      buildEverySeconds: 900,
+      buildEverySeconds: options.buildEverySeconds ?? 900,
       gapProbability: 0.02,
       runningStatus: options.runningStatus ?? 'ok',
     },
-    { startAt: 'latest', maxConcurrency: 16 },
+    {
+      startAt: 'latest',
+      maxConcurrency: 16,
+      changeFeed: options.changeFeed ? 'auto' : 'off',
+      fullProbeInterval: `${options.changeFeed?.intervalSeconds ?? 600}s`,
+    },
   );
   try {
     await polled.cycle();
     for (let i = 0; i < options.warmupCycles; i++) {
-      polled.simulator.advance(30);
+      polled.simulator.advance(PERIOD_SECONDS);
       await polled.cycle();
     }
-    let sent = 0;
-    let floor = 0;
-    polled.simulator.resetRequests();
-    let statusRequests = 0;
-    let cycleSeconds = 0;
-    for (let i = 0; i < options.cycles; i++) {
-      polled.simulator.advance(30);
-      const cycle = await polled.measuredCycle();
-      statusRequests += polled.simulator.requests().byEndpoint['running-status'] ?? 0;
-      sent += cycle.sent;
-      floor += cycle.floor;
-      cycleSeconds += cycle.ms / 1000;
-    }
-    return {
-      jobs: options.jobs,
-      cycles: options.cycles,
-      sent,
-      floor,
-      ratio: sent / floor,
-      gapChecks: statusRequests,
-      cycleSeconds,
-      seconds: (performance.now() - started) / 1000,
-    };
+    const measured = await measureCycles(polled, options.cycles, options.changeFeed);
+    return { jobs: options.jobs, cycles: options.cycles, ...measured, seconds: (performance.now() - started) / 1000 };
   } finally {
     await polled.close();
   }
+}
+
+async function measureCycles(
+  polled: PolledExporter,
+  cycles: number,
+  feed: { intervalSeconds: number } | undefined,
+): Promise<Omit<FloorResult, 'jobs' | 'cycles' | 'seconds'>> {
+  const totals = { sent: 0, floor: 0, gapChecks: 0, jobsSkipped: 0, listPages: 0, cycleSeconds: 0 };
+  for (let i = 0; i < cycles; i++) {
+    polled.simulator.advance(PERIOD_SECONDS);
+    const cycle = await polled.measuredCycle(feed);
+    const byEndpoint = polled.simulator.requests().byEndpoint;
+    totals.gapChecks += byEndpoint['running-status'] ?? 0;
+    totals.listPages += byEndpoint['job-list-all'] ?? 0;
+    totals.jobsSkipped += cycle.summary.jobsSkipped;
+    totals.sent += cycle.sent;
+    totals.floor += cycle.floor;
+    totals.cycleSeconds += cycle.ms / 1000;
+  }
+  return { ...totals, ratio: totals.sent / totals.floor };
 }
 
 export interface CycleTimeResult {

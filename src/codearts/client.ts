@@ -9,7 +9,8 @@ import { notFoundCodeSet } from './envelope.js';
 import { attemptCode, parseLastBuildNumber, readAnswer, readTransportFailure, retryReason, type CallSite } from './error-mapping.js';
 import { CodeArtsError, isCodeArtsError, type Route } from './errors.js';
 import type { CodeArtsEvent } from './events.js';
-import { JOB_PAGE_SIZE, parseJobPage, readAllPages, type JobListing } from './job-list.js';
+import { FEED_PAGE_SIZE, parseFeedPage, type ListedJob } from './job-feed.js';
+import { JOB_PAGE_SIZE, parseJobPage, readAllPages, type JobListing, type Listing } from './job-list.js';
 import { parseRecord } from './record.js';
 import { RequestBudget } from './request-budget.js';
 import { createHttpTransport, isTransportError, type HttpTransport } from './transport.js';
@@ -110,6 +111,30 @@ export class CodeArtsClient {
       if ('problem' in parsed) throw new CodeArtsError({ ...site, kind: 'permanent', status: 200, detail: parsed.problem });
       return parsed;
     });
+  }
+
+  /**
+   * Every job the caller can see, with its newest build (`GET /v1/job/list`, ListJob; 0-based
+   * pages of 100): the first page, then the pages its total needs at once. Enveloped or bare. A
+   * page that fails fails the listing (a CodeArtsError): the caller falls back to probing each job.
+   */
+  async listAllJobs(signal?: AbortSignal): Promise<Listing<ListedJob> & { pages: number; unreadable: number }> {
+    let pages = 0;
+    let unreadable = 0;
+    const listing = await readAllPages(
+      async (page) => {
+        pages += 1;
+        const site: CallSite = { route: 'job-list-all', target: `page ${page}` };
+        const result = await this.call(site, `/v1/job/list?page_index=${page}&page_size=${FEED_PAGE_SIZE}`, signal);
+        if (result === NOT_FOUND) throw new CodeArtsError({ ...site, kind: 'permanent', status: 404, detail: 'answered "does not exist"' });
+        const parsed = parseFeedPage(result);
+        if ('problem' in parsed) throw new CodeArtsError({ ...site, kind: 'permanent', status: 200, detail: parsed.problem });
+        unreadable += parsed.unreadable;
+        return parsed;
+      },
+      { parallel: true },
+    );
+    return { ...listing, pages, unreadable };
   }
 
   /** The request budget's current rate (test/integration/rate-budget.test.ts samples it during a 429 storm). */

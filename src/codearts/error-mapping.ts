@@ -21,7 +21,8 @@ export function readAnswer(
   notFoundCodes: ReadonlySet<string>,
   nowMs: number,
 ): { ok: true; result: unknown } | { ok: false; error: CodeArtsError } {
-  const envelope = interpretResponse(answer.status, answer.text, notFoundCodes, site.route === 'job-list');
+  const bare = site.route === 'job-list' || site.route === 'job-list-all';
+  const envelope = interpretResponse(answer.status, answer.text, notFoundCodes, bare);
   if (envelope.ok) return { ok: true, result: envelope.result };
   const { kind, code, detail, throttled } = envelope;
   const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'), nowMs);

@@ -7,8 +7,11 @@
  */
 export type FailureKind = 'not_found' | 'transient' | 'unauthorized' | 'permanent';
 
-/** A CodeArts API route this client calls. */
-export type Route = 'record-info' | 'running-status' | 'job-list';
+/**
+ * A CodeArts API route this client calls: `job-list` is a project's job list (discovery),
+ * `job-list-all` the global job list `GET /v1/job/list` (the change feed).
+ */
+export type Route = 'record-info' | 'running-status' | 'job-list' | 'job-list-all';
 
 export type CodeArtsErrorStatus = number | 'timeout' | 'network' | 'auth' | 'circuit_open';
 

@@ -40,33 +40,60 @@ export function parseJobPage(result: unknown): JobPage | { problem: string } {
 }
 
 /** How a listing ended: every job read, or stopped early for the stated reason. */
-export interface JobListing {
-  jobs: JobRef[];
+export interface Listing<T> {
+  jobs: T[];
   total: number;
   /** Set when the listing stopped before `total` distinct jobs were read. */
   incomplete?: string;
+}
+
+export type JobListing = Listing<JobRef>;
+
+/** One page as a listing reads it: the total the server reports and the page's jobs. */
+export interface Page<T> {
+  total: number;
+  jobs: T[];
 }
 
 /**
  * Reads pages until `total` distinct jobs are read. A short page does not end the listing (a
  * server may cap pages below the size asked for); an empty page does, and so does a page count
  * past what `total` needs at the largest page size seen (a server that repeats itself never
- * reaches it): both are reported in `incomplete`.
+ * reaches it): both are reported in `incomplete`. `parallel`: once the first page tells the total
+ * and the page size, the pages that total needs are asked for at once (the client bounds how many
+ * are in flight); any still missing are then read one by one as above.
  */
-export async function readAllPages(fetchPage: (pageIndex: number) => Promise<JobPage>): Promise<JobListing> {
-  const jobs = new Map<string, JobRef>();
+export async function readAllPages<T extends { id: string }>(
+  fetchPage: (pageIndex: number) => Promise<Page<T>>,
+  options: { parallel?: boolean } = {},
+): Promise<Listing<T>> {
+  const jobs = new Map<string, T>();
   let largestPage = 1;
-  for (let page = 0; ; page++) {
-    const answer = await fetchPage(page);
-    const total = answer.total;
+  const take = (answer: Page<T>): void => {
     largestPage = Math.max(largestPage, answer.jobs.length);
     for (const job of answer.jobs) if (!jobs.has(job.id)) jobs.set(job.id, job);
-    const listing = { jobs: [...jobs.values()], total };
-    if (jobs.size >= total) return listing;
-    if (answer.jobs.length === 0) return { ...listing, incomplete: `page ${page} was empty after ${jobs.size} of ${total} jobs` };
-    if (page + 1 >= Math.min(Math.ceil(total / largestPage) + 2, MAX_PAGES)) {
-      return { ...listing, incomplete: `${page + 1} pages held ${jobs.size} distinct of ${total} jobs` };
+  };
+  let last = await fetchPage(0);
+  let lastIndex = 0;
+  take(last);
+  if (options.parallel && last.jobs.length > 0 && jobs.size < last.total) {
+    const needed = Math.min(Math.ceil(last.total / last.jobs.length), MAX_PAGES);
+    const answers = await Promise.all(Array.from({ length: needed - 1 }, (_, i) => fetchPage(i + 1)));
+    answers.forEach(take);
+    const empty = answers.findIndex((answer) => answer.jobs.length === 0);
+    lastIndex = empty >= 0 ? empty + 1 : needed - 1;
+    last = answers[lastIndex - 1] ?? last;
+  }
+  for (;;) {
+    const listing = { jobs: [...jobs.values()], total: last.total };
+    if (jobs.size >= last.total) return listing;
+    if (last.jobs.length === 0) return { ...listing, incomplete: `page ${lastIndex} was empty after ${jobs.size} of ${last.total} jobs` };
+    if (lastIndex + 1 >= Math.min(Math.ceil(last.total / largestPage) + 2, MAX_PAGES)) {
+      return { ...listing, incomplete: `${lastIndex + 1} pages held ${jobs.size} distinct of ${last.total} jobs` };
     }
+    lastIndex += 1;
+    last = await fetchPage(lastIndex);
+    take(last);
   }
 }
 

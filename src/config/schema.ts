@@ -286,6 +286,8 @@ function withRegionDefaults(auth: AuthDraft, region: string) {
   return { ...auth, endpoint: auth.endpoint ?? `https://iam.${region}.myhuaweicloud.com`, ...scope };
 }
 
+const lowerCase = (v: unknown) => (typeof v === 'string' ? v.trim().toLowerCase() : v);
+
 const pollSchema = z
   .strictObject({
     schedule: z
@@ -317,13 +319,18 @@ const pollSchema = z
     discovery_interval: duration({ positive: true }).default(600_000),
     removed_job_grace: duration().default(900_000),
     watchdog_periods: int(0, 100_000).default(20),
+    change_feed: z.preprocess(lowerCase, z.enum(['auto', 'off'])).default('auto'),
+    full_probe_interval: duration()
+      .refine((ms) => ms >= 60_000, 'must be at least 1m (a full probe of every job more often costs more than the list saves)')
+      .default(600_000),
   })
   .prefault({})
-  .transform(({ discovery_interval, removed_job_grace, max_pending_age, ...rest }) => ({
+  .transform(({ discovery_interval, removed_job_grace, max_pending_age, full_probe_interval, ...rest }) => ({
     ...rest,
     max_pending_age_ms: max_pending_age,
     discovery_interval_ms: discovery_interval,
     removed_job_grace_ms: removed_job_grace,
+    full_probe_interval_ms: full_probe_interval,
   }));
 
 function isValidTimeZone(zone: string): boolean {
@@ -408,7 +415,6 @@ const metricsSchema = z
   })
   .prefault({});
 
-const lowerCase = (v: unknown) => (typeof v === 'string' ? v.trim().toLowerCase() : v);
 const logLevel = z.preprocess(lowerCase, z.enum(LOG_LEVELS));
 const logFormat = z.preprocess(lowerCase, z.enum(LOG_FORMATS));
 

@@ -25,6 +25,12 @@ export function jobLabelPairs(job: JobRef): Array<[string, string]> {
   return pairs;
 }
 
+/** A CodeArts project as the global job list names it (`project_id`, `project_name`; the name may be ''). */
+export interface JobProject {
+  id: string;
+  name: string;
+}
+
 /** The latest finished build of a job, for the `codearts_build_last_*` gauges. */
 export interface LastBuild {
   buildNo: number;

@@ -104,6 +104,27 @@ export class SelfMetrics {
       registers: this.registers,
     }),
   );
+  readonly changeFeedAvailable = this.tracked(
+    new Gauge({
+      name: 'codearts_exporter_change_feed_available',
+      help: '1 while the global job list (GET /v1/job/list, poll.change_feed: auto) answers, 0 while every job is probed instead.',
+      registers: this.registers,
+    }),
+  );
+  readonly changeFeedSkippedJobs = this.tracked(
+    new Gauge({
+      name: 'codearts_exporter_change_feed_skipped_jobs',
+      help: 'Jobs the last poll cycle did not probe because the global job list showed nothing new for them.',
+      registers: this.registers,
+    }),
+  );
+  readonly safetyProbeBuilds = this.tracked(
+    new Counter({
+      name: 'codearts_exporter_safety_probe_builds_total',
+      help: "Builds first seen by a listed job's periodic full probe, beyond the newest build the job list showed (a lagging or incomplete list).",
+      registers: this.registers,
+    }),
+  );
   readonly stateSaveErrors = this.tracked(
     new Counter({
       name: 'codearts_exporter_state_save_errors_total',

@@ -1,7 +1,7 @@
 import type { CodeArtsError } from '../codearts/errors.js';
 import type { InvalidRecordError } from '../codearts/record.js';
 import type { CountedBuild } from '../domain/counters.js';
-import type { AbandonReason, JobRef } from '../domain/job.js';
+import type { AbandonReason, JobProject, JobRef } from '../domain/job.js';
 import type { StoredJob } from '../state/store.js';
 import type { StartPointUnknownError } from './start-point.js';
 
@@ -13,6 +13,8 @@ export interface CycleSummary {
   jobsReached: number;
   jobsFailed: number;
   buildsCounted: number;
+  /** Jobs not probed at all because the change feed said nothing moved (0 without it). */
+  jobsSkipped: number;
   seconds: number;
 }
 
@@ -69,5 +71,13 @@ export type PollerEvent =
   | { type: 'start_found'; job: JobRef; cursor: number }
   | { type: 'running_status'; available: true; recovered: boolean }
   | { type: 'running_status'; available: false; jobId: string; reason: string; retryInSeconds: number; first: boolean }
+  /** The global job list answered (every cycle it is read); `incomplete` the first time it stops short for a new reason. */
+  | { type: 'change_feed'; available: true; recovered: boolean; pages: number; listed: number; total: number; incomplete?: string }
+  /** It did not: the cycle probes every job; asked again in `retryInSeconds`. `first`: the first failure since it answered. */
+  | { type: 'change_feed'; available: false; reason: string; retryInSeconds: number; first: boolean }
+  /** A listed job's full probe found builds the list did not show (it lagged, or left them out): counted all the same. */
+  | { type: 'safety_probe_found'; job: JobRef; builds: readonly number[]; listed: number }
+  /** The list named the job's project for the first time, or another one. */
+  | { type: 'job_project'; job: JobRef; project: JobProject; previous: JobProject | undefined }
   | { type: 'project_listed'; projectId: string; jobs: number; incomplete?: { listed: number; total: number; reason: string } }
   | { type: 'project_failed'; projectId: string; keptJobs: number; error: unknown };

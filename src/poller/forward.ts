@@ -9,7 +9,8 @@ export const MAX_INVALID_RUN = 3;
 /** Unconfirmed numbers (invalid answers below a real build) a job may hold. */
 export const MAX_UNCONFIRMED = 10;
 
-export type ProbeOutcome = 'not_found' | 'failed' | 'bounded' | 'invalid';
+/** `ceiling`: the probe reached the newest build the change feed listed and asked no further. */
+export type ProbeOutcome = 'not_found' | 'failed' | 'bounded' | 'invalid' | 'ceiling';
 
 /**
  * The forward work of a cycle, all of it paid from the job's budget of `max_builds_per_job_per_cycle`
@@ -21,9 +22,41 @@ export async function pollForward(cycle: JobCycle, hint: NewestBuildHint): Promi
   cycle.result.gapChecked = due;
   const hinted = due ? await consultHint(cycle, hint) : 'no_answer';
   if (hinted === 'nothing_new') return;
+  await probeAndCross(cycle, () => due && hinted === 'no_answer' && cycle.result.newBuilds === 0);
+}
+
+/**
+ * The forward work of a job the change feed lists with a newest build past its cursor: probe from
+ * the cursor up to `listed` and no further, crossing gaps below it with a search (the listed
+ * number is the gap hint: neither running-status nor a look ahead is asked).
+ */
+export async function pollForwardListed(cycle: JobCycle, listed: number): Promise<void> {
+  const memory = cycle.result.memory;
+  memory.knownHighest = Math.max(memory.knownHighest, listed);
+  cycle.ceiling = listed;
+  await probeAndCross(cycle, () => false);
+}
+
+/**
+ * A listed job's safety probe, its periodic check that does not trust the list: a gap check
+ * always (running-status, whose answer stands in for the probe when nothing is new, else a look
+ * ahead), then the forward probe from the cursor until a number does not exist, crossing gaps
+ * below the listed number or running-status' answer. A lagging list costs time, never a build.
+ */
+export async function pollForwardSafety(cycle: JobCycle, hint: NewestBuildHint, listed: number): Promise<void> {
+  const memory = cycle.result.memory;
+  memory.knownHighest = Math.max(memory.knownHighest, listed);
+  cycle.result.gapChecked = true;
+  const hinted = await consultHint(cycle, hint);
+  if (hinted === 'nothing_new') return;
+  await probeAndCross(cycle, () => hinted === 'no_answer' && cycle.result.newBuilds === 0);
+}
+
+/** Probes forward, and past each missing number when a later build is known (or `lookAhead()` allows a look). */
+async function probeAndCross(cycle: JobCycle, lookAhead: () => boolean): Promise<void> {
   let outcome = await probeForward(cycle);
   while (outcome === 'not_found' && cycle.budget > 0) {
-    const beyond = await lookPastGap(cycle, due && hinted === 'no_answer' && cycle.result.newBuilds === 0);
+    const beyond = await lookPastGap(cycle, lookAhead());
     if (!beyond) return;
     crossGap(cycle, beyond);
     outcome = await probeForward(cycle);
@@ -61,6 +94,7 @@ export async function probeForward(cycle: JobCycle): Promise<ProbeOutcome> {
   const invalidRun: number[] = [];
   while (cycle.budget > 0) {
     const buildNo = cycle.next.cursor + invalidRun.length + 1;
+    if (cycle.ceiling !== undefined && buildNo > cycle.ceiling) return invalidRun.length > 0 ? 'invalid' : 'ceiling';
     const lookup = await cycle.forwardFetch(buildNo);
     if (lookup === 'failed') return 'failed';
     if (lookup === 'invalid') {

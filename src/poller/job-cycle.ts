@@ -29,6 +29,8 @@ export interface JobCycleResult {
   /** Builds whose status nobody recognises: counted as `unknown` when finished, else kept pending. */
   unknownStatus: Array<{ buildNo: number; status: string; finished: boolean }>;
   newBuilds: number;
+  /** The build numbers the cursor moved to this cycle (new builds, counted or pending). */
+  advanced: number[];
   gapsSkipped: Array<{ from: number; to: number }>;
   /** A gap check ran this cycle (running-status asked or a look ahead). */
   gapChecked: boolean;
@@ -62,6 +64,8 @@ export class JobCycle {
   private readonly finishedRecords: BuildRecord[] = [];
   /** Requests left this cycle for the forward probe and gap searches. */
   budget: number;
+  /** The newest build the change feed listed: a forward probe stops there instead of probing past it. */
+  ceiling: number | undefined = undefined;
 
   constructor(
     private readonly client: CodeArtsClient,
@@ -90,6 +94,7 @@ export class JobCycle {
       abandoned: [],
       unknownStatus: [],
       newBuilds: 0,
+      advanced: [],
       gapsSkipped: [],
       gapChecked: false,
       farProbed: false,
@@ -174,6 +179,7 @@ export class JobCycle {
     this.absorb(record);
     this.next.cursor = record.buildNo;
     this.result.newBuilds += 1;
+    this.result.advanced.push(record.buildNo);
   }
 
   finish(): JobCycleResult {

@@ -1,10 +1,11 @@
-import type { JobRef } from '../domain/job.js';
+import type { JobProject, JobRef } from '../domain/job.js';
 import type { Store, StoredJob } from '../state/store.js';
 import { unixSeconds, type Clock } from '../support/clock.js';
 import type { Events } from '../support/events.js';
 import type { JobDiscovery } from './discovery.js';
 import type { PollerEvent } from './events.js';
 import { freshGapMemory, type GapMemory } from './gap-policy.js';
+import type { FeedMemory } from './probe-plan.js';
 
 /**
  * A job of the config's `jobs`: its name defaults to the discovered one (else its id); its project
@@ -26,6 +27,14 @@ export interface PolledJob extends JobRef {
   unsure?: { retryAt: number; failures: number };
   /** What the store held after its last commit (the landing page). */
   stored?: StoredJob | undefined;
+  /** The change feed's memory of the job (feed-planner.ts). */
+  feed?: FeedMemory;
+  /**
+   * Its project as the global job list (the change feed) last named it, id and name. Not the
+   * `project` label: a static job's labels must not change when a listing arrives after a restart
+   * (mergeJobs), and a discovered job's project comes from discovery.
+   */
+  listedProject?: JobProject;
 }
 
 export interface JobSetOptions {

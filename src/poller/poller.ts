@@ -3,11 +3,14 @@ import type { CodeArtsClient } from '../codearts/client.js';
 import type { JobStart, Store } from '../state/store.js';
 import { systemClock, unixSeconds, type Clock } from '../support/clock.js';
 import type { Events } from '../support/events.js';
+import { ChangeFeed, type FeedSnapshot } from './change-feed.js';
 import { commitDelta, toDelta } from './commit.js';
 import type { CycleSummary, JobFindings, PollerEvent } from './events.js';
 import type { JobCycleResult } from './job-cycle.js';
 import { pollJob } from './job-poller.js';
+import { FeedPlanner } from './feed-planner.js';
 import type { JobSet, PolledJob } from './job-set.js';
+import type { ProbePlan } from './probe-plan.js';
 import { RunningStatusHint } from './running-status-hint.js';
 import { StartPoints } from './start-point.js';
 
@@ -26,15 +29,22 @@ export interface PollerOptions {
   jobConcurrency: number;
   /** Wall time for ages, gap checks and start retries; tests drive it from the simulator's virtual clock. @default systemClock */
   clock?: Clock;
+  /** `poll.change_feed`: read the global job list first each cycle (`auto`), or probe every job (`off`). @default 'off' */
+  changeFeed?: 'auto' | 'off';
+  /** `poll.full_probe_interval`, seconds: every listed job is probed fully at least this often. @default 600 */
+  fullProbeIntervalSeconds?: number;
 }
 
 /** One job's part in a cycle. */
 interface JobOutcome {
   reached: boolean;
   counted: number;
+  /** Not probed: the change feed said nothing moved. */
+  skipped?: boolean;
 }
 
 const UNREACHED: JobOutcome = { reached: false, counted: 0 };
+type ProbedPlan = Exclude<ProbePlan, { kind: 'skip' }>;
 
 /**
  * Runs poll cycles over the job set: per job, what the store holds is the start, the job's cycle
@@ -46,25 +56,31 @@ export class Poller {
   private readonly clock: Clock;
   private readonly hint: RunningStatusHint;
   private readonly starts: StartPoints;
+  private readonly feed: ChangeFeed | undefined;
+  private readonly planner: FeedPlanner;
 
   constructor(private readonly options: PollerOptions) {
     this.clock = options.clock ?? systemClock;
     this.hint = new RunningStatusHint(options.client, options.events, this.clock);
     const { client, store, events, startAt } = options;
     this.starts = new StartPoints({ client, store, events, startAt, hint: this.hint, clock: this.clock });
+    this.feed = options.changeFeed === 'auto' ? new ChangeFeed(client, events, this.clock) : undefined;
+    this.planner = new FeedPlanner(events, this.clock, options.fullProbeIntervalSeconds ?? 600);
   }
 
   /** Polls every job once, `jobConcurrency` at a time. */
   async runCycle(signal?: AbortSignal): Promise<CycleSummary> {
     const started = this.clock.monotonic();
+    const snapshot = await this.feed?.read(signal);
     const limit = pLimit(this.options.jobConcurrency);
-    const outcomes = await Promise.all(this.options.jobs.jobs().map((job) => this.pollOne(job, limit, signal)));
+    const outcomes = await Promise.all(this.options.jobs.jobs().map((job) => this.pollOne(job, limit, snapshot, signal)));
     const reached = outcomes.filter((o) => o.reached).length;
     return {
       outcome: reached === outcomes.length ? 'success' : reached === 0 ? 'failure' : 'partial',
       jobsReached: reached,
       jobsFailed: outcomes.length - reached,
       buildsCounted: outcomes.reduce((sum, o) => sum + o.counted, 0),
+      jobsSkipped: outcomes.filter((o) => o.skipped).length,
       seconds: (this.clock.monotonic() - started) / 1000,
     };
   }
@@ -75,12 +91,20 @@ export class Poller {
    * instead of a write per few jobs (a write costs O(all jobs), which at 10,000 jobs made the cycle
    * wait for the disk, not the API).
    */
-  private async pollOne(job: PolledJob, limit: LimitFunction, signal?: AbortSignal): Promise<JobOutcome> {
+  private async pollOne(
+    job: PolledJob,
+    limit: LimitFunction,
+    snapshot: FeedSnapshot | undefined,
+    signal?: AbortSignal,
+  ): Promise<JobOutcome> {
     try {
       const from = (await this.options.store.begin(job.id)) ?? (await this.starts.start(job, limit, signal));
       if (!from) return UNREACHED;
-      const cycle = await limit(() => this.pollJob(job, from, signal));
+      const plan = this.planner.plan(job, from.state, snapshot);
+      if (plan.kind === 'skip') return this.skip(job);
+      const cycle = await limit(() => this.pollJob(job, from, plan, signal));
       if (signal?.aborted) return UNREACHED;
+      this.planner.after(job, plan, from.state.cursor, cycle);
       this.report(job, cycle);
       const committed = await commitDelta(this.options.store, this.options.events, job, from, toDelta(cycle));
       if (committed) job.stored = committed;
@@ -94,8 +118,16 @@ export class Poller {
     }
   }
 
-  private pollJob(job: PolledJob, from: JobStart, signal?: AbortSignal): Promise<JobCycleResult> {
+  /** The list answered for the job and nothing moved: it counts as reached, with nothing to commit. */
+  private skip(job: PolledJob): JobOutcome {
+    job.lastReachedAt = unixSeconds(this.clock);
+    this.options.events.emit({ type: 'job_reached', job, at: job.lastReachedAt });
+    return { reached: true, counted: 0, skipped: true };
+  }
+
+  private pollJob(job: PolledJob, from: JobStart, plan: ProbedPlan, signal?: AbortSignal): Promise<JobCycleResult> {
     return pollJob(this.options.client, job.id, from.state, {
+      plan,
       maxBuildsPerCycle: this.options.maxBuildsPerJobPerCycle,
       maxPendingAgeSeconds: this.options.maxPendingAgeSeconds,
       now: unixSeconds(this.clock),

@@ -9,6 +9,7 @@ export type {
   GroundTruthBuild,
   GroundTruthJob,
   GroundTruthResult,
+  JobFeedOptions,
   JobListShape,
   NotFoundShape,
   RequestCounts,

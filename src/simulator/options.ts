@@ -1,11 +1,14 @@
-import type { JobListShape, RunningStatusMode, SimAuthOptions, SimJobSpec, SimulatorOptions } from './types.js';
+import type { JobFeedOptions, JobListShape, RunningStatusMode, SimAuthOptions, SimJobSpec, SimulatorOptions } from './types.js';
 
 export const DEFAULT_TOKEN = 'sim-token-NOT-A-SECRET';
 export const DEFAULT_START_TIME = 1_767_225_600;
 
-export type ResolvedOptions = Required<Omit<SimulatorOptions, 'jobs' | 'runningStatus'>> & {
+export type ResolvedJobFeed = Required<JobFeedOptions>;
+
+export type ResolvedOptions = Required<Omit<SimulatorOptions, 'jobs' | 'runningStatus' | 'jobFeed'>> & {
   jobs: number | SimJobSpec[];
   runningStatus: RunningStatusMode;
+  jobFeed: ResolvedJobFeed;
 };
 
 export const RUNNING_STATUS_MODES: readonly RunningStatusMode[] = ['ok', 'route-not-found', 'forbidden', 'server-error', 'malformed'];
@@ -31,6 +34,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     jobListShape: options.jobListShape ?? 'sdk',
     jobListQuirks: options.jobListQuirks ?? {},
     auth: options.auth ?? { mode: 'token' },
+    jobFeed: resolveJobFeed(options.jobFeed ?? {}),
   };
   const problems: string[] = [];
   const check = (ok: boolean, message: string): void => {
@@ -69,9 +73,33 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     `jobListQuirks.pageCap must be an integer >= 1, got ${pageCap}`,
   );
   check(totalOffset === undefined || Number.isInteger(totalOffset), `jobListQuirks.totalOffset must be an integer, got ${totalOffset}`);
+  problems.push(...jobFeedProblems(resolved.jobFeed));
   problems.push(...authProblems(resolved.auth));
   if (problems.length > 0) throw new TypeError(`invalid simulator options: ${problems.join('; ')}`);
   return resolved;
+}
+
+/** The job feed's settings with every default filled in; `current` supplies what `options` leaves out. */
+export function resolveJobFeed(options: JobFeedOptions, current?: ResolvedJobFeed): ResolvedJobFeed {
+  return {
+    mode: options.mode ?? current?.mode ?? 'ok',
+    lagSeconds: options.lagSeconds ?? current?.lagSeconds ?? 0,
+    jobLagSeconds: { ...(options.jobLagSeconds ?? current?.jobLagSeconds ?? {}) },
+    hiddenJobs: [...(options.hiddenJobs ?? current?.hiddenJobs ?? [])],
+    shape: options.shape ?? current?.shape ?? 'enveloped',
+  };
+}
+
+export function jobFeedProblems(feed: ResolvedJobFeed): string[] {
+  const problems: string[] = [];
+  const lag = (value: number) => Number.isFinite(value) && value >= 0;
+  if (!RUNNING_STATUS_MODES.includes(feed.mode)) problems.push(`jobFeed.mode must be one of ${RUNNING_STATUS_MODES.join(', ')}`);
+  if (!lag(feed.lagSeconds)) problems.push(`jobFeed.lagSeconds must be >= 0, got ${feed.lagSeconds}`);
+  for (const [id, seconds] of Object.entries(feed.jobLagSeconds))
+    if (!lag(seconds)) problems.push(`jobFeed.jobLagSeconds.${id} must be >= 0, got ${seconds}`);
+  if (!(['enveloped', 'bare'] as string[]).includes(feed.shape))
+    problems.push(`jobFeed.shape must be enveloped or bare, got ${feed.shape}`);
+  return problems;
 }
 
 function authProblems(auth: SimAuthOptions): string[] {

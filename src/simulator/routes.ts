@@ -9,7 +9,8 @@ import {
   respondUnknownRoute,
   type SimResponse,
 } from './responses.js';
-import { classifyPhase, type JobTimeline } from './timeline.js';
+import { classifyPhase, type JobTimeline, type SimBuild } from './timeline.js';
+import type { ResolvedJobFeed } from './options.js';
 import type { Endpoint, JobListShape, RunningStatusMode } from './types.js';
 import type { World } from './world.js';
 
@@ -28,6 +29,7 @@ const RECORD_V4 = /^\/v4\/jobs\/([^/]+)\/([^/]+)\/record-info\/?$/;
 const RECORD_V1 = /^\/v1\/record\/([^/]+)\/([^/]+)\/record-info\/?$/;
 const RUNNING_STATUS = /^\/v1\/job\/([^/]+)\/running-status\/?$/;
 const JOB_LIST = /^\/v1\/job\/([^/]+)\/list\/?$/;
+const JOB_LIST_ALL = /^\/v1\/job\/list\/?$/;
 const IAM_TOKENS = /^\/v3\/auth\/tokens\/?$/;
 
 export function classifyRoute(method: string, rawUrl: string): Route {
@@ -49,6 +51,7 @@ export function classifyRoute(method: string, rawUrl: string): Route {
     if (/^\d{1,9}$/.test(buildParam)) route.buildNo = Number(buildParam);
     return route;
   }
+  if (JOB_LIST_ALL.test(path)) return { endpoint: 'job-list-all', query };
   const running = RUNNING_STATUS.exec(path);
   if (running) return { endpoint: 'running-status', jobId: decodeSegment(running[1] ?? ''), query };
   const list = JOB_LIST.exec(path);
@@ -70,6 +73,7 @@ export interface RouteContext {
   runningStatus: RunningStatusMode;
   jobListShape: JobListShape;
   jobListQuirks?: { pageCap?: number; totalOffset?: number };
+  jobFeed: ResolvedJobFeed;
 }
 
 /** The normal (unfaulted, authorised) answer to a GET route. IAM is handled separately. */
@@ -82,6 +86,8 @@ export function answerRoute(route: Route, context: RouteContext): SimResponse {
       return answerRunningStatus(route, context);
     case 'job-list':
       return answerJobList(route, context);
+    case 'job-list-all':
+      return answerJobListAll(route, context);
     default:
       return respondUnknownRoute();
   }
@@ -100,9 +106,9 @@ function answerRecordInfo(route: Route, { world, nowMs }: RouteContext): SimResp
   return build ? respondSuccess(renderRecord(job, build, nowMs)) : respondNotFound(job.spec.notFound);
 }
 
-/** ShowRunningStatusResponse: `{ result: ShowRunningStatusResult, error, status }`, or unavailable. */
-function answerRunningStatus(route: Route, { world, nowMs, runningStatus }: RouteContext): SimResponse {
-  switch (runningStatus) {
+/** How an optional endpoint answers when it is not `ok`; undefined when it is. */
+function unavailable(mode: RunningStatusMode): SimResponse | undefined {
+  switch (mode) {
     case 'route-not-found':
       return respondUnknownRoute();
     case 'forbidden':
@@ -112,8 +118,14 @@ function answerRunningStatus(route: Route, { world, nowMs, runningStatus }: Rout
     case 'malformed':
       return respondMalformed();
     case 'ok':
-      break;
+      return undefined;
   }
+}
+
+/** ShowRunningStatusResponse: `{ result: ShowRunningStatusResult, error, status }`, or unavailable. */
+function answerRunningStatus(route: Route, { world, nowMs, runningStatus }: RouteContext): SimResponse {
+  const down = unavailable(runningStatus);
+  if (down) return down;
   const job = world.job(route.jobId ?? '');
   if (!job) return respondNotFound('422-devcb');
   const builds = job.visible(nowMs);
@@ -132,11 +144,10 @@ function answerRunningStatus(route: Route, { world, nowMs, runningStatus }: Rout
  * the global job list (ListJobResponse), the shape the API notes saw live for that endpoint.
  */
 function answerJobList(route: Route, { world, nowMs, jobListShape, jobListQuirks = {} }: RouteContext): SimResponse {
-  const pageIndex = Number(route.query.get('page_index') ?? '0');
-  const asked = Number(route.query.get('page_size') ?? '10');
-  if (!Number.isInteger(pageIndex) || pageIndex < 0) return respondInvalidParameter('page_index');
-  if (!Number.isInteger(asked) || asked < 1 || asked > 100) return respondInvalidParameter('page_size');
-  const pageSize = Math.min(asked, jobListQuirks.pageCap ?? asked);
+  const asked = pageOf(route);
+  if ('status' in asked) return asked;
+  const { pageIndex } = asked;
+  const pageSize = Math.min(asked.pageSize, jobListQuirks.pageCap ?? asked.pageSize);
   const jobs = world.jobsInProject(route.param ?? '');
   const page = jobs.slice(pageIndex * pageSize, (pageIndex + 1) * pageSize);
   const total = jobs.length + (jobListQuirks.totalOffset ?? 0);
@@ -144,9 +155,47 @@ function answerJobList(route: Route, { world, nowMs, jobListShape, jobListQuirks
   return respondJson(200, { status: 'success', result: { total, job_list: page.map((job) => describeListedJob(job, nowMs)) } });
 }
 
-/** The SDK's `Job` model. */
+/** The page's query parameters, or the answer to bad ones (page_index 0-based, page_size 1..100, default 10). */
+function pageOf(route: Route): { pageIndex: number; pageSize: number } | SimResponse {
+  const pageIndex = Number(route.query.get('page_index') ?? '0');
+  const pageSize = Number(route.query.get('page_size') ?? '10');
+  if (!Number.isInteger(pageIndex) || pageIndex < 0) return respondInvalidParameter('page_index');
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) return respondInvalidParameter('page_size');
+  return { pageIndex, pageSize };
+}
+
+/**
+ * ListJob, `GET /v1/job/list`: every job the caller can see, in creation order, as the SDK's
+ * ListJobResponse `{ status, result: { total, job_list: [ListJobResultJobList] } }` (or bare, with
+ * numbers as strings). Each job is shown as it was `lag` seconds ago; hidden jobs are left out.
+ */
+function answerJobListAll(route: Route, { world, nowMs, jobFeed }: RouteContext): SimResponse {
+  const down = unavailable(jobFeed.mode);
+  if (down) return down;
+  const page = pageOf(route);
+  if ('status' in page) return page;
+  const hidden = new Set(jobFeed.hiddenJobs);
+  const jobs = world.allJobs().filter((job) => !hidden.has(job.spec.id));
+  const items = jobs.slice(page.pageIndex * page.pageSize, (page.pageIndex + 1) * page.pageSize).map((job) => {
+    const lag = jobFeed.jobLagSeconds[job.spec.id] ?? jobFeed.lagSeconds;
+    return describeListedJob(job, nowMs - lag * 1000);
+  });
+  if (jobFeed.shape === 'enveloped') return respondJson(200, { status: 'success', result: { total: jobs.length, job_list: items } });
+  const stringly = items.map((item) => ({ ...item, last_build_time: String(item.last_build_time as number) }));
+  return respondJson(200, { total: String(jobs.length), job_list: stringly });
+}
+
+/** The newest build created by `atMs` (a lagging list looks at an earlier time than now). */
+function latestAt(job: JobTimeline, atMs: number): SimBuild | undefined {
+  return job
+    .visible(atMs)
+    .filter((build) => build.createdMs <= atMs)
+    .at(-1);
+}
+
+/** The SDK's `Job` model, as the job was at `nowMs`. */
 function describeJob(job: JobTimeline, nowMs: number): Record<string, unknown> {
-  const latest = job.visible(nowMs).at(-1);
+  const latest = latestAt(job, nowMs);
   const phase = latest ? classifyPhase(latest, nowMs) : undefined;
   const user = job.profile.userIds[0] ?? '';
   return {
@@ -157,7 +206,7 @@ function describeJob(job: JobTimeline, nowMs: number): Record<string, unknown> {
     last_build_time: latest ? latest.createdMs : 0,
     health_score: 80,
     source_code: job.profile.repoName,
-    last_build_status: latest ? statusColour(job, nowMs) : 'none',
+    last_build_status: latest ? statusColour(latest, nowMs) : 'none',
     is_finished: phase === undefined || phase === 'finished',
     disabled: false,
     favorite: false,
@@ -179,22 +228,20 @@ function describeJob(job: JobTimeline, nowMs: number): Record<string, unknown> {
   };
 }
 
-/** The global job list's `ListJobResultJobList` model. */
-function describeListedJob(job: JobTimeline, nowMs: number): Record<string, unknown> {
-  const latest = job.visible(nowMs).at(-1);
-  const { source_code: _source, ...common } = describeJob(job, nowMs);
+/** The global job list's `ListJobResultJobList` model, as the job was at `atMs`. */
+function describeListedJob(job: JobTimeline, atMs: number): Record<string, unknown> {
+  const latest = latestAt(job, atMs);
+  const { source_code: _source, ...common } = describeJob(job, atMs);
   return {
     ...common,
     project_id: job.spec.projectId,
-    project_name: 'simulated-project',
+    project_name: `project-${job.spec.projectId.slice(0, 8)}`,
     build_number: latest ? String(latest.buildNo) : '',
   };
 }
 
 /** The colour vocabulary of job lists (API notes §2.3). */
-function statusColour(job: JobTimeline, nowMs: number): string {
-  const latest = job.visible(nowMs).at(-1);
-  if (!latest) return 'none';
+function statusColour(latest: SimBuild, nowMs: number): string {
   if (classifyPhase(latest, nowMs) !== 'finished') return 'building';
   const colours: Record<string, string> = { success: 'blue', failure: 'red', aborted: 'aborted', timeout: 'timeout', unknown: 'red' };
   return colours[latest.final.result] ?? 'red';

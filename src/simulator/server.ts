@@ -4,12 +4,12 @@ import { performance } from 'node:perf_hooks';
 import { createGateway } from './auth.js';
 import { createClock } from './clock.js';
 import { FaultTable, renderFault } from './faults.js';
-import { resolveOptions, RUNNING_STATUS_MODES } from './options.js';
+import { jobFeedProblems, resolveJobFeed, resolveOptions, RUNNING_STATUS_MODES, type ResolvedJobFeed } from './options.js';
 import { createRandom, deriveSeed } from './random.js';
 import { RequestRecorder } from './requests.js';
 import { respondError, type SimResponse } from './responses.js';
 import { answerRoute, classifyRoute, type Route } from './routes.js';
-import type { RunningStatusMode, Simulator, SimulatorOptions } from './types.js';
+import type { JobFeedOptions, RunningStatusMode, Simulator, SimulatorOptions } from './types.js';
 import { World } from './world.js';
 
 const HOLD_MS = 30_000;
@@ -35,6 +35,7 @@ class SimulatorHost {
   private readonly server: Server;
   private latencyMs: number;
   private runningStatus: RunningStatusMode;
+  private jobFeed: ResolvedJobFeed;
   private authClockOffsetSeconds = 0;
   private closing: Promise<void> | undefined;
   private url = '';
@@ -56,6 +57,7 @@ class SimulatorHost {
     this.gateway = createGateway(settings.auth, settings.token, () => Date.now() / 1000 + this.authClockOffsetSeconds);
     this.latencyMs = settings.latencyMs;
     this.runningStatus = settings.runningStatus;
+    this.jobFeed = settings.jobFeed;
     this.server = createServer((req, res) => {
       this.handle(req, res).catch(() => {
         if (!res.headersSent) send(res, respondError(500, 'CB.00060101', 'Internal server error'));
@@ -96,6 +98,7 @@ class SimulatorHost {
       runningStatus: this.runningStatus,
       jobListShape,
       jobListQuirks,
+      jobFeed: this.jobFeed,
     });
   }
 
@@ -157,6 +160,7 @@ class SimulatorHost {
       removeJob: (id) => world.removeJob(id),
       renameJob: (id, name) => world.renameJob(id, name),
       setRunningStatus: (mode) => this.setRunningStatus(mode),
+      setJobFeed: (options) => this.setJobFeed(options),
       setNotFoundShape: (id, shape) => world.setNotFoundShape(id, shape),
       setRetention: (id, deletedBelow) => world.setRetention(id, deletedBelow),
       triggerBuild: (id, options = {}) => world.triggerBuild(id, options, clock.nowMs()),
@@ -175,6 +179,13 @@ class SimulatorHost {
   private setRunningStatus(mode: RunningStatusMode): void {
     if (!RUNNING_STATUS_MODES.includes(mode)) throw new TypeError(`running-status mode must be one of ${RUNNING_STATUS_MODES.join(', ')}`);
     this.runningStatus = mode;
+  }
+
+  private setJobFeed(options: JobFeedOptions): void {
+    const feed = resolveJobFeed(options, this.jobFeed);
+    const problems = jobFeedProblems(feed);
+    if (problems.length > 0) throw new TypeError(problems.join('; '));
+    this.jobFeed = feed;
   }
 
   private setLatency(ms: number): void {

@@ -67,10 +67,35 @@ export interface SimulatorOptions {
    * (a total the pages never reach).
    */
   jobListQuirks?: { pageCap?: number; totalOffset?: number };
+  /** How the global job list GET /v1/job/list (ListJob, the exporter's change feed) answers. @default { mode: 'ok' } */
+  jobFeed?: JobFeedOptions;
 }
 
 export type RunningStatusMode = 'ok' | 'route-not-found' | 'forbidden' | 'server-error' | 'malformed';
 export type JobListShape = 'sdk' | 'enveloped';
+
+/**
+ * The global job list (ListJob): every job the caller may see, with its newest build. It can be
+ * unavailable the ways running-status can (`mode`), late (`lagSeconds`: each job is shown as it
+ * was that long ago, so a new build appears in the list that much later; `jobLagSeconds` per job,
+ * a huge value being a list that never shows the job's new builds), and incomplete (`hiddenJobs`:
+ * jobs it does not show, as for another project's jobs or missing permissions).
+ */
+export interface JobFeedOptions {
+  /** @default 'ok' */
+  mode?: RunningStatusMode;
+  /** @default 0 */
+  lagSeconds?: number;
+  /** Per job id, replacing `lagSeconds` for that job. */
+  jobLagSeconds?: Record<string, number>;
+  hiddenJobs?: string[];
+  /**
+   * `enveloped`: the SDK's ListJobResponse `{ status, result: { total, job_list } }`; `bare`:
+   * `{ total, job_list }` without the envelope, with `total` and `last_build_time` as numeric
+   * strings (variations the exporter accepts). @default 'enveloped'
+   */
+  shape?: 'enveloped' | 'bare';
+}
 
 /** A build started by hand (`Simulator.triggerBuild`). */
 export interface TriggerOptions {
@@ -163,7 +188,7 @@ export interface GroundTruthJob {
   highest: number;
 }
 
-export type Endpoint = 'record-info-v4' | 'record-info-v1' | 'running-status' | 'job-list' | 'iam-token' | 'other';
+export type Endpoint = 'record-info-v4' | 'record-info-v1' | 'running-status' | 'job-list' | 'job-list-all' | 'iam-token' | 'other';
 
 export type FaultKind =
   | '500'
@@ -247,6 +272,8 @@ export interface Simulator {
   setLatency(ms: number): void;
   /** Switches how running-status answers from now on. */
   setRunningStatus(mode: RunningStatusMode): void;
+  /** Changes how the global job list answers from now on (the given fields replace the current ones). */
+  setJobFeed(options: JobFeedOptions): void;
   /** Switches how a job answers for build numbers that do not exist (retention included). */
   setNotFoundShape(jobId: string, shape: NotFoundShape): void;
   /** Retention: from now on the job's builds below `deletedBelow` answer not-found. */

@@ -45,6 +45,11 @@ export class World {
     return this.timelines.get(id);
   }
 
+  /** Every job, in the order they were added. */
+  allJobs(): JobTimeline[] {
+    return [...this.timelines.values()];
+  }
+
   jobsInProject(projectId: string): JobTimeline[] {
     return [...this.timelines.values()].filter((timeline) => timeline.spec.projectId === projectId);
   }

@@ -31,6 +31,7 @@ export function createReporter(targets: ReportTargets): Events<ExporterEvent> {
     ...jobSetHandlers(targets),
     ...jobHandlers(targets),
     ...cycleHandlers(targets),
+    ...feedHandlers(targets),
     ...discoveryAndStoreHandlers(targets),
   };
   return {
@@ -203,7 +204,8 @@ function logFindings(
 }
 
 type CycleEvents = 'cycle_finished' | 'cycle_skipped' | 'cycle_failed' | 'running_status';
-type DiscoveryAndStoreEvents = Exclude<ExporterEvent['type'], CodeArtsEvent['type'] | JobSetEvents | JobEvents | CycleEvents>;
+type FeedEvents = 'change_feed' | 'safety_probe_found' | 'job_project';
+type DiscoveryAndStoreEvents = Exclude<ExporterEvent['type'], CodeArtsEvent['type'] | JobSetEvents | JobEvents | CycleEvents | FeedEvents>;
 
 /** Cycles and the running-status hint. */
 function cycleHandlers({ logger, self }: ReportTargets): Pick<Handlers, CycleEvents> {
@@ -213,13 +215,15 @@ function cycleHandlers({ logger, self }: ReportTargets): Pick<Handlers, CycleEve
         self.up.set(summary.outcome === 'success' ? 1 : 0);
         self.pollDuration.set(summary.seconds);
         self.polls.inc({ outcome: summary.outcome });
+        self.changeFeedSkippedJobs.set(summary.jobsSkipped);
       }
-      const { outcome, jobsReached, jobsFailed, buildsCounted, seconds } = summary;
+      const { outcome, jobsReached, jobsFailed, buildsCounted, jobsSkipped, seconds } = summary;
       const fields = {
         event: 'cycle_finished',
         outcome,
         jobs_reached: jobsReached,
         jobs_failed: jobsFailed,
+        jobs_skipped: jobsSkipped,
         builds_counted: buildsCounted,
       };
       logger.info({ ...fields, seconds: Number(seconds.toFixed(3)) }, 'poll cycle finished');
@@ -243,6 +247,37 @@ function cycleHandlers({ logger, self }: ReportTargets): Pick<Handlers, CycleEve
           'running-status unavailable; gap checks look ahead by probing record-info instead (one request per check) until it answers again',
         );
     },
+  };
+}
+
+/** The change feed: whether the job list answers, what the safety probes found that it did not show, projects. */
+function feedHandlers({ logger, self }: ReportTargets): Pick<Handlers, FeedEvents> {
+  return {
+    change_feed: (event) => {
+      self.changeFeedAvailable.set(event.available ? 1 : 0);
+      if (event.available) {
+        const fields = { event: 'change_feed', pages: event.pages, listed: event.listed, total: event.total };
+        if (event.recovered) logger.info(fields, 'job list answers again; jobs are probed when it shows a change');
+        if (event.incomplete)
+          logger.warn({ ...fields, reason: event.incomplete }, 'job list ended before its total; unlisted jobs are probed');
+        return;
+      }
+      const fields = { event: 'change_feed', reason: event.reason, retry_in_seconds: event.retryInSeconds };
+      if (event.first) logger.warn(fields, 'job list (GET /v1/job/list) unavailable; probing every job until it answers again');
+      else logger.debug(fields, 'job list still unavailable');
+    },
+    safety_probe_found: ({ job, builds, listed }) => {
+      self.safetyProbeBuilds.inc(builds.length);
+      logger.info(
+        { event: 'safety_probe_found', ...labelsOf(job), builds, listed },
+        'full probe found builds the job list did not show (a lagging list); counted',
+      );
+    },
+    job_project: ({ job, project, previous }) =>
+      logger.debug(
+        { event: 'job_project', ...labelsOf(job), project_id: project.id, project_name: project.name, previous_project_id: previous?.id },
+        "job list names the job's project",
+      ),
   };
 }
 

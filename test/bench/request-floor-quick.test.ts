@@ -22,11 +22,11 @@ interface Row {
  * start must stay within the targets; `--check` makes the bench itself exit 1 when one does not.
  */
 describe('npm run bench -- --quick --check', () => {
-  it('keeps requests within 1.05 x the floor at steady state (with and without running-status) and in catch-up, and cold starts within 2*log2(n)+4', async () => {
+  it('keeps requests within 1.05 x the floor at steady state (with and without running-status, with and without the change feed) and in catch-up, and cold starts within 2*log2(n)+4', async () => {
     const json = join(mkdtempSync(join(tmpdir(), 'cbe-bench-')), 'quick.json');
     const run = await promisify(execFile)(
       process.execPath,
-      [BENCH, '--quick', '--check', '--only', 'floor,catch-up,cold', '--json', json],
+      [BENCH, '--quick', '--check', '--only', 'floor,feed,catch-up,cold', '--json', json],
       {
         timeout: 110_000,
       },
@@ -36,12 +36,17 @@ describe('npm run bench -- --quick --check', () => {
     expect(counts.map((row) => row.scenario)).toEqual([
       expect.stringContaining('requests per cycle, steady state'),
       expect.stringContaining('requests per cycle, steady state, running-status unpublished'),
+      expect.stringContaining('per-job probing (change_feed: off'),
+      expect.stringContaining('change feed (floor: list pages + pending + new + jobs'),
       expect.stringContaining('cold start'),
       expect.stringContaining('cold start'),
       expect.stringContaining('catch-up'),
     ]);
     for (const row of counts) expect(row.met, `${row.scenario}: ${row.measured} vs ${row.reference} (ratio ${row.ratio})`).toBe(true);
-    for (const steady of counts.slice(0, 2)) expect(steady.ratio).toBeLessThanOrEqual(1.05);
+    for (const steady of counts.slice(0, 4)) expect(steady.ratio).toBeLessThanOrEqual(1.05);
+    // Side by side on one world: the change feed sends fewer requests than per-job probing.
+    const [perJob, feed] = counts.slice(2, 4).map((row) => Number(row.measured.replace(/,/g, '')));
+    expect(feed).toBeLessThan(perJob! / 2);
     expect('code' in run ? run.code : 0, run.stderr).toBe(0);
   }, 120_000);
 });

@@ -175,6 +175,8 @@ describe('the simulator answers in the official SDK shapes', () => {
         }
         answers.push(await fetchAnswer(simulator, `/v1/job/${PROJECT}/list?page_index=0&page_size=2`));
         answers.push(await fetchAnswer(simulator, `/v1/job/${PROJECT}/list?page_index=1&page_size=2`));
+        answers.push(await fetchAnswer(simulator, '/v1/job/list?page_index=0&page_size=2'));
+        answers.push(await fetchAnswer(simulator, '/v1/job/list?page_index=1&page_size=100'));
         simulator.advance(45);
       }
       for (let buildNo = 1; buildNo <= 45; buildNo++) answers.push(await fetchAnswer(simulator, recordPath(jobId(1), buildNo)));
@@ -224,7 +226,7 @@ describe('the simulator answers in the official SDK shapes', () => {
             },
           },
         },
-        poll: { start_at: 'latest' },
+        poll: { start_at: 'latest', change_feed: 'auto' },
         jobs: [],
         projects: [{ id: PROJECT }],
         log: { level: 'warn' },
@@ -242,6 +244,8 @@ describe('the simulator answers in the official SDK shapes', () => {
         [
           '/v3/auth/tokens',
           'ListProjectJobs',
+          // The change feed (poll.change_feed: auto by default).
+          'ListJob',
           recordApi === 'v4' ? 'ShowRecordDetail' : 'ShowJobBuildRecordDetail',
           'ShowRunningStatus',
         ].sort(),

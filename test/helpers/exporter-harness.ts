@@ -48,7 +48,10 @@ export function testConfig(simulator: Simulator, overrides: Record<string, unkno
       max_requests_per_second: 1000,
       retry: { retries: 3, min_delay: '10ms', max_delay: '50ms' },
     },
-    poll: { schedule: '*/30 * * * * *', start_at: 1 },
+    // Most tests check what one job's cycle does (gap checks, faults on a build past the cursor,
+    // requests per job): they poll every job. The change feed's tests, and the child-process
+    // tests (restart, chaos, end-to-end), run with the default, `auto`.
+    poll: { schedule: '*/30 * * * * *', start_at: 1, change_feed: 'off' },
     jobs: simulator.jobs().map((job) => ({ id: job.id, name: job.name })),
     server: { host: '127.0.0.1', port: 0 },
     state: { path: join(dir, 'state.json') },

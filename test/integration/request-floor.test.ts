@@ -64,6 +64,45 @@ async function expectExactUpToCursors(simulator: Simulator, exporter: Exporter, 
   }
 }
 
+/**
+ * The floor with the change feed (docs/polling-edge-cases.md, "The change feed"): per cycle, the
+ * list's pages, one request per pending build and per new build, and each job's safety probe once
+ * per full_probe_interval (jobs x period / interval per cycle).
+ */
+async function measureWithFeed(simulator: Simulator, exporter: Exporter, cycles: number, intervalSeconds: number) {
+  const jobs = simulator.jobs().length;
+  const pages = Math.ceil(jobs / 100);
+  let floor = 0;
+  let sent = 0;
+  let list = 0;
+  let skipped = 0;
+  for (let i = 0; i < cycles; i++) {
+    simulator.advance(30);
+    const before = await scrape(exporter);
+    const cursors = new Map(
+      simulator.jobs().map((job) => [job.id, valueOf(before, 'codearts_build_last_number', { job_id: job.id }) ?? 0]),
+    );
+    const pending = simulator
+      .jobs()
+      .reduce((sum, job) => sum + (valueOf(before, 'codearts_builds_in_progress', { job_id: job.id }) ?? 0), 0);
+    simulator.resetRequests();
+    const summary = await exporter.runCycle();
+    skipped += summary.jobsSkipped;
+    const requests = simulator.requests();
+    list += requests.byEndpoint['job-list-all'] ?? 0;
+    sent += requests.recordInfo + (requests.byEndpoint['running-status'] ?? 0) + (requests.byEndpoint['job-list-all'] ?? 0);
+    const after = await scrape(exporter);
+    let fresh = 0;
+    for (const job of simulator.groundTruth()) {
+      const from = cursors.get(job.id) ?? 0;
+      const to = valueOf(after, 'codearts_build_last_number', { job_id: job.id }) ?? 0;
+      fresh += job.existing.filter((n) => n > from && n <= to).length;
+    }
+    floor += pages + pending + fresh + (jobs * 30) / intervalSeconds;
+  }
+  return { floor, sent, list, skipped, ratio: sent / floor };
+}
+
 describe('request floor at steady state', () => {
   let simulator: Simulator | undefined;
   let exporter: Exporter | undefined;
@@ -85,6 +124,31 @@ describe('request floor at steady state', () => {
     console.log(`request floor: sent ${sent}, floor ${floor}, ratio ${ratio.toFixed(4)}`);
     expect(floor).toBeGreaterThan(4000);
     expect(ratio, `sent ${sent} for a floor of ${floor}`).toBeLessThanOrEqual(1.05);
+    await expectExactUpToCursors(simulator, exporter, starts);
+  }, 120_000);
+
+  it('with the change feed: within 1.05 x (list pages + pending + new + jobs x period / full_probe_interval), counts exact', async () => {
+    // 200 jobs, a build every 25 minutes each: 2% of the jobs build in a 30 s cycle.
+    simulator = await createSimulator({ seed: 18, jobs: 200, buildEverySeconds: 1500, gapProbability: 0.02 });
+    const sim = simulator;
+    const config = testConfig(simulator, {
+      poll: { start_at: 'latest', change_feed: 'auto', full_probe_interval: '10m' },
+      log: { level: 'warn' },
+    });
+    ({ exporter } = await createTestExporter(config, { clock: simulatorClock(sim) }));
+    await exporter.runCycle();
+    const starts = await cursorsOf(simulator, exporter);
+    // Warm up past one full_probe_interval: the first cycle of a process probes every job fully.
+    await measureWithFeed(simulator, exporter, 25, 600);
+    const { ratio, floor, sent, list, skipped } = await measureWithFeed(simulator, exporter, 80, 600);
+    console.log(
+      `request floor with the change feed: sent ${sent} (${list} list pages), floor ${floor}, ratio ${ratio.toFixed(4)}, jobs skipped ${skipped}`,
+    );
+    expect(list).toBe(80 * 2);
+    expect(skipped / 80, 'jobs skipped per cycle').toBeGreaterThan(100);
+    expect(ratio, `sent ${sent} for a floor of ${floor}`).toBeLessThanOrEqual(1.05);
+    // Less than half of one probe per job per cycle, which the per-job model pays before any pending build.
+    expect(sent).toBeLessThan((80 * 200) / 2);
     await expectExactUpToCursors(simulator, exporter, starts);
   }, 120_000);
 

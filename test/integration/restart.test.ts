@@ -18,7 +18,7 @@ const JOBS = [
  * holds the counters with the cursors, so the last process serves every build of every lifetime:
  * its exposition must equal the simulator's ground truth exactly (nothing lost, nothing twice).
  */
-describe('restarts: nothing counted twice, nothing lost, counts survive', () => {
+describe('restarts (the change feed on): nothing counted twice, nothing lost, counts survive', () => {
   let simulator: Simulator;
   let configPath: string;
   let statePath: string;
@@ -74,6 +74,11 @@ describe('restarts: nothing counted twice, nothing lost, counts survive', () => 
       expect(totals[i], `scrape ${i}: ${totals.join(', ')}`).toBeGreaterThanOrEqual(totals[i - 1] ?? 0);
     // The second lifetime served, before its first cycle, the builds the first one had committed.
     expect(totals[2]).toBeGreaterThanOrEqual(3);
+    // With the change feed on (the default), the job list was read: every job builds every few cycles
+    // here, so builds are found by the listed numbers (the safety probe's interval never elapses).
+    const listed = running.flatMap((p) => p.lines).filter((line) => line.event === 'cycle_finished').length;
+    console.log(`restart: ${simulator.requests().byEndpoint['job-list-all'] ?? 0} list requests over ${listed} cycles`);
+    expect(simulator.requests().byEndpoint['job-list-all'] ?? 0).toBeGreaterThan(0);
   }, 120_000);
 
   it('the last process serves every build of every lifetime, exactly as the ground truth', async () => {

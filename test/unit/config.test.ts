@@ -77,6 +77,8 @@ describe('parseConfigText: valid configs', () => {
         discovery_interval_ms: 600_000,
         removed_job_grace_ms: 900_000,
         watchdog_periods: 20,
+        change_feed: 'auto',
+        full_probe_interval_ms: 600_000,
       },
       jobs: [{ id: JOB_A }],
       projects: [],
@@ -320,6 +322,12 @@ describe('parseConfigText: invalid configs name the key path', () => {
     ['state.path', withBlock('state', '  path: ""'), 'state.path: must not be empty'],
     ['log.level', withBlock('log', '  level: loud'), 'log.level: must be one of fatal, error, warn, info, debug, trace, silent'],
     ['log.format', withBlock('log', '  format: yaml'), 'log.format: must be one of json, text'],
+    ['poll.change_feed', withBlock('poll', '  change_feed: on'), 'poll.change_feed: must be one of auto, off'],
+    [
+      'poll.full_probe_interval below a minute',
+      withBlock('poll', '  full_probe_interval: 30s'),
+      'poll.full_probe_interval: must be at least 1m (a full probe of every job more often costs more than the list saves)',
+    ],
     ['unknown log key', withBlock('log', '  colour: true'), 'log.colour: unknown key'],
     [
       'request_timeout beyond a timer',

@@ -23,6 +23,37 @@ function reporter() {
   return { lines, emit, scrape };
 }
 
+describe('reporting the change feed', () => {
+  it('an unavailable list warns once, then debug; an answer again is info; skipped jobs and safety-probe builds are counted', async () => {
+    const { lines, emit, scrape } = reporter();
+    const down = { type: 'change_feed' as const, available: false as const, reason: '404 APIGW.0101', retryInSeconds: 300 };
+    emit({ ...down, first: true }, { ...down, first: false, retryInSeconds: 600 });
+    expect(valueOf(await scrape(), 'codearts_exporter_change_feed_available')).toBe(0);
+    emit({ type: 'change_feed', available: true, recovered: true, pages: 2, listed: 150, total: 150 });
+    emit({ type: 'change_feed', available: true, recovered: false, pages: 2, listed: 149, total: 150, incomplete: 'page 1 was empty' });
+    emit({ type: 'safety_probe_found', job: JOB, builds: [7, 8], listed: 6 });
+    emit({ type: 'job_project', job: JOB, project: { id: 'p1', name: 'shop' }, previous: undefined });
+    const summary = { outcome: 'success' as const, jobsReached: 3, jobsFailed: 0, jobsSkipped: 2, buildsCounted: 0, seconds: 0.1 };
+    emit({ type: 'cycle_finished', summary, aborted: false });
+    const samples = await scrape();
+    expect(valueOf(samples, 'codearts_exporter_change_feed_available')).toBe(1);
+    expect(valueOf(samples, 'codearts_exporter_change_feed_skipped_jobs')).toBe(2);
+    expect(valueOf(samples, 'codearts_exporter_safety_probe_builds_total')).toBe(2);
+    expect(lines.map((line) => [line.event, line.level])).toEqual([
+      ['change_feed', 'warn'],
+      ['change_feed', 'debug'],
+      ['change_feed', 'info'],
+      ['change_feed', 'warn'],
+      ['safety_probe_found', 'info'],
+      ['job_project', 'debug'],
+      ['cycle_finished', 'info'],
+    ]);
+    expect(lines[4]).toMatchObject({ job_id: JOB.id, builds: [7, 8], listed: 6 });
+    expect(lines[5]).toMatchObject({ project_id: 'p1', project_name: 'shop' });
+    expect(lines[6]).toMatchObject({ jobs_skipped: 2 });
+  });
+});
+
 describe('reporting', () => {
   it('a job added, committed, renamed and expired: its series follow, and so do the log lines', async () => {
     const { lines, emit, scrape } = reporter();
@@ -80,7 +111,7 @@ describe('reporting', () => {
 
   it('a cycle cut short by shutdown is logged but does not count as a cycle', async () => {
     const { lines, emit, scrape } = reporter();
-    const summary = { outcome: 'partial' as const, jobsReached: 1, jobsFailed: 1, buildsCounted: 3, seconds: 1.23456 };
+    const summary = { outcome: 'partial' as const, jobsReached: 1, jobsFailed: 1, jobsSkipped: 0, buildsCounted: 3, seconds: 1.23456 };
     emit({ type: 'cycle_finished', summary, aborted: true });
     expect(valueOf(await scrape(), 'codearts_exporter_polls_total', { outcome: 'partial' })).toBe(0);
     emit({ type: 'cycle_finished', summary, aborted: false });
