@@ -51,8 +51,14 @@ export interface ExporterOptions {
 
 /** The metrics settings the store keeps counters in. */
 export function counterLayout(config: Config): CounterLayout {
-  const { record_labels, duration_buckets, queue_buckets } = config.metrics;
-  return { recordLabels: record_labels, durationBuckets: duration_buckets, queueBuckets: queue_buckets };
+  const { record_labels, duration_buckets, queue_buckets, steps } = config.metrics;
+  return {
+    recordLabels: record_labels,
+    durationBuckets: duration_buckets,
+    queueBuckets: queue_buckets,
+    stepBuckets: steps.buckets,
+    maxStepsPerJob: steps.max_per_job,
+  };
 }
 
 /** The parts the composition root keeps hold of. */
@@ -112,6 +118,7 @@ export class Exporter {
       maxBuildsPerJobPerCycle: config.poll.max_builds_per_job_per_cycle,
       maxPendingAgeSeconds: config.poll.max_pending_age_ms / 1000,
       jobConcurrency: Math.max(4, config.codearts.max_concurrency * 2),
+      details: { steps: config.metrics.steps.enabled, retryForSeconds: config.metrics.details_retry_for_ms / 1000 },
     });
     await jobs.init();
     const watchdog = new CycleWatchdog(periodSeconds * 1000, config.poll.watchdog_periods);

@@ -21,7 +21,9 @@ export function readAnswer(
   notFoundCodes: ReadonlySet<string>,
   nowMs: number,
 ): { ok: true; result: unknown } | { ok: false; error: CodeArtsError } {
-  const envelope = interpretResponse(answer.status, answer.text, notFoundCodes, site.route === 'job-list');
+  // These answer in the SDK's bare shape (no envelope); enveloped ones are accepted too.
+  const bare = site.route === 'job-list' || site.route === 'history-details';
+  const envelope = interpretResponse(answer.status, answer.text, notFoundCodes, bare);
   if (envelope.ok) return { ok: true, result: envelope.result };
   const { kind, code, detail, throttled } = envelope;
   const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'), nowMs);

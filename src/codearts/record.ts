@@ -35,6 +35,7 @@ export const RecordInfoSchema = z.looseObject({
   build_type: optionalText,
   build_config_type: optionalText,
   use_private_slave: looseNumber,
+  build_record_id: optionalText,
 });
 export type RecordInfo = z.infer<typeof RecordInfoSchema>;
 
@@ -74,6 +75,7 @@ export function parseRecord(jobId: string, requestedBuildNo: number, result: unk
     labels: recordLabels(info),
     problems,
   };
+  if (info.build_record_id) record.recordId = info.build_record_id;
   if (createdAt !== undefined) record.createdAt = createdAt;
   if (startedAt !== undefined) record.startedAt = startedAt;
   if (finishedAt !== undefined) record.finishedAt = finishedAt;

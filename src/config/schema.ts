@@ -2,6 +2,7 @@ import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
 import { RECORD_LABEL_NAMES } from '../domain/build.js';
+import { DEFAULT_MAX_STEPS_PER_JOB, DEFAULT_STEP_BUCKETS } from '../domain/steps.js';
 import { isPlainObject } from '../support/objects.js';
 import {
   DEFAULT_DURATION_BUCKETS,
@@ -404,8 +405,17 @@ const metricsSchema = z
     duration_buckets: buckets(DEFAULT_DURATION_BUCKETS),
     queue_buckets: buckets(DEFAULT_QUEUE_BUCKETS),
     job_histograms: bool.default(true),
+    steps: z
+      .strictObject({
+        enabled: bool.default(false),
+        max_per_job: int(1, 1000).default(DEFAULT_MAX_STEPS_PER_JOB),
+        buckets: buckets(DEFAULT_STEP_BUCKETS),
+      })
+      .prefault({}),
+    details_retry_for: duration().default(3_600_000),
   })
-  .prefault({});
+  .prefault({})
+  .transform(({ details_retry_for, ...rest }) => ({ ...rest, details_retry_for_ms: details_retry_for }));
 
 const lowerCase = (v: unknown) => (typeof v === 'string' ? v.trim().toLowerCase() : v);
 const logLevel = z.preprocess(lowerCase, z.enum(LOG_LEVELS));

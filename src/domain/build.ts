@@ -19,6 +19,8 @@ export type BuildPhase = { finished: true; result: BuildResult; recognised: bool
 /** A record-info result, validated and reduced to what the metrics need. Times are Unix seconds. */
 export interface BuildRecord {
   buildNo: number;
+  /** `build_record_id`: the key of the build's full-stages. */
+  recordId?: string;
   rawStatus: string;
   phase: BuildPhase;
   triggerType: string;

@@ -1,5 +1,6 @@
 import type { BuildResult, RecordLabelName } from './build.js';
 import type { JobState } from './job.js';
+import { DEFAULT_MAX_STEPS_PER_JOB, DEFAULT_STEP_BUCKETS, stepLabel, type BuildSteps, type StepSeries } from './steps.js';
 
 /**
  * What a job has counted, as the store holds it (docs/design.md, "State and the commit point"): the
@@ -39,6 +40,8 @@ export interface JobCounters {
   triggers: Readonly<Record<string, number>>;
   /** Queue times, each build observed once (while pending or when it finished). */
   queue?: HistogramCounts;
+  /** Step durations and waits by step (at most the layout's maxStepsPerJob named steps, then `other`). */
+  steps?: readonly StepSeries[];
 }
 
 /** The metrics settings the counters are kept in; a change of one of them resets what it shapes. */
@@ -46,6 +49,10 @@ export interface CounterLayout {
   recordLabels: readonly RecordLabelName[];
   durationBuckets: readonly number[];
   queueBuckets: readonly number[];
+  /** Bounds of both step histograms. @default DEFAULT_STEP_BUCKETS */
+  stepBuckets?: readonly number[];
+  /** Distinct step names kept per job; the rest are `other`. Lowering it keeps the series a job has. @default DEFAULT_MAX_STEPS_PER_JOB */
+  maxStepsPerJob?: number;
 }
 
 /** A finished build counted by a commit, with everything its counters and histograms need. */
@@ -57,6 +64,8 @@ export interface CountedBuild {
   /** Set when this commit observes the build's queue time (it was not observed while the build was pending). */
   queueSeconds?: number | undefined;
   labels: Readonly<Record<RecordLabelName, string>>;
+  /** `build_record_id`, to fetch the build's steps. */
+  recordId?: string | undefined;
 }
 
 /** A queue time first known for a build that is still pending. */
@@ -69,18 +78,25 @@ export interface QueueObservation {
 export interface CycleDelta {
   counted: readonly CountedBuild[];
   queued: readonly QueueObservation[];
+  /** Steps of finished builds: of builds counted by this commit, or of builds counted earlier whose steps came late. */
+  steps?: readonly BuildSteps[];
   next: JobState;
 }
 
-export type CounterFamily = 'builds' | 'duration' | 'queue';
+export type CounterFamily = 'builds' | 'duration' | 'queue' | 'steps';
 
 export function emptyCounters(): JobCounters {
   return { series: [], triggers: {} };
 }
 
 /** The counters with a delta's observations added; parts the delta does not touch are the same objects. */
-export function countDelta(counters: JobCounters, delta: Pick<CycleDelta, 'counted' | 'queued'>, layout: CounterLayout): JobCounters {
-  if (delta.counted.length === 0 && delta.queued.length === 0) return counters;
+export function countDelta(
+  counters: JobCounters,
+  delta: Pick<CycleDelta, 'counted' | 'queued' | 'steps'>,
+  layout: CounterLayout,
+): JobCounters {
+  const stepped = delta.steps ?? [];
+  if (delta.counted.length === 0 && delta.queued.length === 0 && stepped.length === 0) return counters;
   let { series, triggers, queue } = counters;
   if (delta.counted.length > 0) {
     series = series.map((entry) => ({ ...entry }));
@@ -96,7 +112,27 @@ export function countDelta(counters: JobCounters, delta: Pick<CycleDelta, 'count
     ...delta.queued.map((q) => q.seconds),
   ];
   if (queueTimes.length > 0) queue = observeAll(queue, layout.queueBuckets, queueTimes);
-  return { series, triggers, ...(queue ? { queue } : {}) };
+  const steps = stepped.length > 0 ? countSteps(counters.steps ?? [], stepped, layout) : counters.steps;
+  return { series, triggers, ...(queue ? { queue } : {}), ...(steps ? { steps } : {}) };
+}
+
+/** The step histograms with the builds' steps added (a new array; untouched entries are the same objects). */
+function countSteps(before: readonly StepSeries[], builds: readonly BuildSteps[], layout: CounterLayout): StepSeries[] {
+  const bounds = layout.stepBuckets ?? DEFAULT_STEP_BUCKETS;
+  const max = layout.maxStepsPerJob ?? DEFAULT_MAX_STEPS_PER_JOB;
+  const series = [...before];
+  for (const { steps } of builds) {
+    for (const { step, durationSeconds, pendingSeconds } of steps) {
+      const label = stepLabel(series, step, max);
+      let index = series.findIndex((entry) => entry.step === label);
+      if (index < 0) index = series.push({ step: label }) - 1;
+      const entry = { ...(series[index] as StepSeries) };
+      if (durationSeconds !== undefined) entry.duration = observeAll(entry.duration, bounds, [durationSeconds]);
+      if (pendingSeconds !== undefined) entry.pending = observeAll(entry.pending, bounds, [pendingSeconds]);
+      series[index] = entry;
+    }
+  }
+  return series;
 }
 
 function countBuild(series: BuildSeries[], build: CountedBuild, layout: CounterLayout): void {
@@ -160,11 +196,12 @@ export function adaptCounters(
 ): { counters: JobCounters; reset: CounterFamily[] } {
   const reset = changedFamilies(from, to);
   if (reset.length === 0) return { counters, reset };
-  let { series, queue } = counters;
+  let { series, queue, steps } = counters;
   if (reset.includes('builds')) series = [];
   else if (reset.includes('duration')) series = series.map(({ duration: _dropped, ...entry }) => entry);
   if (reset.includes('queue')) queue = undefined;
-  return { counters: { series, triggers: counters.triggers, ...(queue ? { queue } : {}) }, reset };
+  if (reset.includes('steps')) steps = undefined;
+  return { counters: { series, triggers: counters.triggers, ...(queue ? { queue } : {}), ...(steps ? { steps } : {}) }, reset };
 }
 
 /** The families two layouts shape differently. */
@@ -173,6 +210,7 @@ export function changedFamilies(from: CounterLayout, to: CounterLayout): Counter
   if (!sameValues(from.recordLabels, to.recordLabels)) families.push('builds', 'duration');
   else if (!sameValues(from.durationBuckets, to.durationBuckets)) families.push('duration');
   if (!sameValues(from.queueBuckets, to.queueBuckets)) families.push('queue');
+  if (!sameValues(from.stepBuckets ?? DEFAULT_STEP_BUCKETS, to.stepBuckets ?? DEFAULT_STEP_BUCKETS)) families.push('steps');
   return families;
 }
 

@@ -22,6 +22,19 @@ export interface SkippedRange {
   checksLeft: number;
 }
 
+/**
+ * A counted build whose details (its steps) could not be fetched yet: asked again every cycle until
+ * they come or `metrics.details_retry_for` has passed since `since` (Unix seconds, the exporter's clock).
+ */
+export interface DetailsWanted {
+  buildNo: number;
+  /** `build_record_id` of its record-info, the key of full-stages; absent when the record had none. */
+  recordId?: string;
+  /** The build failed: an empty full-stages map is then asked again of history-details. */
+  failed: boolean;
+  since: number;
+}
+
 /** What the exporter remembers about one job between cycles and across restarts (docs/design.md, "Polling semantics"). */
 export interface JobState {
   /** Highest build number seen; the forward probe continues at cursor + 1. */
@@ -41,6 +54,8 @@ export interface JobState {
   last?: LastBuild;
   /** Finish time of the latest successful build (Unix seconds). */
   lastSuccessAt?: number;
+  /** Counted builds whose details are still to be fetched; absent when none. */
+  details?: DetailsWanted[];
 }
 
 /** Why a pending build was given up after `poll.max_pending_age` (the `reason` of `codearts_exporter_abandoned_builds_total`). */

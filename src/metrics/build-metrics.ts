@@ -1,6 +1,7 @@
 import { BUILD_RESULTS, KNOWN_TRIGGER_TYPES } from '../domain/build.js';
 import { type BuildSeries, type CounterLayout, type HistogramCounts, type JobCounters } from '../domain/counters.js';
 import type { JobState, LastBuild } from '../domain/job.js';
+import { DEFAULT_STEP_BUCKETS, type StepSeries } from '../domain/steps.js';
 import { BUILD_FAMILIES, BUILD_FAMILY_ORDER, type BuildFamilyKey } from './catalog.js';
 import { escapeLabelValue, familyHeader, formatValue } from './exposition.js';
 import { textPart, type ExpositionPart } from './exposition-part.js';
@@ -27,6 +28,8 @@ interface JobGauges {
 /** Family positions in a job's chunk cache (the exposition order of the catalog). */
 const F = Object.fromEntries(BUILD_FAMILY_ORDER.map((key, index) => [key, index])) as Record<BuildFamilyKey, number>;
 const FAMILY_COUNT = BUILD_FAMILY_ORDER.length;
+/** Families rendered from the counters (the others are gauges of the job's state). */
+const COUNTER_FAMILIES: ReadonlySet<number> = new Set([F.builds, F.triggers, F.duration, F.queue, F.stepDuration, F.stepPending]);
 /**
  * Jobs per exposition part (and so per gzip piece) of each family: about 16-64 KB of text for the
  * realistic mix, enough for deflate to find the repetition between jobs (the body compresses to
@@ -105,7 +108,7 @@ class JobSeries {
   chunk(family: number): string {
     let text = this.chunks[family];
     if (text === undefined) {
-      text = family <= F.queue ? this.owner.renderCounters(this, family) : this.renderGauge(family);
+      text = COUNTER_FAMILIES.has(family) ? this.owner.renderCounters(this, family) : this.renderGauge(family);
       this.chunks[family] = text;
     }
     return text;
@@ -159,6 +162,7 @@ function changedCounters(before: JobCounters, after: JobCounters): number[] {
   if (before.series !== after.series) changed.push(F.builds, F.duration);
   if (before.triggers !== after.triggers) changed.push(F.triggers);
   if (before.queue !== after.queue) changed.push(F.queue);
+  if (before.steps !== after.steps) changed.push(F.stepDuration, F.stepPending);
   return changed;
 }
 
@@ -184,6 +188,7 @@ export class BuildMetrics {
   private readonly duration: BucketLayout;
   private readonly queue: BucketLayout;
   private readonly fleetQueueLayout: BucketLayout;
+  private readonly steps: BucketLayout;
   private readonly headers: ExpositionPart[];
   private changes = 0;
 
@@ -192,6 +197,7 @@ export class BuildMetrics {
     this.queue = new BucketLayout(options.queueBuckets, true);
     // Fleet-wide duration histograms keep the result label; only the fleet queue histogram has none.
     this.fleetQueueLayout = new BucketLayout(options.queueBuckets, false);
+    this.steps = new BucketLayout(options.stepBuckets ?? DEFAULT_STEP_BUCKETS, true);
     this.headers = BUILD_FAMILY_ORDER.map((key) => {
       const family = BUILD_FAMILIES[key];
       return textPart(familyHeader(family.name, family.type, family.help));
@@ -276,8 +282,12 @@ export class BuildMetrics {
   /** A job's text for one of the counter families (builds, triggers, duration, queue). */
   renderCounters(job: JobSeries, family: number): string {
     const f = BUILD_FAMILIES;
-    const { series, triggers, queue } = job.counters;
+    const { series, triggers, queue, steps } = job.counters;
     switch (family) {
+      case F.stepDuration:
+        return this.renderSteps(f.stepDuration.name, job.labels, steps, 'duration');
+      case F.stepPending:
+        return this.renderSteps(f.stepPending.name, job.labels, steps, 'pending');
       case F.builds:
         return this.buildSeries(series)
           .map((entry) => `${f.builds.name}{${job.labels},${this.seriesLabels(entry)}} ${entry.builds}\n`)
@@ -296,6 +306,16 @@ export class BuildMetrics {
       default:
         return this.options.jobHistograms && queue ? this.queue.render(f.queue.name, job.labels, queue) : '';
     }
+  }
+
+  /** Step histograms are per job whatever `job_histograms` says: they are capped per job and switched off as a whole. */
+  private renderSteps(name: string, labels: string, steps: readonly StepSeries[] | undefined, which: 'duration' | 'pending'): string {
+    return (steps ?? [])
+      .map((entry) => {
+        const histogram = entry[which];
+        return histogram ? this.steps.render(name, `${labels},step="${escapeLabelValue(entry.step)}"`, histogram) : '';
+      })
+      .join('');
   }
 
   /** Without record labels every result is shown (at zero until counted); with them, the series counted so far. */

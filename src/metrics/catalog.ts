@@ -36,6 +36,16 @@ export const BUILD_FAMILIES = {
     type: 'gauge',
     help: `Finish time of the latest successful build (Unix seconds). ${POLLED}`,
   },
+  stepDuration: {
+    name: 'codearts_build_step_duration_seconds',
+    type: 'histogram',
+    help: `Time the steps of finished builds ran, in seconds, by step (metrics.steps). ${POLLED}`,
+  },
+  stepPending: {
+    name: 'codearts_build_step_pending_seconds',
+    type: 'histogram',
+    help: `Time the steps of finished builds waited before they ran, in seconds, by step (metrics.steps). ${POLLED}`,
+  },
 } as const;
 
 export type BuildFamilyKey = keyof typeof BUILD_FAMILIES;

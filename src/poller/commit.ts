@@ -6,13 +6,15 @@ import type { PollerEvent } from './events.js';
 import type { JobCycleResult } from './job-cycle.js';
 
 /** What a cycle hands to the store: the builds it counted, the queue times it observed, the next state. */
-export function toDelta(cycle: Pick<JobCycleResult, 'counted' | 'queued' | 'next'>): CycleDelta {
-  return { counted: cycle.counted, queued: cycle.queued, next: cycle.next };
+export function toDelta(cycle: Pick<JobCycleResult, 'counted' | 'queued' | 'next'> & Partial<Pick<JobCycleResult, 'steps'>>): CycleDelta {
+  const steps = cycle.steps ?? [];
+  return { counted: cycle.counted, queued: cycle.queued, ...(steps.length > 0 ? { steps } : {}), next: cycle.next };
 }
 
 /** A delta that changes nothing: no observation, and the same state. */
 export function isEmptyDelta(delta: CycleDelta, state: JobState): boolean {
-  return delta.counted.length === 0 && delta.queued.length === 0 && JSON.stringify(delta.next) === JSON.stringify(state);
+  const nothingSeen = delta.counted.length === 0 && delta.queued.length === 0 && (delta.steps ?? []).length === 0;
+  return nothingSeen && JSON.stringify(delta.next) === JSON.stringify(state);
 }
 
 /**

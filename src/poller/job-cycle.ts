@@ -3,6 +3,7 @@ import { isCodeArtsError, type CodeArtsError } from '../codearts/errors.js';
 import { InvalidRecordError } from '../codearts/record.js';
 import type { BuildRecord } from '../domain/build.js';
 import type { CountedBuild, QueueObservation } from '../domain/counters.js';
+import type { BuildSteps } from '../domain/steps.js';
 import type { AbandonReason, JobState } from '../domain/job.js';
 import type { GapMemory } from './gap-policy.js';
 
@@ -14,6 +15,10 @@ export interface JobCycleResult {
   counted: CountedBuild[];
   /** Queue times first known this cycle for builds still pending. */
   queued: QueueObservation[];
+  /** Steps fetched this cycle, of builds counted now or earlier (details.ts). */
+  steps: BuildSteps[];
+  /** Builds whose details were given up this cycle (not found, or still failing after `metrics.details_retry_for`). */
+  detailsMissing: DetailMissing[];
   /** Records that failed validation: the job is reported failing. */
   invalid: InvalidRecordError[];
   /** Records counted with implausible values left out. */
@@ -33,6 +38,12 @@ export interface JobCycleResult {
   /** A gap check ran this cycle (running-status asked or a look ahead). */
   gapChecked: boolean;
   farProbed: boolean;
+}
+
+export interface DetailMissing {
+  buildNo: number;
+  kind: 'steps';
+  reason: 'not_found' | 'gave_up';
 }
 
 /** A record-info answer as the cycle sees it: found, not found, an invalid record, or a failed call. */
@@ -82,6 +93,8 @@ export class JobCycle {
       memory: { ...memory },
       counted: [],
       queued: [],
+      steps: [],
+      detailsMissing: [],
       invalid: [],
       implausible: [],
       errors: [],
@@ -131,8 +144,8 @@ export class JobCycle {
     const queueSeconds = this.queueObserved.has(buildNo) ? undefined : record.queueSeconds;
     if (!phase.recognised) this.result.unknownStatus.push({ buildNo, status: record.rawStatus, finished: phase.finished });
     if (phase.finished) {
-      const { triggerType, durationSeconds, labels } = record;
-      this.result.counted.push({ buildNo, result: phase.result, triggerType, durationSeconds, queueSeconds, labels });
+      const { triggerType, durationSeconds, labels, recordId } = record;
+      this.result.counted.push({ buildNo, result: phase.result, triggerType, durationSeconds, queueSeconds, labels, recordId });
       this.finishedRecords.push(record);
       if (record.problems.length > 0) this.result.implausible.push({ buildNo, problems: record.problems });
       this.forget(buildNo);

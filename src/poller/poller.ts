@@ -4,6 +4,7 @@ import type { JobStart, Store } from '../state/store.js';
 import { systemClock, unixSeconds, type Clock } from '../support/clock.js';
 import type { Events } from '../support/events.js';
 import { commitDelta, toDelta } from './commit.js';
+import { collectDetails, MAX_DETAILS_WANTED } from './details.js';
 import type { CycleSummary, JobFindings, PollerEvent } from './events.js';
 import type { JobCycleResult } from './job-cycle.js';
 import { pollJob } from './job-poller.js';
@@ -26,6 +27,8 @@ export interface PollerOptions {
   jobConcurrency: number;
   /** Wall time for ages, gap checks and start retries; tests drive it from the simulator's virtual clock. @default systemClock */
   clock?: Clock;
+  /** Build details fetched before each commit (details.ts). @default none */
+  details?: { steps: boolean; retryForSeconds: number };
 }
 
 /** One job's part in a cycle. */
@@ -84,6 +87,8 @@ export class Poller {
       this.report(job, cycle);
       const committed = await commitDelta(this.options.store, this.options.events, job, from, toDelta(cycle));
       if (committed) job.stored = committed;
+      if (committed && cycle.detailsMissing.length > 0)
+        this.options.events.emit({ type: 'details_missing', job, missing: cycle.detailsMissing });
       job.memory = cycle.memory;
       // After the probe: a first build found from 1 confirms the start before any new search.
       if (job.unsure) await this.starts.confirm(job, committed ?? from, limit, signal);
@@ -94,15 +99,20 @@ export class Poller {
     }
   }
 
-  private pollJob(job: PolledJob, from: JobStart, signal?: AbortSignal): Promise<JobCycleResult> {
-    return pollJob(this.options.client, job.id, from.state, {
+  /** The job's record-info lookups, then the details of what they counted (and of builds still waiting for theirs). */
+  private async pollJob(job: PolledJob, from: JobStart, signal?: AbortSignal): Promise<JobCycleResult> {
+    const now = unixSeconds(this.clock);
+    const cycle = await pollJob(this.options.client, job.id, from.state, {
       maxBuildsPerCycle: this.options.maxBuildsPerJobPerCycle,
       maxPendingAgeSeconds: this.options.maxPendingAgeSeconds,
-      now: unixSeconds(this.clock),
+      now,
       memory: job.memory,
       hint: this.hint,
       signal,
     });
+    const details = this.options.details;
+    if (details) await collectDetails(this.options.client, job.id, cycle, { ...details, maxWanted: MAX_DETAILS_WANTED, now, signal });
+    return cycle;
   }
 
   /** Reached: every call of the cycle reached CodeArts with a valid answer, and the start is known. */

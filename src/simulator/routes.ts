@@ -10,6 +10,7 @@ import {
   type SimResponse,
 } from './responses.js';
 import { classifyPhase, type JobTimeline } from './timeline.js';
+import { renderFullStages, renderHistoryDetails, type StageUnit } from './stages.js';
 import type { Endpoint, JobListShape, RunningStatusMode } from './types.js';
 import type { World } from './world.js';
 
@@ -29,6 +30,8 @@ const RECORD_V1 = /^\/v1\/record\/([^/]+)\/([^/]+)\/record-info\/?$/;
 const RUNNING_STATUS = /^\/v1\/job\/([^/]+)\/running-status\/?$/;
 const JOB_LIST = /^\/v1\/job\/([^/]+)\/list\/?$/;
 const IAM_TOKENS = /^\/v3\/auth\/tokens\/?$/;
+const FULL_STAGES = /^\/v1\/record\/([^/]+)\/full-stages\/?$/;
+const HISTORY_DETAILS = /^\/v3\/jobs\/([^/]+)\/([^/]+)\/history-details\/?$/;
 
 export function classifyRoute(method: string, rawUrl: string): Route {
   const url = new URL(rawUrl, 'http://simulator.invalid');
@@ -46,6 +49,15 @@ export function classifyRoute(method: string, rawUrl: string): Route {
       param: buildParam,
       query,
     };
+    if (/^\d{1,9}$/.test(buildParam)) route.buildNo = Number(buildParam);
+    return route;
+  }
+  const stages = FULL_STAGES.exec(path);
+  if (stages) return { endpoint: 'full-stages', param: decodeSegment(stages[1] ?? ''), query };
+  const history = HISTORY_DETAILS.exec(path);
+  if (history) {
+    const [, jobId = '', buildParam = ''] = history;
+    const route: Route = { endpoint: 'history-details', jobId: decodeSegment(jobId), param: buildParam, query };
     if (/^\d{1,9}$/.test(buildParam)) route.buildNo = Number(buildParam);
     return route;
   }
@@ -70,6 +82,7 @@ export interface RouteContext {
   runningStatus: RunningStatusMode;
   jobListShape: JobListShape;
   jobListQuirks?: { pageCap?: number; totalOffset?: number };
+  stageUnit?: StageUnit;
 }
 
 /** The normal (unfaulted, authorised) answer to a GET route. IAM is handled separately. */
@@ -82,6 +95,10 @@ export function answerRoute(route: Route, context: RouteContext): SimResponse {
       return answerRunningStatus(route, context);
     case 'job-list':
       return answerJobList(route, context);
+    case 'full-stages':
+      return answerFullStages(route, context);
+    case 'history-details':
+      return answerHistoryDetails(route, context);
     default:
       return respondUnknownRoute();
   }
@@ -98,6 +115,23 @@ function answerRecordInfo(route: Route, { world, nowMs }: RouteContext): SimResp
   }
   if (build?.invalidRecord) return respondNotFound('200-invalid');
   return build ? respondSuccess(renderRecord(job, build, nowMs)) : respondNotFound(job.spec.notFound);
+}
+
+/** ShowBuildRecordFullStages by `build_record_id`; 422 DEVCB.00031006 for a record nobody knows (API notes). */
+function answerFullStages(route: Route, { world, nowMs, stageUnit = 'ms' }: RouteContext): SimResponse {
+  const found = world.findRecord(route.param ?? '', nowMs);
+  if (!found) return respondNotFound('422-devcb');
+  return respondSuccess(renderFullStages(world.stagesOf(found.job, found.build), found.build, stageUnit));
+}
+
+/** ShowHistoryDetails, bare as the SDK models it; 403 CB.00031059 for a build with no history (API notes). */
+function answerHistoryDetails(route: Route, { world, nowMs }: RouteContext): SimResponse {
+  if (route.buildNo === undefined) return respondInvalidParameter(`build_number '${route.param ?? ''}'`);
+  const job = world.job(route.jobId ?? '');
+  if (!job) return respondNotFound('422-cb');
+  const build = job.find(route.buildNo, nowMs);
+  if (!build || classifyPhase(build, nowMs) !== 'finished') return respondNotFound('403-cb');
+  return respondJson(200, renderHistoryDetails(world.stagesOf(job, build), build, job.spec.name, job.spec.projectId));
 }
 
 /** ShowRunningStatusResponse: `{ result: ShowRunningStatusResult, error, status }`, or unavailable. */

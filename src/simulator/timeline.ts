@@ -87,6 +87,7 @@ export class JobTimeline {
   private readonly random: Random;
   private readonly builds: SimBuild[] = [];
   private readonly byNumber = new Map<number, SimBuild>();
+  private readonly byRecordId = new Map<string, SimBuild>();
   private nextNumber: number;
   private nextArrivalMs: number;
 
@@ -184,9 +185,17 @@ export class JobTimeline {
     created.forEach((createdMs, index) => this.addBuild(this.drawBuild(index + 1, createdMs)));
   }
 
+  /** The visible build whose `build_record_id` this is. */
+  findRecord(recordId: string, nowMs: number): SimBuild | undefined {
+    this.advanceTo(nowMs);
+    const build = this.byRecordId.get(recordId);
+    return build && build.buildNo >= this.spec.deletedBelow ? build : undefined;
+  }
+
   private addBuild(build: SimBuild): void {
     this.builds.push(build);
     this.byNumber.set(build.buildNo, build);
+    this.byRecordId.set(build.recordId, build);
   }
 
   private drawInterval(meanMs: number): number {

@@ -67,6 +67,8 @@ export interface SimulatorOptions {
    * (a total the pages never reach).
    */
   jobListQuirks?: { pageCap?: number; totalOffset?: number };
+  /** The unit full-stages states step durations in (`build_duration`, `pending_duration`); none is documented. @default 'ms' */
+  stageUnit?: 'ms' | 's';
 }
 
 export type RunningStatusMode = 'ok' | 'route-not-found' | 'forbidden' | 'server-error' | 'malformed';
@@ -146,6 +148,15 @@ export interface GroundTruthBuild {
   finishedAt: number;
   /** Aborted while queued: no start_time, no duration; its queue time runs from creation to finish. */
   neverStarted?: true;
+  /** The steps the exporter must observe (full-stages, or history-details when that map is empty), in order. */
+  steps: GroundTruthStep[];
+}
+
+/** One step of a finished build: seconds it ran, and waited when full-stages told it. */
+export interface GroundTruthStep {
+  step: string;
+  durationSeconds: number;
+  pendingSeconds?: number;
 }
 
 export interface GroundTruthJob {
@@ -163,7 +174,8 @@ export interface GroundTruthJob {
   highest: number;
 }
 
-export type Endpoint = 'record-info-v4' | 'record-info-v1' | 'running-status' | 'job-list' | 'iam-token' | 'other';
+export type Endpoint =
+  'record-info-v4' | 'record-info-v1' | 'running-status' | 'job-list' | 'full-stages' | 'history-details' | 'iam-token' | 'other';
 
 export type FaultKind =
   | '500'

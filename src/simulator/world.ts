@@ -1,4 +1,5 @@
 import type { Random } from './random.js';
+import { drawStages, truthSteps, type SimStages } from './stages.js';
 import { JobTimeline, classifyPhase, type ResolvedJobSpec, type SimBuild } from './timeline.js';
 import type { BuildOverride, GroundTruthBuild, GroundTruthJob, NotFoundShape, SimJobSpec, TriggerOptions } from './types.js';
 
@@ -43,6 +44,20 @@ export class World {
 
   job(id: string): JobTimeline | undefined {
     return this.timelines.get(id);
+  }
+
+  /** The job and build a `build_record_id` belongs to. */
+  findRecord(recordId: string, nowMs: number): { job: JobTimeline; build: SimBuild } | undefined {
+    for (const job of this.timelines.values()) {
+      const build = job.findRecord(recordId, nowMs);
+      if (build) return { job, build };
+    }
+    return undefined;
+  }
+
+  /** A build's steps, the same on every call. */
+  stagesOf(job: JobTimeline, build: SimBuild): SimStages {
+    return drawStages(this.defaults.seed, job.spec.id, build);
   }
 
   jobsInProject(projectId: string): JobTimeline[] {
@@ -99,7 +114,7 @@ export class World {
   }
 
   groundTruth(nowMs: number): GroundTruthJob[] {
-    return [...this.timelines.values()].map((timeline) => describeJob(timeline, nowMs));
+    return [...this.timelines.values()].map((timeline) => describeJob(timeline, nowMs, (build) => this.stagesOf(timeline, build)));
   }
 
   private resolveSpec(partial: Partial<SimJobSpec>): ResolvedJobSpec {
@@ -135,7 +150,7 @@ function validateSpec(spec: ResolvedJobSpec): void {
   if (problems.length > 0) throw new TypeError(`invalid job spec: ${problems.join('; ')}`);
 }
 
-function describeJob(timeline: JobTimeline, nowMs: number): GroundTruthJob {
+function describeJob(timeline: JobTimeline, nowMs: number, stagesOf: (build: SimBuild) => SimStages): GroundTruthJob {
   const job: GroundTruthJob = {
     id: timeline.spec.id,
     name: timeline.spec.name,
@@ -149,14 +164,14 @@ function describeJob(timeline: JobTimeline, nowMs: number): GroundTruthJob {
     job.existing.push(build.buildNo);
     job.highest = Math.max(job.highest, build.buildNo);
     const phase = classifyPhase(build, nowMs);
-    if (phase === 'finished') job.finished.push(describeBuild(build));
+    if (phase === 'finished') job.finished.push(describeBuild(build, stagesOf(build)));
     else job.inProgress.push(build.buildNo);
     if (phase === 'queued') job.queued.push(build.buildNo);
   }
   return job;
 }
 
-function describeBuild(build: SimBuild): GroundTruthBuild {
+function describeBuild(build: SimBuild, stages: SimStages): GroundTruthBuild {
   const described: GroundTruthBuild = {
     buildNo: build.buildNo,
     result: build.final.result,
@@ -167,6 +182,7 @@ function describeBuild(build: SimBuild): GroundTruthBuild {
     createdAt: build.createdMs / 1000,
     startedAt: build.startedMs / 1000,
     finishedAt: build.finishedMs / 1000,
+    steps: truthSteps(stages),
   };
   if (build.neverStarted) described.neverStarted = true;
   return described;

@@ -6,6 +6,7 @@ import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { ExporterProcess, writeConfig } from '../helpers/exporter-process.js';
 import { parseExposition, type Sample } from '../helpers/exposition.js';
 import { compareAll, RESULTS } from '../helpers/ground-truth.js';
+import { compareSteps, stepObservations } from '../helpers/steps-truth.js';
 
 const JOBS = [
   { id: 'b2000000000000000000000000000001', name: 'api', buildEverySeconds: 40, history: 25 },
@@ -38,6 +39,7 @@ describe('restarts: nothing counted twice, nothing lost, counts survive', () => 
       },
       poll: { schedule: '* * * * * *', start_at: 1 },
       jobs: JOBS.map(({ id, name }) => ({ id, name })),
+      metrics: { steps: { enabled: true } },
       server: { host: '127.0.0.1', port: 0 },
       state: { path: statePath },
       log: { level: 'debug' },
@@ -80,11 +82,17 @@ describe('restarts: nothing counted twice, nothing lost, counts survive', () => 
     clearInterval(clock);
     const { process: exporter, url } = await ExporterProcess.run(configPath);
     running.push(exporter);
+    const differences = async () => {
+      const samples = await scrape(url);
+      const truth = simulator.groundTruth();
+      return [...compareAll(samples, truth), ...truth.flatMap((job) => compareSteps(samples, job))];
+    };
     const deadline = Date.now() + 45_000;
-    while (Date.now() < deadline && compareAll(await scrape(url), simulator.groundTruth()).length > 0)
-      await new Promise((r) => setTimeout(r, 200));
+    while (Date.now() < deadline && (await differences()).length > 0) await new Promise((r) => setTimeout(r, 200));
 
-    expect(compareAll(await scrape(url), simulator.groundTruth())).toEqual([]);
+    // Builds, histograms and every step of every build: each observed once across the kills.
+    expect(await differences()).toEqual([]);
+    expect(stepObservations(simulator.groundTruth())).toBeGreaterThan(200);
     // 50 builds of history plus builds that finished while processes were being killed.
     expect(builds(await scrape(url))).toBeGreaterThan(55);
     exporter.kill('SIGKILL');
@@ -99,6 +107,7 @@ describe('restarts: nothing counted twice, nothing lost, counts survive', () => 
     running.push(exporter);
     const samples = await scrape(url);
     expect(compareAll(samples, simulator.groundTruth())).toEqual([]);
+    expect(simulator.groundTruth().flatMap((job) => compareSteps(samples, job))).toEqual([]);
     for (const job of JOBS) {
       for (const result of RESULTS) {
         const series = saved.jobs[job.id]?.counters.series.find((s) => s.result === result);

@@ -85,6 +85,8 @@ describe('parseConfigText: valid configs', () => {
         duration_buckets: [30, 60, 120, 300, 600, 900, 1800, 3600, 7200],
         queue_buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800],
         job_histograms: true,
+        steps: { enabled: false, max_per_job: 30, buckets: [5, 15, 30, 60, 120, 300, 600, 1200, 2400] },
+        details_retry_for_ms: 3_600_000,
       },
       server: { host: '0.0.0.0', port: 10987 },
       state: { path: './data/state.json', keep_removed_jobs_ms: 604_800_000 },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emptyCounters, type CounterLayout, type JobCounters } from '../../src/domain/counters.js';
 import { emptyJobState } from '../../src/domain/job.js';
+import { DEFAULT_STEP_BUCKETS } from '../../src/domain/steps.js';
 import {
   encodeStoredJob,
   parseStateFile,
@@ -84,7 +85,12 @@ describe('state file schema', () => {
     const text = renderStateFile(new Map([[JOB, { version: 2, state, counters: COUNTERS }]]), LAYOUT);
     const data = JSON.parse(text) as Record<string, unknown>;
     expect(data.schema_version).toBe(STATE_SCHEMA_VERSION);
-    expect(data.counters_layout).toEqual({ record_labels: [], duration_buckets: [30, 60, 120], queue_buckets: [1, 5] });
+    expect(data.counters_layout).toEqual({
+      record_labels: [],
+      duration_buckets: [30, 60, 120],
+      queue_buckets: [1, 5],
+      step_buckets: DEFAULT_STEP_BUCKETS,
+    });
     // Saved keyed by `le`, zero buckets left out; in memory by position.
     expect(data.jobs).toMatchObject({
       [JOB]: {
@@ -97,12 +103,45 @@ describe('state file schema', () => {
     expect(parsed(data)).toEqual({ jobs: new Map([[JOB, { version: 2, state, counters: COUNTERS }]]), reset: undefined });
   });
 
+  it('loads a version 3 file: counters and state as saved, no steps, nothing reset; writes it back as version 4', () => {
+    const state = { ...emptyJobState(), cursor: 9, lastSuccessAt: 5 };
+    const current = JSON.parse(renderStateFile(new Map([[JOB, { version: 2, state, counters: COUNTERS }]]), LAYOUT)) as {
+      counters_layout: Record<string, unknown>;
+    };
+    const { step_buckets: _absent, ...v3Layout } = current.counters_layout;
+    const v3 = { ...current, schema_version: 3, counters_layout: v3Layout };
+    const { jobs, reset } = parsed(v3, { ...LAYOUT, stepBuckets: [10, 60] });
+    expect(reset).toBeUndefined();
+    expect(jobs.get(JOB)).toEqual({ version: 2, state, counters: COUNTERS });
+    expect(jobs.get(JOB)?.counters.steps).toBeUndefined();
+    // A version 4 file may not leave out the step buckets.
+    expect(parseStateFile({ ...v3, schema_version: 4 }, LAYOUT)).toMatchObject({ problem: expect.stringContaining('step_buckets') });
+  });
+
+  it('keeps step histograms and builds waiting for details, keyed by le; other step buckets restart only the steps', () => {
+    const layout: CounterLayout = { ...LAYOUT, stepBuckets: [10, 60] };
+    const steps = [
+      { step: 'compile', duration: { buckets: [0, 2], sumMs: 90_000, count: 3 }, pending: { buckets: [3, 0], sumMs: 1_500, count: 3 } },
+      { step: 'other', duration: { buckets: [1, 0], sumMs: 4_000, count: 1 } },
+    ];
+    const state = { ...emptyJobState(), cursor: 9, details: [{ buildNo: 9, recordId: 'rec-9', failed: true, since: 1_767_225_600 }] };
+    const data = JSON.parse(renderStateFile(new Map([[JOB, { version: 3, state, counters: { ...COUNTERS, steps } }]]), layout)) as unknown;
+    expect(data).toMatchObject({
+      counters_layout: { step_buckets: [10, 60] },
+      jobs: { [JOB]: { counters: { steps: [{ step: 'compile', duration: { buckets: { '60': 2 } } }, { step: 'other' }] } } },
+    });
+    expect(parsed(data, layout).jobs.get(JOB)).toEqual({ version: 3, state, counters: { ...COUNTERS, steps } });
+    const moved = parsed(data, { ...layout, stepBuckets: [10, 30, 60] });
+    expect(moved.reset?.families).toEqual(['steps']);
+    expect(moved.jobs.get(JOB)?.counters).toEqual(COUNTERS);
+  });
+
   it('a changed layout restarts exactly the families it shapes, and says which', () => {
     const file = JSON.parse(
       renderStateFile(new Map([[JOB, { version: 2, state: emptyJobState(), counters: COUNTERS }]]), LAYOUT),
     ) as unknown;
     const buckets = parsed(file, { ...LAYOUT, durationBuckets: [30, 90, 120] });
-    expect(buckets.reset).toEqual({ families: ['duration'], from: LAYOUT });
+    expect(buckets.reset).toEqual({ families: ['duration'], from: { ...LAYOUT, stepBuckets: DEFAULT_STEP_BUCKETS } });
     expect(buckets.jobs.get(JOB)?.counters).toEqual({
       series: [
         { result: 'success', labels: [], builds: 5 },
@@ -120,7 +159,7 @@ describe('state file schema', () => {
   });
 
   it('names what is wrong: an unknown version, a range upside down, series labels that do not match the layout', () => {
-    expect(parseStateFile({ ...HEADER, schema_version: 4, jobs: {} }, LAYOUT)).toMatchObject({
+    expect(parseStateFile({ ...HEADER, schema_version: 5, jobs: {} }, LAYOUT)).toMatchObject({
       problem: expect.stringContaining('schema_version'),
     });
     const upsideDown = { ...emptyJobState(), skipped: [{ from: 5, to: 4, checksLeft: 1 }] };

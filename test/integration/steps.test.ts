@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Exporter } from '../../src/exporter.js';
+import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { valueOf } from '../helpers/exposition.js';
+import { createTestExporter, scrape, testConfig } from '../helpers/exporter-harness.js';
+import { compareAll } from '../helpers/ground-truth.js';
+import { compareSteps, stepObservations } from '../helpers/steps-truth.js';
+
+const JOBS = [
+  { id: 'c1200000000000000000000000000001', name: 'backend-ci', buildEverySeconds: 150 },
+  { id: 'c1200000000000000000000000000002', name: 'frontend-ci', buildEverySeconds: 200, history: 12 },
+  { id: 'c1200000000000000000000000000003', name: 'nightly', buildEverySeconds: 400 },
+];
+
+/**
+ * Step timings against the simulator's ground truth: every step of every finished build observed
+ * exactly once, from full-stages, or from history-details when full-stages answers an empty map
+ * (failed builds); durations stated in milliseconds or in seconds (no document says which), or
+ * only by the step's times.
+ */
+describe.each(['ms', 's'] as const)('step timings, durations stated in %s', (stageUnit) => {
+  let simulator: Simulator;
+  let exporter: Exporter;
+
+  beforeAll(async () => {
+    simulator = await createSimulator({ seed: 12, jobs: JOBS, gapProbability: 0.05, stageUnit });
+    ({ exporter } = await createTestExporter(testConfig(simulator, { metrics: { steps: { enabled: true } } })));
+    for (let minute = 0; minute < 150; minute++) {
+      simulator.advance(60);
+      await exporter.runCycle();
+    }
+    for (let i = 0; i < 40 && !(await caughtUp()); i++) await exporter.runCycle();
+  }, 120_000);
+
+  afterAll(async () => {
+    await exporter?.stop();
+    await simulator?.close();
+  });
+
+  async function caughtUp(): Promise<boolean> {
+    const samples = await scrape(exporter);
+    return simulator.groundTruth().every((job) => valueOf(samples, 'codearts_build_last_number', { job_id: job.id }) === job.highest);
+  }
+
+  it('observes every step of every finished build exactly once, run times and waits, to the millisecond', async () => {
+    const truth = simulator.groundTruth();
+    const samples = await scrape(exporter);
+    expect(compareAll(samples, truth)).toEqual([]);
+    expect(truth.flatMap((job) => compareSteps(samples, job))).toEqual([]);
+    expect(stepObservations(truth)).toBeGreaterThan(300);
+  });
+
+  it('costs one full-stages request per finished build, and history-details only for failed builds with an empty map', () => {
+    const truth = simulator.groundTruth();
+    const finished = truth.reduce((sum, job) => sum + job.finished.length, 0);
+    const requests = simulator.requests().byEndpoint;
+    expect(requests['full-stages']).toBe(finished);
+    const emptyMaps = truth
+      .flatMap((job) => job.finished)
+      .filter((b) => b.result === 'failure' && b.steps.length > 0 && b.steps.every((s) => s.pendingSeconds === undefined));
+    expect(emptyMaps.length).toBeGreaterThan(0);
+    expect(requests['history-details']).toBe(emptyMaps.length);
+  });
+});
