@@ -51,13 +51,14 @@ export interface ExporterOptions {
 
 /** The metrics settings the store keeps counters in. */
 export function counterLayout(config: Config): CounterLayout {
-  const { record_labels, duration_buckets, queue_buckets, steps } = config.metrics;
+  const { record_labels, duration_buckets, queue_buckets, steps, failures } = config.metrics;
   return {
     recordLabels: record_labels,
     durationBuckets: duration_buckets,
     queueBuckets: queue_buckets,
     stepBuckets: steps.buckets,
     maxStepsPerJob: steps.max_per_job,
+    maxErrorCodesPerJob: failures.max_error_codes_per_job,
   };
 }
 
@@ -118,8 +119,15 @@ export class Exporter {
       maxBuildsPerJobPerCycle: config.poll.max_builds_per_job_per_cycle,
       maxPendingAgeSeconds: config.poll.max_pending_age_ms / 1000,
       jobConcurrency: Math.max(4, config.codearts.max_concurrency * 2),
-      details: { steps: config.metrics.steps.enabled, retryForSeconds: config.metrics.details_retry_for_ms / 1000 },
+      details: {
+        steps: config.metrics.steps.enabled,
+        failures: config.metrics.failures.enabled,
+        retryForSeconds: config.metrics.details_retry_for_ms / 1000,
+      },
     });
+    // Shown at zero from the start, so that increase() sees the first build whose details are given up.
+    if (config.metrics.steps.enabled) self.detailMissing.inc({ kind: 'steps' }, 0);
+    if (config.metrics.failures.enabled) self.detailMissing.inc({ kind: 'analysis' }, 0);
     await jobs.init();
     const watchdog = new CycleWatchdog(periodSeconds * 1000, config.poll.watchdog_periods);
     return new Exporter({ config, logger, events, metrics, self, client, auth, store, jobs, poller, transport, watchdog, periodSeconds });

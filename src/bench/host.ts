@@ -37,6 +37,8 @@ export interface ExporterSettings {
   store?: 'file' | 'memory';
   /** poll.schedule; the schedule runs only after `start`. */
   schedule?: string;
+  /** metrics.steps.enabled and metrics.failures.enabled: one full-stages request per finished build, one log analysis per failed one. */
+  steps?: boolean;
 }
 
 let exporter: Exporter | undefined;
@@ -73,7 +75,11 @@ async function createExporter(settings: ExporterSettings): Promise<Exporter> {
       max_builds_per_job_per_cycle: settings.maxBuildsPerJobPerCycle ?? 50,
     },
     jobs: settings.jobs.map((job) => ({ id: job.id, name: job.name })),
-    metrics: { job_histograms: settings.jobHistograms ?? true },
+    metrics: {
+      job_histograms: settings.jobHistograms ?? true,
+      steps: { enabled: settings.steps ?? false },
+      failures: { enabled: settings.steps ?? false },
+    },
     server: { host: '127.0.0.1', port: 0 },
     state: { path: join(stateDir, 'state.json') },
     log: { level: 'error' },

@@ -51,10 +51,14 @@ export class PolledExporter {
     return this.child.call<JobRow[]>('jobs');
   }
 
-  /** Record-info and running-status requests since the last reset. */
+  /** Record-info and running-status requests since the last reset, and the detail requests (full-stages, history-details, log-analysis). */
   requestsSent(): number {
     const requests = this.simulator.requests();
-    return requests.recordInfo + (requests.byEndpoint['running-status'] ?? 0);
+    const detail = ['full-stages', 'history-details', 'log-analysis'].reduce(
+      (sum, endpoint) => sum + (requests.byEndpoint[endpoint] ?? 0),
+      0,
+    );
+    return requests.recordInfo + (requests.byEndpoint['running-status'] ?? 0) + detail;
   }
 
   /** Requests of every kind since the last reset (auth and listings included). */
@@ -66,10 +70,12 @@ export class PolledExporter {
    * One cycle measured against the floor in docs/design.md ("Polling semantics"): pending builds before the cycle, plus every
    * existing build number between the cursors before and after it, plus one probe per job.
    */
-  async measuredCycle(): Promise<{ sent: number; floor: number; ms: number; summary: CycleSummary }> {
+  async measuredCycle(details = false): Promise<{ sent: number; floor: number; ms: number; summary: CycleSummary }> {
     const before = new Map((await this.jobs()).map(([id, cursor, pending]) => [id, { cursor, pending }]));
     this.simulator.resetRequests();
     const { ms, summary } = await this.cycle();
+    // With steps and failures: one more per build counted (full-stages), one more per failed build (its log analysis).
+    const extra = details ? summary.buildsCounted + this.failedSince(this.simulator.now() - 30) : 0;
     const sent = this.requestsSent();
     const after = new Map((await this.jobs()).map(([id, cursor]) => [id, cursor]));
     let floor = 0;
@@ -79,7 +85,13 @@ export class PolledExporter {
       const to = after.get(job.id) ?? was.cursor;
       floor += was.pending + 1 + countBetween(job.existing, was.cursor, to);
     }
-    return { sent, floor, ms, summary };
+    return { sent, floor: floor + extra, ms, summary };
+  }
+
+  /** Failed builds that finished after `since` (virtual seconds): what a cycle at steady state counts. */
+  private failedSince(since: number): number {
+    const truth = this.simulator.groundTruth();
+    return truth.reduce((sum, job) => sum + job.finished.filter((b) => b.result === 'failure' && b.finishedAt > since).length, 0);
   }
 
   async close(): Promise<void> {
@@ -126,6 +138,8 @@ export async function steadyStateFloor(options: {
   cycles: number;
   seed?: number;
   runningStatus?: RunningStatusMode;
+  /** metrics.steps and metrics.failures on: the floor grows by one request per finished build and one per failed build. */
+  steps?: boolean;
 }): Promise<FloorResult> {
   const started = performance.now();
   const polled = await PolledExporter.start(
@@ -136,7 +150,7 @@ export async function steadyStateFloor(options: {
       gapProbability: 0.02,
       runningStatus: options.runningStatus ?? 'ok',
     },
-    { startAt: 'latest', maxConcurrency: 16 },
+    { startAt: 'latest', maxConcurrency: 16, steps: options.steps ?? false },
   );
   try {
     await polled.cycle();
@@ -151,7 +165,7 @@ export async function steadyStateFloor(options: {
     let cycleSeconds = 0;
     for (let i = 0; i < options.cycles; i++) {
       polled.simulator.advance(30);
-      const cycle = await polled.measuredCycle();
+      const cycle = await polled.measuredCycle(options.steps ?? false);
       statusRequests += polled.simulator.requests().byEndpoint['running-status'] ?? 0;
       sent += cycle.sent;
       floor += cycle.floor;

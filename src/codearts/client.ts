@@ -13,6 +13,8 @@ import { JOB_PAGE_SIZE, parseJobPage, readAllPages, type JobListing } from './jo
 import { parseRecord } from './record.js';
 import { RequestBudget } from './request-budget.js';
 import { InvalidStagesError, parseFullStages, parseHistorySteps } from './stages.js';
+import { InvalidAnalysisError, parseAnalysis } from './analysis.js';
+import type { FailureCause } from '../domain/failures.js';
 import type { StepObservation } from '../domain/steps.js';
 import { createHttpTransport, isTransportError, type HttpTransport } from './transport.js';
 
@@ -93,6 +95,13 @@ export class CodeArtsClient {
     const site: CallSite = { route: 'history-details', target: `job ${jobId} build ${buildNo}` };
     const result = await this.call(site, `/v3/jobs/${encodeURIComponent(jobId)}/${buildNo}/history-details`, signal);
     return result === NOT_FOUND ? undefined : readSteps(site, () => parseHistorySteps(result));
+  }
+
+  /** A failed build's causes from ShowLogAnalysis (`GET /v1/log/{job_id}/{build_no}/analysis`); undefined when not found. */
+  async getLogAnalysis(jobId: string, buildNo: number, signal?: AbortSignal): Promise<FailureCause[] | undefined> {
+    const site: CallSite = { route: 'log-analysis', target: `job ${jobId} build ${buildNo}` };
+    const result = await this.call(site, `/v1/log/${encodeURIComponent(jobId)}/${buildNo}/analysis`, signal);
+    return result === NOT_FOUND ? undefined : readDetail(site, () => parseAnalysis(result));
   }
 
   /**
@@ -277,10 +286,15 @@ export class CodeArtsClient {
 }
 
 function readSteps(site: CallSite, parse: () => StepObservation[]): StepObservation[] {
+  return readDetail(site, parse);
+}
+
+/** A detail answer parsed; one that does not fit its model is a permanent failure of that call. */
+function readDetail<T>(site: CallSite, parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    if (!(error instanceof InvalidStagesError)) throw error;
+    if (!(error instanceof InvalidStagesError) && !(error instanceof InvalidAnalysisError)) throw error;
     throw new CodeArtsError({ ...site, kind: 'permanent', status: 200, detail: error.message, cause: error });
   }
 }

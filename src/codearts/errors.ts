@@ -8,7 +8,7 @@
 export type FailureKind = 'not_found' | 'transient' | 'unauthorized' | 'permanent';
 
 /** A CodeArts API route this client calls. */
-export type Route = 'record-info' | 'running-status' | 'job-list' | 'full-stages' | 'history-details';
+export type Route = 'record-info' | 'running-status' | 'job-list' | 'full-stages' | 'history-details' | 'log-analysis';
 
 export type CodeArtsErrorStatus = number | 'timeout' | 'network' | 'auth' | 'circuit_open';
 

@@ -2,6 +2,7 @@ import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
 import { RECORD_LABEL_NAMES } from '../domain/build.js';
+import { DEFAULT_MAX_ERROR_CODES_PER_JOB } from '../domain/failures.js';
 import { DEFAULT_MAX_STEPS_PER_JOB, DEFAULT_STEP_BUCKETS } from '../domain/steps.js';
 import { isPlainObject } from '../support/objects.js';
 import {
@@ -410,6 +411,12 @@ const metricsSchema = z
         enabled: bool.default(false),
         max_per_job: int(1, 1000).default(DEFAULT_MAX_STEPS_PER_JOB),
         buckets: buckets(DEFAULT_STEP_BUCKETS),
+      })
+      .prefault({}),
+    failures: z
+      .strictObject({
+        enabled: bool.default(false),
+        max_error_codes_per_job: int(1, 1000).default(DEFAULT_MAX_ERROR_CODES_PER_JOB),
       })
       .prefault({}),
     details_retry_for: duration().default(3_600_000),

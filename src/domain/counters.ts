@@ -1,5 +1,6 @@
 import type { BuildResult, RecordLabelName } from './build.js';
 import type { JobState } from './job.js';
+import { countFailures, DEFAULT_MAX_ERROR_CODES_PER_JOB, type BuildFailures, type FailureSeries } from './failures.js';
 import { DEFAULT_MAX_STEPS_PER_JOB, DEFAULT_STEP_BUCKETS, stepLabel, type BuildSteps, type StepSeries } from './steps.js';
 
 /**
@@ -42,6 +43,8 @@ export interface JobCounters {
   queue?: HistogramCounts;
   /** Step durations and waits by step (at most the layout's maxStepsPerJob named steps, then `other`). */
   steps?: readonly StepSeries[];
+  /** Failed builds by step and error code (log analysis), capped like the steps. */
+  failures?: readonly FailureSeries[];
 }
 
 /** The metrics settings the counters are kept in; a change of one of them resets what it shapes. */
@@ -53,6 +56,8 @@ export interface CounterLayout {
   stepBuckets?: readonly number[];
   /** Distinct step names kept per job; the rest are `other`. Lowering it keeps the series a job has. @default DEFAULT_MAX_STEPS_PER_JOB */
   maxStepsPerJob?: number;
+  /** Distinct error codes kept per job; the rest are `other`. @default DEFAULT_MAX_ERROR_CODES_PER_JOB */
+  maxErrorCodesPerJob?: number;
 }
 
 /** A finished build counted by a commit, with everything its counters and histograms need. */
@@ -80,6 +85,8 @@ export interface CycleDelta {
   queued: readonly QueueObservation[];
   /** Steps of finished builds: of builds counted by this commit, or of builds counted earlier whose steps came late. */
   steps?: readonly BuildSteps[];
+  /** Causes of failed builds (log analysis), of builds counted by this commit or earlier. */
+  failures?: readonly BuildFailures[];
   next: JobState;
 }
 
@@ -92,11 +99,12 @@ export function emptyCounters(): JobCounters {
 /** The counters with a delta's observations added; parts the delta does not touch are the same objects. */
 export function countDelta(
   counters: JobCounters,
-  delta: Pick<CycleDelta, 'counted' | 'queued' | 'steps'>,
+  delta: Pick<CycleDelta, 'counted' | 'queued' | 'steps' | 'failures'>,
   layout: CounterLayout,
 ): JobCounters {
   const stepped = delta.steps ?? [];
-  if (delta.counted.length === 0 && delta.queued.length === 0 && stepped.length === 0) return counters;
+  const failed = delta.failures ?? [];
+  if (delta.counted.length === 0 && delta.queued.length === 0 && stepped.length === 0 && failed.length === 0) return counters;
   let { series, triggers, queue } = counters;
   if (delta.counted.length > 0) {
     series = series.map((entry) => ({ ...entry }));
@@ -113,7 +121,12 @@ export function countDelta(
   ];
   if (queueTimes.length > 0) queue = observeAll(queue, layout.queueBuckets, queueTimes);
   const steps = stepped.length > 0 ? countSteps(counters.steps ?? [], stepped, layout) : counters.steps;
-  return { series, triggers, ...(queue ? { queue } : {}), ...(steps ? { steps } : {}) };
+  const caps = {
+    maxSteps: layout.maxStepsPerJob ?? DEFAULT_MAX_STEPS_PER_JOB,
+    maxErrorCodes: layout.maxErrorCodesPerJob ?? DEFAULT_MAX_ERROR_CODES_PER_JOB,
+  };
+  const failures = failed.length > 0 ? countFailures(counters.failures ?? [], failed, caps) : counters.failures;
+  return { series, triggers, ...(queue ? { queue } : {}), ...(steps ? { steps } : {}), ...(failures ? { failures } : {}) };
 }
 
 /** The step histograms with the builds' steps added (a new array; untouched entries are the same objects). */
@@ -201,7 +214,9 @@ export function adaptCounters(
   else if (reset.includes('duration')) series = series.map(({ duration: _dropped, ...entry }) => entry);
   if (reset.includes('queue')) queue = undefined;
   if (reset.includes('steps')) steps = undefined;
-  return { counters: { series, triggers: counters.triggers, ...(queue ? { queue } : {}), ...(steps ? { steps } : {}) }, reset };
+  const { failures } = counters;
+  const adapted = { series, triggers: counters.triggers, ...(queue ? { queue } : {}), ...(steps ? { steps } : {}) };
+  return { counters: { ...adapted, ...(failures ? { failures } : {}) }, reset };
 }
 
 /** The families two layouts shape differently. */

@@ -26,8 +26,12 @@ export interface SkippedRange {
  * A counted build whose details (its steps) could not be fetched yet: asked again every cycle until
  * they come or `metrics.details_retry_for` has passed since `since` (Unix seconds, the exporter's clock).
  */
+export type DetailKind = 'steps' | 'analysis';
+
 export interface DetailsWanted {
   buildNo: number;
+  /** What is still to be fetched. */
+  kinds: DetailKind[];
   /** `build_record_id` of its record-info, the key of full-stages; absent when the record had none. */
   recordId?: string;
   /** The build failed: an empty full-stages map is then asked again of history-details. */

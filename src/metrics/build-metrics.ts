@@ -29,7 +29,15 @@ interface JobGauges {
 const F = Object.fromEntries(BUILD_FAMILY_ORDER.map((key, index) => [key, index])) as Record<BuildFamilyKey, number>;
 const FAMILY_COUNT = BUILD_FAMILY_ORDER.length;
 /** Families rendered from the counters (the others are gauges of the job's state). */
-const COUNTER_FAMILIES: ReadonlySet<number> = new Set([F.builds, F.triggers, F.duration, F.queue, F.stepDuration, F.stepPending]);
+const COUNTER_FAMILIES: ReadonlySet<number> = new Set([
+  F.builds,
+  F.triggers,
+  F.duration,
+  F.queue,
+  F.stepDuration,
+  F.stepPending,
+  F.failures,
+]);
 /**
  * Jobs per exposition part (and so per gzip piece) of each family: about 16-64 KB of text for the
  * realistic mix, enough for deflate to find the repetition between jobs (the body compresses to
@@ -163,6 +171,7 @@ function changedCounters(before: JobCounters, after: JobCounters): number[] {
   if (before.triggers !== after.triggers) changed.push(F.triggers);
   if (before.queue !== after.queue) changed.push(F.queue);
   if (before.steps !== after.steps) changed.push(F.stepDuration, F.stepPending);
+  if (before.failures !== after.failures) changed.push(F.failures);
   return changed;
 }
 
@@ -282,8 +291,15 @@ export class BuildMetrics {
   /** A job's text for one of the counter families (builds, triggers, duration, queue). */
   renderCounters(job: JobSeries, family: number): string {
     const f = BUILD_FAMILIES;
-    const { series, triggers, queue, steps } = job.counters;
+    const { series, triggers, queue, steps, failures } = job.counters;
     switch (family) {
+      case F.failures:
+        return (failures ?? [])
+          .map(
+            (entry) =>
+              `${f.failures.name}{${job.labels},step="${escapeLabelValue(entry.step)}",error_code="${escapeLabelValue(entry.errorCode)}"} ${entry.count}\n`,
+          )
+          .join('');
       case F.stepDuration:
         return this.renderSteps(f.stepDuration.name, job.labels, steps, 'duration');
       case F.stepPending:

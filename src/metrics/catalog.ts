@@ -46,6 +46,11 @@ export const BUILD_FAMILIES = {
     type: 'histogram',
     help: `Time the steps of finished builds waited before they ran, in seconds, by step (metrics.steps). ${POLLED}`,
   },
+  failures: {
+    name: 'codearts_build_failures_total',
+    type: 'counter',
+    help: `Failed builds by the step and error code of each error node of their log analysis (metrics.failures). ${POLLED}`,
+  },
 } as const;
 
 export type BuildFamilyKey = keyof typeof BUILD_FAMILIES;

@@ -6,14 +6,24 @@ import type { PollerEvent } from './events.js';
 import type { JobCycleResult } from './job-cycle.js';
 
 /** What a cycle hands to the store: the builds it counted, the queue times it observed, the next state. */
-export function toDelta(cycle: Pick<JobCycleResult, 'counted' | 'queued' | 'next'> & Partial<Pick<JobCycleResult, 'steps'>>): CycleDelta {
+export function toDelta(
+  cycle: Pick<JobCycleResult, 'counted' | 'queued' | 'next'> & Partial<Pick<JobCycleResult, 'steps' | 'failures'>>,
+): CycleDelta {
   const steps = cycle.steps ?? [];
-  return { counted: cycle.counted, queued: cycle.queued, ...(steps.length > 0 ? { steps } : {}), next: cycle.next };
+  const failures = cycle.failures ?? [];
+  return {
+    counted: cycle.counted,
+    queued: cycle.queued,
+    ...(steps.length > 0 ? { steps } : {}),
+    ...(failures.length > 0 ? { failures } : {}),
+    next: cycle.next,
+  };
 }
 
 /** A delta that changes nothing: no observation, and the same state. */
 export function isEmptyDelta(delta: CycleDelta, state: JobState): boolean {
-  const nothingSeen = delta.counted.length === 0 && delta.queued.length === 0 && (delta.steps ?? []).length === 0;
+  const details = (delta.steps ?? []).length + (delta.failures ?? []).length;
+  const nothingSeen = delta.counted.length === 0 && delta.queued.length === 0 && details === 0;
   return nothingSeen && JSON.stringify(delta.next) === JSON.stringify(state);
 }
 

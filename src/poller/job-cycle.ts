@@ -3,6 +3,7 @@ import { isCodeArtsError, type CodeArtsError } from '../codearts/errors.js';
 import { InvalidRecordError } from '../codearts/record.js';
 import type { BuildRecord } from '../domain/build.js';
 import type { CountedBuild, QueueObservation } from '../domain/counters.js';
+import type { BuildFailures } from '../domain/failures.js';
 import type { BuildSteps } from '../domain/steps.js';
 import type { AbandonReason, JobState } from '../domain/job.js';
 import type { GapMemory } from './gap-policy.js';
@@ -17,6 +18,8 @@ export interface JobCycleResult {
   queued: QueueObservation[];
   /** Steps fetched this cycle, of builds counted now or earlier (details.ts). */
   steps: BuildSteps[];
+  /** Causes of failed builds fetched this cycle (log analysis), of builds counted now or earlier. */
+  failures: BuildFailures[];
   /** Builds whose details were given up this cycle (not found, or still failing after `metrics.details_retry_for`). */
   detailsMissing: DetailMissing[];
   /** Records that failed validation: the job is reported failing. */
@@ -42,7 +45,7 @@ export interface JobCycleResult {
 
 export interface DetailMissing {
   buildNo: number;
-  kind: 'steps';
+  kind: 'steps' | 'analysis';
   reason: 'not_found' | 'gave_up';
 }
 
@@ -94,6 +97,7 @@ export class JobCycle {
       counted: [],
       queued: [],
       steps: [],
+      failures: [],
       detailsMissing: [],
       invalid: [],
       implausible: [],

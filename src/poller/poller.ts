@@ -28,7 +28,7 @@ export interface PollerOptions {
   /** Wall time for ages, gap checks and start retries; tests drive it from the simulator's virtual clock. @default systemClock */
   clock?: Clock;
   /** Build details fetched before each commit (details.ts). @default none */
-  details?: { steps: boolean; retryForSeconds: number };
+  details?: { steps: boolean; failures: boolean; retryForSeconds: number };
 }
 
 /** One job's part in a cycle. */
@@ -111,7 +111,8 @@ export class Poller {
       signal,
     });
     const details = this.options.details;
-    if (details) await collectDetails(this.options.client, job.id, cycle, { ...details, maxWanted: MAX_DETAILS_WANTED, now, signal });
+    if (details && (details.steps || details.failures))
+      await collectDetails(this.options.client, job.id, cycle, { ...details, maxWanted: MAX_DETAILS_WANTED, now, signal });
     return cycle;
   }
 

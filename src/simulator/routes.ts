@@ -10,7 +10,7 @@ import {
   type SimResponse,
 } from './responses.js';
 import { classifyPhase, type JobTimeline } from './timeline.js';
-import { renderFullStages, renderHistoryDetails, type StageUnit } from './stages.js';
+import { renderAnalysis, renderFullStages, renderHistoryDetails, type StageUnit } from './stages.js';
 import type { Endpoint, JobListShape, RunningStatusMode } from './types.js';
 import type { World } from './world.js';
 
@@ -32,6 +32,7 @@ const JOB_LIST = /^\/v1\/job\/([^/]+)\/list\/?$/;
 const IAM_TOKENS = /^\/v3\/auth\/tokens\/?$/;
 const FULL_STAGES = /^\/v1\/record\/([^/]+)\/full-stages\/?$/;
 const HISTORY_DETAILS = /^\/v3\/jobs\/([^/]+)\/([^/]+)\/history-details\/?$/;
+const LOG_ANALYSIS = /^\/v1\/log\/([^/]+)\/([^/]+)\/analysis\/?$/;
 
 export function classifyRoute(method: string, rawUrl: string): Route {
   const url = new URL(rawUrl, 'http://simulator.invalid');
@@ -55,9 +56,12 @@ export function classifyRoute(method: string, rawUrl: string): Route {
   const stages = FULL_STAGES.exec(path);
   if (stages) return { endpoint: 'full-stages', param: decodeSegment(stages[1] ?? ''), query };
   const history = HISTORY_DETAILS.exec(path);
-  if (history) {
-    const [, jobId = '', buildParam = ''] = history;
-    const route: Route = { endpoint: 'history-details', jobId: decodeSegment(jobId), param: buildParam, query };
+  const analysis = history ? undefined : LOG_ANALYSIS.exec(path);
+  const perBuild = history ?? analysis;
+  if (perBuild) {
+    const [, jobId = '', buildParam = ''] = perBuild;
+    const endpoint = history ? 'history-details' : 'log-analysis';
+    const route: Route = { endpoint, jobId: decodeSegment(jobId), param: buildParam, query };
     if (/^\d{1,9}$/.test(buildParam)) route.buildNo = Number(buildParam);
     return route;
   }
@@ -99,6 +103,8 @@ export function answerRoute(route: Route, context: RouteContext): SimResponse {
       return answerFullStages(route, context);
     case 'history-details':
       return answerHistoryDetails(route, context);
+    case 'log-analysis':
+      return answerLogAnalysis(route, context);
     default:
       return respondUnknownRoute();
   }
@@ -132,6 +138,15 @@ function answerHistoryDetails(route: Route, { world, nowMs }: RouteContext): Sim
   const build = job.find(route.buildNo, nowMs);
   if (!build || classifyPhase(build, nowMs) !== 'finished') return respondNotFound('403-cb');
   return respondJson(200, renderHistoryDetails(world.stagesOf(job, build), build, job.spec.name, job.spec.projectId));
+}
+
+/** ShowLogAnalysis of a finished build; 422 DEVCB.00031006 (the v1 routes' not-found, API notes) otherwise. */
+function answerLogAnalysis(route: Route, { world, nowMs }: RouteContext): SimResponse {
+  if (route.buildNo === undefined) return respondInvalidParameter(`build_no '${route.param ?? ''}'`);
+  const job = world.job(route.jobId ?? '');
+  const build = job?.find(route.buildNo, nowMs);
+  if (!job || !build || classifyPhase(build, nowMs) !== 'finished') return respondNotFound('422-devcb');
+  return respondSuccess(renderAnalysis(world.analysisOf(job, build)));
 }
 
 /** ShowRunningStatusResponse: `{ result: ShowRunningStatusResult, error, status }`, or unavailable. */

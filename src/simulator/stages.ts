@@ -1,7 +1,7 @@
 import { formatTime } from './record.js';
 import { createRandom, deriveSeed, type Random } from './random.js';
 import type { SimBuild } from './timeline.js';
-import type { GroundTruthStep } from './types.js';
+import type { GroundTruthCause, GroundTruthStep } from './types.js';
 
 /**
  * The steps of simulated builds: drawn from their own random stream per build (never from the
@@ -160,4 +160,44 @@ export function truthSteps(drawn: SimStages): GroundTruthStep[] {
         ? { step: stage.name, durationSeconds: stage.runMs / 1000 }
         : { step: stage.name, durationSeconds: stage.runMs / 1000, pendingSeconds: stage.pendingMs / 1000 },
     );
+}
+
+/** Error codes the simulated log analysis names (made up; CodeArts documents none). */
+const ERROR_CODES = ['CB.00090001', 'CB.00090002', 'CB.00090003', 'CB.00090004', 'CB.00090005', 'CB.00090006'];
+
+/** One error node of a failed build's log analysis; `code` undefined when the analysis did not succeed. */
+export interface SimErrorNode {
+  nodeId: number;
+  step: string;
+  code: string | undefined;
+}
+
+/** The log analysis of a failed build: the failing step, once or twice, with an error code (or none). */
+export function drawAnalysis(seed: number, jobId: string, build: SimBuild, drawn: SimStages): SimErrorNode[] {
+  if (build.final.result !== 'failure') return [];
+  const r = createRandom(deriveSeed(seed, `analysis:${jobId}:${build.buildNo}`));
+  const failing = drawn.stages.filter((stage) => stage.startedMs !== undefined).at(-1);
+  const node = (): SimErrorNode => ({
+    nodeId: failing?.nodeId ?? 0,
+    step: failing?.name ?? 'Build',
+    code: r.chance(0.1) ? undefined : r.pick(ERROR_CODES),
+  });
+  return r.chance(0.15) ? [node(), node()] : [node()];
+}
+
+/** ShowLogAnalysis' `result` (not in the SDK; the fields Huawei documents). */
+export function renderAnalysis(nodes: readonly SimErrorNode[]): Record<string, unknown> {
+  return {
+    error_nodes: nodes.map((node) => ({
+      node_id: node.nodeId,
+      step: node.step,
+      analyzed_success: node.code !== undefined,
+      error_info: node.code === undefined ? null : { error_code: node.code, error_message: `step failed (${node.code})`, faq: '' },
+    })),
+  };
+}
+
+/** What the exporter must count for a failed build. */
+export function truthCauses(nodes: readonly SimErrorNode[]): GroundTruthCause[] {
+  return nodes.map((node) => ({ step: node.step, errorCode: node.code ?? 'unknown' }));
 }

@@ -150,6 +150,13 @@ export interface GroundTruthBuild {
   neverStarted?: true;
   /** The steps the exporter must observe (full-stages, or history-details when that map is empty), in order. */
   steps: GroundTruthStep[];
+  /** Failed builds: the step and error code of each error node of the log analysis; empty for the others. */
+  failureCauses: GroundTruthCause[];
+}
+
+export interface GroundTruthCause {
+  step: string;
+  errorCode: string;
 }
 
 /** One step of a finished build: seconds it ran, and waited when full-stages told it. */
@@ -175,7 +182,15 @@ export interface GroundTruthJob {
 }
 
 export type Endpoint =
-  'record-info-v4' | 'record-info-v1' | 'running-status' | 'job-list' | 'full-stages' | 'history-details' | 'iam-token' | 'other';
+  | 'record-info-v4'
+  | 'record-info-v1'
+  | 'running-status'
+  | 'job-list'
+  | 'full-stages'
+  | 'history-details'
+  | 'log-analysis'
+  | 'iam-token'
+  | 'other';
 
 export type FaultKind =
   | '500'

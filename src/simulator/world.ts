@@ -1,5 +1,5 @@
 import type { Random } from './random.js';
-import { drawStages, truthSteps, type SimStages } from './stages.js';
+import { drawAnalysis, drawStages, truthCauses, truthSteps, type SimErrorNode, type SimStages } from './stages.js';
 import { JobTimeline, classifyPhase, type ResolvedJobSpec, type SimBuild } from './timeline.js';
 import type { BuildOverride, GroundTruthBuild, GroundTruthJob, NotFoundShape, SimJobSpec, TriggerOptions } from './types.js';
 
@@ -60,6 +60,11 @@ export class World {
     return drawStages(this.defaults.seed, job.spec.id, build);
   }
 
+  /** A failed build's log analysis, the same on every call. */
+  analysisOf(job: JobTimeline, build: SimBuild): SimErrorNode[] {
+    return drawAnalysis(this.defaults.seed, job.spec.id, build, this.stagesOf(job, build));
+  }
+
   jobsInProject(projectId: string): JobTimeline[] {
     return [...this.timelines.values()].filter((timeline) => timeline.spec.projectId === projectId);
   }
@@ -114,7 +119,9 @@ export class World {
   }
 
   groundTruth(nowMs: number): GroundTruthJob[] {
-    return [...this.timelines.values()].map((timeline) => describeJob(timeline, nowMs, (build) => this.stagesOf(timeline, build)));
+    return [...this.timelines.values()].map((timeline) =>
+      describeJob(timeline, nowMs, (build) => ({ stages: this.stagesOf(timeline, build), analysis: this.analysisOf(timeline, build) })),
+    );
   }
 
   private resolveSpec(partial: Partial<SimJobSpec>): ResolvedJobSpec {
@@ -150,7 +157,9 @@ function validateSpec(spec: ResolvedJobSpec): void {
   if (problems.length > 0) throw new TypeError(`invalid job spec: ${problems.join('; ')}`);
 }
 
-function describeJob(timeline: JobTimeline, nowMs: number, stagesOf: (build: SimBuild) => SimStages): GroundTruthJob {
+type Details = (build: SimBuild) => { stages: SimStages; analysis: SimErrorNode[] };
+
+function describeJob(timeline: JobTimeline, nowMs: number, detailsOf: Details): GroundTruthJob {
   const job: GroundTruthJob = {
     id: timeline.spec.id,
     name: timeline.spec.name,
@@ -164,14 +173,14 @@ function describeJob(timeline: JobTimeline, nowMs: number, stagesOf: (build: Sim
     job.existing.push(build.buildNo);
     job.highest = Math.max(job.highest, build.buildNo);
     const phase = classifyPhase(build, nowMs);
-    if (phase === 'finished') job.finished.push(describeBuild(build, stagesOf(build)));
+    if (phase === 'finished') job.finished.push(describeBuild(build, detailsOf(build)));
     else job.inProgress.push(build.buildNo);
     if (phase === 'queued') job.queued.push(build.buildNo);
   }
   return job;
 }
 
-function describeBuild(build: SimBuild, stages: SimStages): GroundTruthBuild {
+function describeBuild(build: SimBuild, { stages, analysis }: ReturnType<Details>): GroundTruthBuild {
   const described: GroundTruthBuild = {
     buildNo: build.buildNo,
     result: build.final.result,
@@ -183,6 +192,7 @@ function describeBuild(build: SimBuild, stages: SimStages): GroundTruthBuild {
     startedAt: build.startedMs / 1000,
     finishedAt: build.finishedMs / 1000,
     steps: truthSteps(stages),
+    failureCauses: truthCauses(analysis),
   };
   if (build.neverStarted) described.neverStarted = true;
   return described;

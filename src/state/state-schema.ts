@@ -17,8 +17,9 @@ import type { StoredJob } from './store.js';
 
 export const STATE_FORMAT = 'codearts-build-exporter/state';
 /**
- * 4: step histograms per job (in the counters, bounds in counters_layout.step_buckets) and the builds
- *    still waiting for their details (state.details). A version 3 file is read with no steps.
+ * 4: step histograms and failure causes per job (in the counters, step bounds in
+ *    counters_layout.step_buckets) and the builds still waiting for their details (state.details).
+ *    A version 3 file is read with no steps and no failure causes.
  * 3: each job's counters and histograms (counts survive a restart), with the metrics layout they were kept in.
  * 2: passed-over numbers as ranges; unconfirmed, not-found-once and first-seen bookkeeping.
  */
@@ -47,7 +48,13 @@ const JobStateV2 = z.object({
   lastSuccessAt: z.number().optional(),
 });
 
-const DetailsWanted = z.object({ buildNo, recordId: z.string().min(1).optional(), failed: z.boolean(), since: z.number() });
+const DetailsWanted = z.object({
+  buildNo,
+  kinds: z.array(z.enum(['steps', 'analysis'])).min(1),
+  recordId: z.string().min(1).optional(),
+  failed: z.boolean(),
+  since: z.number(),
+});
 const JobStateV4 = JobStateV2.extend({ details: z.array(DetailsWanted).optional() });
 
 /** Version 1 kept one entry per passed-over number and none of the newer bookkeeping. */
@@ -68,6 +75,7 @@ const Counters = z.object({
 });
 const CountersV4 = Counters.extend({
   steps: z.array(z.object({ step: z.string().min(1), duration: Histogram.optional(), pending: Histogram.optional() })).optional(),
+  failures: z.array(z.object({ step: z.string().min(1), errorCode: z.string().min(1), count })).optional(),
 });
 const bounds = z.array(z.number().positive());
 const Layout = z.object({ record_labels: z.array(z.enum(RECORD_LABEL_NAMES)), duration_buckets: bounds, queue_buckets: bounds });
@@ -154,7 +162,7 @@ function parseCounted(file: Extract<StateFile, { schema_version: 3 | 4 }>, layou
 
 /** What the state file holds for a job: its version, state and counters, histogram buckets keyed by `le` (non-zero only). */
 export function encodeStoredJob(stored: StoredJob, layout: CounterLayout): unknown {
-  const { series, triggers, queue, steps } = stored.counters;
+  const { series, triggers, queue, steps, failures } = stored.counters;
   const stepBounds = layout.stepBuckets ?? DEFAULT_STEP_BUCKETS;
   const saved: SavedCounters = {
     series: series.map(({ duration, ...entry }) => ({
@@ -173,6 +181,7 @@ export function encodeStoredJob(stored: StoredJob, layout: CounterLayout): unkno
           })),
         }
       : {}),
+    ...(failures ? { failures: failures.map((entry) => ({ ...entry })) } : {}),
   };
   return { version: stored.version, state: stored.state, counters: saved };
 }
@@ -200,7 +209,8 @@ function fromSaved(saved: SavedCounters, layout: CounterLayout): JobCounters | u
   if (saved.queue && !queue) return undefined;
   const steps = saved.steps && loadSteps(saved.steps, layout.stepBuckets ?? DEFAULT_STEP_BUCKETS);
   if (saved.steps && !steps) return undefined;
-  return { series, triggers: saved.triggers, ...(queue ? { queue } : {}), ...(steps ? { steps } : {}) };
+  const failures = saved.failures && { failures: saved.failures };
+  return { series, triggers: saved.triggers, ...(queue ? { queue } : {}), ...(steps ? { steps } : {}), ...failures };
 }
 
 function loadSteps(saved: NonNullable<SavedCounters['steps']>, bounds: readonly number[]): StepSeries[] | undefined {

@@ -33,6 +33,9 @@ export const METRIC_CATALOG: readonly CatalogEntry[] = [
   { name: 'codearts_build_last_number', type: 'gauge', labels: ['job_id', 'job_name'] },
   { name: 'codearts_build_last_finished_timestamp_seconds', type: 'gauge', labels: ['job_id', 'job_name'] },
   { name: 'codearts_build_last_success_timestamp_seconds', type: 'gauge', labels: ['job_id', 'job_name'] },
+  { name: 'codearts_build_step_duration_seconds', type: 'histogram', labels: ['job_id', 'job_name', 'step'] },
+  { name: 'codearts_build_step_pending_seconds', type: 'histogram', labels: ['job_id', 'job_name', 'step'] },
+  { name: 'codearts_build_failures_total', type: 'counter', labels: ['job_id', 'job_name', 'step', 'error_code'] },
   { name: 'codearts_exporter_up', type: 'gauge', labels: [] },
   { name: 'codearts_exporter_last_successful_poll_timestamp_seconds', type: 'gauge', labels: ['job_id', 'job_name'] },
   { name: 'codearts_exporter_poll_duration_seconds', type: 'gauge', labels: [] },
@@ -48,6 +51,7 @@ export const METRIC_CATALOG: readonly CatalogEntry[] = [
   { name: 'codearts_exporter_auth_token_expiry_timestamp_seconds', type: 'gauge', labels: [] },
   { name: 'codearts_exporter_discovered_jobs', type: 'gauge', labels: ['project_id'] },
   { name: 'codearts_exporter_discovery_errors_total', type: 'counter', labels: ['project_id'] },
+  { name: 'codearts_exporter_detail_missing_total', type: 'counter', labels: ['kind'] },
 ];
 
 /**

@@ -76,3 +76,31 @@ export function compareSteps(samples: Sample[], job: GroundTruthJob, bounds: rea
 export function stepObservations(jobs: readonly GroundTruthJob[]): number {
   return jobs.reduce((sum, job) => sum + job.finished.reduce((n, build) => n + build.steps.length, 0), 0);
 }
+
+/** Differences between the exporter's failure counters of a job and the truth (empty = exact): every step and error code. */
+export function compareFailures(samples: Sample[], job: GroundTruthJob): string[] {
+  const want = new Map<string, number>();
+  for (const build of job.finished) {
+    for (const cause of build.failureCauses) {
+      const key = `${cause.step}\u0000${cause.errorCode}`;
+      want.set(key, (want.get(key) ?? 0) + 1);
+    }
+  }
+  const got = new Map(
+    select(samples, 'codearts_build_failures_total', { job_id: job.id }).map((s) => [
+      `${s.labels.step ?? ''}\u0000${s.labels.error_code ?? ''}`,
+      s.value,
+    ]),
+  );
+  const diffs: string[] = [];
+  for (const key of new Set([...want.keys(), ...got.keys()])) {
+    if (want.get(key) !== got.get(key))
+      diffs.push(`${job.name} failures_total{${key.replace('\u0000', ', ')}}: got ${got.get(key)}, want ${want.get(key)}`);
+  }
+  return diffs;
+}
+
+/** Failure causes in the truth, to show a test exercised something. */
+export function failureObservations(jobs: readonly GroundTruthJob[]): number {
+  return jobs.reduce((sum, job) => sum + job.finished.reduce((n, build) => n + build.failureCauses.length, 0), 0);
+}

@@ -6,7 +6,7 @@ import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { ExporterProcess, writeConfig } from '../helpers/exporter-process.js';
 import { parseExposition, type Sample } from '../helpers/exposition.js';
 import { compareAll, RESULTS } from '../helpers/ground-truth.js';
-import { compareSteps, stepObservations } from '../helpers/steps-truth.js';
+import { compareFailures, compareSteps, stepObservations } from '../helpers/steps-truth.js';
 
 const JOBS = [
   { id: 'b2000000000000000000000000000001', name: 'api', buildEverySeconds: 40, history: 25 },
@@ -39,7 +39,7 @@ describe('restarts: nothing counted twice, nothing lost, counts survive', () => 
       },
       poll: { schedule: '* * * * * *', start_at: 1 },
       jobs: JOBS.map(({ id, name }) => ({ id, name })),
-      metrics: { steps: { enabled: true } },
+      metrics: { steps: { enabled: true }, failures: { enabled: true } },
       server: { host: '127.0.0.1', port: 0 },
       state: { path: statePath },
       log: { level: 'debug' },
@@ -85,12 +85,12 @@ describe('restarts: nothing counted twice, nothing lost, counts survive', () => 
     const differences = async () => {
       const samples = await scrape(url);
       const truth = simulator.groundTruth();
-      return [...compareAll(samples, truth), ...truth.flatMap((job) => compareSteps(samples, job))];
+      return [...compareAll(samples, truth), ...truth.flatMap((job) => [...compareSteps(samples, job), ...compareFailures(samples, job)])];
     };
     const deadline = Date.now() + 45_000;
     while (Date.now() < deadline && (await differences()).length > 0) await new Promise((r) => setTimeout(r, 200));
 
-    // Builds, histograms and every step of every build: each observed once across the kills.
+    // Builds, histograms, every step and every failure cause of every build: each observed once across the kills.
     expect(await differences()).toEqual([]);
     expect(stepObservations(simulator.groundTruth())).toBeGreaterThan(200);
     // 50 builds of history plus builds that finished while processes were being killed.
@@ -107,7 +107,7 @@ describe('restarts: nothing counted twice, nothing lost, counts survive', () => 
     running.push(exporter);
     const samples = await scrape(url);
     expect(compareAll(samples, simulator.groundTruth())).toEqual([]);
-    expect(simulator.groundTruth().flatMap((job) => compareSteps(samples, job))).toEqual([]);
+    expect(simulator.groundTruth().flatMap((job) => [...compareSteps(samples, job), ...compareFailures(samples, job)])).toEqual([]);
     for (const job of JOBS) {
       for (const result of RESULTS) {
         const series = saved.jobs[job.id]?.counters.series.find((s) => s.result === result);

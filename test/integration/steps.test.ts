@@ -4,7 +4,7 @@ import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { valueOf } from '../helpers/exposition.js';
 import { createTestExporter, scrape, testConfig } from '../helpers/exporter-harness.js';
 import { compareAll } from '../helpers/ground-truth.js';
-import { compareSteps, stepObservations } from '../helpers/steps-truth.js';
+import { compareFailures, compareSteps, failureObservations, stepObservations } from '../helpers/steps-truth.js';
 
 const JOBS = [
   { id: 'c1200000000000000000000000000001', name: 'backend-ci', buildEverySeconds: 150 },
@@ -24,7 +24,9 @@ describe.each(['ms', 's'] as const)('step timings, durations stated in %s', (sta
 
   beforeAll(async () => {
     simulator = await createSimulator({ seed: 12, jobs: JOBS, gapProbability: 0.05, stageUnit });
-    ({ exporter } = await createTestExporter(testConfig(simulator, { metrics: { steps: { enabled: true } } })));
+    ({ exporter } = await createTestExporter(
+      testConfig(simulator, { metrics: { steps: { enabled: true }, failures: { enabled: true } } }),
+    ));
     for (let minute = 0; minute < 150; minute++) {
       simulator.advance(60);
       await exporter.runCycle();
@@ -50,7 +52,17 @@ describe.each(['ms', 's'] as const)('step timings, durations stated in %s', (sta
     expect(stepObservations(truth)).toBeGreaterThan(300);
   });
 
-  it('costs one full-stages request per finished build, and history-details only for failed builds with an empty map', () => {
+  it('counts every cause of every failed build exactly once, by step and error code (unknown when the analysis has none)', async () => {
+    const truth = simulator.groundTruth();
+    const samples = await scrape(exporter);
+    expect(truth.flatMap((job) => compareFailures(samples, job))).toEqual([]);
+    expect(failureObservations(truth)).toBeGreaterThan(10);
+    const causes = truth.flatMap((job) => job.finished.flatMap((b) => b.failureCauses));
+    expect(causes.some((c) => c.errorCode === 'unknown')).toBe(true);
+    expect(truth.some((job) => job.finished.some((b) => b.failureCauses.length > 1))).toBe(true);
+  });
+
+  it('costs one full-stages request per finished build, one log analysis per failed build, and history-details only for failed builds with an empty map', () => {
     const truth = simulator.groundTruth();
     const finished = truth.reduce((sum, job) => sum + job.finished.length, 0);
     const requests = simulator.requests().byEndpoint;
@@ -60,5 +72,7 @@ describe.each(['ms', 's'] as const)('step timings, durations stated in %s', (sta
       .filter((b) => b.result === 'failure' && b.steps.length > 0 && b.steps.every((s) => s.pendingSeconds === undefined));
     expect(emptyMaps.length).toBeGreaterThan(0);
     expect(requests['history-details']).toBe(emptyMaps.length);
+    const failed = truth.reduce((sum, job) => sum + job.finished.filter((b) => b.result === 'failure').length, 0);
+    expect(requests['log-analysis']).toBe(failed);
   });
 });

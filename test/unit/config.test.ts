@@ -86,6 +86,7 @@ describe('parseConfigText: valid configs', () => {
         queue_buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800],
         job_histograms: true,
         steps: { enabled: false, max_per_job: 30, buckets: [5, 15, 30, 60, 120, 300, 600, 1200, 2400] },
+        failures: { enabled: false, max_error_codes_per_job: 20 },
         details_retry_for_ms: 3_600_000,
       },
       server: { host: '0.0.0.0', port: 10987 },

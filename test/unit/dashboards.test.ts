@@ -27,7 +27,7 @@ import {
 
 const DASHBOARDS = loadDashboards();
 const DS_REF = { type: 'prometheus', uid: '${datasource}' };
-const EXPECTED_UIDS = ['codearts-build-overview', 'codearts-build-job-detail', 'codearts-exporter-health'];
+const EXPECTED_UIDS = ['codearts-build-overview', 'codearts-build-job-detail', 'codearts-exporter-health', 'codearts-build-steps'];
 const GRAFANA_MACROS = new Set(['__range', '__range_s', '__range_ms', '__rate_interval', '__interval', '__interval_ms']);
 
 /** Seconds of a Prometheus duration such as 90s, 5m, 1h30m, 1d. */
@@ -54,7 +54,7 @@ const isRow = (panel: GrafanaPanel): boolean => panel.type === 'row';
 const where = (uid: string, panel: GrafanaPanel): string => `${uid} panel ${panel.id} "${panel.title}"`;
 
 describe('dashboards: structure', () => {
-  it('ships the three dashboards with stable, unique uids and titles', () => {
+  it('ships the four dashboards with stable, unique uids and titles', () => {
     const uids = DASHBOARDS.map((d) => d.dashboard.uid);
     expect([...uids].sort()).toEqual([...EXPECTED_UIDS].sort());
     expect(new Set(uids).size).toBe(uids.length);

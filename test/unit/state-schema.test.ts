@@ -118,22 +118,25 @@ describe('state file schema', () => {
     expect(parseStateFile({ ...v3, schema_version: 4 }, LAYOUT)).toMatchObject({ problem: expect.stringContaining('step_buckets') });
   });
 
-  it('keeps step histograms and builds waiting for details, keyed by le; other step buckets restart only the steps', () => {
+  it('keeps step histograms, failure causes and builds waiting for details, keyed by le; other step buckets restart only the steps', () => {
     const layout: CounterLayout = { ...LAYOUT, stepBuckets: [10, 60] };
     const steps = [
       { step: 'compile', duration: { buckets: [0, 2], sumMs: 90_000, count: 3 }, pending: { buckets: [3, 0], sumMs: 1_500, count: 3 } },
       { step: 'other', duration: { buckets: [1, 0], sumMs: 4_000, count: 1 } },
     ];
-    const state = { ...emptyJobState(), cursor: 9, details: [{ buildNo: 9, recordId: 'rec-9', failed: true, since: 1_767_225_600 }] };
-    const data = JSON.parse(renderStateFile(new Map([[JOB, { version: 3, state, counters: { ...COUNTERS, steps } }]]), layout)) as unknown;
+    const details = [{ buildNo: 9, kinds: ['steps' as const, 'analysis' as const], recordId: 'rec-9', failed: true, since: 1_767_225_600 }];
+    const state = { ...emptyJobState(), cursor: 9, details };
+    const failures = [{ step: 'Unit tests', errorCode: 'CB.00090002', count: 2 }];
+    const counters = { ...COUNTERS, steps, failures };
+    const data = JSON.parse(renderStateFile(new Map([[JOB, { version: 3, state, counters }]]), layout)) as unknown;
     expect(data).toMatchObject({
       counters_layout: { step_buckets: [10, 60] },
       jobs: { [JOB]: { counters: { steps: [{ step: 'compile', duration: { buckets: { '60': 2 } } }, { step: 'other' }] } } },
     });
-    expect(parsed(data, layout).jobs.get(JOB)).toEqual({ version: 3, state, counters: { ...COUNTERS, steps } });
+    expect(parsed(data, layout).jobs.get(JOB)).toEqual({ version: 3, state, counters });
     const moved = parsed(data, { ...layout, stepBuckets: [10, 30, 60] });
     expect(moved.reset?.families).toEqual(['steps']);
-    expect(moved.jobs.get(JOB)?.counters).toEqual(COUNTERS);
+    expect(moved.jobs.get(JOB)?.counters).toEqual({ ...COUNTERS, failures });
   });
 
   it('a changed layout restarts exactly the families it shapes, and says which', () => {

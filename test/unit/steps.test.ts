@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseAnalysis } from '../../src/codearts/analysis.js';
 import { parseFullStages, parseHistorySteps } from '../../src/codearts/stages.js';
+import { OTHER_ERROR_CODE, type BuildFailures } from '../../src/domain/failures.js';
 import { countDelta, emptyCounters, type CounterLayout, type JobCounters } from '../../src/domain/counters.js';
 import { emptyJobState } from '../../src/domain/job.js';
 import { normaliseStepName, OTHER_STEP, type BuildSteps } from '../../src/domain/steps.js';
@@ -116,5 +118,56 @@ describe('step cardinality', () => {
     );
     const after = countDelta(counters, { counted: [], queued: [{ buildNo: 2, seconds: 3 }] }, layout);
     expect(after.steps).toBe(counters.steps);
+  });
+});
+
+describe('failure causes', () => {
+  const node = (step: unknown, code: unknown, analyzed: unknown = true) => ({
+    node_id: 3,
+    step,
+    analyzed_success: analyzed,
+    error_info: code === undefined ? null : { error_code: code, error_message: 'x', faq: '' },
+  });
+
+  it('reads one cause per error node; unknown when the analysis failed, names no code, or has no node', () => {
+    expect(parseAnalysis({ error_nodes: [node('Unit tests', 'CB.00090002'), node('Unit tests', 'CB.1', false)] })).toEqual([
+      { step: 'Unit tests', errorCode: 'CB.00090002' },
+      { step: 'Unit tests', errorCode: 'unknown' },
+    ]);
+    expect(parseAnalysis({ error_nodes: [node(null, undefined)] })).toEqual([{ step: 'unknown', errorCode: 'unknown' }]);
+    expect(parseAnalysis({ error_nodes: [node('Build', 'has spaces and {braces}')] })).toEqual([{ step: 'Build', errorCode: 'unknown' }]);
+    expect(parseAnalysis({ error_nodes: [node('Build', 42)] })).toEqual([{ step: 'Build', errorCode: '42' }]);
+    expect(parseAnalysis({ error_nodes: [] })).toEqual([{ step: 'unknown', errorCode: 'unknown' }]);
+    expect(parseAnalysis({})).toEqual([{ step: 'unknown', errorCode: 'unknown' }]);
+    expect(() => parseAnalysis({ error_nodes: 'nope' })).toThrow(/log analysis/);
+  });
+
+  it('a job with 100 error codes and 200 failing steps keeps the configured numbers, the rest other, nothing lost', () => {
+    const layout: CounterLayout = {
+      recordLabels: [],
+      durationBuckets: [60],
+      queueBuckets: [60],
+      maxStepsPerJob: 30,
+      maxErrorCodesPerJob: 20,
+    };
+    let counters: JobCounters = emptyCounters();
+    const builds: BuildFailures[] = Array.from({ length: 200 }, (_, i) => ({
+      buildNo: i + 1,
+      causes: [{ step: `step-${i}`, errorCode: `CB.${i % 100}` }],
+    }));
+    for (let i = 0; i < builds.length; i += 10)
+      counters = countDelta(counters, { counted: [], queued: [], failures: builds.slice(i, i + 10) }, layout);
+    const failures = counters.failures ?? [];
+    expect(new Set(failures.map((f) => f.step)).size).toBe(31);
+    expect(new Set(failures.map((f) => f.errorCode)).size).toBe(21);
+    expect(failures.some((f) => f.errorCode === OTHER_ERROR_CODE && f.step === OTHER_STEP)).toBe(true);
+    expect(failures.reduce((sum, f) => sum + f.count, 0)).toBe(200);
+
+    const metrics = new BuildMetrics({ ...layout, jobHistograms: true });
+    metrics.setJob('j1', 'job');
+    metrics.show('j1', { counters, state: emptyJobState() });
+    const series = select(parseExposition(partsText(metrics.parts())), 'codearts_build_failures_total');
+    expect(series.length).toBe(failures.length);
+    expect(series.length).toBeLessThanOrEqual(31 * 21);
   });
 });
