@@ -105,7 +105,7 @@ async function collect(dashboards) {
       '  max_requests_per_second: 200',
       '  retry: { retries: 3, min_delay: 50ms, max_delay: 500ms }',
       "poll: { schedule: '*/2 * * * * *', start_at: latest }",
-      'metrics: { steps: { enabled: true }, failures: { enabled: true } }',
+      'metrics: { steps: { enabled: true }, failures: { enabled: true }, recovery: { enabled: true } }',
       'jobs:',
       ...simulator.jobs().map((job) => `  - { id: ${job.id}, name: ${job.name} }`),
       `server: { host: 127.0.0.1, port: ${exporterPort} }`,

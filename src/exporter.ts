@@ -51,7 +51,7 @@ export interface ExporterOptions {
 
 /** The metrics settings the store keeps counters in. */
 export function counterLayout(config: Config): CounterLayout {
-  const { record_labels, duration_buckets, queue_buckets, steps, failures } = config.metrics;
+  const { record_labels, duration_buckets, queue_buckets, steps, failures, recovery } = config.metrics;
   return {
     recordLabels: record_labels,
     durationBuckets: duration_buckets,
@@ -59,6 +59,7 @@ export function counterLayout(config: Config): CounterLayout {
     stepBuckets: steps.buckets,
     maxStepsPerJob: steps.max_per_job,
     maxErrorCodesPerJob: failures.max_error_codes_per_job,
+    recoveryBuckets: recovery.buckets,
   };
 }
 
@@ -98,7 +99,11 @@ export class Exporter {
     const { config, logger } = options;
     const self = new SelfMetrics(VERSION);
     const layout = counterLayout(config);
-    const metrics = new BuildMetrics({ ...layout, jobHistograms: config.metrics.job_histograms });
+    const metrics = new BuildMetrics({
+      ...layout,
+      jobHistograms: config.metrics.job_histograms,
+      recovery: config.metrics.recovery.enabled,
+    });
     const events = createReporter({ logger, self, metrics, endpoint: config.codearts.endpoint });
     const periodSeconds = schedulePeriodSeconds(config.poll.schedule, config.poll.timezone);
     const transport = createTransport(config);
@@ -124,6 +129,7 @@ export class Exporter {
         failures: config.metrics.failures.enabled,
         retryForSeconds: config.metrics.details_retry_for_ms / 1000,
       },
+      health: config.metrics.recovery.enabled ? { flakyWindowSeconds: config.metrics.recovery.flaky_window_ms / 1000 } : undefined,
     });
     // Shown at zero from the start, so that increase() sees the first build whose details are given up.
     if (config.metrics.steps.enabled) self.detailMissing.inc({ kind: 'steps' }, 0);

@@ -36,6 +36,7 @@ export const RecordInfoSchema = z.looseObject({
   build_config_type: optionalText,
   use_private_slave: looseNumber,
   build_record_id: optionalText,
+  commit: optionalText,
 });
 export type RecordInfo = z.infer<typeof RecordInfoSchema>;
 
@@ -76,6 +77,7 @@ export function parseRecord(jobId: string, requestedBuildNo: number, result: unk
     problems,
   };
   if (info.build_record_id) record.recordId = info.build_record_id;
+  if (info.commit) record.commit = info.commit;
   if (createdAt !== undefined) record.createdAt = createdAt;
   if (startedAt !== undefined) record.startedAt = startedAt;
   if (finishedAt !== undefined) record.finishedAt = finishedAt;

@@ -21,6 +21,8 @@ export interface BuildRecord {
   buildNo: number;
   /** `build_record_id`: the key of the build's full-stages. */
   recordId?: string;
+  /** The commit built (recovery and flaky builds). */
+  commit?: string;
   rawStatus: string;
   phase: BuildPhase;
   triggerType: string;

@@ -1,5 +1,6 @@
 import type { BuildResult, RecordLabelName } from './build.js';
 import type { JobState } from './job.js';
+import { DEFAULT_RECOVERY_BUCKETS } from './health.js';
 import { countFailures, DEFAULT_MAX_ERROR_CODES_PER_JOB, type BuildFailures, type FailureSeries } from './failures.js';
 import { DEFAULT_MAX_STEPS_PER_JOB, DEFAULT_STEP_BUCKETS, stepLabel, type BuildSteps, type StepSeries } from './steps.js';
 
@@ -45,6 +46,10 @@ export interface JobCounters {
   steps?: readonly StepSeries[];
   /** Failed builds by step and error code (log analysis), capped like the steps. */
   failures?: readonly FailureSeries[];
+  /** Times to restore (metrics.recovery). */
+  recovery?: HistogramCounts;
+  /** Flaky builds (metrics.recovery). */
+  flaky?: number;
 }
 
 /** The metrics settings the counters are kept in; a change of one of them resets what it shapes. */
@@ -58,6 +63,8 @@ export interface CounterLayout {
   maxStepsPerJob?: number;
   /** Distinct error codes kept per job; the rest are `other`. @default DEFAULT_MAX_ERROR_CODES_PER_JOB */
   maxErrorCodesPerJob?: number;
+  /** Bounds of the recovery histogram. @default DEFAULT_RECOVERY_BUCKETS */
+  recoveryBuckets?: readonly number[];
 }
 
 /** A finished build counted by a commit, with everything its counters and histograms need. */
@@ -71,6 +78,10 @@ export interface CountedBuild {
   labels: Readonly<Record<RecordLabelName, string>>;
   /** `build_record_id`, to fetch the build's steps. */
   recordId?: string | undefined;
+  /** Unix seconds (recovery). */
+  finishedAt?: number | undefined;
+  /** The commit built (flaky builds). */
+  commit?: string | undefined;
 }
 
 /** A queue time first known for a build that is still pending. */
@@ -87,10 +98,14 @@ export interface CycleDelta {
   steps?: readonly BuildSteps[];
   /** Causes of failed builds (log analysis), of builds counted by this commit or earlier. */
   failures?: readonly BuildFailures[];
+  /** Times to restore observed by this commit (seconds). */
+  recoveries?: readonly number[];
+  /** Flaky builds found by this commit. */
+  flaky?: number;
   next: JobState;
 }
 
-export type CounterFamily = 'builds' | 'duration' | 'queue' | 'steps';
+export type CounterFamily = 'builds' | 'duration' | 'queue' | 'steps' | 'recovery';
 
 export function emptyCounters(): JobCounters {
   return { series: [], triggers: {} };
@@ -99,12 +114,14 @@ export function emptyCounters(): JobCounters {
 /** The counters with a delta's observations added; parts the delta does not touch are the same objects. */
 export function countDelta(
   counters: JobCounters,
-  delta: Pick<CycleDelta, 'counted' | 'queued' | 'steps' | 'failures'>,
+  delta: Pick<CycleDelta, 'counted' | 'queued' | 'steps' | 'failures' | 'recoveries' | 'flaky'>,
   layout: CounterLayout,
 ): JobCounters {
   const stepped = delta.steps ?? [];
   const failed = delta.failures ?? [];
-  if (delta.counted.length === 0 && delta.queued.length === 0 && stepped.length === 0 && failed.length === 0) return counters;
+  const recovered = delta.recoveries ?? [];
+  const details = stepped.length + failed.length + recovered.length + (delta.flaky ?? 0);
+  if (delta.counted.length === 0 && delta.queued.length === 0 && details === 0) return counters;
   let { series, triggers, queue } = counters;
   if (delta.counted.length > 0) {
     series = series.map((entry) => ({ ...entry }));
@@ -126,7 +143,18 @@ export function countDelta(
     maxErrorCodes: layout.maxErrorCodesPerJob ?? DEFAULT_MAX_ERROR_CODES_PER_JOB,
   };
   const failures = failed.length > 0 ? countFailures(counters.failures ?? [], failed, caps) : counters.failures;
-  return { series, triggers, ...(queue ? { queue } : {}), ...(steps ? { steps } : {}), ...(failures ? { failures } : {}) };
+  const recovery =
+    recovered.length > 0 ? observeAll(counters.recovery, layout.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS, recovered) : counters.recovery;
+  const flaky = (counters.flaky ?? 0) + (delta.flaky ?? 0);
+  return {
+    series,
+    triggers,
+    ...(queue ? { queue } : {}),
+    ...(steps ? { steps } : {}),
+    ...(failures ? { failures } : {}),
+    ...(recovery ? { recovery } : {}),
+    ...(flaky > 0 || counters.flaky !== undefined ? { flaky } : {}),
+  };
 }
 
 /** The step histograms with the builds' steps added (a new array; untouched entries are the same objects). */
@@ -214,9 +242,11 @@ export function adaptCounters(
   else if (reset.includes('duration')) series = series.map(({ duration: _dropped, ...entry }) => entry);
   if (reset.includes('queue')) queue = undefined;
   if (reset.includes('steps')) steps = undefined;
-  const { failures } = counters;
+  const { failures, flaky } = counters;
+  const recovery = reset.includes('recovery') ? undefined : counters.recovery;
   const adapted = { series, triggers: counters.triggers, ...(queue ? { queue } : {}), ...(steps ? { steps } : {}) };
-  return { counters: { ...adapted, ...(failures ? { failures } : {}) }, reset };
+  const kept = { ...(failures ? { failures } : {}), ...(recovery ? { recovery } : {}), ...(flaky !== undefined ? { flaky } : {}) };
+  return { counters: { ...adapted, ...kept }, reset };
 }
 
 /** The families two layouts shape differently. */
@@ -226,6 +256,8 @@ export function changedFamilies(from: CounterLayout, to: CounterLayout): Counter
   else if (!sameValues(from.durationBuckets, to.durationBuckets)) families.push('duration');
   if (!sameValues(from.queueBuckets, to.queueBuckets)) families.push('queue');
   if (!sameValues(from.stepBuckets ?? DEFAULT_STEP_BUCKETS, to.stepBuckets ?? DEFAULT_STEP_BUCKETS)) families.push('steps');
+  if (!sameValues(from.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS, to.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS))
+    families.push('recovery');
   return families;
 }
 

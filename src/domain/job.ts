@@ -1,4 +1,5 @@
 import type { BuildResult } from './build.js';
+import type { HealthEntry, JobHealth } from './health.js';
 
 /** A polled build job: its CodeArts id and the name shown in the `job_name` label. */
 export interface JobRef {
@@ -60,6 +61,10 @@ export interface JobState {
   lastSuccessAt?: number;
   /** Counted builds whose details are still to be fetched; absent when none. */
   details?: DetailsWanted[];
+  /** Failing streak and the last decisive build (metrics.recovery); absent until a build was folded. */
+  health?: JobHealth;
+  /** Counted builds not folded into `health` yet: a lower build number is still pending. */
+  healthQueue?: HealthEntry[];
 }
 
 /** Why a pending build was given up after `poll.max_pending_age` (the `reason` of `codearts_exporter_abandoned_builds_total`). */

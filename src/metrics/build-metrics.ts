@@ -1,6 +1,7 @@
 import { BUILD_RESULTS, KNOWN_TRIGGER_TYPES } from '../domain/build.js';
 import { type BuildSeries, type CounterLayout, type HistogramCounts, type JobCounters } from '../domain/counters.js';
 import type { JobState, LastBuild } from '../domain/job.js';
+import { DEFAULT_RECOVERY_BUCKETS } from '../domain/health.js';
 import { DEFAULT_STEP_BUCKETS, type StepSeries } from '../domain/steps.js';
 import { BUILD_FAMILIES, BUILD_FAMILY_ORDER, type BuildFamilyKey } from './catalog.js';
 import { escapeLabelValue, familyHeader, formatValue } from './exposition.js';
@@ -9,6 +10,8 @@ import { textPart, type ExpositionPart } from './exposition-part.js';
 export interface BuildMetricsOptions extends CounterLayout {
   /** false: histograms carry no job labels (fleets of thousands of jobs). */
   jobHistograms: boolean;
+  /** metrics.recovery on: every job shows its failing-streak gauges and flaky counter (at zero until set). */
+  recovery?: boolean;
 }
 
 /** What a job's series are rendered from: what the store holds for it. */
@@ -23,6 +26,8 @@ interface JobGauges {
   lastNumber: number;
   last?: LastBuild | undefined;
   lastSuccessAt?: number | undefined;
+  failingSince?: number | undefined;
+  consecutiveFailures?: number | undefined;
 }
 
 /** Family positions in a job's chunk cache (the exposition order of the catalog). */
@@ -37,6 +42,8 @@ const COUNTER_FAMILIES: ReadonlySet<number> = new Set([
   F.stepDuration,
   F.stepPending,
   F.failures,
+  F.recovery,
+  F.flaky,
 ]);
 /**
  * Jobs per exposition part (and so per gzip piece) of each family: about 16-64 KB of text for the
@@ -140,14 +147,25 @@ class JobSeries {
         return gauge(f.lastFinished.name, last?.finishedAt);
       case F.lastSuccess:
         return gauge(f.lastSuccess.name, lastSuccessAt);
+      case F.failingSince:
+        return gauge(f.failingSince.name, this.gauges.failingSince);
+      case F.consecutiveFailures:
+        return gauge(f.consecutiveFailures.name, this.gauges.consecutiveFailures);
       default:
         return '';
     }
   }
 }
 
-function gaugesOf(state: JobState): JobGauges {
-  return { inProgress: state.pending.length, lastNumber: state.cursor, last: state.last, lastSuccessAt: state.lastSuccessAt };
+function gaugesOf(state: JobState, recovery: boolean): JobGauges {
+  const gauges: JobGauges = {
+    inProgress: state.pending.length,
+    lastNumber: state.cursor,
+    last: state.last,
+    lastSuccessAt: state.lastSuccessAt,
+  };
+  if (!recovery) return gauges;
+  return { ...gauges, failingSince: state.health?.failingSince ?? 0, consecutiveFailures: state.health?.failures ?? 0 };
 }
 
 /** Which gauge families differ between two sets of gauges. */
@@ -156,6 +174,8 @@ function changedGauges(before: JobGauges, after: JobGauges): number[] {
   if (before.inProgress !== after.inProgress) changed.push(F.inProgress);
   if (before.lastNumber !== after.lastNumber) changed.push(F.lastNumber);
   if (before.lastSuccessAt !== after.lastSuccessAt) changed.push(F.lastSuccess);
+  if (before.failingSince !== after.failingSince) changed.push(F.failingSince);
+  if (before.consecutiveFailures !== after.consecutiveFailures) changed.push(F.consecutiveFailures);
   const a = before.last;
   const b = after.last;
   if (a?.result !== b?.result || (a === undefined) !== (b === undefined)) changed.push(F.lastStatus);
@@ -172,6 +192,8 @@ function changedCounters(before: JobCounters, after: JobCounters): number[] {
   if (before.queue !== after.queue) changed.push(F.queue);
   if (before.steps !== after.steps) changed.push(F.stepDuration, F.stepPending);
   if (before.failures !== after.failures) changed.push(F.failures);
+  if (before.recovery !== after.recovery) changed.push(F.recovery);
+  if (before.flaky !== after.flaky) changed.push(F.flaky);
   return changed;
 }
 
@@ -198,6 +220,7 @@ export class BuildMetrics {
   private readonly queue: BucketLayout;
   private readonly fleetQueueLayout: BucketLayout;
   private readonly steps: BucketLayout;
+  private readonly recoveryLayout: BucketLayout;
   private readonly headers: ExpositionPart[];
   private changes = 0;
 
@@ -207,6 +230,7 @@ export class BuildMetrics {
     // Fleet-wide duration histograms keep the result label; only the fleet queue histogram has none.
     this.fleetQueueLayout = new BucketLayout(options.queueBuckets, false);
     this.steps = new BucketLayout(options.stepBuckets ?? DEFAULT_STEP_BUCKETS, true);
+    this.recoveryLayout = new BucketLayout(options.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS, true);
     this.headers = BUILD_FAMILY_ORDER.map((key) => {
       const family = BUILD_FAMILIES[key];
       return textPart(familyHeader(family.name, family.type, family.help));
@@ -256,7 +280,7 @@ export class BuildMetrics {
   show(jobId: string, view: JobView): void {
     const job = this.jobs.get(jobId);
     if (!job) throw new Error(`job ${jobId} has no metrics; setJob() first`);
-    const gauges = gaugesOf(view.state);
+    const gauges = gaugesOf(view.state, this.options.recovery ?? false);
     const changed = [...changedCounters(job.counters, view.counters), ...changedGauges(job.gauges, gauges)];
     if (!this.options.jobHistograms) this.moveFleet(job.counters, view.counters);
     job.counters = view.counters;
@@ -291,8 +315,12 @@ export class BuildMetrics {
   /** A job's text for one of the counter families (builds, triggers, duration, queue). */
   renderCounters(job: JobSeries, family: number): string {
     const f = BUILD_FAMILIES;
-    const { series, triggers, queue, steps, failures } = job.counters;
+    const { series, triggers, queue, steps, failures, recovery, flaky } = job.counters;
     switch (family) {
+      case F.recovery:
+        return recovery ? this.recoveryLayout.render(f.recovery.name, job.labels, recovery) : '';
+      case F.flaky:
+        return this.options.recovery ? `${f.flaky.name}{${job.labels}} ${flaky ?? 0}\n` : '';
       case F.failures:
         return (failures ?? [])
           .map(

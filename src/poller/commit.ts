@@ -7,7 +7,7 @@ import type { JobCycleResult } from './job-cycle.js';
 
 /** What a cycle hands to the store: the builds it counted, the queue times it observed, the next state. */
 export function toDelta(
-  cycle: Pick<JobCycleResult, 'counted' | 'queued' | 'next'> & Partial<Pick<JobCycleResult, 'steps' | 'failures'>>,
+  cycle: Pick<JobCycleResult, 'counted' | 'queued' | 'next'> & Partial<Pick<JobCycleResult, 'steps' | 'failures' | 'recoveries' | 'flaky'>>,
 ): CycleDelta {
   const steps = cycle.steps ?? [];
   const failures = cycle.failures ?? [];
@@ -16,13 +16,15 @@ export function toDelta(
     queued: cycle.queued,
     ...(steps.length > 0 ? { steps } : {}),
     ...(failures.length > 0 ? { failures } : {}),
+    ...(cycle.recoveries && cycle.recoveries.length > 0 ? { recoveries: cycle.recoveries } : {}),
+    ...(cycle.flaky ? { flaky: cycle.flaky } : {}),
     next: cycle.next,
   };
 }
 
 /** A delta that changes nothing: no observation, and the same state. */
 export function isEmptyDelta(delta: CycleDelta, state: JobState): boolean {
-  const details = (delta.steps ?? []).length + (delta.failures ?? []).length;
+  const details = (delta.steps ?? []).length + (delta.failures ?? []).length + (delta.recoveries ?? []).length + (delta.flaky ?? 0);
   const nothingSeen = delta.counted.length === 0 && delta.queued.length === 0 && details === 0;
   return nothingSeen && JSON.stringify(delta.next) === JSON.stringify(state);
 }

@@ -16,6 +16,7 @@ export interface JobPollOptions {
   memory: GapMemory;
   hint: NewestBuildHint;
   signal?: AbortSignal | undefined;
+  health?: { flakyWindowSeconds: number } | undefined;
 }
 
 /**

@@ -29,6 +29,8 @@ export interface PollerOptions {
   clock?: Clock;
   /** Build details fetched before each commit (details.ts). @default none */
   details?: { steps: boolean; failures: boolean; retryForSeconds: number };
+  /** metrics.recovery: fold counted builds into each job's health. @default off */
+  health?: { flakyWindowSeconds: number } | undefined;
 }
 
 /** One job's part in a cycle. */
@@ -109,6 +111,7 @@ export class Poller {
       memory: job.memory,
       hint: this.hint,
       signal,
+      health: this.options.health,
     });
     const details = this.options.details;
     if (details && (details.steps || details.failures))

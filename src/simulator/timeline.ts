@@ -93,7 +93,7 @@ export class JobTimeline {
 
   constructor(
     readonly spec: ResolvedJobSpec,
-    seed: number,
+    private readonly seed: number,
     epochMs: number,
     private readonly gapProbability: number,
   ) {
@@ -193,9 +193,22 @@ export class JobTimeline {
   }
 
   private addBuild(build: SimBuild): void {
+    this.rerunCommit(build);
     this.builds.push(build);
     this.byNumber.set(build.buildNo, build);
     this.byRecordId.set(build.recordId, build);
+  }
+
+  /**
+   * Half the builds that follow a failed or timed-out build run the same commit again (a retry),
+   * drawn from the build's own stream so that the job's stream, and every other build, stay as they were.
+   */
+  private rerunCommit(build: SimBuild): void {
+    const previous = this.builds.at(-1);
+    if (!previous?.commit || (previous.final.result !== 'failure' && previous.final.result !== 'timeout')) return;
+    if (!createRandom(deriveSeed(this.seed, `rerun:${this.spec.id}:${build.buildNo}`)).chance(0.5)) return;
+    build.commit = previous.commit;
+    build.commitMessage = previous.commitMessage;
   }
 
   private drawInterval(meanMs: number): number {

@@ -150,6 +150,8 @@ export interface GroundTruthBuild {
   neverStarted?: true;
   /** The steps the exporter must observe (full-stages, or history-details when that map is empty), in order. */
   steps: GroundTruthStep[];
+  /** The commit built, when the record has one (retried builds share their predecessor's). */
+  commit?: string;
   /** Failed builds: the step and error code of each error node of the log analysis; empty for the others. */
   failureCauses: GroundTruthCause[];
 }

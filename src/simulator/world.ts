@@ -195,5 +195,6 @@ function describeBuild(build: SimBuild, { stages, analysis }: ReturnType<Details
     failureCauses: truthCauses(analysis),
   };
   if (build.neverStarted) described.neverStarted = true;
+  if (build.commit) described.commit = build.commit;
   return described;
 }

@@ -12,6 +12,7 @@ import {
   type JobCounters,
 } from '../domain/counters.js';
 import type { JobState, SkippedRange } from '../domain/job.js';
+import { DEFAULT_RECOVERY_BUCKETS } from '../domain/health.js';
 import { DEFAULT_STEP_BUCKETS, type StepSeries } from '../domain/steps.js';
 import type { StoredJob } from './store.js';
 
@@ -55,7 +56,17 @@ const DetailsWanted = z.object({
   failed: z.boolean(),
   since: z.number(),
 });
-const JobStateV4 = JobStateV2.extend({ details: z.array(DetailsWanted).optional() });
+const HealthEntry = z.object({ buildNo, result: z.enum(BUILD_RESULTS), finishedAt: z.number().optional(), commit: z.string().optional() });
+const Health = z.object({
+  failingSince: z.number().optional(),
+  failures: count,
+  previous: z.object({ failed: z.boolean(), finishedAt: z.number().optional(), commit: z.string().optional() }).optional(),
+});
+const JobStateV4 = JobStateV2.extend({
+  details: z.array(DetailsWanted).optional(),
+  health: Health.optional(),
+  healthQueue: z.array(HealthEntry).optional(),
+});
 
 /** Version 1 kept one entry per passed-over number and none of the newer bookkeeping. */
 const JobStateV1 = z.object({
@@ -76,10 +87,12 @@ const Counters = z.object({
 const CountersV4 = Counters.extend({
   steps: z.array(z.object({ step: z.string().min(1), duration: Histogram.optional(), pending: Histogram.optional() })).optional(),
   failures: z.array(z.object({ step: z.string().min(1), errorCode: z.string().min(1), count })).optional(),
+  recovery: Histogram.optional(),
+  flaky: count.optional(),
 });
 const bounds = z.array(z.number().positive());
 const Layout = z.object({ record_labels: z.array(z.enum(RECORD_LABEL_NAMES)), duration_buckets: bounds, queue_buckets: bounds });
-const LayoutV4 = Layout.extend({ step_buckets: bounds });
+const LayoutV4 = Layout.extend({ step_buckets: bounds, recovery_buckets: bounds });
 
 const stored = <T extends z.ZodType>(state: T) => z.object({ version: count, state });
 const header = { format: z.literal(STATE_FORMAT), saved_at: z.string() };
@@ -145,6 +158,7 @@ function parseCounted(file: Extract<StateFile, { schema_version: 3 | 4 }>, layou
     durationBuckets: saved.duration_buckets,
     queueBuckets: saved.queue_buckets,
     stepBuckets: 'step_buckets' in saved ? saved.step_buckets : (layout.stepBuckets ?? DEFAULT_STEP_BUCKETS),
+    recoveryBuckets: 'recovery_buckets' in saved ? saved.recovery_buckets : (layout.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS),
   };
   const jobs = new Map<string, StoredJob>();
   let families: CounterFamily[] = [];
@@ -162,7 +176,7 @@ function parseCounted(file: Extract<StateFile, { schema_version: 3 | 4 }>, layou
 
 /** What the state file holds for a job: its version, state and counters, histogram buckets keyed by `le` (non-zero only). */
 export function encodeStoredJob(stored: StoredJob, layout: CounterLayout): unknown {
-  const { series, triggers, queue, steps, failures } = stored.counters;
+  const { series, triggers, queue, steps, failures, recovery, flaky } = stored.counters;
   const stepBounds = layout.stepBuckets ?? DEFAULT_STEP_BUCKETS;
   const saved: SavedCounters = {
     series: series.map(({ duration, ...entry }) => ({
@@ -182,6 +196,8 @@ export function encodeStoredJob(stored: StoredJob, layout: CounterLayout): unkno
         }
       : {}),
     ...(failures ? { failures: failures.map((entry) => ({ ...entry })) } : {}),
+    ...(recovery ? { recovery: saveHistogram(recovery, layout.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS) } : {}),
+    ...(flaky !== undefined ? { flaky } : {}),
   };
   return { version: stored.version, state: stored.state, counters: saved };
 }
@@ -210,7 +226,10 @@ function fromSaved(saved: SavedCounters, layout: CounterLayout): JobCounters | u
   const steps = saved.steps && loadSteps(saved.steps, layout.stepBuckets ?? DEFAULT_STEP_BUCKETS);
   if (saved.steps && !steps) return undefined;
   const failures = saved.failures && { failures: saved.failures };
-  return { series, triggers: saved.triggers, ...(queue ? { queue } : {}), ...(steps ? { steps } : {}), ...failures };
+  const recovery = saved.recovery && load(saved.recovery, layout.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS);
+  if (saved.recovery && !recovery) return undefined;
+  const health = { ...(recovery ? { recovery } : {}), ...(saved.flaky !== undefined ? { flaky: saved.flaky } : {}) };
+  return { series, triggers: saved.triggers, ...(queue ? { queue } : {}), ...(steps ? { steps } : {}), ...failures, ...health };
 }
 
 function loadSteps(saved: NonNullable<SavedCounters['steps']>, bounds: readonly number[]): StepSeries[] | undefined {
@@ -247,6 +266,7 @@ export function stateFileHeader(layout: CounterLayout): Record<string, unknown> 
       duration_buckets: layout.durationBuckets,
       queue_buckets: layout.queueBuckets,
       step_buckets: layout.stepBuckets ?? DEFAULT_STEP_BUCKETS,
+      recovery_buckets: layout.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS,
     },
   };
 }

@@ -88,7 +88,7 @@ describe('dashboards and alerts against a real Prometheus scraping the exporter'
       poll: { schedule: '* * * * * *', start_at: 1, discovery_interval: '5s' },
       jobs: JOBS.map((job) => ({ id: job.id, name: job.name })),
       projects: [{ id: PROJECT_ID }],
-      metrics: { steps: { enabled: true }, failures: { enabled: true } },
+      metrics: { steps: { enabled: true }, failures: { enabled: true }, recovery: { enabled: true } },
       server: { host: '127.0.0.1', port: 0 },
       state: { path: join(dir, 'data', 'state.json') },
     });
@@ -115,6 +115,7 @@ describe('dashboards and alerts against a real Prometheus scraping the exporter'
     await p.waitFor(`sum by (job_name) (increase(codearts_build_step_duration_seconds_count{${job}}[10m]))`, everyJob, 30_000);
     await p.waitFor(`sum by (job_name) (increase(codearts_build_step_pending_seconds_count{${job}}[10m]))`, everyJob, 30_000);
     await p.waitFor(`sum(increase(codearts_build_failures_total{${job}, job_name="${SELECTED_JOB}"}[10m])) > 0`, positive, 40_000);
+    await p.waitFor(`sum(increase(codearts_job_recovery_seconds_count{${job}, job_name="${SELECTED_JOB}"}[10m])) > 0`, positive, 40_000);
     await p.waitFor('job_name:codearts_no_success_threshold_seconds:config', nonEmpty, 10_000);
     // Series that exist only with IAM auth and with discovery, read by the auth and discovery alerts.
     await p.waitFor(`codearts_exporter_auth_token_expiry_timestamp_seconds{${job}}`, nonEmpty, 10_000);

@@ -1,3 +1,4 @@
+import { DEFAULT_RECOVERY_BUCKETS } from '../../src/domain/health.js';
 import { DEFAULT_STEP_BUCKETS, OTHER_STEP } from '../../src/domain/steps.js';
 import type { GroundTruthJob } from '../../src/simulator/index.js';
 import { select, type Sample } from './exposition.js';
@@ -103,4 +104,60 @@ export function compareFailures(samples: Sample[], job: GroundTruthJob): string[
 /** Failure causes in the truth, to show a test exercised something. */
 export function failureObservations(jobs: readonly GroundTruthJob[]): number {
   return jobs.reduce((sum, job) => sum + job.finished.reduce((n, build) => n + build.failureCauses.length, 0), 0);
+}
+
+/**
+ * What the recovery families of a job must show, computed here independently of the exporter's
+ * code: the job's finished builds in build-number order, up to the first build still in progress;
+ * failure and timeout break the job, success restores it (the time from the first failure of the
+ * streak, when not negative), aborted and unknown change nothing; a success is flaky when the
+ * decisive build just before it failed on the same commit within `windowSeconds`.
+ */
+export function expectedHealth(job: GroundTruthJob, windowSeconds = 86_400) {
+  const open = Math.min(...job.inProgress);
+  let failingSince: number | undefined;
+  let failures = 0;
+  let previous: { failed: boolean; at: number; commit?: string } | undefined;
+  const recoveries: number[] = [];
+  let flaky = 0;
+  for (const build of job.finished.filter((b) => b.buildNo < open)) {
+    const failed = build.result === 'failure' || build.result === 'timeout';
+    if (!failed && build.result !== 'success') continue;
+    if (failed) {
+      failures += 1;
+      failingSince ??= build.finishedAt;
+    } else {
+      if (failingSince !== undefined && build.finishedAt >= failingSince) recoveries.push(build.finishedAt - failingSince);
+      if (previous?.failed && previous.commit && previous.commit === build.commit && build.finishedAt - previous.at <= windowSeconds)
+        flaky += 1;
+      failures = 0;
+      failingSince = undefined;
+    }
+    previous = { failed, at: build.finishedAt, ...(build.commit ? { commit: build.commit } : {}) };
+  }
+  return { recoveries, flaky, failures, failingSince: failingSince ?? 0 };
+}
+
+/** Differences between the exporter's recovery families of a job and expectedHealth (empty = exact). */
+export function compareHealth(samples: Sample[], job: GroundTruthJob, bounds: readonly number[] = DEFAULT_RECOVERY_BUCKETS): string[] {
+  const want = expectedHealth(job);
+  const where = { job_id: job.id };
+  const diffs: string[] = [];
+  const check = (what: string, got: number | undefined, expected: number) => {
+    if (got !== expected) diffs.push(`${job.name} ${what}: got ${got}, want ${expected}`);
+  };
+  check('recovery_count', histogramCount(samples, 'codearts_job_recovery_seconds', where), want.recoveries.length);
+  check(
+    'recovery_sum_ms',
+    histogramSumMs(samples, 'codearts_job_recovery_seconds', where),
+    want.recoveries.reduce((s, r) => s + Math.round(r * 1000), 0),
+  );
+  for (const bound of want.recoveries.length > 0 ? bounds : []) {
+    const got = select(samples, 'codearts_job_recovery_seconds_bucket', { ...where, le: String(bound) })[0]?.value;
+    check(`recovery_bucket{le=${bound}}`, got, want.recoveries.filter((r) => r <= bound).length);
+  }
+  check('flaky_total', select(samples, 'codearts_flaky_builds_total', where)[0]?.value, want.flaky);
+  check('consecutive_failures', select(samples, 'codearts_job_consecutive_failures', where)[0]?.value, want.failures);
+  check('failing_since', select(samples, 'codearts_job_failing_since_timestamp_seconds', where)[0]?.value, want.failingSince);
+  return diffs;
 }

@@ -4,7 +4,14 @@ import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { valueOf } from '../helpers/exposition.js';
 import { createTestExporter, scrape, testConfig } from '../helpers/exporter-harness.js';
 import { compareAll } from '../helpers/ground-truth.js';
-import { compareFailures, compareSteps, failureObservations, stepObservations } from '../helpers/steps-truth.js';
+import {
+  compareFailures,
+  compareHealth,
+  compareSteps,
+  expectedHealth,
+  failureObservations,
+  stepObservations,
+} from '../helpers/steps-truth.js';
 
 const JOBS = [
   { id: 'c1200000000000000000000000000001', name: 'backend-ci', buildEverySeconds: 150 },
@@ -25,7 +32,7 @@ describe.each(['ms', 's'] as const)('step timings, durations stated in %s', (sta
   beforeAll(async () => {
     simulator = await createSimulator({ seed: 12, jobs: JOBS, gapProbability: 0.05, stageUnit });
     ({ exporter } = await createTestExporter(
-      testConfig(simulator, { metrics: { steps: { enabled: true }, failures: { enabled: true } } }),
+      testConfig(simulator, { metrics: { steps: { enabled: true }, failures: { enabled: true }, recovery: { enabled: true } } }),
     ));
     for (let minute = 0; minute < 150; minute++) {
       simulator.advance(60);
@@ -60,6 +67,15 @@ describe.each(['ms', 's'] as const)('step timings, durations stated in %s', (sta
     const causes = truth.flatMap((job) => job.finished.flatMap((b) => b.failureCauses));
     expect(causes.some((c) => c.errorCode === 'unknown')).toBe(true);
     expect(truth.some((job) => job.finished.some((b) => b.failureCauses.length > 1))).toBe(true);
+  });
+
+  it('observes every time to restore, counts every flaky build, shows the failing streak, exactly as the truth', async () => {
+    const truth = simulator.groundTruth();
+    const samples = await scrape(exporter);
+    expect(truth.flatMap((job) => compareHealth(samples, job))).toEqual([]);
+    const expected = truth.map((job) => expectedHealth(job));
+    expect(expected.reduce((n, h) => n + h.recoveries.length, 0)).toBeGreaterThan(5);
+    expect(expected.reduce((n, h) => n + h.flaky, 0)).toBeGreaterThan(0);
   });
 
   it('costs one full-stages request per finished build, one log analysis per failed build, and history-details only for failed builds with an empty map', () => {

@@ -87,6 +87,11 @@ describe('parseConfigText: valid configs', () => {
         job_histograms: true,
         steps: { enabled: false, max_per_job: 30, buckets: [5, 15, 30, 60, 120, 300, 600, 1200, 2400] },
         failures: { enabled: false, max_error_codes_per_job: 20 },
+        recovery: {
+          enabled: false,
+          buckets: [300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200, 604800],
+          flaky_window_ms: 86_400_000,
+        },
         details_retry_for_ms: 3_600_000,
       },
       server: { host: '0.0.0.0', port: 10987 },

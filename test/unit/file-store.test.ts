@@ -1,3 +1,4 @@
+import { DEFAULT_RECOVERY_BUCKETS } from '../../src/domain/health.js';
 import { DEFAULT_STEP_BUCKETS } from '../../src/domain/steps.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,7 +112,7 @@ describe('file store', () => {
       {
         type: 'counters_reset',
         families: ['duration'],
-        from: { ...LAYOUT, stepBuckets: DEFAULT_STEP_BUCKETS },
+        from: { ...LAYOUT, stepBuckets: DEFAULT_STEP_BUCKETS, recoveryBuckets: DEFAULT_RECOVERY_BUCKETS },
         to: { ...LAYOUT, durationBuckets: [60, 600] },
         jobs: 1,
       },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emptyCounters, type CounterLayout, type JobCounters } from '../../src/domain/counters.js';
 import { emptyJobState } from '../../src/domain/job.js';
+import { DEFAULT_RECOVERY_BUCKETS } from '../../src/domain/health.js';
 import { DEFAULT_STEP_BUCKETS } from '../../src/domain/steps.js';
 import {
   encodeStoredJob,
@@ -90,6 +91,7 @@ describe('state file schema', () => {
       duration_buckets: [30, 60, 120],
       queue_buckets: [1, 5],
       step_buckets: DEFAULT_STEP_BUCKETS,
+      recovery_buckets: DEFAULT_RECOVERY_BUCKETS,
     });
     // Saved keyed by `le`, zero buckets left out; in memory by position.
     expect(data.jobs).toMatchObject({
@@ -118,16 +120,19 @@ describe('state file schema', () => {
     expect(parseStateFile({ ...v3, schema_version: 4 }, LAYOUT)).toMatchObject({ problem: expect.stringContaining('step_buckets') });
   });
 
-  it('keeps step histograms, failure causes and builds waiting for details, keyed by le; other step buckets restart only the steps', () => {
+  it('keeps step histograms, failure causes, recovery, flaky counts, the failing streak and builds waiting for details, keyed by le; other step buckets restart only the steps', () => {
     const layout: CounterLayout = { ...LAYOUT, stepBuckets: [10, 60] };
     const steps = [
       { step: 'compile', duration: { buckets: [0, 2], sumMs: 90_000, count: 3 }, pending: { buckets: [3, 0], sumMs: 1_500, count: 3 } },
       { step: 'other', duration: { buckets: [1, 0], sumMs: 4_000, count: 1 } },
     ];
     const details = [{ buildNo: 9, kinds: ['steps' as const, 'analysis' as const], recordId: 'rec-9', failed: true, since: 1_767_225_600 }];
-    const state = { ...emptyJobState(), cursor: 9, details };
+    const health = { failingSince: 1_767_225_000, failures: 2, previous: { failed: true, finishedAt: 1_767_225_500, commit: 'abc' } };
+    const healthQueue = [{ buildNo: 9, result: 'failure' as const, finishedAt: 1_767_225_600, commit: 'abc' }];
+    const state = { ...emptyJobState(), cursor: 9, pending: [8], details, health, healthQueue };
     const failures = [{ step: 'Unit tests', errorCode: 'CB.00090002', count: 2 }];
-    const counters = { ...COUNTERS, steps, failures };
+    const recovery = { buckets: [0, 1, 0, 0, 0, 0, 0, 0, 0, 0], sumMs: 600_000, count: 1 };
+    const counters = { ...COUNTERS, steps, failures, recovery, flaky: 1 };
     const data = JSON.parse(renderStateFile(new Map([[JOB, { version: 3, state, counters }]]), layout)) as unknown;
     expect(data).toMatchObject({
       counters_layout: { step_buckets: [10, 60] },
@@ -136,7 +141,7 @@ describe('state file schema', () => {
     expect(parsed(data, layout).jobs.get(JOB)).toEqual({ version: 3, state, counters });
     const moved = parsed(data, { ...layout, stepBuckets: [10, 30, 60] });
     expect(moved.reset?.families).toEqual(['steps']);
-    expect(moved.jobs.get(JOB)?.counters).toEqual({ ...COUNTERS, failures });
+    expect(moved.jobs.get(JOB)?.counters).toEqual({ ...COUNTERS, failures, recovery, flaky: 1 });
   });
 
   it('a changed layout restarts exactly the families it shapes, and says which', () => {
@@ -144,7 +149,10 @@ describe('state file schema', () => {
       renderStateFile(new Map([[JOB, { version: 2, state: emptyJobState(), counters: COUNTERS }]]), LAYOUT),
     ) as unknown;
     const buckets = parsed(file, { ...LAYOUT, durationBuckets: [30, 90, 120] });
-    expect(buckets.reset).toEqual({ families: ['duration'], from: { ...LAYOUT, stepBuckets: DEFAULT_STEP_BUCKETS } });
+    expect(buckets.reset).toEqual({
+      families: ['duration'],
+      from: { ...LAYOUT, stepBuckets: DEFAULT_STEP_BUCKETS, recoveryBuckets: DEFAULT_RECOVERY_BUCKETS },
+    });
     expect(buckets.jobs.get(JOB)?.counters).toEqual({
       series: [
         { result: 'success', labels: [], builds: 5 },
