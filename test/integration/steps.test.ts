@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Exporter } from '../../src/exporter.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
@@ -90,5 +92,28 @@ describe.each(['ms', 's'] as const)('step timings, durations stated in %s', (sta
     expect(requests['history-details']).toBe(emptyMaps.length);
     const failed = truth.reduce((sum, job) => sum + job.finished.filter((b) => b.result === 'failure').length, 0);
     expect(requests['log-analysis']).toBe(failed);
+  });
+
+  // Last: its own requests would change the counts above.
+  it("answers full-stages and history-details in the official SDK's models (test/fixtures/codearts-sdk-models.json)", async () => {
+    const models = (
+      JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'codearts-sdk-models.json'), 'utf8')) as {
+        models: Record<string, Record<string, string>>;
+      }
+    ).models;
+    const headers = { 'x-auth-token': 'sim-token-NOT-A-SECRET' };
+    const job = simulator.groundTruth()[0];
+    const failed = job?.finished.find((b) => b.result === 'failure');
+    if (!job || !failed) throw new Error('no failed build to look at');
+    const get = async (path: string) => (await (await fetch(`${simulator.url}${path}`, { headers })).json()) as Record<string, unknown>;
+    const record = (await get(`/v4/jobs/${job.id}/${failed.buildNo}/record-info`)).result as { build_record_id: string };
+    const stages = await get(`/v1/record/${record.build_record_id}/full-stages?cascade=true`);
+    expect(Object.keys(stages).sort()).toEqual(Object.keys(models.ShowBuildRecordFullStagesResponse ?? {}).sort());
+    for (const stage of Object.values((stages.result as { build_stages: Record<string, object> }).build_stages))
+      expect(Object.keys(stage).sort()).toEqual(Object.keys(models.BuildStageRecord ?? {}).sort());
+    const history = await get(`/v3/jobs/${job.id}/${failed.buildNo}/history-details`);
+    expect(Object.keys(history).sort()).toEqual(Object.keys(models.ShowHistoryDetailsResponse ?? {}).sort());
+    for (const step of history.build_steps as object[])
+      expect(Object.keys(step).sort()).toEqual(Object.keys(models.BuildStep ?? {}).sort());
   });
 });
