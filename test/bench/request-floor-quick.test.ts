@@ -22,13 +22,14 @@ interface Row {
  * start must stay within the targets; `--check` makes the bench itself exit 1 when one does not.
  */
 describe('npm run bench -- --quick --check', () => {
-  it('keeps requests within 1.05 x the floor at steady state (with and without running-status) and in catch-up, and cold starts within 2*log2(n)+4', async () => {
+  it('keeps requests within 1.05 x the floor at steady state (with and without running-status, with steps and failure causes) and in catch-up, and cold starts within 2*log2(n)+4', async () => {
     const json = join(mkdtempSync(join(tmpdir(), 'cbe-bench-')), 'quick.json');
     const run = await promisify(execFile)(
       process.execPath,
       [BENCH, '--quick', '--check', '--only', 'floor,catch-up,cold', '--json', json],
       {
-        timeout: 110_000,
+        // A third steady-state run (steps and failure causes) takes ~20 s more.
+        timeout: 150_000,
       },
     ).catch((error: unknown) => error as { code?: number; stdout?: string; stderr?: string });
     const report = JSON.parse(readFileSync(json, 'utf8')) as { rows: Row[] };
@@ -36,12 +37,14 @@ describe('npm run bench -- --quick --check', () => {
     expect(counts.map((row) => row.scenario)).toEqual([
       expect.stringContaining('requests per cycle, steady state'),
       expect.stringContaining('requests per cycle, steady state, running-status unpublished'),
+      expect.stringContaining('requests per cycle, steady state, metrics.steps and metrics.failures on'),
       expect.stringContaining('cold start'),
       expect.stringContaining('cold start'),
       expect.stringContaining('catch-up'),
     ]);
     for (const row of counts) expect(row.met, `${row.scenario}: ${row.measured} vs ${row.reference} (ratio ${row.ratio})`).toBe(true);
-    for (const steady of counts.slice(0, 2)) expect(steady.ratio).toBeLessThanOrEqual(1.05);
+    // With steps and failure causes, the floor is one more request per finished build and one per failed build.
+    for (const steady of counts.slice(0, 3)) expect(steady.ratio).toBeLessThanOrEqual(1.05);
     expect('code' in run ? run.code : 0, run.stderr).toBe(0);
-  }, 120_000);
+  }, 160_000);
 });
