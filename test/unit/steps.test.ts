@@ -100,7 +100,7 @@ describe('step cardinality', () => {
     expect(counters.steps?.find((s) => s.step === OTHER_STEP)?.duration?.count).toBe(170);
 
     const metrics = new BuildMetrics({ ...layout, jobHistograms: true });
-    metrics.setJob('j1', 'job');
+    metrics.setJob({ id: 'j1', name: 'job' });
     metrics.show('j1', { counters, state: emptyJobState() });
     const samples = parseExposition(partsText(metrics.parts()));
     const steps = new Set(select(samples, 'codearts_build_step_duration_seconds_count').map((s) => s.labels.step));
@@ -164,7 +164,7 @@ describe('failure causes', () => {
     expect(failures.reduce((sum, f) => sum + f.count, 0)).toBe(200);
 
     const metrics = new BuildMetrics({ ...layout, jobHistograms: true });
-    metrics.setJob('j1', 'job');
+    metrics.setJob({ id: 'j1', name: 'job' });
     metrics.show('j1', { counters, state: emptyJobState() });
     const series = select(parseExposition(partsText(metrics.parts())), 'codearts_build_failures_total');
     expect(series.length).toBe(failures.length);
