@@ -335,8 +335,9 @@ describe('dashboards and alerts against a real Prometheus scraping the exporter'
     const failures: string[] = [];
     let perJobPanels = 0;
     for (const query of dashboardQueries()) {
-      // The job detail with both jobs of the pair selected, every other dashboard as it is.
-      const values = query.dashboardUid === 'codearts-build-job-detail' ? { ...variables, job_id: PAIR.join('|') } : variables;
+      // The dashboards that select jobs by id (job detail, steps and failures) with both jobs of the pair selected, every other as it is.
+      const byId = query.dashboardUid === 'codearts-build-job-detail' || query.dashboardUid === 'codearts-build-steps';
+      const values = byId ? { ...variables, job_id: PAIR.join('|') } : variables;
       const samples = resultSamples(await runPanelQuery(query, values));
       const where = `${query.dashboardUid} #${query.panelId} "${query.panelTitle}" ${query.refId}`;
       const named = samples.filter((s) => s.metric.job_name !== undefined);
