@@ -112,6 +112,7 @@ async function collect(dashboards) {
       '  max_requests_per_second: 200',
       '  retry: { retries: 3, min_delay: 50ms, max_delay: 500ms }',
       "poll: { schedule: '*/2 * * * * *', start_at: latest, discovery_interval: 1m }",
+      'metrics: { steps: { enabled: true }, failures: { enabled: true }, recovery: { enabled: true } }',
       'jobs: []',
       'projects:',
       ...PROJECTS.map((id) => `  - { id: ${id} }`),

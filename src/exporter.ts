@@ -51,8 +51,16 @@ export interface ExporterOptions {
 
 /** The metrics settings the store keeps counters in. */
 export function counterLayout(config: Config): CounterLayout {
-  const { record_labels, duration_buckets, queue_buckets } = config.metrics;
-  return { recordLabels: record_labels, durationBuckets: duration_buckets, queueBuckets: queue_buckets };
+  const { record_labels, duration_buckets, queue_buckets, steps, failures, recovery } = config.metrics;
+  return {
+    recordLabels: record_labels,
+    durationBuckets: duration_buckets,
+    queueBuckets: queue_buckets,
+    stepBuckets: steps.buckets,
+    maxStepsPerJob: steps.max_per_job,
+    maxErrorCodesPerJob: failures.max_error_codes_per_job,
+    recoveryBuckets: recovery.buckets,
+  };
 }
 
 /** The parts the composition root keeps hold of. */
@@ -91,7 +99,11 @@ export class Exporter {
     const { config, logger } = options;
     const self = new SelfMetrics(VERSION);
     const layout = counterLayout(config);
-    const metrics = new BuildMetrics({ ...layout, jobHistograms: config.metrics.job_histograms });
+    const metrics = new BuildMetrics({
+      ...layout,
+      jobHistograms: config.metrics.job_histograms,
+      recovery: config.metrics.recovery.enabled,
+    });
     const events = createReporter({ logger, self, metrics, endpoint: config.codearts.endpoint });
     const periodSeconds = schedulePeriodSeconds(config.poll.schedule, config.poll.timezone);
     const transport = createTransport(config);
@@ -114,7 +126,16 @@ export class Exporter {
       jobConcurrency: Math.max(4, config.codearts.max_concurrency * 2),
       changeFeed: config.poll.change_feed,
       fullProbeIntervalSeconds: config.poll.full_probe_interval_ms / 1000,
+      details: {
+        steps: config.metrics.steps.enabled,
+        failures: config.metrics.failures.enabled,
+        retryForSeconds: config.metrics.details_retry_for_ms / 1000,
+      },
+      health: config.metrics.recovery.enabled ? { flakyWindowSeconds: config.metrics.recovery.flaky_window_ms / 1000 } : undefined,
     });
+    // Shown at zero from the start, so that increase() sees the first build whose details are given up.
+    if (config.metrics.steps.enabled) self.detailMissing.inc({ kind: 'steps' }, 0);
+    if (config.metrics.failures.enabled) self.detailMissing.inc({ kind: 'analysis' }, 0);
     await jobs.init();
     const watchdog = new CycleWatchdog(periodSeconds * 1000, config.poll.watchdog_periods);
     return new Exporter({ config, logger, events, metrics, self, client, auth, store, jobs, poller, transport, watchdog, periodSeconds });

@@ -41,6 +41,8 @@ export interface ExporterSettings {
   changeFeed?: 'auto' | 'off';
   /** poll.full_probe_interval. @default '10m' */
   fullProbeInterval?: string;
+  /** metrics.steps.enabled and metrics.failures.enabled: one full-stages request per finished build, one log analysis per failed one. */
+  steps?: boolean;
 }
 
 let exporter: Exporter | undefined;
@@ -79,7 +81,11 @@ async function createExporter(settings: ExporterSettings): Promise<Exporter> {
       full_probe_interval: settings.fullProbeInterval ?? '10m',
     },
     jobs: settings.jobs.map((job) => ({ id: job.id, name: job.name })),
-    metrics: { job_histograms: settings.jobHistograms ?? true },
+    metrics: {
+      job_histograms: settings.jobHistograms ?? true,
+      steps: { enabled: settings.steps ?? false },
+      failures: { enabled: settings.steps ?? false },
+    },
     server: { host: '127.0.0.1', port: 0 },
     state: { path: join(stateDir, 'state.json') },
     log: { level: 'error' },

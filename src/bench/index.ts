@@ -231,6 +231,18 @@ async function runFloor({ plan, rows, results, progress, jobsLabel }: Context): 
     met: blind.ratio <= 1.05,
     count: true,
   });
+  progress(`steady-state request floor with step timings and failure causes: ${jobsLabel(o.jobs)}, ${o.cycles} cycles`);
+  const steps = await steadyStateFloor({ ...o, steps: true });
+  results.floorWithSteps = steps;
+  rows.push({
+    scenario: `requests per cycle, steady state, metrics.steps and metrics.failures on (floor + 1 per finished build + 1 per failed build), ${jobsLabel(o.jobs)}, ${o.cycles} cycles`,
+    measured: fmt.n(steps.sent / steps.cycles, 1),
+    reference: fmt.n(steps.floor / steps.cycles, 1),
+    ratio: steps.ratio,
+    target: '≤ 1.05',
+    met: steps.ratio <= 1.05,
+    count: true,
+  });
 }
 
 /**

@@ -51,10 +51,14 @@ export class PolledExporter {
     return this.child.call<JobRow[]>('jobs');
   }
 
-  /** Record-info, running-status and job list (the change feed) requests since the last reset. */
+  /** Record-info, running-status and job list (the change feed) requests since the last reset, and the detail requests (full-stages, history-details, log-analysis). */
   requestsSent(): number {
     const requests = this.simulator.requests();
-    return requests.recordInfo + (requests.byEndpoint['running-status'] ?? 0) + (requests.byEndpoint['job-list-all'] ?? 0);
+    const detail = ['full-stages', 'history-details', 'log-analysis'].reduce(
+      (sum, endpoint) => sum + (requests.byEndpoint[endpoint] ?? 0),
+      0,
+    );
+    return requests.recordInfo + (requests.byEndpoint['running-status'] ?? 0) + (requests.byEndpoint['job-list-all'] ?? 0) + detail;
   }
 
   /** Requests of every kind since the last reset (auth and listings included). */
@@ -68,10 +72,15 @@ export class PolledExporter {
    * (`feed`), the job probes are replaced by the list's pages and each job's safety probe once per full_probe_interval:
    * jobs x period / interval per cycle.
    */
-  async measuredCycle(feed?: { intervalSeconds: number }): Promise<{ sent: number; floor: number; ms: number; summary: CycleSummary }> {
+  async measuredCycle(
+    feed?: { intervalSeconds: number },
+    details = false,
+  ): Promise<{ sent: number; floor: number; ms: number; summary: CycleSummary }> {
     const before = new Map((await this.jobs()).map(([id, cursor, pending]) => [id, { cursor, pending }]));
     this.simulator.resetRequests();
     const { ms, summary } = await this.cycle();
+    // With steps and failures: one more per build counted (full-stages), one more per failed build (its log analysis).
+    const extra = details ? summary.buildsCounted + this.failedSince(this.simulator.now() - 30) : 0;
     const sent = this.requestsSent();
     const after = new Map((await this.jobs()).map(([id, cursor]) => [id, cursor]));
     let floor = 0;
@@ -82,7 +91,13 @@ export class PolledExporter {
       floor += was.pending + (feed ? 0 : 1) + countBetween(job.existing, was.cursor, to);
     }
     if (feed) floor += Math.ceil(before.size / 100) + (before.size * PERIOD_SECONDS) / feed.intervalSeconds;
-    return { sent, floor, ms, summary };
+    return { sent, floor: floor + extra, ms, summary };
+  }
+
+  /** Failed builds that finished after `since` (virtual seconds): what a cycle at steady state counts. */
+  private failedSince(since: number): number {
+    const truth = this.simulator.groundTruth();
+    return truth.reduce((sum, job) => sum + job.finished.filter((b) => b.result === 'failure' && b.finishedAt > since).length, 0);
   }
 
   async close(): Promise<void> {
@@ -140,6 +155,8 @@ export async function steadyStateFloor(options: {
   runningStatus?: RunningStatusMode;
   buildEverySeconds?: number;
   changeFeed?: { intervalSeconds: number };
+  /** metrics.steps and metrics.failures on: the floor grows by one request per finished build and one per failed build. */
+  steps?: boolean;
 }): Promise<FloorResult> {
   const started = performance.now();
   const polled = await PolledExporter.start(
@@ -155,6 +172,7 @@ export async function steadyStateFloor(options: {
       maxConcurrency: 16,
       changeFeed: options.changeFeed ? 'auto' : 'off',
       fullProbeInterval: `${options.changeFeed?.intervalSeconds ?? 600}s`,
+      steps: options.steps ?? false,
     },
   );
   try {
@@ -163,7 +181,7 @@ export async function steadyStateFloor(options: {
       polled.simulator.advance(PERIOD_SECONDS);
       await polled.cycle();
     }
-    const measured = await measureCycles(polled, options.cycles, options.changeFeed);
+    const measured = await measureCycles(polled, options.cycles, options.changeFeed, options.steps ?? false);
     return { jobs: options.jobs, cycles: options.cycles, ...measured, seconds: (performance.now() - started) / 1000 };
   } finally {
     await polled.close();
@@ -174,11 +192,12 @@ async function measureCycles(
   polled: PolledExporter,
   cycles: number,
   feed: { intervalSeconds: number } | undefined,
+  details: boolean,
 ): Promise<Omit<FloorResult, 'jobs' | 'cycles' | 'seconds'>> {
   const totals = { sent: 0, floor: 0, gapChecks: 0, jobsSkipped: 0, listPages: 0, cycleSeconds: 0 };
   for (let i = 0; i < cycles; i++) {
     polled.simulator.advance(PERIOD_SECONDS);
-    const cycle = await polled.measuredCycle(feed);
+    const cycle = await polled.measuredCycle(feed, details);
     const byEndpoint = polled.simulator.requests().byEndpoint;
     totals.gapChecks += byEndpoint['running-status'] ?? 0;
     totals.listPages += byEndpoint['job-list-all'] ?? 0;

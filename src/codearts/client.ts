@@ -13,6 +13,10 @@ import { FEED_PAGE_SIZE, parseFeedPage, type ListedJob } from './job-feed.js';
 import { JOB_PAGE_SIZE, parseJobPage, readAllPages, type JobListing, type Listing } from './job-list.js';
 import { parseRecord } from './record.js';
 import { RequestBudget } from './request-budget.js';
+import { InvalidStagesError, parseFullStages, parseHistorySteps } from './stages.js';
+import { InvalidAnalysisError, parseAnalysis } from './analysis.js';
+import type { FailureCause } from '../domain/failures.js';
+import type { StepObservation } from '../domain/steps.js';
 import { createHttpTransport, isTransportError, type HttpTransport } from './transport.js';
 
 export interface CodeArtsClientOptions {
@@ -75,6 +79,30 @@ export class CodeArtsClient {
     const result = await this.call({ route: 'record-info', target: `job ${jobId} build ${buildNo}` }, path, signal);
     if (result === NOT_FOUND) return { found: false };
     return { found: true, record: parseRecord(jobId, buildNo, result) };
+  }
+
+  /**
+   * A build's steps from `ShowBuildRecordFullStages` (`GET /v1/record/{build_record_id}/full-stages`);
+   * undefined when CodeArts says the record does not exist. An empty list: the map was empty.
+   */
+  async getFullStages(recordId: string, signal?: AbortSignal): Promise<StepObservation[] | undefined> {
+    const site: CallSite = { route: 'full-stages', target: `record ${recordId}` };
+    const result = await this.call(site, `/v1/record/${encodeURIComponent(recordId)}/full-stages?cascade=true`, signal);
+    return result === NOT_FOUND ? undefined : readSteps(site, () => parseFullStages(result));
+  }
+
+  /** A build's steps from `ShowHistoryDetails` (`GET /v3/jobs/{job_id}/{build_no}/history-details`), the fallback. */
+  async getHistorySteps(jobId: string, buildNo: number, signal?: AbortSignal): Promise<StepObservation[] | undefined> {
+    const site: CallSite = { route: 'history-details', target: `job ${jobId} build ${buildNo}` };
+    const result = await this.call(site, `/v3/jobs/${encodeURIComponent(jobId)}/${buildNo}/history-details`, signal);
+    return result === NOT_FOUND ? undefined : readSteps(site, () => parseHistorySteps(result));
+  }
+
+  /** A failed build's causes from ShowLogAnalysis (`GET /v1/log/{job_id}/{build_no}/analysis`); undefined when not found. */
+  async getLogAnalysis(jobId: string, buildNo: number, signal?: AbortSignal): Promise<FailureCause[] | undefined> {
+    const site: CallSite = { route: 'log-analysis', target: `job ${jobId} build ${buildNo}` };
+    const result = await this.call(site, `/v1/log/${encodeURIComponent(jobId)}/${buildNo}/analysis`, signal);
+    return result === NOT_FOUND ? undefined : readDetail(site, () => parseAnalysis(result));
   }
 
   /**
@@ -279,6 +307,20 @@ export class CodeArtsClient {
     } finally {
       this.events.emit({ type: 'api_request', route: site.route, code, seconds: (this.clock.monotonic() - started) / 1000 });
     }
+  }
+}
+
+function readSteps(site: CallSite, parse: () => StepObservation[]): StepObservation[] {
+  return readDetail(site, parse);
+}
+
+/** A detail answer parsed; one that does not fit its model is a permanent failure of that call. */
+function readDetail<T>(site: CallSite, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof InvalidStagesError) && !(error instanceof InvalidAnalysisError)) throw error;
+    throw new CodeArtsError({ ...site, kind: 'permanent', status: 200, detail: error.message, cause: error });
   }
 }
 

@@ -21,7 +21,8 @@ export function readAnswer(
   notFoundCodes: ReadonlySet<string>,
   nowMs: number,
 ): { ok: true; result: unknown } | { ok: false; error: CodeArtsError } {
-  const bare = site.route === 'job-list' || site.route === 'job-list-all';
+  // These answer in the SDK's bare shape (no envelope); enveloped ones are accepted too.
+  const bare = site.route === 'job-list' || site.route === 'job-list-all' || site.route === 'history-details';
   const envelope = interpretResponse(answer.status, answer.text, notFoundCodes, bare);
   if (envelope.ok) return { ok: true, result: envelope.result };
   const { kind, code, detail, throttled } = envelope;

@@ -11,7 +11,7 @@ export type FailureKind = 'not_found' | 'transient' | 'unauthorized' | 'permanen
  * A CodeArts API route this client calls: `job-list` is a project's job list (discovery),
  * `job-list-all` the global job list `GET /v1/job/list` (the change feed).
  */
-export type Route = 'record-info' | 'running-status' | 'job-list' | 'job-list-all';
+export type Route = 'record-info' | 'running-status' | 'job-list' | 'job-list-all' | 'full-stages' | 'history-details' | 'log-analysis';
 
 export type CodeArtsErrorStatus = number | 'timeout' | 'network' | 'auth' | 'circuit_open';
 

@@ -35,6 +35,8 @@ export const RecordInfoSchema = z.looseObject({
   build_type: optionalText,
   build_config_type: optionalText,
   use_private_slave: looseNumber,
+  build_record_id: optionalText,
+  commit: optionalText,
 });
 export type RecordInfo = z.infer<typeof RecordInfoSchema>;
 
@@ -74,6 +76,8 @@ export function parseRecord(jobId: string, requestedBuildNo: number, result: unk
     labels: recordLabels(info),
     problems,
   };
+  if (info.build_record_id) record.recordId = info.build_record_id;
+  if (info.commit) record.commit = info.commit;
   if (createdAt !== undefined) record.createdAt = createdAt;
   if (startedAt !== undefined) record.startedAt = startedAt;
   if (finishedAt !== undefined) record.finishedAt = finishedAt;

@@ -2,6 +2,9 @@ import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
 import { RECORD_LABEL_NAMES } from '../domain/build.js';
+import { DEFAULT_MAX_ERROR_CODES_PER_JOB } from '../domain/failures.js';
+import { DEFAULT_FLAKY_WINDOW_SECONDS, DEFAULT_RECOVERY_BUCKETS } from '../domain/health.js';
+import { DEFAULT_MAX_STEPS_PER_JOB, DEFAULT_STEP_BUCKETS } from '../domain/steps.js';
 import { isPlainObject } from '../support/objects.js';
 import {
   DEFAULT_DURATION_BUCKETS,
@@ -412,8 +415,31 @@ const metricsSchema = z
     duration_buckets: buckets(DEFAULT_DURATION_BUCKETS),
     queue_buckets: buckets(DEFAULT_QUEUE_BUCKETS),
     job_histograms: bool.default(true),
+    steps: z
+      .strictObject({
+        enabled: bool.default(false),
+        max_per_job: int(1, 1000).default(DEFAULT_MAX_STEPS_PER_JOB),
+        buckets: buckets(DEFAULT_STEP_BUCKETS),
+      })
+      .prefault({}),
+    failures: z
+      .strictObject({
+        enabled: bool.default(false),
+        max_error_codes_per_job: int(1, 1000).default(DEFAULT_MAX_ERROR_CODES_PER_JOB),
+      })
+      .prefault({}),
+    recovery: z
+      .strictObject({
+        enabled: bool.default(false),
+        buckets: buckets(DEFAULT_RECOVERY_BUCKETS),
+        flaky_window: duration({ positive: true }).default(DEFAULT_FLAKY_WINDOW_SECONDS * 1000),
+      })
+      .prefault({})
+      .transform(({ flaky_window, ...rest }) => ({ ...rest, flaky_window_ms: flaky_window })),
+    details_retry_for: duration().default(3_600_000),
   })
-  .prefault({});
+  .prefault({})
+  .transform(({ details_retry_for, ...rest }) => ({ ...rest, details_retry_for_ms: details_retry_for }));
 
 const logLevel = z.preprocess(lowerCase, z.enum(LOG_LEVELS));
 const logFormat = z.preprocess(lowerCase, z.enum(LOG_FORMATS));

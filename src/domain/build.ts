@@ -19,6 +19,10 @@ export type BuildPhase = { finished: true; result: BuildResult; recognised: bool
 /** A record-info result, validated and reduced to what the metrics need. Times are Unix seconds. */
 export interface BuildRecord {
   buildNo: number;
+  /** `build_record_id`: the key of the build's full-stages. */
+  recordId?: string;
+  /** The commit built (recovery and flaky builds). */
+  commit?: string;
   rawStatus: string;
   phase: BuildPhase;
   triggerType: string;

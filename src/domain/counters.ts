@@ -1,5 +1,8 @@
 import type { BuildResult, RecordLabelName } from './build.js';
 import type { JobState } from './job.js';
+import { DEFAULT_RECOVERY_BUCKETS } from './health.js';
+import { countFailures, DEFAULT_MAX_ERROR_CODES_PER_JOB, type BuildFailures, type FailureSeries } from './failures.js';
+import { DEFAULT_MAX_STEPS_PER_JOB, DEFAULT_STEP_BUCKETS, stepLabel, type BuildSteps, type StepSeries } from './steps.js';
 
 /**
  * What a job has counted, as the store holds it (docs/design.md, "State and the commit point"): the
@@ -39,6 +42,14 @@ export interface JobCounters {
   triggers: Readonly<Record<string, number>>;
   /** Queue times, each build observed once (while pending or when it finished). */
   queue?: HistogramCounts;
+  /** Step durations and waits by step (at most the layout's maxStepsPerJob named steps, then `other`). */
+  steps?: readonly StepSeries[];
+  /** Failed builds by step and error code (log analysis), capped like the steps. */
+  failures?: readonly FailureSeries[];
+  /** Times to restore (metrics.recovery). */
+  recovery?: HistogramCounts;
+  /** Flaky builds (metrics.recovery). */
+  flaky?: number;
 }
 
 /** The metrics settings the counters are kept in; a change of one of them resets what it shapes. */
@@ -46,6 +57,14 @@ export interface CounterLayout {
   recordLabels: readonly RecordLabelName[];
   durationBuckets: readonly number[];
   queueBuckets: readonly number[];
+  /** Bounds of both step histograms. @default DEFAULT_STEP_BUCKETS */
+  stepBuckets?: readonly number[];
+  /** Distinct step names kept per job; the rest are `other`. Lowering it keeps the series a job has. @default DEFAULT_MAX_STEPS_PER_JOB */
+  maxStepsPerJob?: number;
+  /** Distinct error codes kept per job; the rest are `other`. @default DEFAULT_MAX_ERROR_CODES_PER_JOB */
+  maxErrorCodesPerJob?: number;
+  /** Bounds of the recovery histogram. @default DEFAULT_RECOVERY_BUCKETS */
+  recoveryBuckets?: readonly number[];
 }
 
 /** A finished build counted by a commit, with everything its counters and histograms need. */
@@ -57,6 +76,12 @@ export interface CountedBuild {
   /** Set when this commit observes the build's queue time (it was not observed while the build was pending). */
   queueSeconds?: number | undefined;
   labels: Readonly<Record<RecordLabelName, string>>;
+  /** `build_record_id`, to fetch the build's steps. */
+  recordId?: string | undefined;
+  /** Unix seconds (recovery). */
+  finishedAt?: number | undefined;
+  /** The commit built (flaky builds). */
+  commit?: string | undefined;
 }
 
 /** A queue time first known for a build that is still pending. */
@@ -69,18 +94,34 @@ export interface QueueObservation {
 export interface CycleDelta {
   counted: readonly CountedBuild[];
   queued: readonly QueueObservation[];
+  /** Steps of finished builds: of builds counted by this commit, or of builds counted earlier whose steps came late. */
+  steps?: readonly BuildSteps[];
+  /** Causes of failed builds (log analysis), of builds counted by this commit or earlier. */
+  failures?: readonly BuildFailures[];
+  /** Times to restore observed by this commit (seconds). */
+  recoveries?: readonly number[];
+  /** Flaky builds found by this commit. */
+  flaky?: number;
   next: JobState;
 }
 
-export type CounterFamily = 'builds' | 'duration' | 'queue';
+export type CounterFamily = 'builds' | 'duration' | 'queue' | 'steps' | 'recovery';
 
 export function emptyCounters(): JobCounters {
   return { series: [], triggers: {} };
 }
 
 /** The counters with a delta's observations added; parts the delta does not touch are the same objects. */
-export function countDelta(counters: JobCounters, delta: Pick<CycleDelta, 'counted' | 'queued'>, layout: CounterLayout): JobCounters {
-  if (delta.counted.length === 0 && delta.queued.length === 0) return counters;
+export function countDelta(
+  counters: JobCounters,
+  delta: Pick<CycleDelta, 'counted' | 'queued' | 'steps' | 'failures' | 'recoveries' | 'flaky'>,
+  layout: CounterLayout,
+): JobCounters {
+  const stepped = delta.steps ?? [];
+  const failed = delta.failures ?? [];
+  const recovered = delta.recoveries ?? [];
+  const details = stepped.length + failed.length + recovered.length + (delta.flaky ?? 0);
+  if (delta.counted.length === 0 && delta.queued.length === 0 && details === 0) return counters;
   let { series, triggers, queue } = counters;
   if (delta.counted.length > 0) {
     series = series.map((entry) => ({ ...entry }));
@@ -96,7 +137,43 @@ export function countDelta(counters: JobCounters, delta: Pick<CycleDelta, 'count
     ...delta.queued.map((q) => q.seconds),
   ];
   if (queueTimes.length > 0) queue = observeAll(queue, layout.queueBuckets, queueTimes);
-  return { series, triggers, ...(queue ? { queue } : {}) };
+  const steps = stepped.length > 0 ? countSteps(counters.steps ?? [], stepped, layout) : counters.steps;
+  const caps = {
+    maxSteps: layout.maxStepsPerJob ?? DEFAULT_MAX_STEPS_PER_JOB,
+    maxErrorCodes: layout.maxErrorCodesPerJob ?? DEFAULT_MAX_ERROR_CODES_PER_JOB,
+  };
+  const failures = failed.length > 0 ? countFailures(counters.failures ?? [], failed, caps) : counters.failures;
+  const recovery =
+    recovered.length > 0 ? observeAll(counters.recovery, layout.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS, recovered) : counters.recovery;
+  const flaky = (counters.flaky ?? 0) + (delta.flaky ?? 0);
+  return {
+    series,
+    triggers,
+    ...(queue ? { queue } : {}),
+    ...(steps ? { steps } : {}),
+    ...(failures ? { failures } : {}),
+    ...(recovery ? { recovery } : {}),
+    ...(flaky > 0 || counters.flaky !== undefined ? { flaky } : {}),
+  };
+}
+
+/** The step histograms with the builds' steps added (a new array; untouched entries are the same objects). */
+function countSteps(before: readonly StepSeries[], builds: readonly BuildSteps[], layout: CounterLayout): StepSeries[] {
+  const bounds = layout.stepBuckets ?? DEFAULT_STEP_BUCKETS;
+  const max = layout.maxStepsPerJob ?? DEFAULT_MAX_STEPS_PER_JOB;
+  const series = [...before];
+  for (const { steps } of builds) {
+    for (const { step, durationSeconds, pendingSeconds } of steps) {
+      const label = stepLabel(series, step, max);
+      let index = series.findIndex((entry) => entry.step === label);
+      if (index < 0) index = series.push({ step: label }) - 1;
+      const entry = { ...(series[index] as StepSeries) };
+      if (durationSeconds !== undefined) entry.duration = observeAll(entry.duration, bounds, [durationSeconds]);
+      if (pendingSeconds !== undefined) entry.pending = observeAll(entry.pending, bounds, [pendingSeconds]);
+      series[index] = entry;
+    }
+  }
+  return series;
 }
 
 function countBuild(series: BuildSeries[], build: CountedBuild, layout: CounterLayout): void {
@@ -160,11 +237,16 @@ export function adaptCounters(
 ): { counters: JobCounters; reset: CounterFamily[] } {
   const reset = changedFamilies(from, to);
   if (reset.length === 0) return { counters, reset };
-  let { series, queue } = counters;
+  let { series, queue, steps } = counters;
   if (reset.includes('builds')) series = [];
   else if (reset.includes('duration')) series = series.map(({ duration: _dropped, ...entry }) => entry);
   if (reset.includes('queue')) queue = undefined;
-  return { counters: { series, triggers: counters.triggers, ...(queue ? { queue } : {}) }, reset };
+  if (reset.includes('steps')) steps = undefined;
+  const { failures, flaky } = counters;
+  const recovery = reset.includes('recovery') ? undefined : counters.recovery;
+  const adapted = { series, triggers: counters.triggers, ...(queue ? { queue } : {}), ...(steps ? { steps } : {}) };
+  const kept = { ...(failures ? { failures } : {}), ...(recovery ? { recovery } : {}), ...(flaky !== undefined ? { flaky } : {}) };
+  return { counters: { ...adapted, ...kept }, reset };
 }
 
 /** The families two layouts shape differently. */
@@ -173,6 +255,9 @@ export function changedFamilies(from: CounterLayout, to: CounterLayout): Counter
   if (!sameValues(from.recordLabels, to.recordLabels)) families.push('builds', 'duration');
   else if (!sameValues(from.durationBuckets, to.durationBuckets)) families.push('duration');
   if (!sameValues(from.queueBuckets, to.queueBuckets)) families.push('queue');
+  if (!sameValues(from.stepBuckets ?? DEFAULT_STEP_BUCKETS, to.stepBuckets ?? DEFAULT_STEP_BUCKETS)) families.push('steps');
+  if (!sameValues(from.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS, to.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS))
+    families.push('recovery');
   return families;
 }
 

@@ -1,4 +1,5 @@
 import type { BuildResult } from './build.js';
+import type { HealthEntry, JobHealth } from './health.js';
 
 /** A polled build job: its CodeArts id, the name shown in the `job_name` label and its project. */
 export interface JobRef {
@@ -47,6 +48,23 @@ export interface SkippedRange {
   checksLeft: number;
 }
 
+/**
+ * A counted build whose details (its steps) could not be fetched yet: asked again every cycle until
+ * they come or `metrics.details_retry_for` has passed since `since` (Unix seconds, the exporter's clock).
+ */
+export type DetailKind = 'steps' | 'analysis';
+
+export interface DetailsWanted {
+  buildNo: number;
+  /** What is still to be fetched. */
+  kinds: DetailKind[];
+  /** `build_record_id` of its record-info, the key of full-stages; absent when the record had none. */
+  recordId?: string;
+  /** The build failed: an empty full-stages map is then asked again of history-details. */
+  failed: boolean;
+  since: number;
+}
+
 /** What the exporter remembers about one job between cycles and across restarts (docs/design.md, "Polling semantics"). */
 export interface JobState {
   /** Highest build number seen; the forward probe continues at cursor + 1. */
@@ -66,6 +84,12 @@ export interface JobState {
   last?: LastBuild;
   /** Finish time of the latest successful build (Unix seconds). */
   lastSuccessAt?: number;
+  /** Counted builds whose details are still to be fetched; absent when none. */
+  details?: DetailsWanted[];
+  /** Failing streak and the last decisive build (metrics.recovery); absent until a build was folded. */
+  health?: JobHealth;
+  /** Counted builds not folded into `health` yet: a lower build number is still pending. */
+  healthQueue?: HealthEntry[];
 }
 
 /** Why a pending build was given up after `poll.max_pending_age` (the `reason` of `codearts_exporter_abandoned_builds_total`). */

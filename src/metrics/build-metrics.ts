@@ -1,6 +1,8 @@
 import { BUILD_RESULTS, KNOWN_TRIGGER_TYPES } from '../domain/build.js';
 import { type BuildSeries, type CounterLayout, type HistogramCounts, type JobCounters } from '../domain/counters.js';
 import type { JobRef, JobState, LastBuild } from '../domain/job.js';
+import { DEFAULT_RECOVERY_BUCKETS } from '../domain/health.js';
+import { DEFAULT_STEP_BUCKETS, type StepSeries } from '../domain/steps.js';
 import { BUILD_FAMILIES, BUILD_FAMILY_ORDER, type BuildFamilyKey } from './catalog.js';
 import { escapeLabelValue, familyHeader, formatValue, jobLabelText } from './exposition.js';
 import { textPart, type ExpositionPart } from './exposition-part.js';
@@ -8,6 +10,8 @@ import { textPart, type ExpositionPart } from './exposition-part.js';
 export interface BuildMetricsOptions extends CounterLayout {
   /** false: histograms carry no job labels (fleets of thousands of jobs). */
   jobHistograms: boolean;
+  /** metrics.recovery on: every job shows its failing-streak gauges and flaky counter (at zero until set). */
+  recovery?: boolean;
 }
 
 /** What a job's series are rendered from: what the store holds for it. */
@@ -22,11 +26,25 @@ interface JobGauges {
   lastNumber: number;
   last?: LastBuild | undefined;
   lastSuccessAt?: number | undefined;
+  failingSince?: number | undefined;
+  consecutiveFailures?: number | undefined;
 }
 
 /** Family positions in a job's chunk cache (the exposition order of the catalog). */
 const F = Object.fromEntries(BUILD_FAMILY_ORDER.map((key, index) => [key, index])) as Record<BuildFamilyKey, number>;
 const FAMILY_COUNT = BUILD_FAMILY_ORDER.length;
+/** Families rendered from the counters (the others are gauges of the job's state). */
+const COUNTER_FAMILIES: ReadonlySet<number> = new Set([
+  F.builds,
+  F.triggers,
+  F.duration,
+  F.queue,
+  F.stepDuration,
+  F.stepPending,
+  F.failures,
+  F.recovery,
+  F.flaky,
+]);
 /**
  * Jobs per exposition part (and so per gzip piece) of each family: about 16-64 KB of text for the
  * realistic mix, enough for deflate to find the repetition between jobs (the body compresses to
@@ -105,7 +123,7 @@ class JobSeries {
   chunk(family: number): string {
     let text = this.chunks[family];
     if (text === undefined) {
-      text = family <= F.queue ? this.owner.renderCounters(this, family) : this.renderGauge(family);
+      text = COUNTER_FAMILIES.has(family) ? this.owner.renderCounters(this, family) : this.renderGauge(family);
       this.chunks[family] = text;
     }
     return text;
@@ -129,14 +147,25 @@ class JobSeries {
         return gauge(f.lastFinished.name, last?.finishedAt);
       case F.lastSuccess:
         return gauge(f.lastSuccess.name, lastSuccessAt);
+      case F.failingSince:
+        return gauge(f.failingSince.name, this.gauges.failingSince);
+      case F.consecutiveFailures:
+        return gauge(f.consecutiveFailures.name, this.gauges.consecutiveFailures);
       default:
         return '';
     }
   }
 }
 
-function gaugesOf(state: JobState): JobGauges {
-  return { inProgress: state.pending.length, lastNumber: state.cursor, last: state.last, lastSuccessAt: state.lastSuccessAt };
+function gaugesOf(state: JobState, recovery: boolean): JobGauges {
+  const gauges: JobGauges = {
+    inProgress: state.pending.length,
+    lastNumber: state.cursor,
+    last: state.last,
+    lastSuccessAt: state.lastSuccessAt,
+  };
+  if (!recovery) return gauges;
+  return { ...gauges, failingSince: state.health?.failingSince ?? 0, consecutiveFailures: state.health?.failures ?? 0 };
 }
 
 /** Which gauge families differ between two sets of gauges. */
@@ -145,6 +174,8 @@ function changedGauges(before: JobGauges, after: JobGauges): number[] {
   if (before.inProgress !== after.inProgress) changed.push(F.inProgress);
   if (before.lastNumber !== after.lastNumber) changed.push(F.lastNumber);
   if (before.lastSuccessAt !== after.lastSuccessAt) changed.push(F.lastSuccess);
+  if (before.failingSince !== after.failingSince) changed.push(F.failingSince);
+  if (before.consecutiveFailures !== after.consecutiveFailures) changed.push(F.consecutiveFailures);
   const a = before.last;
   const b = after.last;
   if (a?.result !== b?.result || (a === undefined) !== (b === undefined)) changed.push(F.lastStatus);
@@ -159,6 +190,10 @@ function changedCounters(before: JobCounters, after: JobCounters): number[] {
   if (before.series !== after.series) changed.push(F.builds, F.duration);
   if (before.triggers !== after.triggers) changed.push(F.triggers);
   if (before.queue !== after.queue) changed.push(F.queue);
+  if (before.steps !== after.steps) changed.push(F.stepDuration, F.stepPending);
+  if (before.failures !== after.failures) changed.push(F.failures);
+  if (before.recovery !== after.recovery) changed.push(F.recovery);
+  if (before.flaky !== after.flaky) changed.push(F.flaky);
   return changed;
 }
 
@@ -184,6 +219,8 @@ export class BuildMetrics {
   private readonly duration: BucketLayout;
   private readonly queue: BucketLayout;
   private readonly fleetQueueLayout: BucketLayout;
+  private readonly steps: BucketLayout;
+  private readonly recoveryLayout: BucketLayout;
   private readonly headers: ExpositionPart[];
   private changes = 0;
 
@@ -192,6 +229,8 @@ export class BuildMetrics {
     this.queue = new BucketLayout(options.queueBuckets, true);
     // Fleet-wide duration histograms keep the result label; only the fleet queue histogram has none.
     this.fleetQueueLayout = new BucketLayout(options.queueBuckets, false);
+    this.steps = new BucketLayout(options.stepBuckets ?? DEFAULT_STEP_BUCKETS, true);
+    this.recoveryLayout = new BucketLayout(options.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS, true);
     this.headers = BUILD_FAMILY_ORDER.map((key) => {
       const family = BUILD_FAMILIES[key];
       return textPart(familyHeader(family.name, family.type, family.help));
@@ -242,7 +281,7 @@ export class BuildMetrics {
   show(jobId: string, view: JobView): void {
     const job = this.jobs.get(jobId);
     if (!job) throw new Error(`job ${jobId} has no metrics; setJob() first`);
-    const gauges = gaugesOf(view.state);
+    const gauges = gaugesOf(view.state, this.options.recovery ?? false);
     const changed = [...changedCounters(job.counters, view.counters), ...changedGauges(job.gauges, gauges)];
     if (!this.options.jobHistograms) this.moveFleet(job.counters, view.counters);
     job.counters = view.counters;
@@ -277,8 +316,23 @@ export class BuildMetrics {
   /** A job's text for one of the counter families (builds, triggers, duration, queue). */
   renderCounters(job: JobSeries, family: number): string {
     const f = BUILD_FAMILIES;
-    const { series, triggers, queue } = job.counters;
+    const { series, triggers, queue, steps, failures, recovery, flaky } = job.counters;
     switch (family) {
+      case F.recovery:
+        return recovery ? this.recoveryLayout.render(f.recovery.name, job.labels, recovery) : '';
+      case F.flaky:
+        return this.options.recovery ? `${f.flaky.name}{${job.labels}} ${flaky ?? 0}\n` : '';
+      case F.failures:
+        return (failures ?? [])
+          .map(
+            (entry) =>
+              `${f.failures.name}{${job.labels},step="${escapeLabelValue(entry.step)}",error_code="${escapeLabelValue(entry.errorCode)}"} ${entry.count}\n`,
+          )
+          .join('');
+      case F.stepDuration:
+        return this.renderSteps(f.stepDuration.name, job.labels, steps, 'duration');
+      case F.stepPending:
+        return this.renderSteps(f.stepPending.name, job.labels, steps, 'pending');
       case F.builds:
         return this.buildSeries(series)
           .map((entry) => `${f.builds.name}{${job.labels},${this.seriesLabels(entry)}} ${entry.builds}\n`)
@@ -297,6 +351,16 @@ export class BuildMetrics {
       default:
         return this.options.jobHistograms && queue ? this.queue.render(f.queue.name, job.labels, queue) : '';
     }
+  }
+
+  /** Step histograms are per job whatever `job_histograms` says: they are capped per job and switched off as a whole. */
+  private renderSteps(name: string, labels: string, steps: readonly StepSeries[] | undefined, which: 'duration' | 'pending'): string {
+    return (steps ?? [])
+      .map((entry) => {
+        const histogram = entry[which];
+        return histogram ? this.steps.render(name, `${labels},step="${escapeLabelValue(entry.step)}"`, histogram) : '';
+      })
+      .join('');
   }
 
   /** Without record labels every result is shown (at zero until counted); with them, the series counted so far. */

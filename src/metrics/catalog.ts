@@ -36,6 +36,41 @@ export const BUILD_FAMILIES = {
     type: 'gauge',
     help: `Finish time of the latest successful build (Unix seconds). ${POLLED}`,
   },
+  stepDuration: {
+    name: 'codearts_build_step_duration_seconds',
+    type: 'histogram',
+    help: `Time the steps of finished builds ran, in seconds, by step (metrics.steps). ${POLLED}`,
+  },
+  stepPending: {
+    name: 'codearts_build_step_pending_seconds',
+    type: 'histogram',
+    help: `Time the steps of finished builds waited before they ran, in seconds, by step (metrics.steps). ${POLLED}`,
+  },
+  failures: {
+    name: 'codearts_build_failures_total',
+    type: 'counter',
+    help: `Failed builds by the step and error code of each error node of their log analysis (metrics.failures). ${POLLED}`,
+  },
+  recovery: {
+    name: 'codearts_job_recovery_seconds',
+    type: 'histogram',
+    help: `Time to restore: from the first failed build after a success to the next successful build, in seconds (metrics.recovery). ${POLLED}`,
+  },
+  flaky: {
+    name: 'codearts_flaky_builds_total',
+    type: 'counter',
+    help: `Successful builds of the commit whose build had just failed, within metrics.recovery.flaky_window (metrics.recovery). ${POLLED}`,
+  },
+  failingSince: {
+    name: 'codearts_job_failing_since_timestamp_seconds',
+    type: 'gauge',
+    help: `Finish time of the first failed build of the current failing streak (Unix seconds); 0 while the job is not failing (metrics.recovery). ${POLLED}`,
+  },
+  consecutiveFailures: {
+    name: 'codearts_job_consecutive_failures',
+    type: 'gauge',
+    help: `Failed builds since the last successful one (metrics.recovery). ${POLLED}`,
+  },
 } as const;
 
 export type BuildFamilyKey = keyof typeof BUILD_FAMILIES;

@@ -97,6 +97,14 @@ export class SelfMetrics {
       registers: this.registers,
     }),
   );
+  readonly detailMissing = this.tracked(
+    new Counter({
+      name: 'codearts_exporter_detail_missing_total',
+      help: 'Counted builds whose details (kind: steps) were given up: not found, or still failing after metrics.details_retry_for.',
+      labelNames: ['kind'] as const,
+      registers: this.registers,
+    }),
+  );
   readonly runningStatusAvailable = this.tracked(
     new Gauge({
       name: 'codearts_exporter_running_status_available',

@@ -6,13 +6,27 @@ import type { PollerEvent } from './events.js';
 import type { JobCycleResult } from './job-cycle.js';
 
 /** What a cycle hands to the store: the builds it counted, the queue times it observed, the next state. */
-export function toDelta(cycle: Pick<JobCycleResult, 'counted' | 'queued' | 'next'>): CycleDelta {
-  return { counted: cycle.counted, queued: cycle.queued, next: cycle.next };
+export function toDelta(
+  cycle: Pick<JobCycleResult, 'counted' | 'queued' | 'next'> & Partial<Pick<JobCycleResult, 'steps' | 'failures' | 'recoveries' | 'flaky'>>,
+): CycleDelta {
+  const steps = cycle.steps ?? [];
+  const failures = cycle.failures ?? [];
+  return {
+    counted: cycle.counted,
+    queued: cycle.queued,
+    ...(steps.length > 0 ? { steps } : {}),
+    ...(failures.length > 0 ? { failures } : {}),
+    ...(cycle.recoveries && cycle.recoveries.length > 0 ? { recoveries: cycle.recoveries } : {}),
+    ...(cycle.flaky ? { flaky: cycle.flaky } : {}),
+    next: cycle.next,
+  };
 }
 
 /** A delta that changes nothing: no observation, and the same state. */
 export function isEmptyDelta(delta: CycleDelta, state: JobState): boolean {
-  return delta.counted.length === 0 && delta.queued.length === 0 && JSON.stringify(delta.next) === JSON.stringify(state);
+  const details = (delta.steps ?? []).length + (delta.failures ?? []).length + (delta.recoveries ?? []).length + (delta.flaky ?? 0);
+  const nothingSeen = delta.counted.length === 0 && delta.queued.length === 0 && details === 0;
+  return nothingSeen && JSON.stringify(delta.next) === JSON.stringify(state);
 }
 
 /**

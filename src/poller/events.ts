@@ -3,6 +3,7 @@ import type { InvalidRecordError } from '../codearts/record.js';
 import type { CountedBuild } from '../domain/counters.js';
 import type { AbandonReason, JobProject, JobRef } from '../domain/job.js';
 import type { StoredJob } from '../state/store.js';
+import type { DetailMissing } from './job-cycle.js';
 import type { StartPointUnknownError } from './start-point.js';
 
 /** A poll cycle over every job: reached all, some or none. */
@@ -59,6 +60,8 @@ export type PollerEvent =
   | { type: 'job_findings'; job: JobRef; findings: JobFindings }
   /** A commit became durable: `stored` is what the store now holds (the build metrics show it). */
   | { type: 'job_committed'; job: JobRef; stored: StoredJob; counted: readonly CountedBuild[] }
+  /** Builds whose details were given up, reported once the commit that gave them up is durable. */
+  | { type: 'details_missing'; job: JobRef; missing: readonly DetailMissing[] }
   /** Every call of the job's cycle reached CodeArts; `at` in Unix seconds. */
   | { type: 'job_reached'; job: JobRef; at: number }
   /** Some calls failed; what they missed is fetched next cycle. */

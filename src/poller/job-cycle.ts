@@ -3,6 +3,9 @@ import { isCodeArtsError, type CodeArtsError } from '../codearts/errors.js';
 import { InvalidRecordError } from '../codearts/record.js';
 import type { BuildRecord } from '../domain/build.js';
 import type { CountedBuild, QueueObservation } from '../domain/counters.js';
+import type { BuildFailures } from '../domain/failures.js';
+import { foldHealth, type HealthEntry } from '../domain/health.js';
+import type { BuildSteps } from '../domain/steps.js';
 import type { AbandonReason, JobState } from '../domain/job.js';
 import type { GapMemory } from './gap-policy.js';
 
@@ -14,6 +17,16 @@ export interface JobCycleResult {
   counted: CountedBuild[];
   /** Queue times first known this cycle for builds still pending. */
   queued: QueueObservation[];
+  /** Steps fetched this cycle, of builds counted now or earlier (details.ts). */
+  steps: BuildSteps[];
+  /** Causes of failed builds fetched this cycle (log analysis), of builds counted now or earlier. */
+  failures: BuildFailures[];
+  /** Times to restore observed this cycle (metrics.recovery), seconds. */
+  recoveries: number[];
+  /** Flaky builds found this cycle. */
+  flaky: number;
+  /** Builds whose details were given up this cycle (not found, or still failing after `metrics.details_retry_for`). */
+  detailsMissing: DetailMissing[];
   /** Records that failed validation: the job is reported failing. */
   invalid: InvalidRecordError[];
   /** Records counted with implausible values left out. */
@@ -37,6 +50,12 @@ export interface JobCycleResult {
   farProbed: boolean;
 }
 
+export interface DetailMissing {
+  buildNo: number;
+  kind: 'steps' | 'analysis';
+  reason: 'not_found' | 'gave_up';
+}
+
 /** A record-info answer as the cycle sees it: found, not found, an invalid record, or a failed call. */
 export type Lookup = RecordLookup | 'failed' | 'invalid';
 
@@ -46,6 +65,8 @@ export interface JobCycleOptions {
   /** Unix seconds, the cycle's clock. */
   now: number;
   signal?: AbortSignal;
+  /** metrics.recovery on: fold counted builds into the job's health. */
+  health?: { flakyWindowSeconds: number } | undefined;
 }
 
 /**
@@ -86,6 +107,11 @@ export class JobCycle {
       memory: { ...memory },
       counted: [],
       queued: [],
+      steps: [],
+      failures: [],
+      recoveries: [],
+      flaky: 0,
+      detailsMissing: [],
       invalid: [],
       implausible: [],
       errors: [],
@@ -136,8 +162,9 @@ export class JobCycle {
     const queueSeconds = this.queueObserved.has(buildNo) ? undefined : record.queueSeconds;
     if (!phase.recognised) this.result.unknownStatus.push({ buildNo, status: record.rawStatus, finished: phase.finished });
     if (phase.finished) {
-      const { triggerType, durationSeconds, labels } = record;
-      this.result.counted.push({ buildNo, result: phase.result, triggerType, durationSeconds, queueSeconds, labels });
+      const { triggerType, durationSeconds, labels, recordId, finishedAt, commit } = record;
+      const result = phase.result;
+      this.result.counted.push({ buildNo, result, triggerType, durationSeconds, queueSeconds, labels, recordId, finishedAt, commit });
       this.finishedRecords.push(record);
       if (record.problems.length > 0) this.result.implausible.push({ buildNo, problems: record.problems });
       this.forget(buildNo);
@@ -196,12 +223,39 @@ export class JobCycle {
         .map(([n, at]) => [String(n), at]),
     );
     for (const record of this.finishedRecords) updateLast(this.next, record);
+    if (this.options.health) foldCounted(this.next, this.result, this.options.health.flakyWindowSeconds);
     return this.result;
   }
 
   private noteFirstSeen(buildNo: number): void {
     if (!this.firstSeen.has(buildNo)) this.firstSeen.set(buildNo, this.now);
   }
+}
+
+/**
+ * Queues the builds counted this cycle and folds, in build-number order, those below every build
+ * still pending or unconfirmed: a build that finishes late is folded in its place, never skipped.
+ */
+function foldCounted(state: JobState, result: JobCycleResult, flakyWindowSeconds: number): void {
+  const queued: HealthEntry[] = [
+    ...(state.healthQueue ?? []),
+    ...result.counted.map(({ buildNo, result: outcome, finishedAt, commit }) => ({
+      buildNo,
+      result: outcome,
+      ...(finishedAt !== undefined ? { finishedAt } : {}),
+      ...(commit ? { commit } : {}),
+    })),
+  ].sort((a, b) => a.buildNo - b.buildNo);
+  const open = Math.min(...state.pending, ...state.unconfirmed);
+  const ready = queued.filter((entry) => entry.buildNo < open);
+  const waiting = queued.filter((entry) => entry.buildNo >= open);
+  if (waiting.length > 0) state.healthQueue = waiting;
+  else delete state.healthQueue;
+  if (ready.length === 0) return;
+  const fold = foldHealth(state.health ?? { failures: 0 }, ready, flakyWindowSeconds);
+  state.health = fold.health;
+  result.recoveries.push(...fold.recoveries);
+  result.flaky += fold.flaky;
 }
 
 /** The latest finished build is the one that finished last (ties: the higher number). */

@@ -19,6 +19,7 @@ export interface JobPollOptions {
   /** What the change feed decided for this job (probe-plan.ts). @default { kind: 'full' } */
   plan?: Exclude<ProbePlan, { kind: 'skip' }>;
   signal?: AbortSignal | undefined;
+  health?: { flakyWindowSeconds: number } | undefined;
 }
 
 /**

@@ -5,6 +5,7 @@ import { systemClock, unixSeconds, type Clock } from '../support/clock.js';
 import type { Events } from '../support/events.js';
 import { ChangeFeed, type FeedSnapshot } from './change-feed.js';
 import { commitDelta, toDelta } from './commit.js';
+import { collectDetails, MAX_DETAILS_WANTED } from './details.js';
 import type { CycleSummary, JobFindings, PollerEvent } from './events.js';
 import type { JobCycleResult } from './job-cycle.js';
 import { pollJob } from './job-poller.js';
@@ -33,6 +34,10 @@ export interface PollerOptions {
   changeFeed?: 'auto' | 'off';
   /** `poll.full_probe_interval`, seconds: every listed job is probed fully at least this often. @default 600 */
   fullProbeIntervalSeconds?: number;
+  /** Build details fetched before each commit (details.ts). @default none */
+  details?: { steps: boolean; failures: boolean; retryForSeconds: number };
+  /** metrics.recovery: fold counted builds into each job's health. @default off */
+  health?: { flakyWindowSeconds: number } | undefined;
 }
 
 /** One job's part in a cycle. */
@@ -108,6 +113,8 @@ export class Poller {
       this.report(job, cycle);
       const committed = await commitDelta(this.options.store, this.options.events, job, from, toDelta(cycle));
       if (committed) job.stored = committed;
+      if (committed && cycle.detailsMissing.length > 0)
+        this.options.events.emit({ type: 'details_missing', job, missing: cycle.detailsMissing });
       job.memory = cycle.memory;
       // After the probe: a first build found from 1 confirms the start before any new search.
       if (job.unsure) await this.starts.confirm(job, committed ?? from, limit, signal);
@@ -125,16 +132,23 @@ export class Poller {
     return { reached: true, counted: 0, skipped: true };
   }
 
-  private pollJob(job: PolledJob, from: JobStart, plan: ProbedPlan, signal?: AbortSignal): Promise<JobCycleResult> {
-    return pollJob(this.options.client, job.id, from.state, {
+  /** The job's record-info lookups, then the details of what they counted (and of builds still waiting for theirs). */
+  private async pollJob(job: PolledJob, from: JobStart, plan: ProbedPlan, signal?: AbortSignal): Promise<JobCycleResult> {
+    const now = unixSeconds(this.clock);
+    const cycle = await pollJob(this.options.client, job.id, from.state, {
       plan,
       maxBuildsPerCycle: this.options.maxBuildsPerJobPerCycle,
       maxPendingAgeSeconds: this.options.maxPendingAgeSeconds,
-      now: unixSeconds(this.clock),
+      now,
       memory: job.memory,
       hint: this.hint,
       signal,
+      health: this.options.health,
     });
+    const details = this.options.details;
+    if (details && (details.steps || details.failures))
+      await collectDetails(this.options.client, job.id, cycle, { ...details, maxWanted: MAX_DETAILS_WANTED, now, signal });
+    return cycle;
   }
 
   /** Reached: every call of the cycle reached CodeArts with a valid answer, and the start is known. */

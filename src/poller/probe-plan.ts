@@ -58,13 +58,17 @@ export function planProbe({ state, memory, listed, fullProbeDue, unsure, miss }:
   return { kind: 'listed', listed: newest, ceiling: forward ? ceiling : undefined };
 }
 
-/** Builds to fetch again whatever the list says: pending, unconfirmed, answered not-found once, passed-over ranges to re-check. */
+/**
+ * Builds to fetch again whatever the list says: pending, unconfirmed, answered not-found once,
+ * passed-over ranges to re-check, counted builds whose details (steps, failure causes) are still due.
+ */
 export function hasWorkBelowCursor(state: JobState, memory: GapMemory): boolean {
   return (
     state.pending.length > 0 ||
     state.unconfirmed.length > 0 ||
     state.notFoundOnce.length > 0 ||
     state.skipped.length > 0 ||
+    (state.details?.length ?? 0) > 0 ||
     memory.search?.existing !== undefined
   );
 }

@@ -33,6 +33,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
       options.runningStatus === false ? 'route-not-found' : options.runningStatus === true ? 'ok' : (options.runningStatus ?? 'ok'),
     jobListShape: options.jobListShape ?? 'sdk',
     jobListQuirks: options.jobListQuirks ?? {},
+    stageUnit: options.stageUnit ?? 'ms',
     auth: options.auth ?? { mode: 'token' },
     jobFeed: resolveJobFeed(options.jobFeed ?? {}),
   };

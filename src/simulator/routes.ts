@@ -11,6 +11,7 @@ import {
 } from './responses.js';
 import { classifyPhase, type JobTimeline, type SimBuild } from './timeline.js';
 import type { ResolvedJobFeed } from './options.js';
+import { renderAnalysis, renderFullStages, renderHistoryDetails, type StageUnit } from './stages.js';
 import type { Endpoint, JobListShape, RunningStatusMode } from './types.js';
 import type { World } from './world.js';
 
@@ -31,6 +32,9 @@ const RUNNING_STATUS = /^\/v1\/job\/([^/]+)\/running-status\/?$/;
 const JOB_LIST = /^\/v1\/job\/([^/]+)\/list\/?$/;
 const JOB_LIST_ALL = /^\/v1\/job\/list\/?$/;
 const IAM_TOKENS = /^\/v3\/auth\/tokens\/?$/;
+const FULL_STAGES = /^\/v1\/record\/([^/]+)\/full-stages\/?$/;
+const HISTORY_DETAILS = /^\/v3\/jobs\/([^/]+)\/([^/]+)\/history-details\/?$/;
+const LOG_ANALYSIS = /^\/v1\/log\/([^/]+)\/([^/]+)\/analysis\/?$/;
 
 export function classifyRoute(method: string, rawUrl: string): Route {
   const url = new URL(rawUrl, 'http://simulator.invalid');
@@ -52,6 +56,18 @@ export function classifyRoute(method: string, rawUrl: string): Route {
     return route;
   }
   if (JOB_LIST_ALL.test(path)) return { endpoint: 'job-list-all', query };
+  const stages = FULL_STAGES.exec(path);
+  if (stages) return { endpoint: 'full-stages', param: decodeSegment(stages[1] ?? ''), query };
+  const history = HISTORY_DETAILS.exec(path);
+  const analysis = history ? undefined : LOG_ANALYSIS.exec(path);
+  const perBuild = history ?? analysis;
+  if (perBuild) {
+    const [, jobId = '', buildParam = ''] = perBuild;
+    const endpoint = history ? 'history-details' : 'log-analysis';
+    const route: Route = { endpoint, jobId: decodeSegment(jobId), param: buildParam, query };
+    if (/^\d{1,9}$/.test(buildParam)) route.buildNo = Number(buildParam);
+    return route;
+  }
   const running = RUNNING_STATUS.exec(path);
   if (running) return { endpoint: 'running-status', jobId: decodeSegment(running[1] ?? ''), query };
   const list = JOB_LIST.exec(path);
@@ -74,6 +90,7 @@ export interface RouteContext {
   jobListShape: JobListShape;
   jobListQuirks?: { pageCap?: number; totalOffset?: number };
   jobFeed: ResolvedJobFeed;
+  stageUnit?: StageUnit;
 }
 
 /** The normal (unfaulted, authorised) answer to a GET route. IAM is handled separately. */
@@ -88,6 +105,12 @@ export function answerRoute(route: Route, context: RouteContext): SimResponse {
       return answerJobList(route, context);
     case 'job-list-all':
       return answerJobListAll(route, context);
+    case 'full-stages':
+      return answerFullStages(route, context);
+    case 'history-details':
+      return answerHistoryDetails(route, context);
+    case 'log-analysis':
+      return answerLogAnalysis(route, context);
     default:
       return respondUnknownRoute();
   }
@@ -104,6 +127,32 @@ function answerRecordInfo(route: Route, { world, nowMs }: RouteContext): SimResp
   }
   if (build?.invalidRecord) return respondNotFound('200-invalid');
   return build ? respondSuccess(renderRecord(job, build, nowMs)) : respondNotFound(job.spec.notFound);
+}
+
+/** ShowBuildRecordFullStages by `build_record_id`; 422 DEVCB.00031006 for a record nobody knows (API notes). */
+function answerFullStages(route: Route, { world, nowMs, stageUnit = 'ms' }: RouteContext): SimResponse {
+  const found = world.findRecord(route.param ?? '', nowMs);
+  if (!found) return respondNotFound('422-devcb');
+  return respondSuccess(renderFullStages(world.stagesOf(found.job, found.build), found.build, stageUnit));
+}
+
+/** ShowHistoryDetails, bare as the SDK models it; 403 CB.00031059 for a build with no history (API notes). */
+function answerHistoryDetails(route: Route, { world, nowMs }: RouteContext): SimResponse {
+  if (route.buildNo === undefined) return respondInvalidParameter(`build_number '${route.param ?? ''}'`);
+  const job = world.job(route.jobId ?? '');
+  if (!job) return respondNotFound('422-cb');
+  const build = job.find(route.buildNo, nowMs);
+  if (!build || classifyPhase(build, nowMs) !== 'finished') return respondNotFound('403-cb');
+  return respondJson(200, renderHistoryDetails(world.stagesOf(job, build), build, job.spec.name, job.spec.projectId));
+}
+
+/** ShowLogAnalysis of a finished build; 422 DEVCB.00031006 (the v1 routes' not-found, API notes) otherwise. */
+function answerLogAnalysis(route: Route, { world, nowMs }: RouteContext): SimResponse {
+  if (route.buildNo === undefined) return respondInvalidParameter(`build_no '${route.param ?? ''}'`);
+  const job = world.job(route.jobId ?? '');
+  const build = job?.find(route.buildNo, nowMs);
+  if (!job || !build || classifyPhase(build, nowMs) !== 'finished') return respondNotFound('422-devcb');
+  return respondSuccess(renderAnalysis(world.analysisOf(job, build)));
 }
 
 /** How an optional endpoint answers when it is not `ok`; undefined when it is. */

@@ -91,7 +91,7 @@ class SimulatorHost {
     if (route.endpoint === 'iam-token') return this.gateway.answerIam(body);
     const auth = this.gateway.check(req, body);
     if (!auth.ok) return { status: auth.status, body: auth.body };
-    const { jobListShape, jobListQuirks } = this.settings;
+    const { jobListShape, jobListQuirks, stageUnit } = this.settings;
     return answerRoute(route, {
       world: this.world,
       nowMs: this.clock.nowMs(),
@@ -99,6 +99,7 @@ class SimulatorHost {
       jobListShape,
       jobListQuirks,
       jobFeed: this.jobFeed,
+      stageUnit,
     });
   }
 

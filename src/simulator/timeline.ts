@@ -87,12 +87,13 @@ export class JobTimeline {
   private readonly random: Random;
   private readonly builds: SimBuild[] = [];
   private readonly byNumber = new Map<number, SimBuild>();
+  private readonly byRecordId = new Map<string, SimBuild>();
   private nextNumber: number;
   private nextArrivalMs: number;
 
   constructor(
     readonly spec: ResolvedJobSpec,
-    seed: number,
+    private readonly seed: number,
     epochMs: number,
     private readonly gapProbability: number,
   ) {
@@ -184,9 +185,30 @@ export class JobTimeline {
     created.forEach((createdMs, index) => this.addBuild(this.drawBuild(index + 1, createdMs)));
   }
 
+  /** The visible build whose `build_record_id` this is. */
+  findRecord(recordId: string, nowMs: number): SimBuild | undefined {
+    this.advanceTo(nowMs);
+    const build = this.byRecordId.get(recordId);
+    return build && build.buildNo >= this.spec.deletedBelow ? build : undefined;
+  }
+
   private addBuild(build: SimBuild): void {
+    this.rerunCommit(build);
     this.builds.push(build);
     this.byNumber.set(build.buildNo, build);
+    this.byRecordId.set(build.recordId, build);
+  }
+
+  /**
+   * Half the builds that follow a failed or timed-out build run the same commit again (a retry),
+   * drawn from the build's own stream so that the job's stream, and every other build, stay as they were.
+   */
+  private rerunCommit(build: SimBuild): void {
+    const previous = this.builds.at(-1);
+    if (!previous?.commit || (previous.final.result !== 'failure' && previous.final.result !== 'timeout')) return;
+    if (!createRandom(deriveSeed(this.seed, `rerun:${this.spec.id}:${build.buildNo}`)).chance(0.5)) return;
+    build.commit = previous.commit;
+    build.commitMessage = previous.commitMessage;
   }
 
   private drawInterval(meanMs: number): number {

@@ -69,6 +69,8 @@ export interface SimulatorOptions {
   jobListQuirks?: { pageCap?: number; totalOffset?: number };
   /** How the global job list GET /v1/job/list (ListJob, the exporter's change feed) answers. @default { mode: 'ok' } */
   jobFeed?: JobFeedOptions;
+  /** The unit full-stages states step durations in (`build_duration`, `pending_duration`); none is documented. @default 'ms' */
+  stageUnit?: 'ms' | 's';
 }
 
 export type RunningStatusMode = 'ok' | 'route-not-found' | 'forbidden' | 'server-error' | 'malformed';
@@ -171,6 +173,24 @@ export interface GroundTruthBuild {
   finishedAt: number;
   /** Aborted while queued: no start_time, no duration; its queue time runs from creation to finish. */
   neverStarted?: true;
+  /** The steps the exporter must observe (full-stages, or history-details when that map is empty), in order. */
+  steps: GroundTruthStep[];
+  /** The commit built, when the record has one (retried builds share their predecessor's). */
+  commit?: string;
+  /** Failed builds: the step and error code of each error node of the log analysis; empty for the others. */
+  failureCauses: GroundTruthCause[];
+}
+
+export interface GroundTruthCause {
+  step: string;
+  errorCode: string;
+}
+
+/** One step of a finished build: seconds it ran, and waited when full-stages told it. */
+export interface GroundTruthStep {
+  step: string;
+  durationSeconds: number;
+  pendingSeconds?: number;
 }
 
 export interface GroundTruthJob {
@@ -188,7 +208,17 @@ export interface GroundTruthJob {
   highest: number;
 }
 
-export type Endpoint = 'record-info-v4' | 'record-info-v1' | 'running-status' | 'job-list' | 'job-list-all' | 'iam-token' | 'other';
+export type Endpoint =
+  | 'record-info-v4'
+  | 'record-info-v1'
+  | 'running-status'
+  | 'job-list'
+  | 'job-list-all'
+  | 'full-stages'
+  | 'history-details'
+  | 'log-analysis'
+  | 'iam-token'
+  | 'other';
 
 export type FaultKind =
   | '500'

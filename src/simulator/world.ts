@@ -1,4 +1,5 @@
 import type { Random } from './random.js';
+import { drawAnalysis, drawStages, truthCauses, truthSteps, type SimErrorNode, type SimStages } from './stages.js';
 import { JobTimeline, classifyPhase, type ResolvedJobSpec, type SimBuild } from './timeline.js';
 import type { BuildOverride, GroundTruthBuild, GroundTruthJob, NotFoundShape, SimJobSpec, TriggerOptions } from './types.js';
 
@@ -48,6 +49,25 @@ export class World {
   /** Every job, in the order they were added. */
   allJobs(): JobTimeline[] {
     return [...this.timelines.values()];
+  }
+
+  /** The job and build a `build_record_id` belongs to. */
+  findRecord(recordId: string, nowMs: number): { job: JobTimeline; build: SimBuild } | undefined {
+    for (const job of this.timelines.values()) {
+      const build = job.findRecord(recordId, nowMs);
+      if (build) return { job, build };
+    }
+    return undefined;
+  }
+
+  /** A build's steps, the same on every call. */
+  stagesOf(job: JobTimeline, build: SimBuild): SimStages {
+    return drawStages(this.defaults.seed, job.spec.id, build);
+  }
+
+  /** A failed build's log analysis, the same on every call. */
+  analysisOf(job: JobTimeline, build: SimBuild): SimErrorNode[] {
+    return drawAnalysis(this.defaults.seed, job.spec.id, build, this.stagesOf(job, build));
   }
 
   jobsInProject(projectId: string): JobTimeline[] {
@@ -104,7 +124,9 @@ export class World {
   }
 
   groundTruth(nowMs: number): GroundTruthJob[] {
-    return [...this.timelines.values()].map((timeline) => describeJob(timeline, nowMs));
+    return [...this.timelines.values()].map((timeline) =>
+      describeJob(timeline, nowMs, (build) => ({ stages: this.stagesOf(timeline, build), analysis: this.analysisOf(timeline, build) })),
+    );
   }
 
   private resolveSpec(partial: Partial<SimJobSpec>): ResolvedJobSpec {
@@ -140,7 +162,9 @@ function validateSpec(spec: ResolvedJobSpec): void {
   if (problems.length > 0) throw new TypeError(`invalid job spec: ${problems.join('; ')}`);
 }
 
-function describeJob(timeline: JobTimeline, nowMs: number): GroundTruthJob {
+type Details = (build: SimBuild) => { stages: SimStages; analysis: SimErrorNode[] };
+
+function describeJob(timeline: JobTimeline, nowMs: number, detailsOf: Details): GroundTruthJob {
   const job: GroundTruthJob = {
     id: timeline.spec.id,
     name: timeline.spec.name,
@@ -154,14 +178,14 @@ function describeJob(timeline: JobTimeline, nowMs: number): GroundTruthJob {
     job.existing.push(build.buildNo);
     job.highest = Math.max(job.highest, build.buildNo);
     const phase = classifyPhase(build, nowMs);
-    if (phase === 'finished') job.finished.push(describeBuild(build));
+    if (phase === 'finished') job.finished.push(describeBuild(build, detailsOf(build)));
     else job.inProgress.push(build.buildNo);
     if (phase === 'queued') job.queued.push(build.buildNo);
   }
   return job;
 }
 
-function describeBuild(build: SimBuild): GroundTruthBuild {
+function describeBuild(build: SimBuild, { stages, analysis }: ReturnType<Details>): GroundTruthBuild {
   const described: GroundTruthBuild = {
     buildNo: build.buildNo,
     result: build.final.result,
@@ -172,7 +196,10 @@ function describeBuild(build: SimBuild): GroundTruthBuild {
     createdAt: build.createdMs / 1000,
     startedAt: build.startedMs / 1000,
     finishedAt: build.finishedMs / 1000,
+    steps: truthSteps(stages),
+    failureCauses: truthCauses(analysis),
   };
   if (build.neverStarted) described.neverStarted = true;
+  if (build.commit) described.commit = build.commit;
   return described;
 }

@@ -12,14 +12,19 @@ import {
   type JobCounters,
 } from '../domain/counters.js';
 import type { JobState, SkippedRange } from '../domain/job.js';
+import { DEFAULT_RECOVERY_BUCKETS } from '../domain/health.js';
+import { DEFAULT_STEP_BUCKETS, type StepSeries } from '../domain/steps.js';
 import type { StoredJob } from './store.js';
 
 export const STATE_FORMAT = 'codearts-build-exporter/state';
 /**
+ * 4: step histograms and failure causes per job (in the counters, step bounds in
+ *    counters_layout.step_buckets) and the builds still waiting for their details (state.details).
+ *    A version 3 file is read with no steps and no failure causes.
  * 3: each job's counters and histograms (counts survive a restart), with the metrics layout they were kept in.
  * 2: passed-over numbers as ranges; unconfirmed, not-found-once and first-seen bookkeeping.
  */
-export const STATE_SCHEMA_VERSION = 3;
+export const STATE_SCHEMA_VERSION = 4;
 
 const count = z.number().int().nonnegative();
 const buildNo = z.number().int().positive();
@@ -44,6 +49,25 @@ const JobStateV2 = z.object({
   lastSuccessAt: z.number().optional(),
 });
 
+const DetailsWanted = z.object({
+  buildNo,
+  kinds: z.array(z.enum(['steps', 'analysis'])).min(1),
+  recordId: z.string().min(1).optional(),
+  failed: z.boolean(),
+  since: z.number(),
+});
+const HealthEntry = z.object({ buildNo, result: z.enum(BUILD_RESULTS), finishedAt: z.number().optional(), commit: z.string().optional() });
+const Health = z.object({
+  failingSince: z.number().optional(),
+  failures: count,
+  previous: z.object({ failed: z.boolean(), finishedAt: z.number().optional(), commit: z.string().optional() }).optional(),
+});
+const JobStateV4 = JobStateV2.extend({
+  details: z.array(DetailsWanted).optional(),
+  health: Health.optional(),
+  healthQueue: z.array(HealthEntry).optional(),
+});
+
 /** Version 1 kept one entry per passed-over number and none of the newer bookkeeping. */
 const JobStateV1 = z.object({
   cursor: count,
@@ -60,14 +84,27 @@ const Counters = z.object({
   triggers: z.record(z.string(), count),
   queue: Histogram.optional(),
 });
+const CountersV4 = Counters.extend({
+  steps: z.array(z.object({ step: z.string().min(1), duration: Histogram.optional(), pending: Histogram.optional() })).optional(),
+  failures: z.array(z.object({ step: z.string().min(1), errorCode: z.string().min(1), count })).optional(),
+  recovery: Histogram.optional(),
+  flaky: count.optional(),
+});
 const bounds = z.array(z.number().positive());
 const Layout = z.object({ record_labels: z.array(z.enum(RECORD_LABEL_NAMES)), duration_buckets: bounds, queue_buckets: bounds });
+const LayoutV4 = Layout.extend({ step_buckets: bounds, recovery_buckets: bounds });
 
 const stored = <T extends z.ZodType>(state: T) => z.object({ version: count, state });
 const header = { format: z.literal(STATE_FORMAT), saved_at: z.string() };
 
 type StateFile = z.infer<typeof StateFileSchema>;
 const StateFileSchema = z.discriminatedUnion('schema_version', [
+  z.object({
+    ...header,
+    schema_version: z.literal(4),
+    counters_layout: LayoutV4,
+    jobs: z.record(z.string(), z.object({ version: count, state: JobStateV4, counters: CountersV4 })),
+  }),
   z.object({
     ...header,
     schema_version: z.literal(3),
@@ -110,12 +147,18 @@ export function parseStateFile(data: unknown, layout: CounterLayout): ParsedStat
   return parseCounted(file, layout);
 }
 
-/** Version 3: the jobs with their counters, read in the layout the file kept them in and moved to `layout`. */
-function parseCounted(file: Extract<StateFile, { schema_version: 3 }>, layout: CounterLayout): ParsedStateFile | { problem: string } {
+/**
+ * Versions 3 and 4: the jobs with their counters, read in the layout the file kept them in and moved
+ * to `layout`. Version 3 kept no steps: they start at zero in the configured step buckets.
+ */
+function parseCounted(file: Extract<StateFile, { schema_version: 3 | 4 }>, layout: CounterLayout): ParsedStateFile | { problem: string } {
+  const saved = file.counters_layout;
   const from: CounterLayout = {
-    recordLabels: file.counters_layout.record_labels,
-    durationBuckets: file.counters_layout.duration_buckets,
-    queueBuckets: file.counters_layout.queue_buckets,
+    recordLabels: saved.record_labels,
+    durationBuckets: saved.duration_buckets,
+    queueBuckets: saved.queue_buckets,
+    stepBuckets: 'step_buckets' in saved ? saved.step_buckets : (layout.stepBuckets ?? DEFAULT_STEP_BUCKETS),
+    recoveryBuckets: 'recovery_buckets' in saved ? saved.recovery_buckets : (layout.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS),
   };
   const jobs = new Map<string, StoredJob>();
   let families: CounterFamily[] = [];
@@ -133,7 +176,8 @@ function parseCounted(file: Extract<StateFile, { schema_version: 3 }>, layout: C
 
 /** What the state file holds for a job: its version, state and counters, histogram buckets keyed by `le` (non-zero only). */
 export function encodeStoredJob(stored: StoredJob, layout: CounterLayout): unknown {
-  const { series, triggers, queue } = stored.counters;
+  const { series, triggers, queue, steps, failures, recovery, flaky } = stored.counters;
+  const stepBounds = layout.stepBuckets ?? DEFAULT_STEP_BUCKETS;
   const saved: SavedCounters = {
     series: series.map(({ duration, ...entry }) => ({
       ...entry,
@@ -142,11 +186,23 @@ export function encodeStoredJob(stored: StoredJob, layout: CounterLayout): unkno
     })),
     triggers,
     ...(queue ? { queue: saveHistogram(queue, layout.queueBuckets) } : {}),
+    ...(steps
+      ? {
+          steps: steps.map(({ step, duration, pending }) => ({
+            step,
+            ...(duration ? { duration: saveHistogram(duration, stepBounds) } : {}),
+            ...(pending ? { pending: saveHistogram(pending, stepBounds) } : {}),
+          })),
+        }
+      : {}),
+    ...(failures ? { failures: failures.map((entry) => ({ ...entry })) } : {}),
+    ...(recovery ? { recovery: saveHistogram(recovery, layout.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS) } : {}),
+    ...(flaky !== undefined ? { flaky } : {}),
   };
   return { version: stored.version, state: stored.state, counters: saved };
 }
 
-type SavedCounters = z.infer<typeof Counters>;
+type SavedCounters = z.infer<typeof CountersV4>;
 type SavedHistogram = z.infer<typeof Histogram>;
 
 function saveHistogram(histogram: HistogramCounts, bounds: readonly number[]): SavedHistogram {
@@ -167,7 +223,36 @@ function fromSaved(saved: SavedCounters, layout: CounterLayout): JobCounters | u
   }
   const queue = saved.queue && load(saved.queue, layout.queueBuckets);
   if (saved.queue && !queue) return undefined;
-  return { series, triggers: saved.triggers, ...(queue ? { queue } : {}) };
+  const steps = saved.steps && loadSteps(saved.steps, layout.stepBuckets ?? DEFAULT_STEP_BUCKETS);
+  if (saved.steps && !steps) return undefined;
+  const failures = saved.failures && { failures: saved.failures };
+  const recovery = saved.recovery && load(saved.recovery, layout.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS);
+  if (saved.recovery && !recovery) return undefined;
+  const health = { ...(recovery ? { recovery } : {}), ...(saved.flaky !== undefined ? { flaky: saved.flaky } : {}) };
+  return { series, triggers: saved.triggers, ...(queue ? { queue } : {}), ...(steps ? { steps } : {}), ...failures, ...health };
+}
+
+function loadSteps(saved: NonNullable<SavedCounters['steps']>, bounds: readonly number[]): StepSeries[] | undefined {
+  const load = (histogram: SavedHistogram): HistogramCounts | undefined => {
+    const buckets = bucketsFromLe(histogram.buckets, bounds);
+    return buckets && { buckets, sumMs: histogram.sumMs, count: histogram.count };
+  };
+  const steps: StepSeries[] = [];
+  for (const { step, duration, pending } of saved) {
+    const entry: StepSeries = { step };
+    if (duration) {
+      const histogram = load(duration);
+      if (!histogram) return undefined;
+      entry.duration = histogram;
+    }
+    if (pending) {
+      const histogram = load(pending);
+      if (!histogram) return undefined;
+      entry.pending = histogram;
+    }
+    steps.push(entry);
+  }
+  return steps;
 }
 
 /** Everything in the state file but `jobs`, which the file store's serializer appends per job. */
@@ -176,7 +261,13 @@ export function stateFileHeader(layout: CounterLayout): Record<string, unknown> 
     format: STATE_FORMAT,
     schema_version: STATE_SCHEMA_VERSION,
     saved_at: new Date().toISOString(),
-    counters_layout: { record_labels: layout.recordLabels, duration_buckets: layout.durationBuckets, queue_buckets: layout.queueBuckets },
+    counters_layout: {
+      record_labels: layout.recordLabels,
+      duration_buckets: layout.durationBuckets,
+      queue_buckets: layout.queueBuckets,
+      step_buckets: layout.stepBuckets ?? DEFAULT_STEP_BUCKETS,
+      recovery_buckets: layout.recoveryBuckets ?? DEFAULT_RECOVERY_BUCKETS,
+    },
   };
 }
 

@@ -125,7 +125,15 @@ function jobSetHandlers({ logger, self, metrics }: ReportTargets): Pick<Handlers
   };
 }
 
-type JobEvents = 'job_findings' | 'job_unreached' | 'job_failed' | 'start_chosen' | 'start_unknown' | 'start_confirmed' | 'start_found';
+type JobEvents =
+  | 'job_findings'
+  | 'details_missing'
+  | 'job_unreached'
+  | 'job_failed'
+  | 'start_chosen'
+  | 'start_unknown'
+  | 'start_confirmed'
+  | 'start_found';
 
 /** What one job's cycle met: invalid records, vanished and abandoned builds, failures, its starting point. */
 function jobHandlers({ logger, self }: ReportTargets): Pick<Handlers, JobEvents> {
@@ -138,6 +146,15 @@ function jobHandlers({ logger, self }: ReportTargets): Pick<Handlers, JobEvents>
       if (findings.vanished.length > 0) self.vanishedBuilds.inc(labels, findings.vanished.length);
       for (const { reason } of findings.abandoned) self.abandonedBuilds.inc({ ...labels, reason });
       logFindings(logger, labels, findings, unknownStatuses);
+    },
+    details_missing: ({ job, missing }) => {
+      for (const { buildNo, kind, reason } of missing) {
+        self.detailMissing.inc({ kind });
+        logger.warn(
+          { event: 'details_missing', ...labelsOf(job), build_no: buildNo, kind, reason },
+          'build details given up; build counted without them',
+        );
+      }
     },
     job_unreached: ({ job, errors }) =>
       logger.warn(

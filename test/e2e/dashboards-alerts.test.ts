@@ -99,6 +99,7 @@ describe('dashboards and alerts against a real Prometheus scraping the exporter'
       poll: { schedule: '* * * * * *', start_at: 1, discovery_interval: '5s' },
       jobs: JOBS.map((job) => ({ id: job.id, name: job.name, project: job.projectId })),
       projects: [{ id: PROJECT_ID }, { id: OTHER_PROJECT_ID }],
+      metrics: { steps: { enabled: true }, failures: { enabled: true }, recovery: { enabled: true } },
       server: { host: '127.0.0.1', port: 0 },
       state: { path: join(dir, 'data', 'state.json') },
     });
@@ -122,6 +123,10 @@ describe('dashboards and alerts against a real Prometheus scraping the exporter'
     await p.waitFor(`sum by (job_id) (increase(codearts_build_duration_seconds_count{${job}}[10m]))`, everyJob, 30_000);
     await p.waitFor(`sum by (job_id) (increase(codearts_build_queue_duration_seconds_count{${job}}[10m]))`, everyJob, 30_000);
     await p.waitFor(`sum by (job_id) (increase(codearts_build_triggers_total{${job}}[10m]))`, everyJob, 30_000);
+    await p.waitFor(`sum by (job_id) (increase(codearts_build_step_duration_seconds_count{${job}}[10m]))`, everyJob, 30_000);
+    await p.waitFor(`sum by (job_id) (increase(codearts_build_step_pending_seconds_count{${job}}[10m]))`, everyJob, 30_000);
+    await p.waitFor(`sum(increase(codearts_build_failures_total{${job}, job_id="${SELECTED_JOB_ID}"}[10m])) > 0`, positive, 40_000);
+    await p.waitFor(`sum(increase(codearts_job_recovery_seconds_count{${job}, job_id="${SELECTED_JOB_ID}"}[10m])) > 0`, positive, 40_000);
     await p.waitFor('job_name:codearts_no_success_threshold_seconds:config', nonEmpty, 10_000);
     // Series that exist only with IAM auth and with discovery, read by the auth and discovery alerts.
     await p.waitFor(`codearts_exporter_auth_token_expiry_timestamp_seconds{${job}}`, nonEmpty, 10_000);
@@ -330,8 +335,9 @@ describe('dashboards and alerts against a real Prometheus scraping the exporter'
     const failures: string[] = [];
     let perJobPanels = 0;
     for (const query of dashboardQueries()) {
-      // The job detail with both jobs of the pair selected, every other dashboard as it is.
-      const values = query.dashboardUid === 'codearts-build-job-detail' ? { ...variables, job_id: PAIR.join('|') } : variables;
+      // The dashboards that select jobs by id (job detail, steps and failures) with both jobs of the pair selected, every other as it is.
+      const byId = query.dashboardUid === 'codearts-build-job-detail' || query.dashboardUid === 'codearts-build-steps';
+      const values = byId ? { ...variables, job_id: PAIR.join('|') } : variables;
       const samples = resultSamples(await runPanelQuery(query, values));
       const where = `${query.dashboardUid} #${query.panelId} "${query.panelTitle}" ${query.refId}`;
       const named = samples.filter((s) => s.metric.job_name !== undefined);

@@ -33,6 +33,13 @@ export const METRIC_CATALOG: readonly CatalogEntry[] = [
   { name: 'codearts_build_last_number', type: 'gauge', labels: ['job_id', 'job_name', 'project'] },
   { name: 'codearts_build_last_finished_timestamp_seconds', type: 'gauge', labels: ['job_id', 'job_name', 'project'] },
   { name: 'codearts_build_last_success_timestamp_seconds', type: 'gauge', labels: ['job_id', 'job_name', 'project'] },
+  { name: 'codearts_build_step_duration_seconds', type: 'histogram', labels: ['job_id', 'job_name', 'project', 'step'] },
+  { name: 'codearts_build_step_pending_seconds', type: 'histogram', labels: ['job_id', 'job_name', 'project', 'step'] },
+  { name: 'codearts_build_failures_total', type: 'counter', labels: ['job_id', 'job_name', 'project', 'step', 'error_code'] },
+  { name: 'codearts_job_recovery_seconds', type: 'histogram', labels: ['job_id', 'job_name', 'project'] },
+  { name: 'codearts_flaky_builds_total', type: 'counter', labels: ['job_id', 'job_name', 'project'] },
+  { name: 'codearts_job_failing_since_timestamp_seconds', type: 'gauge', labels: ['job_id', 'job_name', 'project'] },
+  { name: 'codearts_job_consecutive_failures', type: 'gauge', labels: ['job_id', 'job_name', 'project'] },
   { name: 'codearts_exporter_up', type: 'gauge', labels: [] },
   { name: 'codearts_exporter_last_successful_poll_timestamp_seconds', type: 'gauge', labels: ['job_id', 'job_name'] },
   { name: 'codearts_exporter_poll_duration_seconds', type: 'gauge', labels: [] },
@@ -52,6 +59,7 @@ export const METRIC_CATALOG: readonly CatalogEntry[] = [
   { name: 'codearts_exporter_running_status_available', type: 'gauge', labels: [] },
   { name: 'codearts_exporter_vanished_builds_total', type: 'counter', labels: ['job_id', 'job_name'] },
   { name: 'codearts_exporter_abandoned_builds_total', type: 'counter', labels: ['job_id', 'job_name', 'reason'] },
+  { name: 'codearts_exporter_detail_missing_total', type: 'counter', labels: ['kind'] },
 ];
 
 /** Catalog families whose series appear on first use: /metrics serves only their HELP and TYPE lines until then. */

@@ -6,6 +6,7 @@ import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { ExporterProcess, writeConfig } from '../helpers/exporter-process.js';
 import { parseExposition, type Sample } from '../helpers/exposition.js';
 import { compareAll, RESULTS } from '../helpers/ground-truth.js';
+import { compareFailures, compareHealth, compareSteps, expectedHealth, stepObservations } from '../helpers/steps-truth.js';
 
 const JOBS = [
   { id: 'b2000000000000000000000000000001', name: 'api', buildEverySeconds: 40, history: 25 },
@@ -38,6 +39,7 @@ describe('restarts (the change feed on): nothing counted twice, nothing lost, co
       },
       poll: { schedule: '* * * * * *', start_at: 1 },
       jobs: JOBS.map(({ id, name }) => ({ id, name })),
+      metrics: { steps: { enabled: true }, failures: { enabled: true }, recovery: { enabled: true } },
       server: { host: '127.0.0.1', port: 0 },
       state: { path: statePath },
       log: { level: 'debug' },
@@ -85,11 +87,20 @@ describe('restarts (the change feed on): nothing counted twice, nothing lost, co
     clearInterval(clock);
     const { process: exporter, url } = await ExporterProcess.run(configPath);
     running.push(exporter);
+    const differences = async () => {
+      const samples = await scrape(url);
+      const truth = simulator.groundTruth();
+      return [...compareAll(samples, truth), ...truth.flatMap((job) => [...compareSteps(samples, job), ...compareFailures(samples, job)])];
+    };
     const deadline = Date.now() + 45_000;
-    while (Date.now() < deadline && compareAll(await scrape(url), simulator.groundTruth()).length > 0)
-      await new Promise((r) => setTimeout(r, 200));
+    while (Date.now() < deadline && (await differences()).length > 0) await new Promise((r) => setTimeout(r, 200));
 
-    expect(compareAll(await scrape(url), simulator.groundTruth())).toEqual([]);
+    // Builds, histograms, every step and every failure cause of every build: each observed once across the kills.
+    expect(await differences()).toEqual([]);
+    expect(stepObservations(simulator.groundTruth())).toBeGreaterThan(200);
+    const health = simulator.groundTruth().map((job) => expectedHealth(job));
+    expect(health.reduce((n, h) => n + h.recoveries.length, 0)).toBeGreaterThan(3);
+    expect(health.reduce((n, h) => n + h.flaky, 0)).toBeGreaterThan(0);
     // 50 builds of history plus builds that finished while processes were being killed.
     expect(builds(await scrape(url))).toBeGreaterThan(55);
     exporter.kill('SIGKILL');
@@ -104,6 +115,11 @@ describe('restarts (the change feed on): nothing counted twice, nothing lost, co
     running.push(exporter);
     const samples = await scrape(url);
     expect(compareAll(samples, simulator.groundTruth())).toEqual([]);
+    expect(
+      simulator
+        .groundTruth()
+        .flatMap((job) => [...compareSteps(samples, job), ...compareFailures(samples, job), ...compareHealth(samples, job)]),
+    ).toEqual([]);
     for (const job of JOBS) {
       for (const result of RESULTS) {
         const series = saved.jobs[job.id]?.counters.series.find((s) => s.result === result);

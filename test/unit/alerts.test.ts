@@ -10,6 +10,8 @@ import { REPO_ROOT, allRules, loadRules } from '../helpers/promql.js';
 const CONFIG = join(REPO_ROOT, 'config');
 const ALERTS = join(CONFIG, 'alerts.yml');
 const ALERT_TESTS = join(CONFIG, 'alerts.test.yml');
+/** The week-over-week cases, at a coarser evaluation interval (8 days of series). */
+const WEEKLY_ALERT_TESTS = join(CONFIG, 'alerts-weekly.test.yml');
 const PROMETHEUS = join(CONFIG, 'prometheus.yml');
 const TROUBLESHOOTING = join(REPO_ROOT, 'docs', 'troubleshooting.md');
 
@@ -40,7 +42,8 @@ function promtool(args: string[]): string {
 
 const alerts = allRules(ALERTS).filter((rule) => rule.alert !== undefined);
 const tests = parseYaml(readFileSync(ALERT_TESTS, 'utf8')) as TestFile;
-const ruleTests = tests.tests.flatMap((group) => group.alert_rule_test ?? []);
+const weeklyTests = parseYaml(readFileSync(WEEKLY_ALERT_TESTS, 'utf8')) as TestFile;
+const ruleTests = [...tests.tests, ...weeklyTests.tests].flatMap((group) => group.alert_rule_test ?? []);
 
 describe('alert rules: promtool', () => {
   itWithBinary('promtool')('promtool check rules config/alerts.yml passes', () => {
@@ -49,6 +52,11 @@ describe('alert rules: promtool', () => {
 
   itWithBinary('promtool')('promtool test rules config/alerts.test.yml passes', () => {
     expect(promtool(['test', 'rules', ALERT_TESTS])).toContain('SUCCESS');
+  });
+
+  itWithBinary('promtool')('promtool test rules config/alerts-weekly.test.yml passes', () => {
+    expect(weeklyTests.rule_files).toEqual(['alerts.yml']);
+    expect(promtool(['test', 'rules', WEEKLY_ALERT_TESTS])).toContain('SUCCESS');
   });
 
   itWithBinary('promtool')('promtool check config config/prometheus.yml passes, rule file included', () => {

@@ -141,6 +141,9 @@ describe('the probe plan', () => {
     });
     const skipped = { ...at(9), skipped: [{ from: 6, to: 8, checksLeft: 2 }] };
     expect(planProbe({ ...base, state: skipped, listed: listed(9) }).kind).toBe('listed');
+    // A counted build whose steps could not be fetched yet is asked again next cycle, not after the full-probe interval.
+    const detailsDue = { ...at(5), details: [{ buildNo: 5, kinds: ['steps' as const], recordId: 'r5', failed: false, since: 0 }] };
+    expect(planProbe({ ...base, state: detailsDue, listed: listed(5) }).kind).toBe('listed');
   });
 
   it('not listed, no usable number, or a start not settled: the full cycle; full probe due: the safety probe', () => {

@@ -29,9 +29,15 @@ import {
 
 const DASHBOARDS = loadDashboards();
 const DS_REF = { type: 'prometheus', uid: '${datasource}' };
-const EXPECTED_UIDS = ['codearts-build-fleet', 'codearts-build-overview', 'codearts-build-job-detail', 'codearts-exporter-health'];
+const EXPECTED_UIDS = [
+  'codearts-build-fleet',
+  'codearts-build-overview',
+  'codearts-build-job-detail',
+  'codearts-exporter-health',
+  'codearts-build-steps',
+];
 /** The dashboards of build jobs: a `project` variable, build selectors filtered on it. */
-const BUILD_UIDS = ['codearts-build-fleet', 'codearts-build-overview', 'codearts-build-job-detail'];
+const BUILD_UIDS = ['codearts-build-fleet', 'codearts-build-overview', 'codearts-build-job-detail', 'codearts-build-steps'];
 /** Build series and the recording rules made from them (`job_id:codearts_build…`). */
 const isBuildSelector = (selector: string): boolean => /^(job_id:)?codearts_build/.test(selector);
 const GRAFANA_MACROS = new Set(['__range', '__range_s', '__range_ms', '__rate_interval', '__interval', '__interval_ms']);

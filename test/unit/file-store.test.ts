@@ -1,3 +1,5 @@
+import { DEFAULT_RECOVERY_BUCKETS } from '../../src/domain/health.js';
+import { DEFAULT_STEP_BUCKETS } from '../../src/domain/steps.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,14 +109,20 @@ describe('file store', () => {
     const events: StoreEvent[] = [];
     const changed = await open(path, { ...LAYOUT, durationBuckets: [60, 600] }, events);
     expect(events).toEqual([
-      { type: 'counters_reset', families: ['duration'], from: LAYOUT, to: { ...LAYOUT, durationBuckets: [60, 600] }, jobs: 1 },
+      {
+        type: 'counters_reset',
+        families: ['duration'],
+        from: { ...LAYOUT, stepBuckets: DEFAULT_STEP_BUCKETS, recoveryBuckets: DEFAULT_RECOVERY_BUCKETS },
+        to: { ...LAYOUT, durationBuckets: [60, 600] },
+        jobs: 1,
+      },
     ]);
     const counters = (await changed.load()).get(JOB)?.counters;
     expect(counters?.series).toEqual([{ result: 'success', labels: [], builds: 2 }]);
     expect(counters?.queue?.count).toBe(2);
   });
 
-  it('opens a version 2 file with its counters at zero and saves version 3 on the next commit', async () => {
+  it('opens a version 2 file with its counters at zero and saves the current version on the next commit', async () => {
     const path = tempPath();
     mkdirSync(join(path, '..'), { recursive: true });
     const state = { ...emptyJobState(), cursor: 12 };

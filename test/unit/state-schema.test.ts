@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { emptyCounters, type CounterLayout, type JobCounters } from '../../src/domain/counters.js';
 import { emptyJobState } from '../../src/domain/job.js';
+import { DEFAULT_RECOVERY_BUCKETS } from '../../src/domain/health.js';
+import { DEFAULT_STEP_BUCKETS } from '../../src/domain/steps.js';
 import {
   encodeStoredJob,
   parseStateFile,
@@ -84,7 +86,13 @@ describe('state file schema', () => {
     const text = renderStateFile(new Map([[JOB, { version: 2, state, counters: COUNTERS }]]), LAYOUT);
     const data = JSON.parse(text) as Record<string, unknown>;
     expect(data.schema_version).toBe(STATE_SCHEMA_VERSION);
-    expect(data.counters_layout).toEqual({ record_labels: [], duration_buckets: [30, 60, 120], queue_buckets: [1, 5] });
+    expect(data.counters_layout).toEqual({
+      record_labels: [],
+      duration_buckets: [30, 60, 120],
+      queue_buckets: [1, 5],
+      step_buckets: DEFAULT_STEP_BUCKETS,
+      recovery_buckets: DEFAULT_RECOVERY_BUCKETS,
+    });
     // Saved keyed by `le`, zero buckets left out; in memory by position.
     expect(data.jobs).toMatchObject({
       [JOB]: {
@@ -97,12 +105,54 @@ describe('state file schema', () => {
     expect(parsed(data)).toEqual({ jobs: new Map([[JOB, { version: 2, state, counters: COUNTERS }]]), reset: undefined });
   });
 
+  it('loads a version 3 file: counters and state as saved, no steps, nothing reset; writes it back as version 4', () => {
+    const state = { ...emptyJobState(), cursor: 9, lastSuccessAt: 5 };
+    const current = JSON.parse(renderStateFile(new Map([[JOB, { version: 2, state, counters: COUNTERS }]]), LAYOUT)) as {
+      counters_layout: Record<string, unknown>;
+    };
+    const { step_buckets: _absent, ...v3Layout } = current.counters_layout;
+    const v3 = { ...current, schema_version: 3, counters_layout: v3Layout };
+    const { jobs, reset } = parsed(v3, { ...LAYOUT, stepBuckets: [10, 60] });
+    expect(reset).toBeUndefined();
+    expect(jobs.get(JOB)).toEqual({ version: 2, state, counters: COUNTERS });
+    expect(jobs.get(JOB)?.counters.steps).toBeUndefined();
+    // A version 4 file may not leave out the step buckets.
+    expect(parseStateFile({ ...v3, schema_version: 4 }, LAYOUT)).toMatchObject({ problem: expect.stringContaining('step_buckets') });
+  });
+
+  it('keeps step histograms, failure causes, recovery, flaky counts, the failing streak and builds waiting for details, keyed by le; other step buckets restart only the steps', () => {
+    const layout: CounterLayout = { ...LAYOUT, stepBuckets: [10, 60] };
+    const steps = [
+      { step: 'compile', duration: { buckets: [0, 2], sumMs: 90_000, count: 3 }, pending: { buckets: [3, 0], sumMs: 1_500, count: 3 } },
+      { step: 'other', duration: { buckets: [1, 0], sumMs: 4_000, count: 1 } },
+    ];
+    const details = [{ buildNo: 9, kinds: ['steps' as const, 'analysis' as const], recordId: 'rec-9', failed: true, since: 1_767_225_600 }];
+    const health = { failingSince: 1_767_225_000, failures: 2, previous: { failed: true, finishedAt: 1_767_225_500, commit: 'abc' } };
+    const healthQueue = [{ buildNo: 9, result: 'failure' as const, finishedAt: 1_767_225_600, commit: 'abc' }];
+    const state = { ...emptyJobState(), cursor: 9, pending: [8], details, health, healthQueue };
+    const failures = [{ step: 'Unit tests', errorCode: 'CB.00090002', count: 2 }];
+    const recovery = { buckets: [0, 1, 0, 0, 0, 0, 0, 0, 0, 0], sumMs: 600_000, count: 1 };
+    const counters = { ...COUNTERS, steps, failures, recovery, flaky: 1 };
+    const data = JSON.parse(renderStateFile(new Map([[JOB, { version: 3, state, counters }]]), layout)) as unknown;
+    expect(data).toMatchObject({
+      counters_layout: { step_buckets: [10, 60] },
+      jobs: { [JOB]: { counters: { steps: [{ step: 'compile', duration: { buckets: { '60': 2 } } }, { step: 'other' }] } } },
+    });
+    expect(parsed(data, layout).jobs.get(JOB)).toEqual({ version: 3, state, counters });
+    const moved = parsed(data, { ...layout, stepBuckets: [10, 30, 60] });
+    expect(moved.reset?.families).toEqual(['steps']);
+    expect(moved.jobs.get(JOB)?.counters).toEqual({ ...COUNTERS, failures, recovery, flaky: 1 });
+  });
+
   it('a changed layout restarts exactly the families it shapes, and says which', () => {
     const file = JSON.parse(
       renderStateFile(new Map([[JOB, { version: 2, state: emptyJobState(), counters: COUNTERS }]]), LAYOUT),
     ) as unknown;
     const buckets = parsed(file, { ...LAYOUT, durationBuckets: [30, 90, 120] });
-    expect(buckets.reset).toEqual({ families: ['duration'], from: LAYOUT });
+    expect(buckets.reset).toEqual({
+      families: ['duration'],
+      from: { ...LAYOUT, stepBuckets: DEFAULT_STEP_BUCKETS, recoveryBuckets: DEFAULT_RECOVERY_BUCKETS },
+    });
     expect(buckets.jobs.get(JOB)?.counters).toEqual({
       series: [
         { result: 'success', labels: [], builds: 5 },
@@ -120,7 +170,7 @@ describe('state file schema', () => {
   });
 
   it('names what is wrong: an unknown version, a range upside down, series labels that do not match the layout', () => {
-    expect(parseStateFile({ ...HEADER, schema_version: 4, jobs: {} }, LAYOUT)).toMatchObject({
+    expect(parseStateFile({ ...HEADER, schema_version: 5, jobs: {} }, LAYOUT)).toMatchObject({
       problem: expect.stringContaining('schema_version'),
     });
     const upsideDown = { ...emptyJobState(), skipped: [{ from: 5, to: 4, checksLeft: 1 }] };
