@@ -16,7 +16,14 @@ const JOB_LIST_SHAPES: readonly JobListShape[] = ['sdk', 'enveloped'];
 
 /** Fills in defaults and rejects values that would make the simulation meaningless. */
 export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions {
-  const resolved: ResolvedOptions = {
+  const resolved = withDefaults(options);
+  const problems = optionProblems(resolved);
+  if (problems.length > 0) throw new TypeError(`invalid simulator options: ${problems.join('; ')}`);
+  return resolved;
+}
+
+function withDefaults(options: SimulatorOptions): ResolvedOptions {
+  return {
     seed: options.seed ?? 1,
     jobs: options.jobs ?? 3,
     port: options.port ?? 0,
@@ -37,6 +44,9 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     auth: options.auth ?? { mode: 'token' },
     jobFeed: resolveJobFeed(options.jobFeed ?? {}),
   };
+}
+
+function optionProblems(resolved: ResolvedOptions): string[] {
   const problems: string[] = [];
   const check = (ok: boolean, message: string): void => {
     if (!ok) problems.push(message);
@@ -76,8 +86,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
   check(totalOffset === undefined || Number.isInteger(totalOffset), `jobListQuirks.totalOffset must be an integer, got ${totalOffset}`);
   problems.push(...jobFeedProblems(resolved.jobFeed));
   problems.push(...authProblems(resolved.auth));
-  if (problems.length > 0) throw new TypeError(`invalid simulator options: ${problems.join('; ')}`);
-  return resolved;
+  return problems;
 }
 
 /** The job feed's settings with every default filled in; `current` supplies what `options` leaves out. */
