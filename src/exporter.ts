@@ -17,9 +17,8 @@ import { createServerApp } from './server/app.js';
 import type { LandingJob } from './server/landing-page.js';
 import { listen } from './server/listen.js';
 import { CycleWatchdog } from './server/watchdog.js';
-import { ScrapeCache } from './server/scrape-cache.js';
-import { FileStore } from './state/file-store.js';
-import type { Store } from './state/store.js';
+import { MetricsUnavailableError, ScrapeCache } from './server/scrape-cache.js';
+import type { Store, StoredJob } from './state/store.js';
 import { systemClock, type Clock } from './support/clock.js';
 import { schedulePeriodSeconds } from './support/cron.js';
 import type { Events } from './support/events.js';
@@ -27,6 +26,7 @@ import { VERSION } from './version.js';
 import { createAuthProvider } from './wiring/auth.js';
 import { createClient, createTransport } from './wiring/client.js';
 import { createReporter, type ExporterEvent } from './wiring/report.js';
+import { openConfiguredStore, sharedView, type SharedView } from './wiring/store.js';
 
 /**
  * How long a `/metrics` body is served without rendering it again when nothing tracked changed:
@@ -70,21 +70,36 @@ interface Parts {
   transport: HttpTransport;
   watchdog: CycleWatchdog;
   periodSeconds: number;
+  /** Set when the store is shared by several replicas (Redis). */
+  shared?: SharedView | undefined;
 }
 
 /** Everything wired together: client, store, job set, poller, metrics, reporting, schedule and HTTP server. */
 export class Exporter {
   /** `/metrics` as served over HTTP: one render for all concurrent scrapers, cached with its gzip. */
   readonly scrapes: ScrapeCache;
+  /** Shared store only: `/metrics/replica`, this replica's self and process metrics. */
+  readonly replicaScrapes: ScrapeCache | undefined;
   private schedule: PollSchedule | undefined;
   private server: Server | undefined;
   private ready = false;
 
   private constructor(private readonly parts: Parts) {
-    this.scrapes = new ScrapeCache(
-      { version: () => parts.metrics.version + parts.self.version, parts: () => this.expositionParts(METRICS_MAX_AGE_MS) },
-      { maxAgeMs: METRICS_MAX_AGE_MS },
-    );
+    const options = { maxAgeMs: METRICS_MAX_AGE_MS };
+    const { metrics, self, shared } = parts;
+    if (shared) {
+      // Every replica serves the same build families from the shared store; its own metrics go apart.
+      this.scrapes = new ScrapeCache(
+        { version: () => metrics.version, parts: () => Promise.resolve(metrics.parts()), refresh: () => this.sync() },
+        options,
+      );
+      this.replicaScrapes = new ScrapeCache({ version: () => self.version, parts: () => self.parts(METRICS_MAX_AGE_MS) }, options);
+    } else {
+      this.scrapes = new ScrapeCache(
+        { version: () => metrics.version + self.version, parts: () => this.expositionParts(METRICS_MAX_AGE_MS) },
+        options,
+      );
+    }
   }
 
   static async create(options: ExporterOptions): Promise<Exporter> {
@@ -99,7 +114,9 @@ export class Exporter {
     const configured = createAuthProvider(config, events, transport);
     const auth = options.wrapAuth ? options.wrapAuth(configured) : configured;
     const client = createClient(config, { auth, transport, events, periodSeconds });
-    const store = options.openStore ? await options.openStore(layout, events) : await FileStore.open(config.state.path, { layout, events });
+    const store = options.openStore
+      ? await options.openStore(layout, events)
+      : await openConfiguredStore(config, layout, events, periodSeconds);
     const clock = options.clock ?? systemClock;
     const jobs = createJobSet(config, { client, store, events, clock, self });
     const poller = new Poller({
@@ -115,7 +132,23 @@ export class Exporter {
     });
     await jobs.init();
     const watchdog = new CycleWatchdog(periodSeconds * 1000, config.poll.watchdog_periods);
-    return new Exporter({ config, logger, events, metrics, self, client, auth, store, jobs, poller, transport, watchdog, periodSeconds });
+    const shared = sharedView(store);
+    return new Exporter({
+      config,
+      logger,
+      events,
+      metrics,
+      self,
+      client,
+      auth,
+      store,
+      jobs,
+      poller,
+      transport,
+      watchdog,
+      periodSeconds,
+      shared,
+    });
   }
 
   get config(): Config {
@@ -146,7 +179,15 @@ export class Exporter {
 
   /** One cycle, without schedule or server (`once`, tests). */
   async runCycle(signal?: AbortSignal): Promise<CycleSummary> {
-    const { client, jobs, poller, watchdog, events } = this.parts;
+    const { client, jobs, poller, watchdog, events, store } = this.parts;
+    const health = store.health?.();
+    if (health && !health.ok) {
+      // Nothing could be committed: polling pauses until the store is back.
+      const summary: CycleSummary = { outcome: 'failure', jobsReached: 0, jobsFailed: jobs.jobs().length, buildsCounted: 0, seconds: 0 };
+      watchdog.cycleFinished();
+      events.emit({ type: 'cycle_finished', summary, aborted: false });
+      return summary;
+    }
     client.beginCycle();
     await jobs.refresh(signal);
     const summary = await poller.runCycle(signal);
@@ -193,12 +234,39 @@ export class Exporter {
     }
   }
 
+  private readiness(): { ready: boolean; reason?: string } {
+    const health = this.parts.store.health?.();
+    if (health && !health.ok) return { ready: false, reason: health.reason };
+    return this.ready ? { ready: true } : { ready: false, reason: 'first poll cycle not finished' };
+  }
+
+  /** Shared store: shows what other replicas committed since the last scrape (re-reading only jobs whose version changed). */
+  private async sync(): Promise<void> {
+    const { shared, store, jobs, metrics } = this.parts;
+    const health = store.health?.();
+    if (!shared || (health && !health.ok)) throw new MetricsUnavailableError(health && !health.ok ? health.reason : 'no shared store');
+    let changed: Map<string, StoredJob>;
+    try {
+      changed = await shared.changes();
+    } catch (error) {
+      throw new MetricsUnavailableError(`shared state unreadable (${(error as Error).message})`);
+    }
+    if (changed.size === 0) return;
+    for (const job of jobs.jobs()) {
+      const stored = changed.get(job.id);
+      if (!stored || (job.stored && job.stored.version >= stored.version)) continue;
+      job.stored = stored;
+      metrics.show(job.id, stored);
+    }
+  }
+
   private app(): ReturnType<typeof createServerApp> {
     const { config, logger, auth, watchdog } = this.parts;
     return createServerApp({
       metrics: this.scrapes,
       onError: (error) => logger.error({ err: error }, 'HTTP request failed'),
-      isReady: () => (this.ready ? { ready: true } : { ready: false, reason: 'first poll cycle not finished' }),
+      replicaMetrics: this.replicaScrapes,
+      isReady: () => this.readiness(),
       isHealthy: () => watchdog.check(),
       landing: () => ({
         version: VERSION,

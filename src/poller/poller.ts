@@ -32,9 +32,12 @@ export interface PollerOptions {
 interface JobOutcome {
   reached: boolean;
   counted: number;
+  /** Polled by another replica this period (shared store): neither reached nor failed here. */
+  skipped?: true;
 }
 
 const UNREACHED: JobOutcome = { reached: false, counted: 0 };
+const SKIPPED: JobOutcome = { reached: false, counted: 0, skipped: true };
 
 /**
  * Runs poll cycles over the job set: per job, what the store holds is the start, the job's cycle
@@ -58,7 +61,8 @@ export class Poller {
   async runCycle(signal?: AbortSignal): Promise<CycleSummary> {
     const started = this.clock.monotonic();
     const limit = pLimit(this.options.jobConcurrency);
-    const outcomes = await Promise.all(this.options.jobs.jobs().map((job) => this.pollOne(job, limit, signal)));
+    const all = await Promise.all(this.options.jobs.jobs().map((job) => this.claimed(job, limit, signal)));
+    const outcomes = all.filter((o) => !o.skipped);
     const reached = outcomes.filter((o) => o.reached).length;
     return {
       outcome: reached === outcomes.length ? 'success' : reached === 0 ? 'failure' : 'partial',
@@ -67,6 +71,23 @@ export class Poller {
       buildsCounted: outcomes.reduce((sum, o) => sum + o.counted, 0),
       seconds: (this.clock.monotonic() - started) / 1000,
     };
+  }
+
+  /** With a shared store, a job is polled only under its lease; its cycle gives the lease back however it ends. */
+  private async claimed(job: PolledJob, limit: LimitFunction, signal?: AbortSignal): Promise<JobOutcome> {
+    const { store, events } = this.options;
+    if (!store.claim) return this.pollOne(job, limit, signal);
+    let outcome = UNREACHED;
+    try {
+      if ((await store.claim(job.id)) !== 'ok') return SKIPPED;
+      outcome = await this.pollOne(job, limit, signal);
+      return outcome;
+    } catch (error) {
+      events.emit({ type: 'job_failed', job, error });
+      return UNREACHED;
+    } finally {
+      await store.endClaim?.(job.id, !signal?.aborted && outcome !== UNREACHED).catch(() => undefined);
+    }
   }
 
   /**
