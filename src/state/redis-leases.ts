@@ -12,8 +12,11 @@ export interface JobKeys {
 
 export interface LeaseOptions {
   leaseMs: number;
-  /** A job polled by any replica less than this ago is not due ('done'); half the poll period. */
-  minIntervalMs: number;
+  /**
+   * The schedule slot of the current cycle: the poll period's number on this replica's clock
+   * (rounded, so clocks apart by less than half a period agree). A job polled in this slot is 'done'.
+   */
+  slot: () => number;
   /** Names this replica in its tokens (the tokens are unique anyway). */
   replica: string;
   events: Events<StoreEvent>;
@@ -21,7 +24,7 @@ export interface LeaseOptions {
 
 /**
  * The per-job leases of this replica: taken on its own tick (`SET NX PX` in a script that also
- * says whether the job is due), renewed every third of the lease while held, given back by
+ * says whether the job was polled in this slot already), renewed every third of the lease while held, given back by
  * compare-and-delete. A lease only saves API calls: the commit is fenced by it and by the version.
  */
 export class Leases {
@@ -45,7 +48,7 @@ export class Leases {
   async claim(jobId: string): Promise<ClaimAnswer> {
     const { lease, job } = this.keys(jobId);
     const token = `${this.options.replica}:${randomUUID()}`;
-    const answer = (await this.redis.eval(ACQUIRE, 2, lease, job, token, this.options.leaseMs, this.options.minIntervalMs)) as ClaimAnswer;
+    const answer = (await this.redis.eval(ACQUIRE, 2, lease, job, token, this.options.leaseMs, this.options.slot())) as ClaimAnswer;
     if (answer === 'ok') this.held.set(jobId, token);
     else if (answer === 'busy') this.options.events.emit({ type: 'lease_conflict', jobId, reason: 'busy' });
     return answer;
@@ -56,7 +59,7 @@ export class Leases {
     if (token === undefined) return;
     this.held.delete(jobId);
     const { lease, job } = this.keys(jobId);
-    await this.redis.eval(RELEASE, 2, lease, job, token, polled ? '1' : '0');
+    await this.redis.eval(RELEASE, 2, lease, job, token, polled ? this.options.slot() : '');
   }
 
   /** Renews every held lease; one that was lost is dropped (its commit would be fenced anyway). */

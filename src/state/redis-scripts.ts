@@ -1,18 +1,16 @@
 /**
  * The Lua scripts of the Redis store (docs/high-availability.md). Each runs atomically on the Redis
- * primary and takes its clock from Redis `TIME`, so the replicas' clocks never matter. Keys per job:
- * `lease` (a string holding the token of the replica polling the job, with a TTL) and `job` (a hash:
- * `ver`, `rec` the whole record, `polled_ms` when a replica last finished a poll of it).
+ * primary; lease expiry is Redis' own clock (PX). Keys per job: `lease` (a string holding the token
+ * of the replica polling the job, with a TTL) and `job` (a hash: `ver`, `rec` the whole record,
+ * `polled_slot` the schedule slot in which a replica last polled it to the end).
  */
 
-const NOW_MS = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
-
-/** KEYS lease, job; ARGV token, lease ms, min interval ms. 'busy': another replica polls it; 'done': polled less than the interval ago. */
-export const ACQUIRE = `${NOW_MS}
-if redis.call('EXISTS', KEYS[1]) == 1 then return 'busy' end
-local polled = tonumber(redis.call('HGET', KEYS[2], 'polled_ms') or '0')
-if now - polled < tonumber(ARGV[3]) then return 'done' end
+/**
+ * KEYS lease, job; ARGV token, lease ms, cycle slot. 'busy': another replica polls the job now;
+ * 'done': a replica already polled it in this slot (the replicas' ticks share one schedule).
+ */
+export const ACQUIRE = `if redis.call('EXISTS', KEYS[1]) == 1 then return 'busy' end
+if tonumber(redis.call('HGET', KEYS[2], 'polled_slot') or '-1') >= tonumber(ARGV[3]) then return 'done' end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 'ok'`;
 
@@ -21,11 +19,10 @@ export const RENEW = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
-/** KEYS lease, job; ARGV token, '1' when the poll finished (the job is then not due for the min interval). */
-export const RELEASE = `${NOW_MS}
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+/** KEYS lease, job; ARGV token, the slot polled ('' when the poll did not run to its end: the job stays due). */
+export const RELEASE = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-if ARGV[2] == '1' then redis.call('HSET', KEYS[2], 'polled_ms', now) end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], 'polled_slot', ARGV[2]) end
 return 1`;
 
 /**

@@ -12,7 +12,8 @@ export interface RedisStoreOptions extends RedisConnectionSettings {
   /** Prefix of every key (config `state.redis.key_prefix`). */
   keyPrefix: string;
   leaseMs: number;
-  minIntervalMs: number;
+  /** See LeaseOptions.slot. */
+  slot: () => number;
   replica: string;
   events?: Events<StoreEvent>;
 }

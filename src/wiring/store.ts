@@ -4,6 +4,7 @@ import type { CounterLayout } from '../domain/counters.js';
 import { FileStore } from '../state/file-store.js';
 import { RedisStore } from '../state/redis-store.js';
 import type { Store, StoredJob } from '../state/store.js';
+import type { Clock } from '../support/clock.js';
 import type { Events } from '../support/events.js';
 import type { ExporterEvent } from './report.js';
 
@@ -13,6 +14,7 @@ export async function openConfiguredStore(
   layout: CounterLayout,
   events: Events<ExporterEvent>,
   periodSeconds: number,
+  clock: Clock,
 ): Promise<Store> {
   const { redis } = config.state;
   if (config.state.backend === 'file' || !redis) return FileStore.open(config.state.path, { layout, events });
@@ -21,8 +23,8 @@ export async function openConfiguredStore(
     password: redis.password,
     keyPrefix: redis.key_prefix,
     leaseMs: redis.lease_ms,
-    // A job polled by any replica within half a period is not polled again by a replica whose tick came later.
-    minIntervalMs: (periodSeconds * 1000) / 2,
+    // Every replica ticks on the same schedule: a job polled in this period is not polled again by a later tick.
+    slot: () => Math.round(clock.now() / (periodSeconds * 1000)),
     replica: `${hostname()}:${process.pid}`,
     layout,
     events,
