@@ -116,7 +116,7 @@ export class Exporter {
     const client = createClient(config, { auth, transport, events, periodSeconds });
     const store = options.openStore
       ? await options.openStore(layout, events)
-      : await openConfiguredStore(config, layout, events, periodSeconds, options.clock ?? systemClock);
+      : await openConfiguredStore(config, layout, events, periodSeconds);
     const clock = options.clock ?? systemClock;
     const jobs = createJobSet(config, { client, store, events, clock, self });
     const poller = new Poller({

@@ -61,7 +61,8 @@ export class Poller {
   async runCycle(signal?: AbortSignal): Promise<CycleSummary> {
     const started = this.clock.monotonic();
     const limit = pLimit(this.options.jobConcurrency);
-    const all = await Promise.all(this.options.jobs.jobs().map((job) => this.claimed(job, limit, signal)));
+    const startedAt = this.clock.now();
+    const all = await Promise.all(this.options.jobs.jobs().map((job) => this.claimed(job, startedAt, limit, signal)));
     const outcomes = all.filter((o) => !o.skipped);
     const reached = outcomes.filter((o) => o.reached).length;
     return {
@@ -74,12 +75,12 @@ export class Poller {
   }
 
   /** With a shared store, a job is polled only under its lease; its cycle gives the lease back however it ends. */
-  private async claimed(job: PolledJob, limit: LimitFunction, signal?: AbortSignal): Promise<JobOutcome> {
+  private async claimed(job: PolledJob, startedAt: number, limit: LimitFunction, signal?: AbortSignal): Promise<JobOutcome> {
     const { store, events } = this.options;
     if (!store.claim) return this.pollOne(job, limit, signal);
     let outcome = UNREACHED;
     try {
-      if ((await store.claim(job.id)) !== 'ok') return SKIPPED;
+      if ((await store.claim(job.id, startedAt)) !== 'ok') return SKIPPED;
       outcome = await this.pollOne(job, limit, signal);
       return outcome;
     } catch (error) {

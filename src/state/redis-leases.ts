@@ -13,10 +13,11 @@ export interface JobKeys {
 export interface LeaseOptions {
   leaseMs: number;
   /**
-   * The schedule slot of the current cycle: the poll period's number on this replica's clock
-   * (rounded, so clocks apart by less than half a period agree). A job polled in this slot is 'done'.
+   * The schedule slot of a cycle that started at the given time: the poll period's number on this
+   * replica's clock (rounded, so clocks apart by less than half a period agree). A job polled in
+   * this slot is 'done'.
    */
-  slot: () => number;
+  slot: (cycleStartedAt: number) => number;
   /** Names this replica in its tokens (the tokens are unique anyway). */
   replica: string;
   events: Events<StoreEvent>;
@@ -28,7 +29,8 @@ export interface LeaseOptions {
  * compare-and-delete. A lease only saves API calls: the commit is fenced by it and by the version.
  */
 export class Leases {
-  private readonly held = new Map<string, string>();
+  /** Token and the slot it was claimed in, per job this replica holds. */
+  private readonly held = new Map<string, { token: string; slot: number }>();
   private readonly renewal: NodeJS.Timeout;
 
   constructor(
@@ -42,32 +44,33 @@ export class Leases {
 
   /** The token this replica holds for the job ('' when none: a commit is then fenced). */
   token(jobId: string): string {
-    return this.held.get(jobId) ?? '';
+    return this.held.get(jobId)?.token ?? '';
   }
 
-  async claim(jobId: string): Promise<ClaimAnswer> {
+  async claim(jobId: string, cycleStartedAt: number): Promise<ClaimAnswer> {
     const { lease, job } = this.keys(jobId);
     const token = `${this.options.replica}:${randomUUID()}`;
-    const answer = (await this.redis.eval(ACQUIRE, 2, lease, job, token, this.options.leaseMs, this.options.slot())) as ClaimAnswer;
-    if (answer === 'ok') this.held.set(jobId, token);
+    const slot = this.options.slot(cycleStartedAt);
+    const answer = (await this.redis.eval(ACQUIRE, 2, lease, job, token, this.options.leaseMs, slot)) as ClaimAnswer;
+    if (answer === 'ok') this.held.set(jobId, { token, slot });
     else if (answer === 'busy') this.options.events.emit({ type: 'lease_conflict', jobId, reason: 'busy' });
     return answer;
   }
 
   async release(jobId: string, polled: boolean): Promise<void> {
-    const token = this.held.get(jobId);
-    if (token === undefined) return;
+    const held = this.held.get(jobId);
+    if (held === undefined) return;
     this.held.delete(jobId);
     const { lease, job } = this.keys(jobId);
-    await this.redis.eval(RELEASE, 2, lease, job, token, polled ? this.options.slot() : '');
+    await this.redis.eval(RELEASE, 2, lease, job, held.token, polled ? held.slot : '');
   }
 
   /** Renews every held lease; one that was lost is dropped (its commit would be fenced anyway). */
   async renewAll(): Promise<void> {
-    for (const [jobId, token] of [...this.held]) {
+    for (const [jobId, held] of [...this.held]) {
       try {
-        const kept = await this.redis.eval(RENEW, 1, this.keys(jobId).lease, token, this.options.leaseMs);
-        if (kept === 0 && this.held.get(jobId) === token) {
+        const kept = await this.redis.eval(RENEW, 1, this.keys(jobId).lease, held.token, this.options.leaseMs);
+        if (kept === 0 && this.held.get(jobId) === held) {
           this.held.delete(jobId);
           this.options.events.emit({ type: 'lease_conflict', jobId, reason: 'lost' });
         }

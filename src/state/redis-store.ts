@@ -13,7 +13,7 @@ export interface RedisStoreOptions extends RedisConnectionSettings {
   keyPrefix: string;
   leaseMs: number;
   /** See LeaseOptions.slot. */
-  slot: () => number;
+  slot: (cycleStartedAt: number) => number;
   replica: string;
   events?: Events<StoreEvent>;
 }
@@ -82,8 +82,8 @@ export class RedisStore implements Store {
     return (await this.read([jobId])).get(jobId);
   }
 
-  claim(jobId: string): Promise<ClaimAnswer> {
-    return this.leases.claim(jobId);
+  claim(jobId: string, cycleStartedAt: number): Promise<ClaimAnswer> {
+    return this.leases.claim(jobId, cycleStartedAt);
   }
 
   endClaim(jobId: string, polled: boolean): Promise<void> {

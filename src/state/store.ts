@@ -41,9 +41,10 @@ export interface Store {
   close(): Promise<void>;
   /**
    * Shared stores only (several replicas): takes the job's lease for this cycle. 'busy': another
-   * replica polls it now; 'done': a replica polled it less than half a period ago. Either skips it.
+   * replica polls it now; 'done': a replica polled it in this cycle's period (the cycle's start, ms
+   * of the poller's clock, names it). Either skips it.
    */
-  claim?(jobId: string): Promise<ClaimAnswer>;
+  claim?(jobId: string, cycleStartedAt: number): Promise<ClaimAnswer>;
   /** Gives the lease back; `polled` when the cycle ran to its end (the job is then not due again this period). */
   endClaim?(jobId: string, polled: boolean): Promise<void>;
   /** Shared stores: the jobs committed by other replicas since this one last looked, to show in `/metrics`. */

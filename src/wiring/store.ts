@@ -4,7 +4,6 @@ import type { CounterLayout } from '../domain/counters.js';
 import { FileStore } from '../state/file-store.js';
 import { RedisStore } from '../state/redis-store.js';
 import type { Store, StoredJob } from '../state/store.js';
-import type { Clock } from '../support/clock.js';
 import type { Events } from '../support/events.js';
 import type { ExporterEvent } from './report.js';
 
@@ -14,7 +13,6 @@ export async function openConfiguredStore(
   layout: CounterLayout,
   events: Events<ExporterEvent>,
   periodSeconds: number,
-  clock: Clock,
 ): Promise<Store> {
   const { redis } = config.state;
   if (config.state.backend === 'file' || !redis) return FileStore.open(config.state.path, { layout, events });
@@ -24,7 +22,7 @@ export async function openConfiguredStore(
     keyPrefix: redis.key_prefix,
     leaseMs: redis.lease_ms,
     // Every replica ticks on the same schedule: a job polled in this period is not polled again by a later tick.
-    slot: () => Math.round(clock.now() / (periodSeconds * 1000)),
+    slot: (cycleStartedAt) => Math.round(cycleStartedAt / (periodSeconds * 1000)),
     replica: `${hostname()}:${process.pid}`,
     layout,
     events,

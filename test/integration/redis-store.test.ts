@@ -62,14 +62,14 @@ describe('Redis store: fenced commit and leases on a real redis-server', () => {
   async function shareLease(store: RedisStore, holder: RedisStore): Promise<void> {
     const token = await redis?.client().get(holder.keys(JOB).lease);
     if (!token) throw new Error('no lease held');
-    (store as unknown as { leases: { held: Map<string, string> } }).leases.held.set(JOB, token);
+    (store as unknown as { leases: { held: Map<string, { token: string; slot: number }> } }).leases.held.set(JOB, { token, slot: 1 });
   }
 
   itWithRedis('commits the whole record under the lease; another replica reads the same counters and state', async () => {
     next();
     const a = await replica('a');
     const b = await replica('b');
-    expect(await a.claim(JOB)).toBe('ok');
+    expect(await a.claim(JOB, 0)).toBe('ok');
     expect(await a.begin(JOB)).toBeUndefined();
     await a.commit(JOB, 0, delta([], state(10)));
     const committed = await a.commit(JOB, 1, delta([build(11), build(12, { result: 'failure', triggerType: 'timer' })], state(12)));
@@ -84,12 +84,12 @@ describe('Redis store: fenced commit and leases on a real redis-server', () => {
     const events: StoreEvent[] = [];
     const a = await replica('a', { leaseMs: 150, events });
     const b = await replica('b', { leaseMs: 5000 });
-    expect(await a.claim(JOB)).toBe('ok');
+    expect(await a.claim(JOB, 0)).toBe('ok');
     await a.commit(JOB, 0, delta([], state(10)));
     // a pauses past its lease (no renewal: its store is stopped from renewing by the pause itself).
     (a as unknown as { leases: { renewAll: () => Promise<void> } }).leases.renewAll = () => Promise.resolve();
     await sleep(300);
-    expect(await b.claim(JOB)).toBe('ok');
+    expect(await b.claim(JOB, 0)).toBe('ok');
     await expect(a.commit(JOB, 1, delta([build(11)], state(11)))).rejects.toBeInstanceOf(LeaseLostError);
     expect(events).toContainEqual({ type: 'lease_conflict', jobId: JOB, reason: 'fenced' });
     const after = (await b.load()).get(JOB);
@@ -100,7 +100,7 @@ describe('Redis store: fenced commit and leases on a real redis-server', () => {
   itWithRedis('stale and already counted: a commit computed from an older version is refused, the build is counted once', async () => {
     next();
     const a = await replica('a');
-    expect(await a.claim(JOB)).toBe('ok');
+    expect(await a.claim(JOB, 0)).toBe('ok');
     await a.commit(JOB, 0, delta([], state(10)));
     const events: StoreEvent[] = [];
     const late = await replica('late', { events });
@@ -119,7 +119,7 @@ describe('Redis store: fenced commit and leases on a real redis-server', () => {
   itWithRedis('queue time observed once: observed while pending, not again when the build finishes', async () => {
     next();
     const a = await replica('a');
-    expect(await a.claim(JOB)).toBe('ok');
+    expect(await a.claim(JOB, 0)).toBe('ok');
     await a.commit(JOB, 0, delta([], state(10)));
     await a.commit(JOB, 1, delta([], state(11, { pending: [11], queueObserved: [11] }), [{ buildNo: 11, seconds: 3 }]));
     // A second cycle from version 1 (before the observation) would observe it again: stale.
@@ -136,7 +136,7 @@ describe('Redis store: fenced commit and leases on a real redis-server', () => {
     next();
     const a = await replica('a');
     const b = await replica('b');
-    const answers = await Promise.all([a.claim(JOB), b.claim(JOB)]);
+    const answers = await Promise.all([a.claim(JOB, 0), b.claim(JOB, 0)]);
     expect([...answers].sort()).toEqual(['busy', 'ok']);
     const winner = answers[0] === 'ok' ? a : b;
     const loser = winner === a ? b : a;
@@ -151,15 +151,15 @@ describe('Redis store: fenced commit and leases on a real redis-server', () => {
     next();
     const a = await replica('a', { slot: 7 });
     const b = await replica('b', { slot: 7 });
-    expect(await a.claim(JOB)).toBe('ok');
+    expect(await a.claim(JOB, 0)).toBe('ok');
     await a.endClaim(JOB, true);
-    expect(await b.claim(JOB)).toBe('done');
+    expect(await b.claim(JOB, 0)).toBe('done');
     const later = await replica('c', { slot: 8 });
-    expect(await later.claim(JOB)).toBe('ok');
+    expect(await later.claim(JOB, 0)).toBe('ok');
     // A poll that did not run to its end leaves the job due in the same period.
     await later.endClaim(JOB, false);
     const again = await replica('d', { slot: 8 });
-    expect(await again.claim(JOB)).toBe('ok');
+    expect(await again.claim(JOB, 0)).toBe('ok');
   });
 
   itWithRedis(
@@ -169,12 +169,12 @@ describe('Redis store: fenced commit and leases on a real redis-server', () => {
       const events: StoreEvent[] = [];
       const a = await replica('a', { leaseMs: 300, events });
       const b = await replica('b', { leaseMs: 300 });
-      expect(await a.claim(JOB)).toBe('ok');
+      expect(await a.claim(JOB, 0)).toBe('ok');
       await sleep(700);
-      expect(await b.claim(JOB)).toBe('busy');
+      expect(await b.claim(JOB, 0)).toBe('busy');
       // Someone deletes the lease (as an expiry during a pause would) and b takes the job.
       await redis?.client().del(a.keys(JOB).lease);
-      expect(await b.claim(JOB)).toBe('ok');
+      expect(await b.claim(JOB, 0)).toBe('ok');
       await sleep(250);
       expect(events).toContainEqual({ type: 'lease_conflict', jobId: JOB, reason: 'lost' });
       await expect(a.commit(JOB, 0, delta([], state(1)))).rejects.toBeInstanceOf(LeaseLostError);
@@ -185,7 +185,7 @@ describe('Redis store: fenced commit and leases on a real redis-server', () => {
     next();
     const a = await replica('a');
     const b = await replica('b');
-    expect(await a.claim(JOB)).toBe('ok');
+    expect(await a.claim(JOB, 0)).toBe('ok');
     await a.commit(JOB, 0, delta([], state(3)));
     expect([...(await b.changes()).keys()]).toEqual([JOB]);
     expect((await b.changes()).size).toBe(0);
