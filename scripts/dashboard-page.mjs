@@ -182,7 +182,14 @@ function drawAll() {
     }
     const defaults = panel.fieldConfig.defaults ?? {};
     const draw =
-      { stat: drawStat, table: drawTable, piechart: drawPie, bargauge: drawBarGauge, heatmap: drawHeatmap }[panel.type] ?? drawTimeSeries;
+      {
+        stat: drawStat,
+        table: drawTable,
+        piechart: drawPie,
+        bargauge: drawBarGauge,
+        heatmap: drawHeatmap,
+        'state-timeline': drawStateTimeline,
+      }[panel.type] ?? drawTimeSeries;
     draw(panel, body, series, defaults);
   }
 
@@ -315,12 +322,44 @@ function drawAll() {
     times.forEach((t, col) => ctx.fillText(fmtTime(t), labelW + col * cw + 2, canvas.height - 2));
   }
 
+  /** One row per series, each value drawn in the colour of its value mapping (Grafana's state timeline). */
+  function drawStateTimeline(panel, body, series, defaults) {
+    const canvas = document.createElement('canvas');
+    canvas.width = body.clientWidth;
+    canvas.height = body.clientHeight;
+    body.appendChild(canvas);
+    const rows = [...series].sort((a, b) => a.name.localeCompare(b.name));
+    const times = [...new Set(series.flatMap((s) => (s.values ?? []).map(([t]) => t)))].sort((a, b) => a - b);
+    const ctx = canvas.getContext('2d');
+    const labelW = 130,
+      axisH = 14,
+      rh = (canvas.height - axisH) / rows.length,
+      cw = (canvas.width - labelW) / Math.max(1, times.length);
+    ctx.font = `${Math.min(11, Math.max(7, rh - 3))}px DejaVu Sans`;
+    rows.forEach((s, row) => {
+      const top = row * rh;
+      ctx.fillStyle = '#b8b8c8';
+      ctx.fillText(s.name, 2, top + rh / 2 + 3, labelW - 6);
+      const byTime = new Map((s.values ?? []).map(([t, v]) => [t, Number(v)]));
+      times.forEach((t, col) => {
+        const value = byTime.get(t);
+        const mapping = value === undefined ? undefined : mapped(value, defaults.mappings);
+        ctx.fillStyle = mapping?.color ? color(mapping.color) : '#1f2126';
+        ctx.fillRect(labelW + col * cw, top + 1, Math.ceil(cw), rh - 2);
+      });
+    });
+    ctx.fillStyle = '#b8b8c8';
+    const every = Math.max(1, Math.ceil(times.length / 8));
+    times.forEach((t, col) => col % every === 0 && ctx.fillText(fmtTime(t), labelW + col * cw + 2, canvas.height - 2));
+  }
+
   function drawTable(panel, body, series, defaults) {
     const organize = panel.transformations.find((t) => t.id === 'organize')?.options ?? {};
     const rows = new Map();
     const columns = new Set();
     for (const s of series) {
-      const keyLabel = 'job_name' in s.metric ? 'job_name' : Object.keys(s.metric)[0];
+      // One row per job id (names repeat across projects), else per the first label.
+      const keyLabel = 'job_id' in s.metric ? 'job_id' : Object.keys(s.metric)[0];
       const key = s.metric[keyLabel] ?? s.name;
       const row = rows.get(key) ?? {};
       for (const [k, v] of Object.entries(s.metric)) if (k !== '__name__') ((row[k] = v), columns.add(k));

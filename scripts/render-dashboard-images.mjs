@@ -5,8 +5,8 @@
  *   npm run build && node scripts/render-dashboard-images.mjs            # ~9 minutes
  *   node scripts/render-dashboard-images.mjs --data /tmp/dashboards.json # re-render saved data only
  *
- * The bundled simulator (12 jobs, 60x speed, its clock set so that it reaches "now" at the end)
- * feeds the built exporter (`node dist/cli.js run`), which a real Prometheus (Debian's
+ * The bundled simulator (13 jobs in 2 projects, two of them both named backend-ci, 60x speed, its
+ * clock set so that it reaches "now" at the end) feeds the built exporter (`node dist/cli.js run`), which a real Prometheus (Debian's
  * `prometheus`) scrapes with config/alerts.yml loaded; 429 and 500 answers are injected for a
  * while. Then every panel query of grafana/dashboards/*.json is run against that Prometheus
  * (variables and Grafana macros substituted for the run's window) and the panels are drawn at their
@@ -39,7 +39,13 @@ const JOB_NAMES = [
   'infra-terraform',
   'data-pipeline',
   'lint-only',
+  // The same name as the first job, in the other project: the dashboards keep them apart by job_id.
+  'backend-ci',
 ];
+/** Two CodeArts projects the jobs are discovered from (the `project` label); every third job is in the second. */
+const PROJECTS = ['de000000000000000000000000000a01', 'de000000000000000000000000000a02'];
+const projectOf = (i) => (i === JOB_NAMES.length - 1 || i % 3 === 2 ? PROJECTS[1] : PROJECTS[0]);
+const jobIdOf = (i) => `de${String(i + 1).padStart(30, '0')}`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main() {
@@ -89,8 +95,9 @@ async function collect(dashboards) {
     // The virtual clock reaches the wall clock when the run ends, so "time since" panels make sense.
     startTime: now - RUN_SECONDS * SPEED,
     jobs: JOB_NAMES.map((name, i) => ({
-      id: `de${String(i + 1).padStart(30, '0')}`,
+      id: jobIdOf(i),
       name,
+      projectId: projectOf(i),
       history: 20 + i * 3,
       buildEverySeconds: 900 + i * 300,
     })),
@@ -104,9 +111,10 @@ async function collect(dashboards) {
       '  auth: { token: sim-token-NOT-A-SECRET }',
       '  max_requests_per_second: 200',
       '  retry: { retries: 3, min_delay: 50ms, max_delay: 500ms }',
-      "poll: { schedule: '*/2 * * * * *', start_at: latest }",
-      'jobs:',
-      ...simulator.jobs().map((job) => `  - { id: ${job.id}, name: ${job.name} }`),
+      "poll: { schedule: '*/2 * * * * *', start_at: latest, discovery_interval: 1m }",
+      'jobs: []',
+      'projects:',
+      ...PROJECTS.map((id) => `  - { id: ${id} }`),
       `server: { host: 127.0.0.1, port: ${exporterPort} }`,
       `state: { path: ${join(dir, 'state.json')} }`,
       'log: { level: warn }',
@@ -197,12 +205,13 @@ async function queryPanels(prometheus, dashboard, start, end) {
   return out;
 }
 
-/** Grafana's variables and macros for this run ($job_name: the first job, as the job detail would show). */
+/** Grafana's variables and macros for this run ($job_id: the first job, as the job detail would show; every project). */
 function substitute(expr, dashboard, { range, step }) {
   const values = {
     job: EXPORTER_JOB,
     instance: '.+',
-    job_name: JOB_NAMES[0],
+    job_id: jobIdOf(0),
+    project: '.*',
     datasource: 'prometheus',
     __range: `${range}s`,
     __range_s: String(range),

@@ -377,6 +377,7 @@ const jobsSchema = z
     z.strictObject({
       id: z.string().regex(JOB_ID, 'must be 32 letters or digits'),
       name: z.string().regex(LABEL_SAFE, 'must be 1 to 128 characters without control characters').optional(),
+      project: z.string().regex(JOB_ID, 'must be 32 letters or digits (the CodeArts project id)').optional(),
     }),
   )
   .prefault([])

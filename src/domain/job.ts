@@ -1,9 +1,28 @@
 import type { BuildResult } from './build.js';
 
-/** A polled build job: its CodeArts id and the name shown in the `job_name` label. */
+/** A polled build job: its CodeArts id, the name shown in the `job_name` label and its project. */
 export interface JobRef {
   id: string;
   name: string;
+  /**
+   * The id of the CodeArts project the job belongs to (the `project` label of the build metrics):
+   * the project discovery listed it from, or the static job's `project`; absent when unknown.
+   */
+  project?: string | undefined;
+}
+
+/**
+ * The labels that identify a job on every build series, in exposition order. `job_id` is the key;
+ * `job_name` is for display; `project` (the CodeArts project id, not its name: ids never change
+ * and never repeat) is left out when unknown, so a series keeps the identity it had without it.
+ */
+export function jobLabelPairs(job: JobRef): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [
+    ['job_id', job.id],
+    ['job_name', job.name],
+  ];
+  if (job.project) pairs.push(['project', job.project]);
+  return pairs;
 }
 
 /** The latest finished build of a job, for the `codearts_build_last_*` gauges. */

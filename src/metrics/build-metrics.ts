@@ -1,8 +1,8 @@
 import { BUILD_RESULTS, KNOWN_TRIGGER_TYPES } from '../domain/build.js';
 import { type BuildSeries, type CounterLayout, type HistogramCounts, type JobCounters } from '../domain/counters.js';
-import type { JobState, LastBuild } from '../domain/job.js';
+import type { JobRef, JobState, LastBuild } from '../domain/job.js';
 import { BUILD_FAMILIES, BUILD_FAMILY_ORDER, type BuildFamilyKey } from './catalog.js';
-import { escapeLabelValue, familyHeader, formatValue } from './exposition.js';
+import { escapeLabelValue, familyHeader, formatValue, jobLabelText } from './exposition.js';
 import { textPart, type ExpositionPart } from './exposition-part.js';
 
 export interface BuildMetricsOptions extends CounterLayout {
@@ -203,9 +203,10 @@ export class BuildMetrics {
     return this.changes;
   }
 
-  /** Adds a job (or renames it, keeping what it shows) with every result and trigger series at zero. */
-  setJob(jobId: string, jobName: string): void {
-    const labels = `job_id="${escapeLabelValue(jobId)}",job_name="${escapeLabelValue(jobName)}"`;
+  /** Adds a job (or renames it or moves it to its project, keeping what it shows) with every result and trigger series at zero. */
+  setJob(job: JobRef): void {
+    const jobId = job.id;
+    const labels = jobLabelText(job);
     const existing = this.jobs.get(jobId);
     if (existing?.labels === labels) return;
     const series = new JobSeries(labels, this);

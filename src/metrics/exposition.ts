@@ -1,9 +1,18 @@
 /** Helpers for the Prometheus text format 0.0.4. */
 
+import { jobLabelPairs, type JobRef } from '../domain/job.js';
+
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+/** A job's identifying labels (`jobLabelPairs`) as exposition text: `job_id="…",job_name="…"[,project="…"]`. */
+export function jobLabelText(job: JobRef): string {
+  return jobLabelPairs(job)
+    .map(([name, value]) => `${name}="${escapeLabelValue(value)}"`)
+    .join(',');
 }
 
 export function escapeHelp(text: string): string {

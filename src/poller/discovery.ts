@@ -53,7 +53,9 @@ export class JobDiscovery {
   private async list({ project, include, exclude }: ProjectFilter, signal?: AbortSignal): Promise<void> {
     try {
       const listing = await this.client.listJobs(project.id, signal);
-      let kept = listing.jobs.filter((job) => (!include || include.test(job.name)) && !exclude?.test(job.name));
+      let kept: JobRef[] = listing.jobs
+        .filter((job) => (!include || include.test(job.name)) && !exclude?.test(job.name))
+        .map((job) => ({ ...job, project: project.id }));
       // Jobs a short listing did not reach are kept: it must not stop polling them.
       if (listing.incomplete) kept = unionById(kept, this.known.get(project.id) ?? []);
       this.known.set(project.id, kept);

@@ -6,6 +6,17 @@ import type { JobDiscovery } from './discovery.js';
 import type { PollerEvent } from './events.js';
 import { freshGapMemory, type GapMemory } from './gap-policy.js';
 
+/**
+ * A job of the config's `jobs`: its name defaults to the discovered one (else its id); its project
+ * is its own `project` or none, never the discovered one, so that its series have the same labels
+ * from the first scrape after a start, whether or not a listing has answered yet.
+ */
+export interface StaticJob {
+  id: string;
+  name?: string | undefined;
+  project?: string | undefined;
+}
+
 /** A job being polled, with what the poller remembers about it in memory only. */
 export interface PolledJob extends JobRef {
   memory: GapMemory;
@@ -21,8 +32,8 @@ export interface JobSetOptions {
   store: Store;
   events: Events<PollerEvent>;
   clock: Clock;
-  /** `jobs` of the config: always polled; a `name` there wins over the discovered one. */
-  staticJobs: ReadonlyArray<{ id: string; name?: string | undefined }>;
+  /** `jobs` of the config: always polled; a `name` there wins over the discovered one, the `project` is the static one. */
+  staticJobs: readonly StaticJob[];
   /** Lists `projects` when due; without it the set is the static jobs. */
   discovery?: JobDiscovery | undefined;
   /** How long a job that left discovery keeps its series (`poll.removed_job_grace`). */
@@ -56,7 +67,7 @@ export class JobSet {
   /** Loads the saved state and shows the static jobs with what they had counted. */
   async init(): Promise<void> {
     this.saved = await this.options.store.load();
-    for (const job of this.options.staticJobs) this.add({ id: job.id, name: job.name ?? job.id }, 'start');
+    for (const job of this.options.staticJobs) this.add({ id: job.id, name: job.name ?? job.id, project: job.project }, 'start');
   }
 
   jobs(): PolledJob[] {
@@ -83,7 +94,7 @@ export class JobSet {
   private want(job: JobRef): void {
     const active = this.active.get(job.id);
     if (active) {
-      if (active.name !== job.name) this.rename(active, job.name);
+      if (active.name !== job.name || active.project !== job.project) this.rename(active, job);
       return;
     }
     const back = this.departed.get(job.id);
@@ -93,10 +104,12 @@ export class JobSet {
     }
     this.departed.delete(job.id);
     this.active.set(job.id, back.job);
-    const oldName = back.job.name;
+    const old = { name: back.job.name, project: back.job.project };
     back.job.name = job.name;
+    back.job.project = job.project;
     this.options.events.emit({ type: 'job_added', job: back.job, stored: back.job.stored, reason: 'back' });
-    if (oldName !== job.name) this.options.events.emit({ type: 'job_renamed', job: back.job, oldName });
+    if (old.name !== job.name || old.project !== job.project)
+      this.options.events.emit({ type: 'job_renamed', job: back.job, oldName: old.name });
   }
 
   private add(job: JobRef, reason: 'start' | 'new'): void {
@@ -105,10 +118,11 @@ export class JobSet {
     this.options.events.emit({ type: 'job_added', job: polled, stored: polled.stored, reason });
   }
 
-  /** A job renamed in CodeArts keeps its counts under the new `job_name`. */
-  private rename(job: PolledJob, name: string): void {
+  /** A job renamed in CodeArts (or first seen in its project) keeps its counts under the new `job_name` (or `project`). */
+  private rename(job: PolledJob, to: JobRef): void {
     const oldName = job.name;
-    job.name = name;
+    job.name = to.name;
+    job.project = to.project;
     this.options.events.emit({ type: 'job_renamed', job, oldName });
   }
 
@@ -135,12 +149,16 @@ export class JobSet {
 
 /**
  * Static jobs plus discovered ones; a static `name` wins, a static job without one takes the
- * discovered name, else its id.
+ * discovered name, else its id. A static job's project is its own `project` (else none), also when
+ * discovery lists it: its labels must not change when the first listing arrives after a restart.
  */
-export function mergeJobs(staticJobs: ReadonlyArray<{ id: string; name?: string | undefined }>, discovered: readonly JobRef[]): JobRef[] {
-  const names = new Map(discovered.map((job) => [job.id, job.name]));
+export function mergeJobs(staticJobs: readonly StaticJob[], discovered: readonly JobRef[]): JobRef[] {
+  const listed = new Map(discovered.map((job) => [job.id, job]));
   const merged = new Map<string, JobRef>();
-  for (const job of staticJobs) merged.set(job.id, { id: job.id, name: job.name ?? names.get(job.id) ?? job.id });
+  for (const job of staticJobs) {
+    const found = listed.get(job.id);
+    merged.set(job.id, { id: job.id, name: job.name ?? found?.name ?? job.id, project: job.project });
+  }
   for (const job of discovered) if (!merged.has(job.id)) merged.set(job.id, job);
   return [...merged.values()];
 }

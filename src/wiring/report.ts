@@ -87,7 +87,7 @@ function jobSetHandlers({ logger, self, metrics }: ReportTargets): Pick<Handlers
   };
   return {
     job_added: ({ job, stored, reason }) => {
-      metrics.setJob(job.id, job.name);
+      metrics.setJob(job);
       self.addJob(job.id, job.name);
       if (stored) metrics.show(job.id, stored);
       showReached(job);
@@ -96,8 +96,8 @@ function jobSetHandlers({ logger, self, metrics }: ReportTargets): Pick<Handlers
     },
     job_renamed: ({ job, oldName }) => {
       self.removeJob(job.id, oldName);
-      logger.info({ event: 'job_renamed', job_id: job.id, old_name: oldName, job_name: job.name }, 'job renamed');
-      metrics.setJob(job.id, job.name);
+      logger.info({ event: 'job_renamed', job_id: job.id, old_name: oldName, job_name: job.name, project: job.project }, 'job renamed');
+      metrics.setJob(job);
       self.addJob(job.id, job.name);
       showReached(job);
     },

@@ -23,16 +23,16 @@ export interface CatalogEntry {
  * build histograms lose `job_id`/`job_name`; the names stay the same.
  */
 export const METRIC_CATALOG: readonly CatalogEntry[] = [
-  { name: 'codearts_builds_total', type: 'counter', labels: ['job_id', 'job_name', 'result'] },
-  { name: 'codearts_build_triggers_total', type: 'counter', labels: ['job_id', 'job_name', 'trigger_type'] },
-  { name: 'codearts_build_duration_seconds', type: 'histogram', labels: ['job_id', 'job_name', 'result'] },
-  { name: 'codearts_build_queue_duration_seconds', type: 'histogram', labels: ['job_id', 'job_name'] },
-  { name: 'codearts_builds_in_progress', type: 'gauge', labels: ['job_id', 'job_name'] },
-  { name: 'codearts_build_last_status', type: 'gauge', labels: ['job_id', 'job_name', 'result'] },
-  { name: 'codearts_build_last_duration_seconds', type: 'gauge', labels: ['job_id', 'job_name'] },
-  { name: 'codearts_build_last_number', type: 'gauge', labels: ['job_id', 'job_name'] },
-  { name: 'codearts_build_last_finished_timestamp_seconds', type: 'gauge', labels: ['job_id', 'job_name'] },
-  { name: 'codearts_build_last_success_timestamp_seconds', type: 'gauge', labels: ['job_id', 'job_name'] },
+  { name: 'codearts_builds_total', type: 'counter', labels: ['job_id', 'job_name', 'project', 'result'] },
+  { name: 'codearts_build_triggers_total', type: 'counter', labels: ['job_id', 'job_name', 'project', 'trigger_type'] },
+  { name: 'codearts_build_duration_seconds', type: 'histogram', labels: ['job_id', 'job_name', 'project', 'result'] },
+  { name: 'codearts_build_queue_duration_seconds', type: 'histogram', labels: ['job_id', 'job_name', 'project'] },
+  { name: 'codearts_builds_in_progress', type: 'gauge', labels: ['job_id', 'job_name', 'project'] },
+  { name: 'codearts_build_last_status', type: 'gauge', labels: ['job_id', 'job_name', 'project', 'result'] },
+  { name: 'codearts_build_last_duration_seconds', type: 'gauge', labels: ['job_id', 'job_name', 'project'] },
+  { name: 'codearts_build_last_number', type: 'gauge', labels: ['job_id', 'job_name', 'project'] },
+  { name: 'codearts_build_last_finished_timestamp_seconds', type: 'gauge', labels: ['job_id', 'job_name', 'project'] },
+  { name: 'codearts_build_last_success_timestamp_seconds', type: 'gauge', labels: ['job_id', 'job_name', 'project'] },
   { name: 'codearts_exporter_up', type: 'gauge', labels: [] },
   { name: 'codearts_exporter_last_successful_poll_timestamp_seconds', type: 'gauge', labels: ['job_id', 'job_name'] },
   { name: 'codearts_exporter_poll_duration_seconds', type: 'gauge', labels: [] },
@@ -48,18 +48,14 @@ export const METRIC_CATALOG: readonly CatalogEntry[] = [
   { name: 'codearts_exporter_auth_token_expiry_timestamp_seconds', type: 'gauge', labels: [] },
   { name: 'codearts_exporter_discovered_jobs', type: 'gauge', labels: ['project_id'] },
   { name: 'codearts_exporter_discovery_errors_total', type: 'counter', labels: ['project_id'] },
+  { name: 'codearts_exporter_circuit_open', type: 'gauge', labels: [] },
+  { name: 'codearts_exporter_running_status_available', type: 'gauge', labels: [] },
+  { name: 'codearts_exporter_vanished_builds_total', type: 'counter', labels: ['job_id', 'job_name'] },
+  { name: 'codearts_exporter_abandoned_builds_total', type: 'counter', labels: ['job_id', 'job_name', 'reason'] },
 ];
 
-/**
- * Catalog families no dashboard shows yet (alerts read them); the dashboards rework gives them
- * panels and empties this list.
- */
-export const NOT_ON_A_DASHBOARD_YET: readonly string[] = [
-  'codearts_exporter_auth_refreshes_total',
-  'codearts_exporter_auth_token_expiry_timestamp_seconds',
-  'codearts_exporter_discovered_jobs',
-  'codearts_exporter_discovery_errors_total',
-];
+/** Catalog families whose series appear on first use: /metrics serves only their HELP and TYPE lines until then. */
+export const SERIES_ON_FIRST_USE: readonly string[] = ['codearts_exporter_abandoned_builds_total'];
 
 /**
  * prom-client default metrics (collectDefaultMetrics, no prefix) that the dashboards read
@@ -73,6 +69,12 @@ export const PROCESS_METRICS: readonly string[] = [
 
 /** Series Prometheus itself writes for every scrape target; they are not in the exporter's output. */
 export const PROMETHEUS_SYNTHETIC_METRICS: readonly string[] = ['up', 'scrape_duration_seconds'];
+
+/** Series Prometheus writes for its alerting rules (read by the dashboards' "Firing alerts" annotation). */
+export const PROMETHEUS_ALERT_SERIES = 'ALERTS';
+
+/** prom-client default metrics read only by the dashboards' "Exporter restarts" annotation. */
+export const ANNOTATION_PROCESS_METRICS: readonly string[] = ['process_start_time_seconds'];
 
 /** Every series name the exporter exposes: histograms expand to `_bucket`, `_count` and `_sum`. */
 export function exporterSeriesNames(): Set<string> {
@@ -343,6 +345,26 @@ export interface GrafanaDashboard {
   panels: GrafanaPanel[];
   templating: { list: GrafanaVariable[] };
   [key: string]: unknown;
+}
+
+/** A Prometheus annotation query of a dashboard (Grafana's classic `expr` form). */
+export interface GrafanaAnnotation {
+  name: string;
+  expr?: string;
+  datasource?: { type?: string; uid?: string };
+  builtIn?: number;
+  [key: string]: unknown;
+}
+
+/** The Prometheus annotation queries of the dashboards (the built-in "Annotations & Alerts" left out). */
+export function dashboardAnnotations(
+  dashboards: LoadedDashboard[] = loadDashboards(),
+): Array<{ dashboardUid: string; name: string; expr: string }> {
+  return dashboards.flatMap(({ dashboard }) =>
+    ((dashboard.annotations as { list?: GrafanaAnnotation[] } | undefined)?.list ?? [])
+      .filter((a) => a.builtIn !== 1)
+      .map((a) => ({ dashboardUid: dashboard.uid, name: a.name, expr: a.expr ?? '' })),
+  );
 }
 
 export interface LoadedDashboard {

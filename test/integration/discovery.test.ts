@@ -175,6 +175,46 @@ describe('job discovery from CodeArts projects', () => {
     expect(valueOf(samples, LAST_POLL, { job_id: leaving.id, job_name: leaving.name })).toBe(lastPolled);
   }, 60_000);
 
+  it('labels every build series with its project: same-named jobs of two projects stay apart, static jobs keep their own', async () => {
+    const [P0, P1] = [PROJECTS[0] ?? '', PROJECTS[1] ?? ''];
+    const jobs: SimJobSpec[] = [
+      { id: hex(1), name: 'backend-ci', projectId: P0, history: 4, buildEverySeconds: 120 },
+      { id: hex(2), name: 'backend-ci', projectId: P1, history: 4, buildEverySeconds: 120 },
+      { id: hex(3), name: 'static-with-project', projectId: P1, history: 4, buildEverySeconds: 120 },
+      { id: hex(4), name: 'static-alone', history: 4, buildEverySeconds: 120 },
+    ];
+    const STATIC_PROJECT = 'f00000000000000000000000000000aa';
+    const { simulator, exporter } = await setup(
+      {
+        // hex(1) is static too, without a project: it stays without one although discovery lists it.
+        jobs: [{ id: hex(1) }, { id: hex(3), project: STATIC_PROJECT }, { id: hex(4) }],
+        projects: [{ id: P0 }, { id: P1 }],
+        poll: { start_at: 1, discovery_interval: '50ms' },
+      },
+      jobs,
+    );
+    for (let i = 0; i < 4; i++) {
+      simulator.advance(300);
+      await exporter.runCycle();
+    }
+    const samples = await scrape(exporter);
+    const expected = new Map([
+      [hex(1), undefined],
+      [hex(2), P1],
+      [hex(3), STATIC_PROJECT],
+      [hex(4), undefined],
+    ]);
+    const buildFamilies = samples.filter((s) => s.name.startsWith('codearts_build'));
+    expect(new Set(buildFamilies.map((s) => s.labels.job_id))).toEqual(new Set(expected.keys()));
+    for (const sample of buildFamilies)
+      expect([sample.name, sample.labels.project]).toEqual([sample.name, expected.get(sample.labels.job_id ?? '')]);
+    // Two jobs named backend-ci: one series per job and result, each with its own count.
+    const pair = select(samples, 'codearts_builds_total', { job_name: 'backend-ci', result: 'success' });
+    expect(pair.map((s) => s.labels.job_id).sort()).toEqual([hex(1), hex(2)]);
+    expect(pair.map((s) => s.labels.project ?? '').sort()).toEqual(['', P1]);
+    for (const job of simulator.groundTruth()) expect(compareCounters(samples, job)).toEqual([]);
+  }, 60_000);
+
   it('keeps the last known jobs when listing fails, reports it, and loses nothing', async () => {
     const jobs = fleet()
       .slice(0, 4)

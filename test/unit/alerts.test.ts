@@ -138,6 +138,21 @@ describe('alert rules: content', () => {
     }
   });
 
+  it('keeps the project label on build-job alerts (a routing hook beside team), grouping by job_id, never by name alone', () => {
+    const buildJobAlerts = alerts.filter((alert) => alert.labels?.team === 'ci');
+    expect(buildJobAlerts.length).toBeGreaterThanOrEqual(5);
+    for (const alert of buildJobAlerts) {
+      for (const match of alert.expr.matchAll(/\b(?:by|on) \(([^)]*)\)/g)) {
+        const labels = (match[1] as string).split(',').map((l) => l.trim());
+        if (labels.includes('job_id')) expect(labels, `${alert.alert}: ${match[0]}`).toContain('project');
+      }
+      for (const match of alert.expr.matchAll(/\bby \(([^)]*)\)/g)) {
+        const labels = (match[1] as string).split(',').map((l) => l.trim());
+        if (labels.includes('job_name')) expect(labels, `${alert.alert}: ${match[0]}`).toContain('job_id');
+      }
+    }
+  });
+
   it('has the per-job threshold rule that CodeArtsNoRecentSuccess joins on, defaulting to 7 days', () => {
     const record = 'job_name:codearts_no_success_threshold_seconds:config';
     // The recording rule is evaluated before the alert: same group, earlier position.

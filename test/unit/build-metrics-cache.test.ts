@@ -19,13 +19,13 @@ describe('build metrics render cache', () => {
         const names = new Map(jobs.map((job) => [job.id, job.name]));
         const removed = new Set<string>();
         const cached = new BuildMetrics(options);
-        for (const job of jobs) cached.setJob(job.id, job.name);
+        for (const job of jobs) cached.setJob(job);
         const sink = new ViewSink([cached], layout);
         /** The same jobs, names and data, in a view that never rendered before. */
         const fresh = () => {
           const view = new BuildMetrics(options);
           for (const [id, data] of sink.current()) {
-            view.setJob(id, names.get(id) ?? id);
+            view.setJob({ id, name: names.get(id) ?? id });
             view.show(id, data);
           }
           for (const id of removed) view.removeJob(id);
@@ -40,7 +40,7 @@ describe('build metrics render cache', () => {
         }
         const renamed = jobs[3]?.id ?? '';
         names.set(renamed, 'renamed "job" \\ with\nnewline');
-        cached.setJob(renamed, 'renamed "job" \\ with\nnewline');
+        cached.setJob({ id: renamed, name: 'renamed "job" \\ with\nnewline' });
         await fleet.change(0.3, 9);
         expect(partsText(cached.parts())).toBe(fresh());
         removed.add(jobs[4]?.id ?? '');
@@ -54,7 +54,7 @@ describe('build metrics render cache', () => {
 
   it('showing unchanged gauges keeps the cached text; a changed result replaces the status series', () => {
     const metrics = new BuildMetrics({ durationBuckets: [30], queueBuckets: [1], jobHistograms: true, recordLabels: [] });
-    metrics.setJob('a', 'job-a');
+    metrics.setJob({ id: 'a', name: 'job-a' });
     const counters = { series: [], triggers: {} };
     const state = {
       ...emptyJobState(),

@@ -7,7 +7,9 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { itWithBinary } from '../helpers/binaries.js';
 import {
   METRIC_CATALOG,
-  NOT_ON_A_DASHBOARD_YET,
+  ANNOTATION_PROCESS_METRICS,
+  PROMETHEUS_ALERT_SERIES,
+  dashboardAnnotations,
   PROCESS_METRICS,
   PROMETHEUS_SYNTHETIC_METRICS,
   REPO_ROOT,
@@ -27,7 +29,11 @@ import {
 
 const DASHBOARDS = loadDashboards();
 const DS_REF = { type: 'prometheus', uid: '${datasource}' };
-const EXPECTED_UIDS = ['codearts-build-overview', 'codearts-build-job-detail', 'codearts-exporter-health'];
+const EXPECTED_UIDS = ['codearts-build-fleet', 'codearts-build-overview', 'codearts-build-job-detail', 'codearts-exporter-health'];
+/** The dashboards of build jobs: a `project` variable, build selectors filtered on it. */
+const BUILD_UIDS = ['codearts-build-fleet', 'codearts-build-overview', 'codearts-build-job-detail'];
+/** Build series and the recording rules made from them (`job_id:codearts_build…`). */
+const isBuildSelector = (selector: string): boolean => /^(job_id:)?codearts_build/.test(selector);
 const GRAFANA_MACROS = new Set(['__range', '__range_s', '__range_ms', '__rate_interval', '__interval', '__interval_ms']);
 
 /** Seconds of a Prometheus duration such as 90s, 5m, 1h30m, 1d. */
@@ -54,7 +60,7 @@ const isRow = (panel: GrafanaPanel): boolean => panel.type === 'row';
 const where = (uid: string, panel: GrafanaPanel): string => `${uid} panel ${panel.id} "${panel.title}"`;
 
 describe('dashboards: structure', () => {
-  it('ships the three dashboards with stable, unique uids and titles', () => {
+  it('ships the four dashboards with stable, unique uids and titles', () => {
     const uids = DASHBOARDS.map((d) => d.dashboard.uid);
     expect([...uids].sort()).toEqual([...EXPECTED_UIDS].sort());
     expect(new Set(uids).size).toBe(uids.length);
@@ -168,16 +174,66 @@ describe('dashboards: structure', () => {
     }
   });
 
-  it('filter every selector on the job and instance variables (and job_name on the job detail)', () => {
+  it('filter every selector on the job and instance variables, build series on the project (and job_id on the job detail)', () => {
     for (const { dashboard } of DASHBOARDS) {
-      const hasJobName = dashboard.templating.list.some((v) => v.name === 'job_name');
+      const has = (name: string) => dashboard.templating.list.some((v) => v.name === name);
+      expect(has('project'), dashboard.uid).toBe(BUILD_UIDS.includes(dashboard.uid));
       for (const query of dashboardQueries([{ file: '', raw: '', dashboard }])) {
         for (const selector of extractSelectors(query.expr)) {
           const label = `${dashboard.uid} "${query.panelTitle}" ${query.refId}: ${selector}`;
           expect(selector, label).toContain('job=~"$job"');
           expect(selector, label).toContain('instance=~"$instance"');
-          if (hasJobName && selector.startsWith('codearts_build')) expect(selector, label).toContain('job_name=~"$job_name"');
+          expect(selector, label).not.toContain('$job_name');
+          if (has('project') && isBuildSelector(selector)) expect(selector, label).toContain('project=~"$project"');
+          if (has('job_id') && isBuildSelector(selector)) expect(selector, label).toContain('job_id=~"$job_id"');
         }
+      }
+    }
+  });
+
+  it('key every per-job aggregation on job_id (names repeat across projects), and show jobs by name', () => {
+    for (const query of dashboardQueries(DASHBOARDS)) {
+      const label = `${query.dashboardUid} "${query.panelTitle}" ${query.refId}: ${query.expr}`;
+      for (const match of query.expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)) {
+        const labels = (match[1] as string).split(',').map((l) => l.trim());
+        if (labels.includes('job_name')) expect(labels, label).toContain('job_id');
+      }
+    }
+    const legends = DASHBOARDS.flatMap(({ dashboard }) => allPanels(dashboard).flatMap((p) => p.targets ?? []))
+      .map((t) => (typeof t.legendFormat === 'string' ? t.legendFormat : ''))
+      .filter((l) => l.includes('{{job_'));
+    expect(legends.length).toBeGreaterThan(10);
+    for (const legend of legends) expect(legend).not.toContain('{{job_id}}');
+  });
+
+  it('keep per-job time series readable at 500 jobs: limited to 10 jobs (topk/bottomk) with a table legend', () => {
+    for (const { dashboard } of DASHBOARDS) {
+      if (dashboard.uid === 'codearts-build-job-detail') continue; // a few jobs picked by hand
+      for (const panel of allPanels(dashboard)) {
+        if (panel.type !== 'timeseries' && panel.type !== 'bargauge') continue;
+        for (const target of panel.targets ?? []) {
+          const perJob =
+            /by \([^)]*job_id/.test(target.expr ?? '') || (target.expr ?? '').includes('codearts_exporter_last_successful_poll');
+          if (!perJob) continue;
+          expect(target.expr, where(dashboard.uid, panel)).toMatch(/^(topk|bottomk)\(10, /);
+          const legend = (panel.options as { legend?: { displayMode?: string } } | undefined)?.legend;
+          if (panel.type === 'timeseries') expect(legend?.displayMode, where(dashboard.uid, panel)).toBe('table');
+        }
+      }
+    }
+  });
+
+  it('annotate exporter restarts, version changes and firing alerts on every dashboard', () => {
+    for (const { dashboard } of DASHBOARDS) {
+      const annotations = dashboardAnnotations([{ file: '', raw: '', dashboard }]);
+      expect(annotations.map((a) => a.name).sort(), dashboard.uid).toEqual(['Exporter restarts', 'Firing alerts', 'Version changes']);
+      for (const annotation of annotations) {
+        const names = extractMetricNames(annotation.expr);
+        expect(names.length).toBeGreaterThan(0);
+        for (const name of names) {
+          expect([...ANNOTATION_PROCESS_METRICS, PROMETHEUS_ALERT_SERIES, 'codearts_exporter_build_info'], annotation.name).toContain(name);
+        }
+        if (!names.includes(PROMETHEUS_ALERT_SERIES)) expect(annotation.expr).toContain('job=~"$job", instance=~"$instance"');
       }
     }
   });
@@ -188,13 +244,19 @@ describe('dashboards: structure', () => {
         if (variable.type !== 'query') continue;
         // multi or includeAll makes Grafana regex-escape the values, which the =~ matchers need.
         expect(variable.multi === true || variable.includeAll === true, `${dashboard.uid} $${variable.name}`).toBe(true);
-        if (variable.includeAll) expect(variable.allValue, `${dashboard.uid} $${variable.name}`).toBe('.+');
+        // project: `.*` also matches jobs without a project label (static jobs without `project`).
+        if (variable.includeAll)
+          expect(variable.allValue, `${dashboard.uid} $${variable.name}`).toBe(variable.name === 'project' ? '.*' : '.+');
       }
     }
     const detail = DASHBOARDS.find((d) => d.dashboard.uid === 'codearts-build-job-detail')?.dashboard;
-    const jobName = detail?.templating.list.find((v) => v.name === 'job_name');
-    expect(jobName?.type).toBe('query');
-    expect(variableQueryMetricNames(jobName!)).toEqual(['codearts_builds_total']);
+    // Keyed by job_id, shown by name: query_result with Grafana's text/value capture groups.
+    const jobId = detail?.templating.list.find((v) => v.name === 'job_id');
+    expect(jobId?.type).toBe('query');
+    expect(variableQueryMetricNames(jobId!)).toEqual(['codearts_build_last_number']);
+    expect(jobId?.regex).toContain('job_id="(?<value>');
+    expect(jobId?.regex).toContain('job_name="(?<text>');
+    expect(detail?.templating.list.some((v) => v.name === 'job_name')).toBe(false);
   });
 
   it('read builds (rare events) over wide windows, and $__interval only with a minimum interval', () => {
@@ -234,7 +296,7 @@ describe('dashboards: structure', () => {
     for (const query of dashboardQueries(DASHBOARDS)) {
       if (!query.expr.includes('histogram_quantile')) continue;
       expect(query.expr, query.panelTitle).toMatch(
-        /histogram_quantile\(0\.\d+, sum by \(le(, [a-z_]+)*\) \((increase|rate)\([a-z_]+_bucket\{/,
+        /histogram_quantile\(0\.\d+, sum by \(le(, [a-z_]+)*\) \(((increase|rate)\([a-z_]+_bucket\{|job_id:[a-z_]+_bucket:increase1d\{)/,
       );
     }
   });
@@ -251,15 +313,16 @@ describe('dashboards: panels per issue 4', () => {
       .map((q) => q.expr)
       .join('\n');
 
-  it('overview: builds by result, success rate per job, duration p50/p95 per job, queue p95, in progress, jobs table', () => {
+  it('overview: builds by result, lowest success rate, slowest jobs, longest queues (rolling 24 h), in progress, jobs table', () => {
     const t = titles('codearts-build-overview');
     expect(t).toEqual(
       expect.arrayContaining([
         'Builds by result',
-        'Success rate per job (rolling 24 h)',
-        'Build duration p50 / p95 per job (rolling 24 h)',
+        'Lowest success rate (rolling 24 h, 10 jobs)',
+        'Slowest jobs: duration p95 (rolling 24 h, 10 jobs)',
+        'Longest queue time: p95 (rolling 24 h, 10 jobs)',
         'Queue time p95',
-        'Builds in progress',
+        'Builds in progress (10 busiest jobs)',
         'Jobs',
       ]),
     );
@@ -272,10 +335,32 @@ describe('dashboards: panels per issue 4', () => {
     ]) {
       expect(tableExprs).toContain(metric);
     }
-    expect(exprs('codearts-build-overview')).toContain('sum by (le, job_name) (increase(codearts_build_duration_seconds_bucket');
+    // The rolling 1-day panels read the recording rules.
+    expect(exprs('codearts-build-overview')).toContain(
+      'sum by (le, job_id, job_name, project) (job_id:codearts_build_duration_seconds_bucket:increase1d{',
+    );
+    expect(exprs('codearts-build-overview')).toContain('job_id:codearts_builds:increase1d{');
+    expect(exprs('codearts-build-overview')).not.toMatch(/codearts_build[a-z_]*\{[^}]*\}\[1d\]/);
+    const links = JSON.stringify(table?.fieldConfig?.overrides);
+    expect(links).toContain('var-job_id=${__data.fields.job_id}');
   });
 
-  it('job detail: results and trigger types over time for the selected job', () => {
+  it('fleet: builds per day, top 10 slowest / most failing / lowest success rate / longest since success, status wall, projects', () => {
+    const panels = panelsOf('codearts-build-fleet');
+    const byTitle = new Map(panels.map((p) => [p.title ?? '', p]));
+    expect(byTitle.get('Builds per day by result')?.interval).toBe('1d');
+    for (const title of ['Slowest jobs: duration p95', 'Most failing jobs', 'Lowest success rate', 'Longest since last success']) {
+      const panel = byTitle.get(title);
+      expect(panel?.type, title).toBe('bargauge');
+      expect(panel?.targets?.[0]?.expr, title).toMatch(/^(topk|bottomk)\(10, /);
+    }
+    const wall = panels.find((p) => p.type === 'state-timeline');
+    expect(wall?.targets?.[0]?.expr).toContain('codearts_build_last_status');
+    expect(JSON.stringify(wall?.fieldConfig)).toContain('"text":"failure"');
+    expect(exprs('codearts-build-fleet')).toContain('sum by (project) (increase(codearts_builds_total');
+  });
+
+  it('job detail: results and trigger types over time for the selected job (by job_id)', () => {
     const all = exprs('codearts-build-job-detail');
     expect(all).toContain('codearts_build_triggers_total');
     expect(all).toContain('sum by (result) (increase(codearts_builds_total');
@@ -294,6 +379,14 @@ describe('dashboards: panels per issue 4', () => {
       'codearts_exporter_api_retries_total',
       'codearts_exporter_invalid_records_total',
       'time() - codearts_exporter_last_successful_poll_timestamp_seconds',
+      'codearts_exporter_auth_refreshes_total',
+      'codearts_exporter_auth_token_expiry_timestamp_seconds',
+      'codearts_exporter_discovered_jobs',
+      'codearts_exporter_discovery_errors_total',
+      'codearts_exporter_circuit_open',
+      'codearts_exporter_running_status_available',
+      'codearts_exporter_vanished_builds_total',
+      'codearts_exporter_abandoned_builds_total',
     ]) {
       expect(all).toContain(metric);
     }
@@ -308,7 +401,8 @@ describe('dashboards and alerts: metric names', () => {
     for (const query of dashboardQueries(DASHBOARDS)) {
       const names = extractMetricNames(query.expr);
       expect(names.length, `${query.dashboardUid} "${query.panelTitle}"`).toBeGreaterThan(0);
-      for (const name of names) expect(known.has(name), `${query.dashboardUid} "${query.panelTitle}" ${query.refId}: ${name}`).toBe(true);
+      for (const name of names)
+        expect(known.has(name) || recorded.has(name), `${query.dashboardUid} "${query.panelTitle}" ${query.refId}: ${name}`).toBe(true);
     }
     for (const { dashboard } of DASHBOARDS) {
       for (const variable of dashboard.templating.list) {
@@ -342,7 +436,7 @@ describe('dashboards and alerts: metric names', () => {
 
   it('cover every metric family of the catalog in at least one dashboard', () => {
     const used = new Set(dashboardQueries(DASHBOARDS).flatMap((q) => extractMetricNames(q.expr)));
-    for (const entry of METRIC_CATALOG.filter((m) => !NOT_ON_A_DASHBOARD_YET.includes(m.name))) {
+    for (const entry of METRIC_CATALOG) {
       const names = entry.type === 'histogram' ? [`${entry.name}_bucket`, `${entry.name}_count`, `${entry.name}_sum`] : [entry.name];
       expect(
         names.some((n) => used.has(n)),
@@ -403,16 +497,17 @@ describe('dashboards: every expression parses', () => {
   const dir = mkdtempSync(join(tmpdir(), 'codearts-dashboards-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  itWithBinary('promtool')('promtool check rules accepts every substituted panel expression', () => {
-    const queries = dashboardQueries(DASHBOARDS);
+  itWithBinary('promtool')('promtool check rules accepts every substituted panel and annotation expression', () => {
+    const queries = [
+      ...dashboardQueries(DASHBOARDS).map((q) => ({ ...q, name: `panel_${q.panelId}_${q.refId}` })),
+      ...dashboardAnnotations(DASHBOARDS).map((a) => ({ ...a, panelTitle: a.name, name: `annotation_${a.name.replace(/\W/g, '_')}` })),
+    ];
     const rules = queries.map((query) => {
-      // A job name full of regex metacharacters: the escaped value must still be a valid PromQL string.
-      const expr = substituteGrafanaMacros(query.expr, { variables: { job_name: escapeRegex('web.app+(v2)|[x]') } });
+      // Values full of regex metacharacters: the escaped value must still be a valid PromQL string.
+      const variables = { job_id: escapeRegex('web.app+(v2)|[x]'), project: escapeRegex('p.(1)') };
+      const expr = substituteGrafanaMacros(query.expr, { variables });
       expect(expr, `${query.dashboardUid} "${query.panelTitle}"`).not.toContain('$');
-      return {
-        record: `check:${query.dashboardUid.replace(/-/g, '_')}:panel_${query.panelId}_${query.refId}`,
-        expr,
-      };
+      return { record: `check:${query.dashboardUid.replace(/-/g, '_')}:${query.name}`, expr };
     });
     const file = join(dir, 'dashboard-exprs.yml');
     writeFileSync(file, stringifyYaml({ groups: [{ name: 'dashboard-exprs', rules }] }));

@@ -299,7 +299,7 @@ describe('record fuzzing: envelope + parser', () => {
       fc.property(fc.array(mutatedBody, { minLength: 1, maxLength: 5 }), (bodies) => {
         const layout = { durationBuckets: [1, 60], queueBuckets: [1, 60], recordLabels: [...RECORD_LABEL_NAMES] };
         const metrics = new BuildMetrics({ ...layout, jobHistograms: true });
-        metrics.setJob('0123456789abcdef0123456789abcdef', 'fuzz "job"\n\\');
+        metrics.setJob({ id: '0123456789abcdef0123456789abcdef', name: 'fuzz "job"\n\\' });
         const builds: CountedBuild[] = [];
         for (const body of bodies) {
           const envelope = interpretResponse(200, JSON.stringify(body), NOT_FOUND);

@@ -76,4 +76,33 @@ describe('job set', () => {
     ]);
     expect(mergeJobs([{ id: A.id }], [])).toEqual([{ id: A.id, name: A.id }]);
   });
+
+  it('a static job keeps its own project (or none) even when discovery lists it in one: its labels never depend on a listing', () => {
+    const P1 = 'e1000000000000000000000000000001';
+    const P2 = 'e2000000000000000000000000000002';
+    const merged = mergeJobs(
+      [{ id: A.id }, { id: B.id, project: P2 }, { id: C.id }],
+      [
+        { ...A, project: P1 },
+        { ...B, project: P1 },
+      ],
+    );
+    expect(merged.map((job) => [job.name, job.project])).toEqual([
+      ['alpha', undefined],
+      ['beta', P2],
+      [C.id, undefined],
+    ]);
+  });
+
+  it('a job first seen in its project (or moved to another) is renamed: same id, same counts, new project label', async () => {
+    const P1 = 'e1000000000000000000000000000001';
+    const { set, types } = jobSet([A]);
+    await set.init();
+    types();
+    await set.reconcile([{ ...A, project: P1 }]);
+    expect(types()).toEqual(['job_renamed alpha']);
+    expect(set.jobs()[0]?.project).toBe(P1);
+    await set.reconcile([{ ...A, project: P1 }]);
+    expect(types()).toEqual([]);
+  });
 });
