@@ -11,15 +11,14 @@ import { joinParts, type ExpositionPart } from './metrics/exposition-part.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
 import { JobDiscovery } from './poller/discovery.js';
 import { JobSet } from './poller/job-set.js';
-import { Poller, type CycleSummary } from './poller/poller.js';
+import { Poller, type CycleSummary, type PollerOptions } from './poller/poller.js';
 import { PollSchedule } from './poller/schedule.js';
 import { createServerApp } from './server/app.js';
 import type { LandingJob } from './server/landing-page.js';
 import { listen } from './server/listen.js';
 import { CycleWatchdog } from './server/watchdog.js';
-import { ScrapeCache } from './server/scrape-cache.js';
-import { FileStore } from './state/file-store.js';
-import type { Store } from './state/store.js';
+import { MetricsUnavailableError, ScrapeCache } from './server/scrape-cache.js';
+import type { Store, StoredJob } from './state/store.js';
 import { systemClock, type Clock } from './support/clock.js';
 import { schedulePeriodSeconds } from './support/cron.js';
 import type { Events } from './support/events.js';
@@ -27,6 +26,7 @@ import { VERSION } from './version.js';
 import { createAuthProvider } from './wiring/auth.js';
 import { createClient, createTransport } from './wiring/client.js';
 import { createReporter, type ExporterEvent } from './wiring/report.js';
+import { openConfiguredStore, sharedView, type SharedView } from './wiring/store.js';
 
 /**
  * How long a `/metrics` body is served without rendering it again when nothing tracked changed:
@@ -78,21 +78,36 @@ interface Parts {
   transport: HttpTransport;
   watchdog: CycleWatchdog;
   periodSeconds: number;
+  /** Set when the store is shared by several replicas (Redis). */
+  shared?: SharedView | undefined;
 }
 
 /** Everything wired together: client, store, job set, poller, metrics, reporting, schedule and HTTP server. */
 export class Exporter {
   /** `/metrics` as served over HTTP: one render for all concurrent scrapers, cached with its gzip. */
   readonly scrapes: ScrapeCache;
+  /** Shared store only: `/metrics/replica`, this replica's self and process metrics. */
+  readonly replicaScrapes: ScrapeCache | undefined;
   private schedule: PollSchedule | undefined;
   private server: Server | undefined;
   private ready = false;
 
   private constructor(private readonly parts: Parts) {
-    this.scrapes = new ScrapeCache(
-      { version: () => parts.metrics.version + parts.self.version, parts: () => this.expositionParts(METRICS_MAX_AGE_MS) },
-      { maxAgeMs: METRICS_MAX_AGE_MS },
-    );
+    const options = { maxAgeMs: METRICS_MAX_AGE_MS };
+    const { metrics, self, shared } = parts;
+    if (shared) {
+      // Every replica serves the same build families from the shared store; its own metrics go apart.
+      this.scrapes = new ScrapeCache(
+        { version: () => metrics.version, parts: () => Promise.resolve(metrics.parts()), refresh: () => this.sync() },
+        options,
+      );
+      this.replicaScrapes = new ScrapeCache({ version: () => self.version, parts: () => self.parts(METRICS_MAX_AGE_MS) }, options);
+    } else {
+      this.scrapes = new ScrapeCache(
+        { version: () => metrics.version + self.version, parts: () => this.expositionParts(METRICS_MAX_AGE_MS) },
+        options,
+      );
+    }
   }
 
   static async create(options: ExporterOptions): Promise<Exporter> {
@@ -111,34 +126,34 @@ export class Exporter {
     const configured = createAuthProvider(config, events, transport);
     const auth = options.wrapAuth ? options.wrapAuth(configured) : configured;
     const client = createClient(config, { auth, transport, events, periodSeconds });
-    const store = options.openStore ? await options.openStore(layout, events) : await FileStore.open(config.state.path, { layout, events });
+    const store = options.openStore
+      ? await options.openStore(layout, events)
+      : await openConfiguredStore(config, layout, events, periodSeconds);
     const clock = options.clock ?? systemClock;
     const jobs = createJobSet(config, { client, store, events, clock, self });
-    const poller = new Poller({
-      client,
-      store,
-      jobs,
-      events,
-      clock,
-      startAt: config.poll.start_at,
-      maxBuildsPerJobPerCycle: config.poll.max_builds_per_job_per_cycle,
-      maxPendingAgeSeconds: config.poll.max_pending_age_ms / 1000,
-      jobConcurrency: Math.max(4, config.codearts.max_concurrency * 2),
-      changeFeed: config.poll.change_feed,
-      fullProbeIntervalSeconds: config.poll.full_probe_interval_ms / 1000,
-      details: {
-        steps: config.metrics.steps.enabled,
-        failures: config.metrics.failures.enabled,
-        retryForSeconds: config.metrics.details_retry_for_ms / 1000,
-      },
-      health: config.metrics.recovery.enabled ? { flakyWindowSeconds: config.metrics.recovery.flaky_window_ms / 1000 } : undefined,
-    });
+    const poller = new Poller(pollerOptions(config, { client, store, jobs, events, clock }));
     // Shown at zero from the start, so that increase() sees the first build whose details are given up.
     if (config.metrics.steps.enabled) self.detailMissing.inc({ kind: 'steps' }, 0);
     if (config.metrics.failures.enabled) self.detailMissing.inc({ kind: 'analysis' }, 0);
     await jobs.init();
     const watchdog = new CycleWatchdog(periodSeconds * 1000, config.poll.watchdog_periods);
-    return new Exporter({ config, logger, events, metrics, self, client, auth, store, jobs, poller, transport, watchdog, periodSeconds });
+    const shared = sharedView(store);
+    return new Exporter({
+      config,
+      logger,
+      events,
+      metrics,
+      self,
+      client,
+      auth,
+      store,
+      jobs,
+      poller,
+      transport,
+      watchdog,
+      periodSeconds,
+      shared,
+    });
   }
 
   get config(): Config {
@@ -169,7 +184,22 @@ export class Exporter {
 
   /** One cycle, without schedule or server (`once`, tests). */
   async runCycle(signal?: AbortSignal): Promise<CycleSummary> {
-    const { client, jobs, poller, watchdog, events } = this.parts;
+    const { client, jobs, poller, watchdog, events, store } = this.parts;
+    const health = store.health?.();
+    if (health && !health.ok) {
+      // Nothing could be committed: polling pauses until the store is back.
+      const summary: CycleSummary = {
+        outcome: 'failure',
+        jobsReached: 0,
+        jobsFailed: jobs.jobs().length,
+        buildsCounted: 0,
+        jobsSkipped: 0,
+        seconds: 0,
+      };
+      watchdog.cycleFinished();
+      events.emit({ type: 'cycle_finished', summary, aborted: false });
+      return summary;
+    }
     client.beginCycle();
     await jobs.refresh(signal);
     const summary = await poller.runCycle(signal);
@@ -216,12 +246,39 @@ export class Exporter {
     }
   }
 
+  private readiness(): { ready: boolean; reason?: string } {
+    const health = this.parts.store.health?.();
+    if (health && !health.ok) return { ready: false, reason: health.reason };
+    return this.ready ? { ready: true } : { ready: false, reason: 'first poll cycle not finished' };
+  }
+
+  /** Shared store: shows what other replicas committed since the last scrape (re-reading only jobs whose version changed). */
+  private async sync(): Promise<void> {
+    const { shared, store, jobs, metrics } = this.parts;
+    const health = store.health?.();
+    if (!shared || (health && !health.ok)) throw new MetricsUnavailableError(health && !health.ok ? health.reason : 'no shared store');
+    let changed: Map<string, StoredJob>;
+    try {
+      changed = await shared.changes();
+    } catch (error) {
+      throw new MetricsUnavailableError(`shared state unreadable (${(error as Error).message})`);
+    }
+    if (changed.size === 0) return;
+    for (const job of jobs.jobs()) {
+      const stored = changed.get(job.id);
+      if (!stored || (job.stored && job.stored.version >= stored.version)) continue;
+      job.stored = stored;
+      metrics.show(job.id, stored);
+    }
+  }
+
   private app(): ReturnType<typeof createServerApp> {
     const { config, logger, auth, watchdog } = this.parts;
     return createServerApp({
       metrics: this.scrapes,
       onError: (error) => logger.error({ err: error }, 'HTTP request failed'),
-      isReady: () => (this.ready ? { ready: true } : { ready: false, reason: 'first poll cycle not finished' }),
+      replicaMetrics: this.replicaScrapes,
+      isReady: () => this.readiness(),
       isHealthy: () => watchdog.check(),
       landing: () => ({
         version: VERSION,
@@ -252,4 +309,23 @@ function createJobSet(config: Config, parts: Pick<Parts, 'client' | 'store' | 'e
     graceMs: config.poll.removed_job_grace_ms,
     keepMs: config.state.keep_removed_jobs_ms,
   });
+}
+
+/** The poller's settings from the configuration (poll.*, metrics.steps/failures/recovery). */
+function pollerOptions(config: Config, parts: Pick<PollerOptions, 'client' | 'store' | 'jobs' | 'events' | 'clock'>): PollerOptions {
+  return {
+    ...parts,
+    startAt: config.poll.start_at,
+    maxBuildsPerJobPerCycle: config.poll.max_builds_per_job_per_cycle,
+    maxPendingAgeSeconds: config.poll.max_pending_age_ms / 1000,
+    jobConcurrency: Math.max(4, config.codearts.max_concurrency * 2),
+    changeFeed: config.poll.change_feed,
+    fullProbeIntervalSeconds: config.poll.full_probe_interval_ms / 1000,
+    details: {
+      steps: config.metrics.steps.enabled,
+      failures: config.metrics.failures.enabled,
+      retryForSeconds: config.metrics.details_retry_for_ms / 1000,
+    },
+    health: config.metrics.recovery.enabled ? { flakyWindowSeconds: config.metrics.recovery.flaky_window_ms / 1000 } : undefined,
+  };
 }

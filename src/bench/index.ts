@@ -1,3 +1,4 @@
+import { redisScrapeBench, redisServerAvailable, type RedisScrapeResult } from './redis.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { BenchChild } from './ipc.js';
@@ -31,6 +32,7 @@ const SCENARIOS = [
   'rss1k',
   'rss10k',
   'healthz',
+  'redis',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -72,6 +74,7 @@ const FULL = {
     { jobs: 10_000, jobHistograms: false, runs: 7 },
   ],
   scrape: { jobs: 1000, rounds: 15, changeFraction: 0.01 },
+  redis: { jobs: [1000, 5000], rounds: 9, changeFraction: 0.01 },
   scrapeLoad: { jobs: 500, scrapers: 50, durationMs: 20_000, tickSeconds: 4 },
   // Each RSS figure comes from a fresh child process, started with the image's Node flags (the
   // healthz scenario, about latency, with Node's defaults: 10,000 jobs with per-job histograms
@@ -92,6 +95,7 @@ const QUICK: typeof FULL = {
   catchUp: { jobs: 100, buildsPerJob: 20, latencyMs: 50, concurrency: 16 },
   render: [{ jobs: 200, jobHistograms: true, runs: 5 }],
   scrape: { jobs: 200, rounds: 3, changeFraction: 0.05 },
+  redis: { jobs: [200], rounds: 3, changeFraction: 0.05 },
   scrapeLoad: { jobs: 100, scrapers: 10, durationMs: 5_000, tickSeconds: 2 },
   serving: [{ scenario: 'healthz', jobs: 200, jobHistograms: true, cycles: 3, healthz: true, imageFlags: false }],
 };
@@ -114,6 +118,7 @@ const RUNNERS: ReadonlyArray<[Scenario, (context: Context) => Promise<void>]> = 
   ['cycle', runCycle],
   ['cold', runCold],
   ['catch-up', runCatchUp],
+  ['redis', runRedis],
 ];
 
 async function main(): Promise<void> {
@@ -151,6 +156,46 @@ function report(args: Args, machine: ReturnType<typeof machineInfo>, { rows, res
       );
       process.exitCode = 1;
     }
+  }
+}
+
+/** Issue 11, item 8: /metrics served from Redis against the file backend and prom-client; Redis commands per job poll. */
+async function runRedis({ plan, rows, results, progress, jobsLabel }: Context): Promise<void> {
+  if (!redisServerAvailable()) {
+    progress('redis: skipped, redis-server is not installed (apt-get install redis-server)');
+    return;
+  }
+  const runs: RedisScrapeResult[] = [];
+  results.redis = runs;
+  for (const jobs of plan.redis.jobs) {
+    progress(`redis: ${jobsLabel(jobs)}`);
+    const r = await redisScrapeBench({ jobs, rounds: plan.redis.rounds, changeFraction: plan.redis.changeFraction });
+    runs.push(r);
+    const label = `/metrics from Redis, ${jobsLabel(jobs)} (${fmt.n(r.lines)} series), ${Math.round(plan.redis.changeFraction * 100)}% of the jobs committed by another replica, median`;
+    rows.push({
+      scenario: `${label}: against the file backend`,
+      measured: fmt.ms(r.redisMs),
+      reference: `file backend ${fmt.ms(r.fileMs)}`,
+      ratio: r.redisMs / r.fileMs,
+      target: '≤ 1.5×',
+      met: r.redisMs <= 1.5 * r.fileMs,
+    });
+    rows.push({
+      scenario: `${label}: against prom-client alone (same build series)`,
+      measured: fmt.ms(r.redisMs),
+      reference: `prom-client ${fmt.ms(r.promClientMs)}`,
+      ratio: r.redisMs / r.promClientMs,
+      target: '≤ 1.0×',
+      met: r.redisMs <= r.promClientMs,
+    });
+    rows.push({
+      scenario: `Redis commands per job poll: 4 round trips (claim, begin, commit, end of claim), counted with the calls inside their scripts; per scrape ${r.commandsPerScrape.toFixed(1)}`,
+      measured: r.commandsPerPoll.toFixed(1),
+      reference: '—',
+      ratio: undefined,
+      target: '—',
+      met: undefined,
+    });
   }
 }
 

@@ -8,7 +8,7 @@ import type { OnceArgs } from './once.js';
 import { simulateOptions } from './simulate-options.js';
 
 export const PROGRAM = 'codearts-build-exporter';
-const COMMANDS = ['run', 'validate', 'once', 'simulate', 'version', 'help'] as const;
+const COMMANDS = ['run', 'validate', 'once', 'simulate', 'state', 'version', 'help'] as const;
 
 /**
  * Parses the command line and runs the command; resolves with the process exit code. Output goes
@@ -66,6 +66,7 @@ export function createProgram(context: CliContext, result: { code: number }): Co
   program.addCommand(validateCommand(context, done));
   program.addCommand(onceCommand(context, done));
   program.addCommand(simulateCommand(context, done));
+  program.addCommand(stateCommand(context, done));
   program.addCommand(
     configure(new Command('version'), context)
       .description('print the version (same as --version)')
@@ -119,6 +120,26 @@ function onceCommand(context: CliContext, done: Done): Command {
       const { once } = await import('./once.js');
       done(await once(options, context.io));
     });
+}
+
+function stateCommand(context: CliContext, done: Done): Command {
+  const state = configure(new Command('state'), context).description('manage the saved state');
+  state.addCommand(
+    configure(new Command('import'), context)
+      .description('copy a state file (cursors, pending builds, counters) into the Redis of state.redis, so no build is counted again')
+      .addOption(configOption())
+      .option('--from <file>', 'the state file to import (default: state.path of the config)')
+      .addHelpText(
+        'after',
+        '\nStop the exporter that uses the file first (the file is read under its lock and never changed).\n' +
+          'A job Redis already holds is left as it is.\n\nExit codes:\n  0  imported\n  1  the file or Redis cannot be used\n  2  invalid config or arguments',
+      )
+      .action(async (options: { config?: string; from?: string }) => {
+        const { stateImport } = await import('./state-import.js');
+        done(await stateImport(options, context.io));
+      }),
+  );
+  return state;
 }
 
 function simulateCommand(context: CliContext, done: Done): Command {

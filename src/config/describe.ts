@@ -11,6 +11,11 @@ export function redactConfig(config: Config): unknown {
   else if (auth.kind === 'iam') auth.password = MASK;
   else auth.secret_key = MASK;
   if (copy.codearts.proxy) copy.codearts.proxy = redactUrlCredentials(copy.codearts.proxy);
+  const redis = copy.state.redis;
+  if (redis) {
+    redis.url = redactUrlCredentials(redis.url);
+    if (redis.password !== undefined) redis.password = MASK;
+  }
   return copy;
 }
 
@@ -48,7 +53,10 @@ export function summarizeConfig(config: Config): Record<string, unknown> {
     job_histograms: metrics.job_histograms,
     record_labels: metrics.record_labels,
     listen: `${server.host}:${server.port}`,
-    state_path: state.path,
+    state_backend: state.backend,
+    ...(state.redis
+      ? { state_redis: redactUrlCredentials(state.redis.url), state_key_prefix: state.redis.key_prefix }
+      : { state_path: state.path }),
     log_level: log.level,
     log_format: log.format,
   };

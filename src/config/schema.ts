@@ -164,6 +164,43 @@ function resolveSecret(
   return undefined;
 }
 
+const REDIS_URL = /^(rediss?|redis\+sentinel):\/\/\S+$/i;
+
+/** `state`: the file (default) or Redis (several replicas, docs/high-availability.md). */
+function stateSchema(readFile: SchemaOptions['readFile']) {
+  const redis = z.strictObject({
+    url: z.string().regex(REDIS_URL, 'must be a redis://, rediss:// or redis+sentinel://host:port[,host:port]/master_name URL'),
+    password: secretValue.optional(),
+    password_file: nonEmpty.optional(),
+    key_prefix: z
+      .string()
+      .regex(/^[\w:.-]{0,64}$/, 'must be up to 64 letters, digits, _ : . -')
+      .default('cbe:'),
+    lease: duration({ positive: true, maxMs: 3_600_000 }).default(30_000),
+  });
+  return z
+    .strictObject({
+      backend: z.enum(['file', 'redis']).default('file'),
+      path: nonEmpty.default('./data/state.json'),
+      // Only compared with the clock, never a timer: may exceed the timer limit.
+      keep_removed_jobs: duration({ maxMs: KEEP_REMOVED_JOBS_MAX_MS }).default(7 * DAY_MS),
+      redis: redis.optional(),
+    })
+    .prefault({})
+    .transform((s, ctx) => {
+      const base = { backend: s.backend, path: s.path, keep_removed_jobs_ms: s.keep_removed_jobs };
+      if (s.backend === 'file') return { ...base, redis: undefined };
+      if (!s.redis) {
+        ctx.addIssue({ code: 'custom', path: ['redis'], message: 'is required with backend: redis (at least url)' });
+        return z.NEVER;
+      }
+      const { password: _value, password_file: _file, lease, ...rest } = s.redis;
+      const given = s.redis.password !== undefined || s.redis.password_file !== undefined;
+      const password = given ? resolveSecret(s.redis, 'password', readFile, ctx, ['redis']) : undefined;
+      return { ...base, redis: { ...rest, lease_ms: lease, password } };
+    });
+}
+
 const AUTH_KINDS = ['token', 'iam', 'aksk'] as const;
 
 function authSchema(readFile: SchemaOptions['readFile']) {
@@ -462,14 +499,7 @@ export function createConfigSchema(options: SchemaOptions) {
           port: int(0, 65535).default(DEFAULT_PORT),
         })
         .prefault({}),
-      state: z
-        .strictObject({
-          path: nonEmpty.default('./data/state.json'),
-          // Only compared with the clock, never a timer: may exceed the timer limit.
-          keep_removed_jobs: duration({ maxMs: KEEP_REMOVED_JOBS_MAX_MS }).default(7 * DAY_MS),
-        })
-        .prefault({})
-        .transform((s) => ({ path: s.path, keep_removed_jobs_ms: s.keep_removed_jobs })),
+      state: stateSchema(options.readFile),
       log: z.strictObject({ level: logLevel.default('info'), format: logFormat.default('json') }).prefault({}),
     })
     .superRefine(

@@ -140,6 +140,21 @@ export class SelfMetrics {
       registers: this.registers,
     }),
   );
+  readonly leaseConflicts = this.tracked(
+    new Counter({
+      name: 'codearts_exporter_lease_conflicts_total',
+      help: 'Redis backend: jobs or commits this replica was refused, by reason (busy: another replica polls it; fenced, lost: its lease lapsed; stale: committed meanwhile).',
+      labelNames: ['reason'] as const,
+      registers: this.registers,
+    }),
+  );
+  readonly stateBackendUp = this.tracked(
+    new Gauge({
+      name: 'codearts_exporter_state_backend_up',
+      help: 'Redis backend: 1 while Redis is reachable, 0 while not (polling pauses).',
+      registers: this.registers,
+    }),
+  );
   readonly discoveredJobs = this.tracked(
     new Gauge({
       name: 'codearts_exporter_discovered_jobs',

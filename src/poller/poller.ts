@@ -46,9 +46,12 @@ interface JobOutcome {
   counted: number;
   /** Not probed: the change feed said nothing moved. */
   skipped?: boolean;
+  /** Polled by another replica this period (shared store): neither reached nor failed here. */
+  elsewhere?: true;
 }
 
 const UNREACHED: JobOutcome = { reached: false, counted: 0 };
+const ELSEWHERE: JobOutcome = { reached: false, counted: 0, elsewhere: true };
 type ProbedPlan = Exclude<ProbePlan, { kind: 'skip' }>;
 
 /**
@@ -78,7 +81,9 @@ export class Poller {
     const started = this.clock.monotonic();
     const snapshot = await this.feed?.read(signal);
     const limit = pLimit(this.options.jobConcurrency);
-    const outcomes = await Promise.all(this.options.jobs.jobs().map((job) => this.pollOne(job, limit, snapshot, signal)));
+    const startedAt = this.clock.now();
+    const all = await Promise.all(this.options.jobs.jobs().map((job) => this.claimed(job, startedAt, limit, snapshot, signal)));
+    const outcomes = all.filter((o) => !o.elsewhere);
     const reached = outcomes.filter((o) => o.reached).length;
     return {
       outcome: reached === outcomes.length ? 'success' : reached === 0 ? 'failure' : 'partial',
@@ -88,6 +93,29 @@ export class Poller {
       jobsSkipped: outcomes.filter((o) => o.skipped).length,
       seconds: (this.clock.monotonic() - started) / 1000,
     };
+  }
+
+  /** With a shared store, a job is polled only under its lease; its cycle gives the lease back however it ends. */
+  private async claimed(
+    job: PolledJob,
+    startedAt: number,
+    limit: LimitFunction,
+    snapshot: FeedSnapshot | undefined,
+    signal?: AbortSignal,
+  ): Promise<JobOutcome> {
+    const { store, events } = this.options;
+    if (!store.claim) return this.pollOne(job, limit, snapshot, signal);
+    let outcome = UNREACHED;
+    try {
+      if ((await store.claim(job.id, startedAt)) !== 'ok') return ELSEWHERE;
+      outcome = await this.pollOne(job, limit, snapshot, signal);
+      return outcome;
+    } catch (error) {
+      events.emit({ type: 'job_failed', job, error });
+      return UNREACHED;
+    } finally {
+      await store.endClaim?.(job.id, !signal?.aborted && outcome !== UNREACHED).catch(() => undefined);
+    }
   }
 
   /**

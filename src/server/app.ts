@@ -6,6 +6,8 @@ import type { ScrapeCache } from './scrape-cache.js';
 export interface ServerSources {
   /** The `/metrics` bodies, rendered once for all scrapers; never calls CodeArts. */
   metrics: ScrapeCache;
+  /** Shared store: this replica's own metrics (self and process), apart from the build families every replica serves alike. */
+  replicaMetrics?: ScrapeCache | undefined;
   isReady: () => { ready: boolean; reason?: string };
   /** Liveness: false when the process looks wedged (no poll cycle finished for too long). */
   isHealthy?: () => { healthy: true } | { healthy: false; reason: string };
@@ -23,6 +25,7 @@ export function createServerApp(sources: ServerSources): Express {
     res.type('html').send(renderLandingPage(sources.landing()));
   });
   app.get('/metrics', metricsRoute(sources.metrics));
+  if (sources.replicaMetrics) app.get('/metrics/replica', metricsRoute(sources.replicaMetrics));
   app.get('/healthz', (_req, res) => {
     const health = sources.isHealthy?.() ?? { healthy: true };
     if (health.healthy) res.type('text').send('ok\n');

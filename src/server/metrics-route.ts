@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/exposition.js';
-import type { Coding, ScrapeCache } from './scrape-cache.js';
+import { MetricsUnavailableError, type Coding, type ScrapeCache } from './scrape-cache.js';
 import { TurnLimit } from './turn-limit.js';
 
 /**
@@ -39,7 +39,14 @@ export function metricsRoute(cache: ScrapeCache): (req: Request, res: Response) 
         .send(`none of the codings in Accept-Encoding is available; this server offers ${cache.codings.join(', ')}\n`);
       return;
     }
-    const body = await cache.body(coding);
+    let body: Buffer;
+    try {
+      body = await cache.body(coding);
+    } catch (error) {
+      if (!(error instanceof MetricsUnavailableError)) throw error;
+      res.status(503).type('text').send(`metrics unavailable: ${error.message}\n`);
+      return;
+    }
     res.status(200);
     res.setHeader('Content-Type', PROMETHEUS_CONTENT_TYPE);
     if (coding !== 'identity') res.setHeader('Content-Encoding', coding);

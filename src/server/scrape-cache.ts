@@ -7,6 +7,13 @@ import { GzipPieces } from './gzip-pieces.js';
 export interface MetricsSource {
   version(): number;
   parts(): Promise<ExpositionPart[]>;
+  /** Brings the metrics up to date before a scrape (a shared store: what other replicas committed); throws MetricsUnavailableError when it cannot. */
+  refresh?(): Promise<void>;
+}
+
+/** The metrics cannot be brought up to date (the shared store is unreachable): `/metrics` answers 503 rather than frozen numbers. */
+export class MetricsUnavailableError extends Error {
+  override readonly name = 'MetricsUnavailableError';
 }
 
 /** Content codings of a `/metrics` body; zstd only where Node has it (22.15+, 24). */
@@ -95,6 +102,7 @@ export class ScrapeCache {
   private current: Snapshot | undefined;
   private collecting: Promise<Snapshot> | undefined;
   private renders = 0;
+  private refreshing: Promise<void> | undefined;
 
   constructor(
     private readonly source: MetricsSource,
@@ -109,6 +117,11 @@ export class ScrapeCache {
   /** The body in the given coding, from the cache when it is still current. */
   async body(coding: Coding): Promise<Buffer> {
     if (!this.codings.includes(coding)) throw new Error(`coding ${coding} is not available in Node ${process.version}`);
+    if (this.source.refresh) {
+      // Concurrent scrapes share one refresh.
+      this.refreshing ??= this.source.refresh().finally(() => (this.refreshing = undefined));
+      await this.refreshing;
+    }
     const snapshot = await this.snapshotFor(coding);
     return snapshot.body(coding);
   }

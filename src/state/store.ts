@@ -39,13 +39,34 @@ export interface Store {
   /** Drops a job's saved state (a job removed long ago); it would start afresh if it came back. */
   forget(jobId: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Shared stores only (several replicas): takes the job's lease for this cycle. 'busy': another
+   * replica polls it now; 'done': a replica polled it in this cycle's period (the cycle's start, ms
+   * of the poller's clock, names it). Either skips it.
+   */
+  claim?(jobId: string, cycleStartedAt: number): Promise<ClaimAnswer>;
+  /** Gives the lease back; `polled` when the cycle ran to its end (the job is then not due again this period). */
+  endClaim?(jobId: string, polled: boolean): Promise<void>;
+  /** Shared stores: the jobs committed by other replicas since this one last looked, to show in `/metrics`. */
+  changes?(): Promise<Map<string, StoredJob>>;
+  /** Shared stores: whether the store can be reached now (`/readyz`). */
+  health?(): { ok: true } | { ok: false; reason: string };
 }
+
+export type ClaimAnswer = 'ok' | 'busy' | 'done';
+
+/** Why a shared store refused a job to this replica: busy (taken), done (polled), fenced or lost (lease gone), stale (committed meanwhile). */
+export type LeaseConflict = 'busy' | 'fenced' | 'stale' | 'lost';
 
 export type StoreEvent =
   /** A save failed: the exporter keeps serving; what it could not commit is fetched and counted again later. */
   | { type: 'state_save_failed'; path: string; error: unknown }
   /** Saved counters were kept in another metrics layout: these families restart from zero (every job). */
-  | { type: 'counters_reset'; families: CounterFamily[]; from: CounterLayout; to: CounterLayout; jobs: number };
+  | { type: 'counters_reset'; families: CounterFamily[]; from: CounterLayout; to: CounterLayout; jobs: number }
+  /** A shared store refused this replica a job or a commit (nothing applied; another replica has it). */
+  | { type: 'lease_conflict'; jobId: string; reason: LeaseConflict }
+  /** The shared store's connection went down or came back. */
+  | { type: 'redis_connection'; up: boolean };
 
 /**
  * The job after a commit of `delta` on top of `current` (undefined: never committed): the next

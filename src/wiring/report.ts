@@ -327,6 +327,12 @@ function discoveryAndStoreHandlers({ logger, self }: ReportTargets): Pick<Handle
       self.stateSaveErrors.inc();
       logger.error({ event: 'state_save_failed', err: error, path }, 'saving state failed; counts wait until it can be saved');
     },
+    lease_conflict: ({ reason }) => self.leaseConflicts.inc({ reason }),
+    redis_connection: ({ up }) => {
+      self.stateBackendUp.set(up ? 1 : 0);
+      if (up) logger.info({ event: 'redis_connection', up }, 'Redis reachable; polling resumes from what it holds');
+      else logger.error({ event: 'redis_connection', up }, 'Redis unreachable; polling pauses and /readyz answers 503 until it is back');
+    },
     counters_reset: ({ families, from, to, jobs }) => {
       const layout = (l: typeof from) => ({
         record_labels: l.recordLabels,

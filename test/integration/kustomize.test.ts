@@ -141,8 +141,16 @@ interface PodSpec {
   containers: Array<Container & Record<string, any>>;
   volumes: Volume[];
 }
+/** The exporter's object of a kind (the ha-redis overlay adds Redis' own Service and NetworkPolicy). */
+const exporterOf = (objects: K8sObject[], kind: string): K8sObject => {
+  const found = only(objects, kind).filter((o) => o.metadata.name === HAND_MADE_SECRET);
+  expect(found, kind).toHaveLength(1);
+  return found[0]!;
+};
+/** The overlay whose replicas share their state in Redis (and its combinations). */
+const isHa = (variant: string): boolean => variant.startsWith('ha-redis');
 const podOf = (objects: K8sObject[]) => {
-  const deployment = one(objects, 'Deployment') as K8sObject & {
+  const deployment = exporterOf(objects, 'Deployment') as K8sObject & {
     spec: { replicas: number; strategy?: { type: string }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
   };
   const pod = deployment.spec.template.spec;
@@ -223,20 +231,21 @@ describe.each(VARIANTS)('kustomize: $name', ({ name }) => {
       if (volume.secret) expect([...names('Secret'), HAND_MADE_SECRET], volume.name).toContain(volume.secret.secretName);
     }
     for (const mount of container.volumeMounts ?? []) expect(pod.volumes.map((v) => v.name)).toContain(mount.name);
-    const service = one(objects, 'Service') as K8sObject & {
+    const service = exporterOf(objects, 'Service') as K8sObject & {
       spec: { selector: Record<string, string>; ports: Array<{ name: string; targetPort: string }> };
     };
     expect(matches(service.spec.selector, labels)).toBe(true);
     expect((container.ports as Array<{ name: string }>).map((p) => p.name)).toContain(service.spec.ports[0]?.targetPort);
-    const policy = one(objects, 'NetworkPolicy') as K8sObject & { spec: { podSelector: { matchLabels: Record<string, string> } } };
+    const policy = exporterOf(objects, 'NetworkPolicy') as K8sObject & { spec: { podSelector: { matchLabels: Record<string, string> } } };
     expect(matches(policy.spec.podSelector.matchLabels, labels)).toBe(true);
   });
 
   itKubectl('runs the image command as uid 1000 with a read-only root file system, no capabilities and no service account token', () => {
     const objects = objectsOf(name);
     const { deployment, pod, container } = podOf(objects);
-    expect(deployment.spec.replicas).toBe(1);
-    expect(deployment.spec.strategy?.type).toBe('Recreate');
+    // A state file has one writer (Recreate); state in Redis lets two replicas run and roll one at a time.
+    expect(deployment.spec.replicas).toBe(isHa(name) ? 2 : 1);
+    expect(deployment.spec.strategy?.type).toBe(isHa(name) ? 'RollingUpdate' : 'Recreate');
     expect(container.args).toEqual(IMAGE_CMD);
     expect(container.image).toMatch(new RegExp(`(^|/)codearts-build-exporter:${PACKAGE_VERSION.replaceAll('.', '\\.')}$`));
     expect(IMAGE_UID).toBe(1000);
@@ -260,9 +269,10 @@ describe.each(VARIANTS)('kustomize: $name', ({ name }) => {
     // Writable: only the state volume (the root file system is read-only).
     const writable = (container.volumeMounts ?? []).filter((m) => m.readOnly !== true).map((m) => m.mountPath);
     expect(writable).toEqual(['/app/data']);
-    expect(
-      pod.volumes.find((v) => v.name === container.volumeMounts?.find((m) => m.mountPath === '/app/data')?.name)?.persistentVolumeClaim,
-    ).toBeDefined();
+    const dataVolume = pod.volumes.find((v) => v.name === container.volumeMounts?.find((m) => m.mountPath === '/app/data')?.name);
+    // With Redis nothing is kept on disk: /app/data is an emptyDir and no volume claim is rendered for it.
+    if (isHa(name)) expect([dataVolume?.persistentVolumeClaim, dataVolume?.emptyDir]).toEqual([undefined, { sizeLimit: '16Mi' }]);
+    else expect(dataVolume?.persistentVolumeClaim).toBeDefined();
   });
 
   itKubectl('probes start-up and liveness on /healthz and readiness on /readyz, on the port the config serves', () => {
@@ -283,8 +293,8 @@ describe.each(VARIANTS)('kustomize: $name', ({ name }) => {
     expect(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold).toBeGreaterThanOrEqual(30);
   });
 
-  itKubectl('admits only the metrics port and lets out only DNS and HTTPS', () => {
-    const policy = one(objectsOf(name), 'NetworkPolicy') as K8sObject & {
+  itKubectl('admits only the metrics port and lets out only DNS and HTTPS (and Redis, with state in Redis)', () => {
+    const policy = exporterOf(objectsOf(name), 'NetworkPolicy') as K8sObject & {
       spec: {
         policyTypes: string[];
         ingress: Array<{ ports: Array<{ port: number | string; protocol: string }>; from?: unknown }>;
@@ -294,7 +304,7 @@ describe.each(VARIANTS)('kustomize: $name', ({ name }) => {
     expect(policy.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
     expect(policy.spec.ingress.flatMap((rule) => rule.ports)).toEqual([{ port: 'metrics', protocol: 'TCP' }]);
     const egress = policy.spec.egress.flatMap((rule) => rule.ports.map((p) => `${p.port}/${p.protocol}`)).sort();
-    expect(egress).toEqual(['443/TCP', '53/TCP', '53/UDP']);
+    expect(egress).toEqual(isHa(name) ? ['443/TCP', '53/TCP', '53/UDP', '6379/TCP'] : ['443/TCP', '53/TCP', '53/UDP']);
   });
 
   itKubectl('sizes memory above the heap limit (NODE_OPTIONS of the image, or of the container if it sets one)', () => {
@@ -390,7 +400,7 @@ describe('kustomize: Prometheus Operator objects', () => {
       const monitor = one(objects, 'ServiceMonitor') as K8sObject & {
         spec: { jobLabel: string; selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> };
       };
-      const service = one(objects, 'Service') as K8sObject & { spec: { ports: Array<{ name: string }> } };
+      const service = exporterOf(objects, 'Service') as K8sObject & { spec: { ports: Array<{ name: string }> } };
       expect(matches(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
       expect(monitor.spec.endpoints.map((e) => [e.port, e.path])).toEqual([['metrics', '/metrics']]);
       expect(service.spec.ports.map((p) => p.name)).toContain('metrics');
@@ -472,4 +482,45 @@ describe('kustomize: credentials', () => {
         ).toContain(dir);
     },
   );
+});
+
+describe.each(VARIANTS.filter((v) => isHa(v.name)))('kustomize: $name, replicas on Redis (issue 11)', ({ name }) => {
+  itKubectl('configures the exporter for the Redis it renders, guards the replicas with a PodDisruptionBudget, runs Redis durably', () => {
+    const objects = objectsOf(name);
+    const { pod, container, labels } = podOf(objects);
+    const configVolume = pod.volumes.find(
+      (v) => v.name === container.volumeMounts?.find((m) => m.mountPath === posix.dirname(CONFIG_PATH))?.name,
+    );
+    const config = parseYaml(dataOf(objects, 'ConfigMap', configVolume!.configMap!.name)![posix.basename(CONFIG_PATH)]!) as {
+      state: { backend: string; redis: { url: string } };
+    };
+    expect(config.state.backend).toBe('redis');
+    const url = new URL(config.state.redis.url);
+    const redisService = only(objects, 'Service').find((s) => s.metadata.name === url.hostname) as
+      (K8sObject & { spec: { selector: Record<string, string>; ports: Array<{ port: number }> } }) | undefined;
+    expect(redisService, `a Service named ${url.hostname}`).toBeDefined();
+    expect(redisService?.spec.ports.map((p) => p.port)).toContain(Number(url.port || 6379));
+    const redis = one(objects, 'StatefulSet') as K8sObject & {
+      spec: { template: { metadata: { labels: Record<string, string> }; spec: { containers: Array<{ args: string[] }> } } };
+    };
+    expect(matches(redisService?.spec.selector, redis.spec.template.metadata.labels)).toBe(true);
+    expect(redis.spec.template.spec.containers[0]?.args.join(' ')).toMatch(
+      /--appendonly yes --appendfsync always .*--maxmemory-policy noeviction/,
+    );
+    const pdb = one(objects, 'PodDisruptionBudget') as K8sObject & {
+      spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } };
+    };
+    expect(pdb.spec.minAvailable).toBe(1);
+    expect(matches(pdb.spec.selector.matchLabels, labels)).toBe(true);
+    // The exporter's egress to 6379 goes to Redis' pods, and Redis admits only the exporter's.
+    const redisPolicy = only(objects, 'NetworkPolicy').find((p) => p.metadata.name !== HAND_MADE_SECRET) as K8sObject & {
+      spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        ingress: Array<{ from: Array<{ podSelector: { matchLabels: Record<string, string> } }> }>;
+      };
+    };
+    expect(matches(redisPolicy.spec.podSelector.matchLabels, redis.spec.template.metadata.labels)).toBe(true);
+    expect(matches(redisPolicy.spec.ingress[0]?.from[0]?.podSelector.matchLabels, labels)).toBe(true);
+    expect(only(objects, 'PersistentVolumeClaim')).toEqual([]);
+  });
 });

@@ -97,7 +97,7 @@ describe('parseConfigText: valid configs', () => {
         details_retry_for_ms: 3_600_000,
       },
       server: { host: '0.0.0.0', port: 10987 },
-      state: { path: './data/state.json', keep_removed_jobs_ms: 604_800_000 },
+      state: { backend: 'file', path: './data/state.json', keep_removed_jobs_ms: 604_800_000, redis: undefined },
       log: { level: 'info', format: 'json' },
     } satisfies Config);
   });
