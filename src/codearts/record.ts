@@ -11,7 +11,7 @@ const buildNumber = z.union([
     .transform(Number),
 ]);
 /** A number the SDK types as number; some deployments send it as a numeric string. */
-const looseNumber = z
+export const looseNumber = z
   .union([
     z.number(),
     z

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_PLAUSIBLE_SECONDS } from '../domain/build.js';
 import { normaliseStepName, type StepObservation } from '../domain/steps.js';
 import { parseRecordTime } from '../domain/time.js';
+import { looseNumber } from './record.js';
 
 /**
  * The steps of a build from `ShowBuildRecordFullStages` (`result.build_stages`, a map of
@@ -9,15 +10,6 @@ import { parseRecordTime } from '../domain/time.js';
  * build_time}]`); field names from the official SDK's models (test/fixtures/codearts-sdk-models.json).
  */
 
-const looseNumber = z
-  .union([
-    z.number(),
-    z
-      .string()
-      .regex(/^-?\d+(?:\.\d+)?$/)
-      .transform(Number),
-  ])
-  .nullish();
 const text = z.string().nullish();
 
 const StageSchema = z.looseObject({
