@@ -19,10 +19,12 @@ export const ALLOWED = {
   server: ['metrics', 'domain', 'support'],
   poller: ['codearts', 'state', 'metrics', 'domain', 'support', 'log'],
   simulator: ['codearts', 'domain', 'support'],
+  // The history command's work: reads CodeArts through the client, renders with the live metrics code.
+  backfill: ['codearts', 'config', 'domain', 'metrics', 'support'],
   // The composition root and its helpers: everything except the command line.
   wiring: ['codearts', 'config', 'domain', 'log', 'metrics', 'poller', 'server', 'state', 'support', 'version'],
   exporter: ['codearts', 'config', 'domain', 'log', 'metrics', 'poller', 'server', 'state', 'support', 'version', 'wiring'],
-  commands: ['codearts', 'config', 'domain', 'exporter', 'log', 'server', 'simulator', 'state', 'support', 'version', 'wiring'],
+  commands: ['backfill', 'codearts', 'config', 'domain', 'exporter', 'log', 'server', 'simulator', 'state', 'support', 'version', 'wiring'],
   bench: [
     'codearts',
     'config',

@@ -5,6 +5,7 @@ import type { CodeArtsClient } from './codearts/client.js';
 import type { HttpTransport } from './codearts/transport.js';
 import type { Config } from './config/schema.js';
 import type { CounterLayout } from './domain/counters.js';
+import type { JobRef, JobState } from './domain/job.js';
 import type { Logger } from './log/logger.js';
 import { BuildMetrics } from './metrics/build-metrics.js';
 import { joinParts, type ExpositionPart } from './metrics/exposition-part.js';
@@ -175,6 +176,18 @@ export class Exporter {
     return this.parts.jobs
       .jobs()
       .map((job) => ({ id: job.id, name: job.name, state: job.stored?.state, lastReachedAt: job.lastReachedAt }));
+  }
+
+  /** The jobs to poll (discovery listed afresh) with what the store holds for each; a job never polled has no state. */
+  async polledJobs(signal?: AbortSignal): Promise<Array<{ ref: JobRef; state: JobState | undefined }>> {
+    const { jobs, store } = this.parts;
+    await jobs.refresh(signal);
+    return Promise.all(
+      jobs.jobs().map(async (job) => {
+        const ref: JobRef = { id: job.id, name: job.name, ...(job.project ? { project: job.project } : {}) };
+        return { ref, state: job.stored?.state ?? (await store.begin(job.id))?.state };
+      }),
+    );
   }
 
   /** The body's parts; the registry's text is reused for up to `registryMaxAgeMs` while its tracked series are unchanged. */

@@ -1,4 +1,4 @@
-import type { BuildResult, RecordLabelName } from './build.js';
+import type { BuildRecord, BuildResult, RecordLabelName } from './build.js';
 import type { JobState } from './job.js';
 import { DEFAULT_RECOVERY_BUCKETS } from './health.js';
 import { countFailures, DEFAULT_MAX_ERROR_CODES_PER_JOB, type BuildFailures, type FailureSeries } from './failures.js';
@@ -82,6 +82,12 @@ export interface CountedBuild {
   finishedAt?: number | undefined;
   /** The commit built (flaky builds). */
   commit?: string | undefined;
+}
+
+/** What counting a finished build records of it; `queueSeconds` when this count observes its queue time. */
+export function countedBuild(record: BuildRecord, result: BuildResult, queueSeconds: number | undefined): CountedBuild {
+  const { buildNo, triggerType, durationSeconds, labels, recordId, finishedAt, commit } = record;
+  return { buildNo, result, triggerType, durationSeconds, queueSeconds, labels, recordId, finishedAt, commit };
 }
 
 /** A queue time first known for a build that is still pending. */

@@ -90,6 +90,13 @@ export interface JobState {
   health?: JobHealth;
   /** Counted builds not folded into `health` yet: a lower build number is still pending. */
   healthQueue?: HealthEntry[];
+  /**
+   * The first build number this state counts (cursor + 1 when the start point was chosen): builds
+   * below it are history, which `backfill` may write; absent in states saved before it was recorded.
+   */
+  countingFrom?: number;
+  /** When counting began (Unix seconds, the exporter's clock): backfilled samples end before it. */
+  countingSince?: number;
 }
 
 /** Why a pending build was given up after `poll.max_pending_age` (the `reason` of `codearts_exporter_abandoned_builds_total`). */

@@ -2,7 +2,7 @@ import type { CodeArtsClient, RecordLookup } from '../codearts/client.js';
 import { isCodeArtsError, type CodeArtsError } from '../codearts/errors.js';
 import { InvalidRecordError } from '../codearts/record.js';
 import type { BuildRecord } from '../domain/build.js';
-import type { CountedBuild, QueueObservation } from '../domain/counters.js';
+import { countedBuild, type CountedBuild, type QueueObservation } from '../domain/counters.js';
 import type { BuildFailures } from '../domain/failures.js';
 import { foldHealth, type HealthEntry } from '../domain/health.js';
 import type { BuildSteps } from '../domain/steps.js';
@@ -162,9 +162,7 @@ export class JobCycle {
     const queueSeconds = this.queueObserved.has(buildNo) ? undefined : record.queueSeconds;
     if (!phase.recognised) this.result.unknownStatus.push({ buildNo, status: record.rawStatus, finished: phase.finished });
     if (phase.finished) {
-      const { triggerType, durationSeconds, labels, recordId, finishedAt, commit } = record;
-      const result = phase.result;
-      this.result.counted.push({ buildNo, result, triggerType, durationSeconds, queueSeconds, labels, recordId, finishedAt, commit });
+      this.result.counted.push(countedBuild(record, phase.result, queueSeconds));
       this.finishedRecords.push(record);
       if (record.problems.length > 0) this.result.implausible.push({ buildNo, problems: record.problems });
       this.forget(buildNo);

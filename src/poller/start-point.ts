@@ -38,9 +38,10 @@ export class StartPoints {
   /** Chooses and commits the job's starting point; undefined when the cycle was aborted meanwhile. */
   async start(job: PolledJob, limit: LimitFunction, signal?: AbortSignal): Promise<JobStart | undefined> {
     const { startAt, store, events } = this.options;
-    const state =
+    const found =
       startAt === 'latest' ? ((await this.findStart(job, limit, signal)) ?? emptyJobState()) : { ...emptyJobState(), cursor: startAt - 1 };
     if (signal?.aborted) return undefined;
+    const state = this.countingFromHere(found);
     const stored = await store.commit(job.id, 0, { counted: [], queued: [], next: state });
     job.stored = stored;
     events.emit({ type: 'job_committed', job, stored, counted: [] });
@@ -63,11 +64,17 @@ export class StartPoints {
     if (unixSeconds(this.options.clock) < (job.unsure?.retryAt ?? 0)) return from;
     const found = await this.findStart(job, limit, signal);
     if (!found || found.cursor === 0 || signal?.aborted) return from;
-    const stored = await this.options.store.commit(job.id, from.version, { counted: [], queued: [], next: found });
+    const next = this.countingFromHere(found);
+    const stored = await this.options.store.commit(job.id, from.version, { counted: [], queued: [], next });
     job.stored = stored;
     this.options.events.emit({ type: 'job_committed', job, stored, counted: [] });
     this.options.events.emit({ type: 'start_found', job, cursor: found.cursor });
     return stored;
+  }
+
+  /** The state with its start point recorded: counting begins after its cursor, now (what `backfill` ends at). */
+  private countingFromHere(state: JobState): JobState {
+    return { ...state, countingFrom: state.cursor + 1, countingSince: unixSeconds(this.options.clock) };
   }
 
   /** The newest build per `start_at: latest`; undefined when it cannot be found (then `job.unsure` says when to look again). */

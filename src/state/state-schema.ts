@@ -66,6 +66,8 @@ const JobStateV4 = JobStateV2.extend({
   details: z.array(DetailsWanted).optional(),
   health: Health.optional(),
   healthQueue: z.array(HealthEntry).optional(),
+  countingFrom: buildNo.optional(),
+  countingSince: z.number().optional(),
 });
 
 /** Version 1 kept one entry per passed-over number and none of the newer bookkeeping. */
