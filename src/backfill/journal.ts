@@ -1,4 +1,4 @@
-import { appendFile, readFile, rm } from 'node:fs/promises';
+import { appendFile, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import type { PastBuild } from './past-build.js';
 
 /**
@@ -52,13 +52,16 @@ export class BackfillJournal {
       if (error.code === 'ENOENT') return undefined;
       throw error;
     });
-    if (text === undefined || text.trim() === '') {
+    // The last line may have been cut by the interruption: it is dropped, and the file cut back to
+    // the last whole line so that the next line starts on a line of its own.
+    const whole = text?.slice(0, text.lastIndexOf('\n') + 1) ?? '';
+    if (whole === '') {
       const journal = new BackfillJournal(path, { options, ...begin }, false);
-      await appendFile(path, `${JSON.stringify(journal.header)}\n`);
+      await writeFile(path, `${JSON.stringify(journal.header)}\n`);
       return journal;
     }
-    // The last line may have been cut by the interruption: everything after the last newline is ignored.
-    const lines = text.slice(0, text.lastIndexOf('\n')).split('\n');
+    if (text !== undefined && whole.length < text.length) await truncate(path, Buffer.byteLength(whole));
+    const lines = whole.slice(0, -1).split('\n');
     const header = JSON.parse(lines[0] ?? '{}') as JournalHeader;
     const differences = Object.keys({ ...header.options, ...options })
       .filter((key) => JSON.stringify(header.options[key]) !== JSON.stringify(options[key]))
