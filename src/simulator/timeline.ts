@@ -18,6 +18,7 @@ export interface ResolvedJobSpec {
   history: number;
   deletedBelow: number;
   buildEverySeconds: number;
+  historyEverySeconds: number;
   notFound: NotFoundShape;
 }
 
@@ -175,7 +176,7 @@ export class JobTimeline {
 
   /** History builds 1..history, all finished before the epoch. */
   private createHistory(epochMs: number): void {
-    const meanMs = (this.spec.buildEverySeconds || 300) * 1000;
+    const meanMs = this.spec.historyEverySeconds * 1000;
     const created: number[] = [];
     let cursor = epochMs - MAX_QUEUE_MS - MAX_DURATION_MS - 60_000;
     for (let i = 0; i < this.spec.history; i++) {

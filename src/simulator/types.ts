@@ -19,6 +19,8 @@ export interface SimJobSpec {
   deletedBelow?: number;
   /** Mean interval between new builds (Poisson); 0 = no new builds. */
   buildEverySeconds?: number;
+  /** Mean interval between the history builds (a long history with few new builds). @default buildEverySeconds, or 300 when 0 */
+  historyEverySeconds?: number;
   /** @default '422-devcb' */
   notFound?: NotFoundShape;
 }

@@ -139,8 +139,10 @@ export class World {
       history: partial.history ?? 0,
       deletedBelow: partial.deletedBelow ?? 1,
       buildEverySeconds: partial.buildEverySeconds ?? this.defaults.buildEverySeconds,
+      historyEverySeconds: 0,
       notFound: partial.notFound ?? '422-devcb',
     };
+    spec.historyEverySeconds = partial.historyEverySeconds ?? (spec.buildEverySeconds || 300);
     validateSpec(spec);
     return spec;
   }
@@ -154,6 +156,9 @@ function validateSpec(spec: ResolvedJobSpec): void {
   if (!Number.isInteger(spec.history) || spec.history < 0) problems.push(`history must be an integer >= 0, got ${spec.history}`);
   if (!Number.isInteger(spec.deletedBelow) || spec.deletedBelow < 1) {
     problems.push(`deletedBelow must be an integer >= 1, got ${spec.deletedBelow}`);
+  }
+  if (!Number.isFinite(spec.historyEverySeconds) || spec.historyEverySeconds <= 0) {
+    problems.push(`historyEverySeconds must be > 0, got ${spec.historyEverySeconds}`);
   }
   if (!Number.isFinite(spec.buildEverySeconds) || spec.buildEverySeconds < 0) {
     problems.push(`buildEverySeconds must be >= 0, got ${spec.buildEverySeconds}`);
