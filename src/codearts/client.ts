@@ -5,6 +5,15 @@ import { systemClock, type Clock } from '../support/clock.js';
 import type { AuthProvider } from './auth/types.js';
 import { NO_EVENTS, type Events } from '../support/events.js';
 import { CircuitBreaker } from './circuit-breaker.js';
+import {
+  checkListingRequest,
+  formatListingTime,
+  InvalidListingError,
+  parseBuildListing,
+  type BuildListingPage,
+  type ListingPageRequest,
+  type ListingWindow,
+} from './build-listing.js';
 import { notFoundCodeSet } from './envelope.js';
 import { attemptCode, parseLastBuildNumber, readAnswer, readTransportFailure, retryReason, type CallSite } from './error-mapping.js';
 import { CodeArtsError, isCodeArtsError, type Route } from './errors.js';
@@ -77,7 +86,7 @@ export class CodeArtsClient {
         ? `/v4/jobs/${encodeURIComponent(jobId)}/${buildNo}/record-info`
         : `/v1/record/${encodeURIComponent(jobId)}/${buildNo}/record-info`;
     const result = await this.call({ route: 'record-info', target: `job ${jobId} build ${buildNo}` }, path, signal);
-    if (result === NOT_FOUND) return { found: false };
+    if (result instanceof NotFound) return { found: false };
     return { found: true, record: parseRecord(jobId, buildNo, result) };
   }
 
@@ -88,21 +97,21 @@ export class CodeArtsClient {
   async getFullStages(recordId: string, signal?: AbortSignal): Promise<StepObservation[] | undefined> {
     const site: CallSite = { route: 'full-stages', target: `record ${recordId}` };
     const result = await this.call(site, `/v1/record/${encodeURIComponent(recordId)}/full-stages?cascade=true`, signal);
-    return result === NOT_FOUND ? undefined : readSteps(site, () => parseFullStages(result));
+    return result instanceof NotFound ? undefined : readSteps(site, () => parseFullStages(result));
   }
 
   /** A build's steps from `ShowHistoryDetails` (`GET /v3/jobs/{job_id}/{build_no}/history-details`), the fallback. */
   async getHistorySteps(jobId: string, buildNo: number, signal?: AbortSignal): Promise<StepObservation[] | undefined> {
     const site: CallSite = { route: 'history-details', target: `job ${jobId} build ${buildNo}` };
     const result = await this.call(site, `/v3/jobs/${encodeURIComponent(jobId)}/${buildNo}/history-details`, signal);
-    return result === NOT_FOUND ? undefined : readSteps(site, () => parseHistorySteps(result));
+    return result instanceof NotFound ? undefined : readSteps(site, () => parseHistorySteps(result));
   }
 
   /** A failed build's causes from ShowLogAnalysis (`GET /v1/log/{job_id}/{build_no}/analysis`); undefined when not found. */
   async getLogAnalysis(jobId: string, buildNo: number, signal?: AbortSignal): Promise<FailureCause[] | undefined> {
     const site: CallSite = { route: 'log-analysis', target: `job ${jobId} build ${buildNo}` };
     const result = await this.call(site, `/v1/log/${encodeURIComponent(jobId)}/${buildNo}/analysis`, signal);
-    return result === NOT_FOUND ? undefined : readDetail(site, () => parseAnalysis(result));
+    return result instanceof NotFound ? undefined : readDetail(site, () => parseAnalysis(result));
   }
 
   /**
@@ -114,7 +123,7 @@ export class CodeArtsClient {
   async getLastBuildNumber(jobId: string, signal?: AbortSignal): Promise<number> {
     const site: CallSite = { route: 'running-status', target: `job ${jobId}` };
     const result = await this.call(site, `/v1/job/${encodeURIComponent(jobId)}/running-status`, signal, 0);
-    if (result === NOT_FOUND) throw new CodeArtsError({ ...site, kind: 'not_found', status: 404, detail: 'job not found' });
+    if (result instanceof NotFound) throw new CodeArtsError({ ...site, kind: 'not_found', status: 404, detail: 'job not found' });
     const value = parseLastBuildNumber(result);
     if (value === undefined)
       throw new CodeArtsError({
@@ -135,7 +144,7 @@ export class CodeArtsClient {
       const path = `/v1/job/${encodeURIComponent(projectId)}/list?page_index=${page}&page_size=${JOB_PAGE_SIZE}`;
       const site: CallSite = { route: 'job-list', target: `project ${projectId} page ${page}` };
       const result = await this.call(site, path, signal);
-      const parsed = result === NOT_FOUND ? { problem: 'project not found' } : parseJobPage(result);
+      const parsed = result instanceof NotFound ? { problem: 'project not found' } : parseJobPage(result);
       if ('problem' in parsed) throw new CodeArtsError({ ...site, kind: 'permanent', status: 200, detail: parsed.problem });
       return parsed;
     });
@@ -154,7 +163,8 @@ export class CodeArtsClient {
         pages += 1;
         const site: CallSite = { route: 'job-list-all', target: `page ${page}` };
         const result = await this.call(site, `/v1/job/list?page_index=${page}&page_size=${FEED_PAGE_SIZE}`, signal);
-        if (result === NOT_FOUND) throw new CodeArtsError({ ...site, kind: 'permanent', status: 404, detail: 'answered "does not exist"' });
+        if (result instanceof NotFound)
+          throw new CodeArtsError({ ...site, kind: 'permanent', status: 404, detail: 'answered "does not exist"' });
         const parsed = parseFeedPage(result);
         if ('problem' in parsed) throw new CodeArtsError({ ...site, kind: 'permanent', status: 200, detail: parsed.problem });
         unreadable += parsed.unreadable;
@@ -163,6 +173,29 @@ export class CodeArtsClient {
       { parallel: true },
     );
     return { ...listing, pages, unreadable };
+  }
+
+  /**
+   * One page of the builds of a job that started within `window`, newest first
+   * (ListBuildInfoRecordByJobId, `GET /v1/record/{job_id}/list`; how it is read:
+   * src/codearts/build-listing.ts). A window or page CodeArts would refuse throws before anything
+   * is sent (ListingWindowTooLongError, RangeError); a failed call throws a CodeArtsError, of
+   * kind `not_found` when the job does not exist (classifyListingFailure tells what each means).
+   */
+  async listBuilds(jobId: string, window: ListingWindow, page: ListingPageRequest, signal?: AbortSignal): Promise<BuildListingPage> {
+    checkListingRequest(window, page);
+    const query = new URLSearchParams({
+      start_time: formatListingTime(window.fromMs),
+      end_time: formatListingTime(window.toMs),
+      page_index: String(page.index),
+      page_size: String(page.size),
+    });
+    // The space in the times as %20: `+` for a space is a form convention a gateway may not share.
+    const path = `/v1/record/${encodeURIComponent(jobId)}/list?${query.toString().replaceAll('+', '%20')}`;
+    const site: CallSite = { route: 'record-list', target: `job ${jobId} page ${page.index}` };
+    const result = await this.call(site, path, signal);
+    if (result instanceof NotFound) throw result.error;
+    return readDetail(site, () => parseBuildListing(jobId, result));
   }
 
   /** The request budget's current rate (test/integration/rate-budget.test.ts samples it during a 429 storm). */
@@ -221,7 +254,7 @@ export class CodeArtsClient {
       }
       const error = outcome.error;
       if (error.throttled) this.budget.penalize();
-      if (error.kind === 'not_found') return NOT_FOUND;
+      if (error.kind === 'not_found') return new NotFound(error);
       if (error.kind !== 'unauthorized') throw error;
       if (refreshed || !(await this.options.auth.onUnauthorized(outcome.sentHeaders, signal))) throw this.explainRejection(error);
       refreshed = true;
@@ -319,11 +352,15 @@ function readDetail<T>(site: CallSite, parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    if (!(error instanceof InvalidStagesError) && !(error instanceof InvalidAnalysisError)) throw error;
+    if (!(error instanceof InvalidStagesError || error instanceof InvalidAnalysisError || error instanceof InvalidListingError))
+      throw error;
     throw new CodeArtsError({ ...site, kind: 'permanent', status: 200, detail: error.message, cause: error });
   }
 }
 
 type ExchangeOutcome = { kind: 'ok'; result: unknown } | { kind: 'error'; error: CodeArtsError; sentHeaders: Record<string, string> };
 
-const NOT_FOUND = Symbol('not found');
+/** CodeArts said what was asked for does not exist; `error` is how it said so. */
+class NotFound {
+  constructor(readonly error: CodeArtsError) {}
+}

@@ -9,9 +9,11 @@ export type FailureKind = 'not_found' | 'transient' | 'unauthorized' | 'permanen
 
 /**
  * A CodeArts API route this client calls: `job-list` is a project's job list (discovery),
- * `job-list-all` the global job list `GET /v1/job/list` (the change feed).
+ * `job-list-all` the global job list `GET /v1/job/list` (the change feed), `record-list` a job's
+ * builds in a time window `GET /v1/record/{job_id}/list`.
  */
-export type Route = 'record-info' | 'running-status' | 'job-list' | 'job-list-all' | 'full-stages' | 'history-details' | 'log-analysis';
+export type Route =
+  'record-info' | 'running-status' | 'job-list' | 'job-list-all' | 'record-list' | 'full-stages' | 'history-details' | 'log-analysis';
 
 export type CodeArtsErrorStatus = number | 'timeout' | 'network' | 'auth' | 'circuit_open';
 

@@ -5,9 +5,10 @@ export const DEFAULT_START_TIME = 1_767_225_600;
 
 export type ResolvedJobFeed = Required<JobFeedOptions>;
 
-export type ResolvedOptions = Required<Omit<SimulatorOptions, 'jobs' | 'runningStatus' | 'jobFeed'>> & {
+export type ResolvedOptions = Required<Omit<SimulatorOptions, 'jobs' | 'runningStatus' | 'jobFeed' | 'recordList'>> & {
   jobs: number | SimJobSpec[];
   runningStatus: RunningStatusMode;
+  recordList: RunningStatusMode;
   jobFeed: ResolvedJobFeed;
 };
 
@@ -36,8 +37,8 @@ function withDefaults(options: SimulatorOptions): ResolvedOptions {
     buildEverySeconds: options.buildEverySeconds ?? 300,
     gapProbability: options.gapProbability ?? 0.02,
     token: options.token ?? DEFAULT_TOKEN,
-    runningStatus:
-      options.runningStatus === false ? 'route-not-found' : options.runningStatus === true ? 'ok' : (options.runningStatus ?? 'ok'),
+    runningStatus: availability(options.runningStatus),
+    recordList: availability(options.recordList),
     jobListShape: options.jobListShape ?? 'sdk',
     jobListQuirks: options.jobListQuirks ?? {},
     stageUnit: options.stageUnit ?? 'ms',
@@ -77,6 +78,7 @@ function optionProblems(resolved: ResolvedOptions): string[] {
     RUNNING_STATUS_MODES.includes(resolved.runningStatus),
     `runningStatus must be true, false or one of ${RUNNING_STATUS_MODES.join(', ')}`,
   );
+  check(RUNNING_STATUS_MODES.includes(resolved.recordList), `recordList must be true, false or one of ${RUNNING_STATUS_MODES.join(', ')}`);
   check(JOB_LIST_SHAPES.includes(resolved.jobListShape), `jobListShape must be one of ${JOB_LIST_SHAPES.join(', ')}`);
   const { pageCap, totalOffset } = resolved.jobListQuirks;
   check(
@@ -87,6 +89,12 @@ function optionProblems(resolved: ResolvedOptions): string[] {
   problems.push(...jobFeedProblems(resolved.jobFeed));
   problems.push(...authProblems(resolved.auth));
   return problems;
+}
+
+/** An optional endpoint's mode: `true` (or nothing) is `ok`, `false` is `route-not-found`. */
+export function availability(value: boolean | RunningStatusMode | undefined): RunningStatusMode {
+  if (value === false) return 'route-not-found';
+  return value === true || value === undefined ? 'ok' : value;
 }
 
 /** The job feed's settings with every default filled in; `current` supplies what `options` leaves out. */

@@ -21,6 +21,11 @@ export function showStatus(build: SimBuild, nowMs: number): string {
   return phase === 'running' ? build.runningStatus : build.final.raw;
 }
 
+/** The build's number of the day (`daily_build_num`, the listing's `daily_build_number`). */
+export function dailyBuildNumber(build: SimBuild): string {
+  return `${formatTime(build.createdMs, build.offsetMinutes).slice(0, 10).replaceAll('-', '')}.${build.buildNo}`;
+}
+
 /** The `result` object of a record-info answer (v4 and v1 share the model), as it looks at nowMs. */
 export function renderRecord(job: JobTimeline, build: SimBuild, nowMs: number): Record<string, unknown> {
   const phase = classifyPhase(build, nowMs);
@@ -39,7 +44,7 @@ export function renderRecord(job: JobTimeline, build: SimBuild, nowMs: number): 
     codeci_job_id: job.spec.id,
     user_id: build.userId,
     build_no: build.buildNo,
-    daily_build_num: `${time(build.createdMs).slice(0, 10).replaceAll('-', '')}.${build.buildNo}`,
+    daily_build_num: dailyBuildNumber(build),
     execution_id: build.executionId,
     repo_name: job.profile.repoName,
     repo_id: job.profile.repoId,

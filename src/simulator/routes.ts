@@ -11,6 +11,7 @@ import {
 } from './responses.js';
 import { classifyPhase, type JobTimeline, type SimBuild } from './timeline.js';
 import type { ResolvedJobFeed } from './options.js';
+import { answerRecordList } from './record-list.js';
 import { renderAnalysis, renderFullStages, renderHistoryDetails, type StageUnit } from './stages.js';
 import type { Endpoint, JobListShape, RunningStatusMode } from './types.js';
 import type { World } from './world.js';
@@ -35,6 +36,7 @@ const IAM_TOKENS = /^\/v3\/auth\/tokens\/?$/;
 const FULL_STAGES = /^\/v1\/record\/([^/]+)\/full-stages\/?$/;
 const HISTORY_DETAILS = /^\/v3\/jobs\/([^/]+)\/([^/]+)\/history-details\/?$/;
 const LOG_ANALYSIS = /^\/v1\/log\/([^/]+)\/([^/]+)\/analysis\/?$/;
+const RECORD_LIST = /^\/v1\/record\/([^/]+)\/list\/?$/;
 
 export function classifyRoute(method: string, rawUrl: string): Route {
   const url = new URL(rawUrl, 'http://simulator.invalid');
@@ -56,6 +58,8 @@ export function classifyRoute(method: string, rawUrl: string): Route {
     return route;
   }
   if (JOB_LIST_ALL.test(path)) return { endpoint: 'job-list-all', query };
+  const listing = RECORD_LIST.exec(path);
+  if (listing) return { endpoint: 'record-list', jobId: decodeSegment(listing[1] ?? ''), query };
   const stages = FULL_STAGES.exec(path);
   if (stages) return { endpoint: 'full-stages', param: decodeSegment(stages[1] ?? ''), query };
   const history = HISTORY_DETAILS.exec(path);
@@ -91,6 +95,8 @@ export interface RouteContext {
   jobListQuirks?: { pageCap?: number; totalOffset?: number };
   jobFeed: ResolvedJobFeed;
   stageUnit?: StageUnit;
+  /** How the build listing answers. @default 'ok' */
+  recordList?: RunningStatusMode;
 }
 
 /** The normal (unfaulted, authorised) answer to a GET route. IAM is handled separately. */
@@ -111,6 +117,8 @@ export function answerRoute(route: Route, context: RouteContext): SimResponse {
       return answerHistoryDetails(route, context);
     case 'log-analysis':
       return answerLogAnalysis(route, context);
+    case 'record-list':
+      return answerBuildListing(route, context);
     default:
       return respondUnknownRoute();
   }
@@ -153,6 +161,17 @@ function answerLogAnalysis(route: Route, { world, nowMs }: RouteContext): SimRes
   const build = job?.find(route.buildNo, nowMs);
   if (!job || !build || classifyPhase(build, nowMs) !== 'finished') return respondNotFound('422-devcb');
   return respondSuccess(renderAnalysis(world.analysisOf(job, build)));
+}
+
+/** ListBuildInfoRecordByJobId (src/simulator/record-list.ts); an unknown job is answered as record-info answers it. */
+function answerBuildListing(route: Route, { world, nowMs, recordList = 'ok' }: RouteContext): SimResponse {
+  const down = unavailable(recordList);
+  if (down) return down;
+  const page = pageOf(route);
+  if ('status' in page) return page;
+  const job = world.job(route.jobId ?? '');
+  if (!job) return respondNotFound('422-devcb');
+  return answerRecordList(route.query, job, page, nowMs);
 }
 
 /** How an optional endpoint answers when it is not `ok`; undefined when it is. */

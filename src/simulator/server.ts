@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { createGateway } from './auth.js';
 import { createClock } from './clock.js';
 import { FaultTable, renderFault } from './faults.js';
-import { jobFeedProblems, resolveJobFeed, resolveOptions, RUNNING_STATUS_MODES, type ResolvedJobFeed } from './options.js';
+import { availability, jobFeedProblems, resolveJobFeed, resolveOptions, RUNNING_STATUS_MODES, type ResolvedJobFeed } from './options.js';
 import { createRandom, deriveSeed } from './random.js';
 import { RequestRecorder } from './requests.js';
 import { respondError, type SimResponse } from './responses.js';
@@ -35,6 +35,7 @@ class SimulatorHost {
   private readonly server: Server;
   private latencyMs: number;
   private runningStatus: RunningStatusMode;
+  private recordList: RunningStatusMode;
   private jobFeed: ResolvedJobFeed;
   private authClockOffsetSeconds = 0;
   private closing: Promise<void> | undefined;
@@ -57,6 +58,7 @@ class SimulatorHost {
     this.gateway = createGateway(settings.auth, settings.token, () => Date.now() / 1000 + this.authClockOffsetSeconds);
     this.latencyMs = settings.latencyMs;
     this.runningStatus = settings.runningStatus;
+    this.recordList = settings.recordList;
     this.jobFeed = settings.jobFeed;
     this.server = createServer((req, res) => {
       this.handle(req, res).catch(() => {
@@ -100,6 +102,7 @@ class SimulatorHost {
       jobListQuirks,
       jobFeed: this.jobFeed,
       stageUnit,
+      recordList: this.recordList,
     });
   }
 
@@ -162,6 +165,7 @@ class SimulatorHost {
       renameJob: (id, name) => world.renameJob(id, name),
       setRunningStatus: (mode) => this.setRunningStatus(mode),
       setJobFeed: (options) => this.setJobFeed(options),
+      setRecordList: (enabled) => this.setRecordList(enabled),
       setNotFoundShape: (id, shape) => world.setNotFoundShape(id, shape),
       setRetention: (id, deletedBelow) => world.setRetention(id, deletedBelow),
       triggerBuild: (id, options = {}) => world.triggerBuild(id, options, clock.nowMs()),
@@ -180,6 +184,13 @@ class SimulatorHost {
   private setRunningStatus(mode: RunningStatusMode): void {
     if (!RUNNING_STATUS_MODES.includes(mode)) throw new TypeError(`running-status mode must be one of ${RUNNING_STATUS_MODES.join(', ')}`);
     this.runningStatus = mode;
+  }
+
+  private setRecordList(enabled: boolean | RunningStatusMode): void {
+    const mode = availability(enabled);
+    if (!RUNNING_STATUS_MODES.includes(mode))
+      throw new TypeError(`record-list mode must be true, false or one of ${RUNNING_STATUS_MODES.join(', ')}`);
+    this.recordList = mode;
   }
 
   private setJobFeed(options: JobFeedOptions): void {

@@ -73,6 +73,12 @@ export interface SimulatorOptions {
   jobFeed?: JobFeedOptions;
   /** The unit full-stages states step durations in (`build_duration`, `pending_duration`); none is documented. @default 'ms' */
   stageUnit?: 'ms' | 's';
+  /**
+   * How the build listing GET /v1/record/{job_id}/list (ListBuildInfoRecordByJobId) answers: `ok`,
+   * or unavailable the ways running-status can be. `true` is `ok`, `false` is `route-not-found`
+   * (404 APIGW.0101, the route not published in the region). @default true
+   */
+  recordList?: boolean | RunningStatusMode;
 }
 
 export type RunningStatusMode = 'ok' | 'route-not-found' | 'forbidden' | 'server-error' | 'malformed';
@@ -219,6 +225,8 @@ export type Endpoint =
   | 'full-stages'
   | 'history-details'
   | 'log-analysis'
+  /** ListBuildInfoRecordByJobId, `GET /v1/record/{job_id}/list`: a job's builds in a time window. */
+  | 'record-list'
   | 'iam-token'
   | 'other';
 
@@ -306,6 +314,8 @@ export interface Simulator {
   setRunningStatus(mode: RunningStatusMode): void;
   /** Changes how the global job list answers from now on (the given fields replace the current ones). */
   setJobFeed(options: JobFeedOptions): void;
+  /** Switches how the build listing answers from now on (`SimulatorOptions.recordList`). */
+  setRecordList(enabled: boolean | RunningStatusMode): void;
   /** Switches how a job answers for build numbers that do not exist (retention included). */
   setNotFoundShape(jobId: string, shape: NotFoundShape): void;
   /** Retention: from now on the job's builds below `deletedBelow` answer not-found. */
