@@ -1,11 +1,12 @@
 import { appendFile, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import type { BuildListingPage } from '../codearts/build-listing.js';
 import type { PastBuild } from './past-build.js';
 
 /**
- * What an interrupted backfill keeps: FILE.progress, one JSON line per finished piece of work (a
- * job's listing window with the record-info answers it needed), after a header with the options
- * the run was started with. A run with the same options continues from it and writes the same file;
- * the journal is removed once the file is complete.
+ * What an interrupted backfill keeps: FILE.progress, one JSON line per answer it had (a listing
+ * page, a record-info lookup), after a header with the options the run was started with. A run with
+ * the same options asks only for what is not there and writes the same file; the journal is
+ * removed once the file is complete.
  */
 export interface JournalHeader {
   /** The options as given (a resumed run must be given the same ones). */
@@ -16,12 +17,8 @@ export interface JournalHeader {
   startedAtMs: number;
 }
 
-interface WindowLine {
-  job: string;
-  window: number;
-  builds: PastBuild[];
-  requests: number;
-}
+type JournalLine =
+  { job: string; window: number; page: number; answer: BuildListingPage } | { job: string; build: number; counted: PastBuild | null };
 
 export class JournalMismatchError extends Error {
   override readonly name = 'JournalMismatchError';
@@ -37,7 +34,8 @@ export class JournalMismatchError extends Error {
 }
 
 export class BackfillJournal {
-  private readonly windows = new Map<string, WindowLine>();
+  private readonly pages = new Map<string, BuildListingPage>();
+  private readonly lookups = new Map<string, PastBuild | null>();
 
   private constructor(
     readonly path: string,
@@ -48,8 +46,8 @@ export class BackfillJournal {
   /** Opens the journal next to `out`: continues a matching one, starts one otherwise. */
   static async open(out: string, options: Record<string, unknown>, begin: Omit<JournalHeader, 'options'>): Promise<BackfillJournal> {
     const path = `${out}.progress`;
-    const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
+    const text = await readFile(path, 'utf8').catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     });
     // The last line may have been cut by the interruption: it is dropped, and the file cut back to
@@ -68,34 +66,43 @@ export class BackfillJournal {
       .map((key) => `${key}: ${JSON.stringify(header.options[key])} then, ${JSON.stringify(options[key])} now`);
     if (differences.length > 0) throw new JournalMismatchError(path, differences);
     const journal = new BackfillJournal(path, header, true);
-    for (const line of lines.slice(1)) {
-      const entry = JSON.parse(line) as WindowLine;
-      journal.windows.set(key(entry.job, entry.window), entry);
-    }
+    for (const line of lines.slice(1)) journal.remember(JSON.parse(line) as JournalLine);
+    journal.answersBefore = journal.pages.size + journal.lookups.size;
     return journal;
   }
 
-  /** The builds of a window read before, if it was. */
-  done(job: string, window: number): PastBuild[] | undefined {
-    return this.windows.get(key(job, window))?.builds;
+  /** A listing page answered before, if it was. */
+  page(job: string, window: number, page: number): BuildListingPage | undefined {
+    return this.pages.get(`${job}\u0000${window}\u0000${page}`);
   }
 
-  /** Requests the windows read before took (for the summary: a resumed run's total). */
-  get earlierRequests(): number {
-    return [...this.windows.values()].reduce((sum, entry) => sum + entry.requests, 0);
+  /** What record-info said of a build before: the build, null when it was gone or unfinished, undefined when not asked yet. */
+  lookup(job: string, build: number): PastBuild | null | undefined {
+    return this.lookups.get(`${job}\u0000${build}`);
   }
 
-  async record(job: string, window: number, builds: PastBuild[], requests: number): Promise<void> {
-    const entry: WindowLine = { job, window, builds, requests };
-    this.windows.set(key(job, window), entry);
-    await appendFile(this.path, `${JSON.stringify(entry)}\n`);
+  /** Answers the journal held when this run began (requests an earlier run made). */
+  answersBefore = 0;
+
+  async recordPage(job: string, window: number, page: number, answer: BuildListingPage): Promise<void> {
+    await this.append({ job, window, page, answer });
+  }
+
+  async recordLookup(job: string, build: number, counted: PastBuild | null): Promise<void> {
+    await this.append({ job, build, counted });
+  }
+
+  private async append(line: JournalLine): Promise<void> {
+    this.remember(line);
+    await appendFile(this.path, `${JSON.stringify(line)}\n`);
+  }
+
+  private remember(line: JournalLine): void {
+    if ('page' in line) this.pages.set(`${line.job}\u0000${line.window}\u0000${line.page}`, line.answer);
+    else this.lookups.set(`${line.job}\u0000${line.build}`, line.counted);
   }
 
   async remove(): Promise<void> {
     await rm(this.path, { force: true });
   }
-}
-
-function key(job: string, window: number): string {
-  return `${job}\u0000${window}`;
 }

@@ -1,10 +1,7 @@
+import type { ListingWindow } from '../codearts/build-listing.js';
+
 /** A build can start this long before `--since` and still finish inside it: the listing is read from this much earlier. */
 export const START_MARGIN_MS = 24 * 3600 * 1000;
-
-export interface ListingWindow {
-  fromMs: number;
-  toMs: number;
-}
 
 /**
  * The listing windows that cover a job's history from `sinceMs` (less the margin) to `endMs`, each

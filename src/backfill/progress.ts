@@ -9,10 +9,10 @@ export interface ProgressCounts {
 }
 
 export interface ProgressOptions {
-  /** Where progress goes (stderr). */
-  write: (text: string) => void;
-  /** A terminal: one line redrawn in place; otherwise one line per job done. */
-  tty: boolean;
+  /** Writes a whole line (stderr). */
+  line: (text: string) => void;
+  /** Draws on a terminal (stderr), or undefined when stderr is not one: then one line per job done. */
+  draw?: ((text: string) => void) | undefined;
   now?: () => number;
 }
 
@@ -31,31 +31,30 @@ export class BackfillProgress {
   }
 
   update(counts: ProgressCounts): void {
-    if (!this.options.tty) return;
-    this.options.write(`\r${this.barText(counts)}\u001b[K`);
+    if (!this.options.draw) return;
+    this.options.draw(`\r${this.barText(counts)}\u001b[K`);
     this.drawn = true;
   }
 
   jobDone(jobId: string, builds: number, counts: ProgressCounts): void {
-    if (this.options.tty) {
+    if (this.options.draw) {
       this.update(counts);
       return;
     }
     const eta = this.eta(counts);
-    this.options.write(
-      `job ${jobId}: ${builds} builds (${counts.jobsDone}/${counts.jobs} jobs, ${counts.builds} builds, ${counts.requests} requests${eta ? `, ${eta} left` : ''})\n`,
+    this.options.line(
+      `job ${jobId}: ${builds} builds (${counts.jobsDone}/${counts.jobs} jobs, ${counts.builds} builds, ${counts.requests} requests${eta ? `, ${eta} left` : ''})`,
     );
   }
 
   /** A message that must not be drawn over. */
   note(text: string): void {
-    if (this.drawn) this.options.write('\n');
-    this.drawn = false;
-    this.options.write(`${text}\n`);
+    this.finish();
+    this.options.line(text);
   }
 
   finish(): void {
-    if (this.drawn) this.options.write('\n');
+    if (this.drawn) this.options.draw?.('\n');
     this.drawn = false;
   }
 

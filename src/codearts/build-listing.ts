@@ -63,6 +63,8 @@ export interface ListedBuild {
   commit?: string;
   /** `code_branch` (a branch or a tag), when not empty. */
   branch?: string;
+  /** `build_type` (`branch` or `tag`), when not empty. */
+  buildType?: string;
 }
 
 /** One page of a listing, as the answer states it. */
@@ -136,6 +138,7 @@ const ItemSchema = z.looseObject({
   cost_time: looseNumber,
   commit_id: text,
   code_branch: text,
+  build_type: text,
 });
 type Item = z.infer<typeof ItemSchema>;
 
@@ -173,6 +176,7 @@ function toListedBuild(item: Item): ListedBuild {
   if (startedAtMs !== undefined) build.startedAtMs = startedAtMs;
   if (item.commit_id) build.commit = item.commit_id;
   if (item.code_branch) build.branch = item.code_branch;
+  if (item.build_type) build.buildType = item.build_type;
   if (!phase.finished) return build;
   const runMs = plausible(item.build_time);
   const durationMs = plausible(item.cost_time) ?? runMs;

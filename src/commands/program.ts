@@ -5,10 +5,11 @@ import { configOption, EXIT_CODES_HELP, ENVIRONMENT_HELP, type CliContext } from
 import { EXIT_INVALID_CONFIG } from './io.js';
 import type { ExporterArgs } from './start-exporter.js';
 import type { OnceArgs } from './once.js';
+import type { BackfillArgs } from './backfill.js';
 import { simulateOptions } from './simulate-options.js';
 
 export const PROGRAM = 'codearts-build-exporter';
-const COMMANDS = ['run', 'validate', 'once', 'simulate', 'state', 'version', 'help'] as const;
+const COMMANDS = ['run', 'validate', 'once', 'backfill', 'simulate', 'state', 'version', 'help'] as const;
 
 /**
  * Parses the command line and runs the command; resolves with the process exit code. Output goes
@@ -65,6 +66,7 @@ export function createProgram(context: CliContext, result: { code: number }): Co
   program.addCommand(runCommand(context, done), { isDefault: true });
   program.addCommand(validateCommand(context, done));
   program.addCommand(onceCommand(context, done));
+  program.addCommand(backfillCommand(context, done));
   program.addCommand(simulateCommand(context, done));
   program.addCommand(stateCommand(context, done));
   program.addCommand(
@@ -119,6 +121,37 @@ function onceCommand(context: CliContext, done: Done): Command {
     .action(async (options: OnceArgs) => {
       const { once } = await import('./once.js');
       done(await once(options, context.io));
+    });
+}
+
+function backfillCommand(context: CliContext, done: Done): Command {
+  return configure(new Command('backfill'), context)
+    .description('write the builds from before each job began counting as an OpenMetrics file for promtool (docs/backfill.md)')
+    .addOption(configOption())
+    .requiredOption('-o, --out <file>', 'the OpenMetrics file to write (FILE.progress keeps an interrupted run)')
+    .option('--since <duration|time>', 'how far back: a duration before now (30d) or a time (2026-11-01, UTC without a zone)', '30d')
+    .option('--step <duration>', 'one sample per series every step, like a scrape interval', '1m')
+    .option(
+      '--label <name=value>',
+      'a label Prometheus adds when it scrapes the exporter (repeatable; job and instance default to the scrape config of --prometheus-config)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
+      '--prometheus-config <file>',
+      'the Prometheus config that scrapes the exporter (for the default job and instance)',
+      'config/prometheus.yml',
+    )
+    .option('--queue-times', 'also backfill the queue-time histogram (one record-info request per build)')
+    .addHelpText(
+      'after',
+      '\nThen: promtool tsdb create-blocks-from openmetrics FILE PROMETHEUS_DATA_DIR (docs/backfill.md).\n\n' +
+        'Exit codes:\n  0  the file is written\n  1  a job or the state could not be read (run again to continue)\n' +
+        '  2  invalid config or arguments\n  130  interrupted (run the same command again to continue)',
+    )
+    .action(async (options: BackfillArgs) => {
+      const { backfill } = await import('./backfill.js');
+      done(await backfill(options, context.io, context.stop, process.stderr.isTTY));
     });
 }
 

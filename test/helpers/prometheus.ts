@@ -27,6 +27,8 @@ export interface PrometheusOptions {
   evaluationInterval?: string;
   /** How long to wait for /-/ready. @default 20000 */
   readyTimeoutMs?: number;
+  /** More command-line flags (e.g. `--storage.tsdb.retention.time=60d`, `--enable-feature=exemplar-storage`). */
+  extraArgs?: string[];
 }
 
 export interface Sample {
@@ -140,6 +142,7 @@ export class PrometheusServer {
         `--storage.tsdb.path=${join(dir, 'tsdb')}`,
         `--web.listen-address=127.0.0.1:${port}`,
         '--log.level=warn',
+        ...(options.extraArgs ?? []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir },
     );

@@ -51,19 +51,23 @@ describe('backfill inputs', () => {
 
   it('continues a journal with the same options, refuses other ones naming them, and ignores a cut last line', async () => {
     const out = join(dir, 'history.om');
+    const page = { builds: [], pageIndex: 0, totalPages: 1, totalRecords: 0 };
     const first = await BackfillJournal.open(out, { since: '30d', step: '1m' }, { sinceMs: 1000, startedAtMs: 2000 });
     expect(first.resumed).toBe(false);
-    await first.record('job-a', 0, [], 3);
-    await writeFile(first.path, '{"job":"job-a","window":1,"bui', { flag: 'a' });
+    await first.recordPage('job-a', 0, 0, page);
+    await first.recordLookup('job-a', 7, null);
+    await writeFile(first.path, '{"job":"job-a","window":1,"pa', { flag: 'a' });
     const again = await BackfillJournal.open(out, { since: '30d', step: '1m' }, { sinceMs: 5000, startedAtMs: 6000 });
     expect(again.resumed).toBe(true);
     expect(again.header.sinceMs).toBe(1000);
-    expect(again.done('job-a', 0)).toEqual([]);
-    expect(again.done('job-a', 1)).toBeUndefined();
-    expect(again.earlierRequests).toBe(3);
-    await again.record('job-a', 1, [], 2);
+    expect(again.page('job-a', 0, 0)).toEqual(page);
+    expect(again.page('job-a', 1, 0)).toBeUndefined();
+    expect(again.lookup('job-a', 7)).toBeNull();
+    expect(again.lookup('job-a', 8)).toBeUndefined();
+    expect(again.answersBefore).toBe(2);
+    await again.recordPage('job-a', 1, 0, page);
     const third = await BackfillJournal.open(out, { since: '30d', step: '1m' }, { sinceMs: 1, startedAtMs: 1 });
-    expect(third.done('job-a', 1)).toEqual([]);
+    expect(third.page('job-a', 1, 0)).toEqual(page);
     const other = BackfillJournal.open(out, { since: '7d', step: '1m' }, { sinceMs: 1, startedAtMs: 1 });
     await expect(other).rejects.toThrow(JournalMismatchError);
     await expect(other).rejects.toThrow(/since: "30d" then, "7d" now/);
