@@ -133,10 +133,11 @@ function respondThrottled(message: string): SimResponse {
   return respondError(429, 'APIG.0308', message);
 }
 
-/** The real result without `status` and with a non-numeric `build_no`. */
+/** The real result without `status` and with a non-numeric `build_no`; a build listing with a non-numeric `total_record`. */
 function breakSchema(realBody: string): Record<string, unknown> {
   const parsed = JSON.parse(realBody) as { result?: unknown };
   const result = typeof parsed.result === 'object' && parsed.result !== null ? { ...(parsed.result as Record<string, unknown>) } : {};
+  if ('job_build_states' in result) return { ...result, total_record: 'many' };
   delete result.status;
   result.build_no = 'abc';
   return result;

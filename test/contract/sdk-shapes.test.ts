@@ -6,6 +6,7 @@ import { valueOf } from '../helpers/exposition.js';
 import { createTestExporter, scrape, testConfig } from '../helpers/exporter-harness.js';
 import { checkAgainstModel, loadSdkModels, operationFor, type SdkModels } from '../helpers/sdk-models.js';
 import { AUTH, jobId, recordPath } from '../helpers/simulator.js';
+import { formatListingTime } from '../../src/codearts/build-listing.js';
 
 const MODELS = loadSdkModels();
 const PROJECT = 'c0ffee00000000000000000000000001';
@@ -110,6 +111,20 @@ async function recordingProxy(target: string): Promise<{ url: string; answers: A
   };
 }
 
+const DAY_MS = 86_400_000;
+
+/** A page of the job's builds that started within the last `spanMs` (ListBuildInfoRecordByJobId). */
+function listingPath(simulator: Simulator, job: string, spanMs: number, page: number, size = 5): string {
+  const nowMs = simulator.now() * 1000;
+  const query = new URLSearchParams({
+    start_time: formatListingTime(nowMs - spanMs),
+    end_time: formatListingTime(nowMs),
+    page_index: String(page),
+    page_size: String(size),
+  });
+  return `/v1/record/${job}/list?${query.toString()}`;
+}
+
 async function fetchAnswer(simulator: Simulator, path: string): Promise<Answer> {
   const response = await fetch(`${simulator.url}${path}`, { headers: AUTH });
   return { method: 'GET', path, status: response.status, headers: response.headers, text: await response.text() };
@@ -148,9 +163,19 @@ describe('the simulator answers in the official SDK shapes', () => {
     expect(checkAgainstModel(MODELS, 'ShowHistoryDetailsResponse', { parameters: { a: 'x', b: 2 } })).toEqual([
       '$.parameters.b: expected string, got number 2',
     ]);
+    expect(operationFor(MODELS, 'GET', `/v1/record/${jobId(1)}/list?page_index=0`)?.response).toBe('ListBuildInfoRecordByJobIdResponse');
+    expect(
+      checkAgainstModel(MODELS, 'ListBuildInfoRecordByJobIdResponse', {
+        result: { total_record: 3, job_build_states: [{ number: '7', commit_info: { commit_id: 1 } }] },
+      }),
+    ).toEqual([
+      '$.result.total_record: expected string, got number 3',
+      '$.result.job_build_states[0].number: expected number, got string "7"',
+      '$.result.job_build_states[0].commit_info.commit_id: expected string, got number 1',
+    ]);
   });
 
-  it('record-info v4 and v1, running-status and both job list shapes: every phase, status, trigger and override', async () => {
+  it('record-info v4 and v1, running-status, both job list shapes and the build listing: every phase, status, trigger and override', async () => {
     const answers: Answer[] = [];
     for (const jobListShape of ['sdk', 'enveloped'] as JobListShape[]) {
       const simulator = await simulate({
@@ -172,6 +197,7 @@ describe('the simulator answers in the official SDK shapes', () => {
             answers.push(await fetchAnswer(simulator, recordPath(job.id, buildNo, 'v1')));
           }
           answers.push(await fetchAnswer(simulator, `/v1/job/${job.id}/running-status`));
+          for (const page of [0, 1]) answers.push(await fetchAnswer(simulator, listingPath(simulator, job.id, 2 * DAY_MS, page)));
         }
         answers.push(await fetchAnswer(simulator, `/v1/job/${PROJECT}/list?page_index=0&page_size=2`));
         answers.push(await fetchAnswer(simulator, `/v1/job/${PROJECT}/list?page_index=1&page_size=2`));
@@ -180,7 +206,19 @@ describe('the simulator answers in the official SDK shapes', () => {
         simulator.advance(45);
       }
       for (let buildNo = 1; buildNo <= 45; buildNo++) answers.push(await fetchAnswer(simulator, recordPath(jobId(1), buildNo)));
+      answers.push(await fetchAnswer(simulator, listingPath(simulator, jobId(1), 2 * DAY_MS, 0, 100)));
+      // The listing's refusals: an unknown job, a window over 30 days.
+      answers.push(await fetchAnswer(simulator, listingPath(simulator, jobId(9), DAY_MS, 0)));
+      answers.push(await fetchAnswer(simulator, listingPath(simulator, jobId(1), 31 * DAY_MS, 0)));
     }
+    const listed = answers.filter((a) => a.path.includes('/list?start_time=') && a.status === 200).map((a) => a.text);
+    // The listings showed running and finished builds, one aborted in the queue, and builds without a trigger.
+    expect(listed.some((text) => text.includes('"job_running_status":"Running"'))).toBe(true);
+    expect(listed.some((text) => text.includes('"state":"ABORTED"'))).toBe(true);
+    expect(listed.some((text) => text.includes('"trigger_type":null'))).toBe(true);
+    expect(answers.filter((a) => a.path.includes('/list?start_time=') && a.status >= 400).map((a) => a.status)).toEqual([
+      422, 400, 422, 400,
+    ]);
     const statuses = new Set(
       answers
         .filter((a) => a.path.includes('record-info') && a.status === 200)
