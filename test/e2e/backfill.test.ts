@@ -65,7 +65,7 @@ describe('backfill into a real Prometheus, next to the live exporter', () => {
       jobs: JOBS.map(({ id, name }) => ({ id, name })),
       server: { host: '127.0.0.1', port },
       state: { path: join(dir, 'state.json') },
-      log: { level: 'warn' },
+      log: { level: 'info' },
     });
   }, 60_000);
 

@@ -39,6 +39,10 @@ describe('start_at: latest', () => {
       const total = requests.recordInfo + (requests.byEndpoint['running-status'] ?? 0);
       expect(total).toBeLessThanOrEqual(BUDGET);
       expect(valueOf(samples, 'codearts_build_last_number', { job_id: JOB.id })).toBe(5000);
+      // Where counting began, for `backfill`: the builds below 5001 are history.
+      const state = exporter!.describeJobs()[0]?.state;
+      expect(state?.countingFrom).toBe(5001);
+      expect(Math.abs((state?.countingSince ?? 0) - Date.now() / 1000)).toBeLessThan(60);
       for (const result of RESULTS) expect(valueOf(samples, 'codearts_builds_total', { job_id: JOB.id, result })).toBe(0);
       expect(samples.filter((s) => s.name === 'codearts_build_duration_seconds_count')).toEqual([]);
       const latest = latestFinished(truth?.finished ?? []);
