@@ -151,6 +151,7 @@ describe('backfill into a real Prometheus, next to the live exporter', () => {
         stdout,
       );
     expect(summary, stdout).not.toBeNull();
+    console.info(`backfill e2e: ${stdout.trim()}`);
     const sinceS = Number(summary![2]);
 
     const truth = sim.groundTruth().map((job) => ({
