@@ -132,6 +132,10 @@ async function readHistories(
         counts.requests += 1;
         progress.update(counts);
       },
+      onListingUnavailable: (error) =>
+        progress.note(
+          `job ${job.ref.id}: the build listing is not available (${error.message}): reading its builds one by one with record-info`,
+        ),
       ...(signal ? { signal } : {}),
     });
     histories.set(job.ref.id, builds);

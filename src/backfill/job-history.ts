@@ -1,5 +1,12 @@
 import type { RecordLookup } from '../codearts/client.js';
-import type { BuildListingPage, ListedBuild, ListingPageRequest, ListingWindow } from '../codearts/build-listing.js';
+import {
+  classifyListingFailure,
+  type BuildListingPage,
+  type ListedBuild,
+  type ListingPageRequest,
+  type ListingWindow,
+} from '../codearts/build-listing.js';
+import { START_MARGIN_MS } from './listing-windows.js';
 import type { BackfillJournal } from './journal.js';
 import type { PastBuild } from './past-build.js';
 
@@ -28,6 +35,8 @@ export interface JobHistoryOptions {
   journal: BackfillJournal;
   /** After each request (not after answers the journal had). */
   onRequest?: () => void;
+  /** The listing cannot be had for this job (not published in the region, no permission): record-info is walked instead. */
+  onListingUnavailable?: (error: Error) => void;
   signal?: AbortSignal;
 }
 
@@ -39,8 +48,14 @@ export interface JobHistoryOptions {
  */
 export async function readJobHistory(options: JobHistoryOptions): Promise<{ builds: PastBuild[]; lookedUp: number }> {
   const listed = new Map<number, ListedBuild>();
-  for (const [index, window] of options.windows.entries())
-    for (const build of await readWindow(options, index, window)) listed.set(build.buildNo, build);
+  try {
+    for (const [index, window] of options.windows.entries())
+      for (const build of await readWindow(options, index, window)) listed.set(build.buildNo, build);
+  } catch (error) {
+    if (classifyListingFailure(error) !== 'unavailable') throw error;
+    options.onListingUnavailable?.(error as Error);
+    return walkRecords(options);
+  }
   const builds: PastBuild[] = [];
   const lookUp: number[] = [];
   for (const build of listed.values()) {
@@ -51,8 +66,7 @@ export async function readJobHistory(options: JobHistoryOptions): Promise<{ buil
   }
   const looked = await Promise.all(lookUp.map((buildNo) => lookUpRecord(options, buildNo)));
   for (const build of looked) if (build) builds.push(build);
-  const kept = builds.filter((build) => build.finishedAt >= options.sinceS).sort((a, b) => a.buildNo - b.buildNo);
-  return { builds: kept, lookedUp: lookUp.length };
+  return done(builds, options, lookUp.length);
 }
 
 async function readWindow(options: JobHistoryOptions, windowIndex: number, window: ListingWindow): Promise<ListedBuild[]> {
@@ -80,4 +94,37 @@ async function lookUpRecord(options: JobHistoryOptions, buildNo: number): Promis
   options.onRequest?.();
   await journal.recordLookup(jobId, buildNo, build);
   return build ?? undefined;
+}
+
+/** Lookups asked at once while walking down without the listing. */
+const WALK_BATCH = 8;
+/** This many numbers in a row that do not exist (or have not finished) end the walk: retention deleted what lies below. */
+const WALK_MISSES = 50;
+
+/**
+ * Without the listing: record-info for every build number from the start point down, until a build
+ * finished more than a day before `since` (every lower build was created before it) or WALK_MISSES
+ * numbers in a row do not exist. One request per build, in batches, journalled like the listing.
+ */
+async function walkRecords(options: JobHistoryOptions): Promise<{ builds: PastBuild[]; lookedUp: number }> {
+  const builds: PastBuild[] = [];
+  const olderThanMs = options.sinceS * 1000 - START_MARGIN_MS;
+  let misses = 0;
+  let lookedUp = 0;
+  for (let top = options.countingFrom - 1; top >= 1; top -= WALK_BATCH) {
+    const numbers = Array.from({ length: Math.min(WALK_BATCH, top) }, (_, i) => top - i);
+    const found = await Promise.all(numbers.map((buildNo) => lookUpRecord(options, buildNo)));
+    lookedUp += numbers.length;
+    for (const build of found) {
+      misses = build ? 0 : misses + 1;
+      if (build && build.finishedAt * 1000 < olderThanMs) return done(builds, options, lookedUp);
+      if (build) builds.push(build);
+      if (misses >= WALK_MISSES) return done(builds, options, lookedUp);
+    }
+  }
+  return done(builds, options, lookedUp);
+}
+
+function done(builds: PastBuild[], options: JobHistoryOptions, lookedUp: number): { builds: PastBuild[]; lookedUp: number } {
+  return { builds: builds.filter((build) => build.finishedAt >= options.sinceS).sort((a, b) => a.buildNo - b.buildNo), lookedUp };
 }

@@ -50,7 +50,8 @@ describe('backfill (in-process CLI against the simulator)', () => {
           max_concurrency: MAX_CONCURRENCY,
           max_requests_per_second: 500,
         },
-        poll: { start_at: 'latest' },
+        // A 1 s period caps a request's retries at 1 s (half the period): the failing listing gives up fast.
+        poll: { start_at: 'latest', schedule: '* * * * * *' },
         jobs: JOBS.map(({ id, name }) => ({ id, name })),
         state: { path: join(dir, `${name}.state.json`) },
         metrics,
@@ -168,16 +169,28 @@ describe('backfill (in-process CLI against the simulator)', () => {
     );
   }, 120_000);
 
-  it('fails naming the job when the listing cannot be read, keeping what it read', async () => {
+  it('without the listing (not published in the region) walks record-info into the same file; fails naming the job when the listing answers nonsense', async () => {
     const plain = config('plain');
     simulator.setRecordList(false);
     try {
-      const result = await backfill(plain, 'unavailable.om');
-      expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(new RegExp(`job ${JOBS[0]!.id}: .*record-list|job ${JOBS[0]!.id}: .*404`));
-      expect(existsSync(join(dir, 'unavailable.om'))).toBe(false);
+      const walked = await backfill(plain, 'walked.om');
+      expect(walked.code, walked.stderr).toBe(0);
+      expect(walked.stderr).toContain(`job ${JOBS[0]!.id}: the build listing is not available`);
+      expect(readFileSync(join(dir, 'walked.om')).equals(readFileSync(join(dir, 'clean.om')))).toBe(true);
+      const { builds, byRecordInfo } = summaryOf(walked);
+      // One record-info per build, a few more below --since where the walk stops, one listing attempt per job.
+      expect(walked.requests['record-info-v4']).toBe(byRecordInfo);
+      expect(byRecordInfo).toBeLessThan(builds + JOBS.length * 30);
+      expect(walked.requests['record-list']).toBe(JOBS.length);
+
+      simulator.setRecordList('malformed');
+      const failed = await backfill(plain, 'failed.om');
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(new RegExp(`job ${JOBS[0]!.id}: .*record-list`));
+      expect(failed.stderr).toMatch(/run the same command again to continue/);
+      expect(existsSync(join(dir, 'failed.om'))).toBe(false);
     } finally {
       simulator.setRecordList(true);
     }
-  });
+  }, 120_000);
 });
