@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackfillJournal, JournalMismatchError } from '../../src/backfill/journal.js';
 import { listingWindows, START_MARGIN_MS } from '../../src/backfill/listing-windows.js';
+import { BackfillProgress } from '../../src/backfill/progress.js';
 import { parseLabelOptions, TargetLabelError, targetLabelsFromPrometheusConfig } from '../../src/backfill/target-labels.js';
 
 /** What a backfill starts from: target labels, the listing windows, the journal of an interrupted run. */
@@ -71,5 +72,25 @@ describe('backfill inputs', () => {
     const other = BackfillJournal.open(out, { since: '7d', step: '1m' }, { sinceMs: 1, startedAtMs: 1 });
     await expect(other).rejects.toThrow(JournalMismatchError);
     await expect(other).rejects.toThrow(/since: "30d" then, "7d" now/);
+  });
+
+  it('draws a bar with jobs, builds, requests and the time left on a terminal; one line per job elsewhere', () => {
+    let now = 0;
+    const drawn: string[] = [];
+    const lines: string[] = [];
+    const tty = new BackfillProgress({ line: (text) => lines.push(text), draw: (text) => drawn.push(text), now: () => now });
+    now = 30_000;
+    tty.jobDone('job-a', 120, { jobsDone: 1, jobs: 4, builds: 120, requests: 7 });
+    expect(drawn.at(-1)).toBe('\r[######..................] jobs 1/4, builds 120, requests 7 ETA 1m30s\u001b[K');
+    tty.note('a message');
+    expect(drawn.at(-1)).toBe('\n');
+    expect(lines).toEqual(['a message']);
+
+    const plain: string[] = [];
+    const log = new BackfillProgress({ line: (text) => plain.push(text), now: () => now });
+    now = 90_000;
+    log.update({ jobsDone: 0, jobs: 2, builds: 0, requests: 1 });
+    log.jobDone('job-b', 5, { jobsDone: 1, jobs: 2, builds: 5, requests: 2 });
+    expect(plain).toEqual(['job job-b: 5 builds (1/2 jobs, 5 builds, 2 requests, 1m left)']);
   });
 });
