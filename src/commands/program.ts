@@ -130,7 +130,7 @@ function backfillCommand(context: CliContext, done: Done): Command {
     .addOption(configOption())
     .requiredOption('-o, --out <file>', 'the OpenMetrics file to write (FILE.progress keeps an interrupted run)')
     .option('--since <duration|time>', 'how far back: a duration before now (30d) or a time (2026-11-01, UTC without a zone)', '30d')
-    .option('--step <duration>', 'one sample per series every step, like a scrape interval', '1m')
+    .option('--step <duration>', 'one sample per series every step, like a scrape interval (1m: 5 x the file)', '5m')
     .option(
       '--label <name=value>',
       'a label Prometheus adds when it scrapes the exporter (repeatable; job and instance default to the scrape config of --prometheus-config)',
