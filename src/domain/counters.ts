@@ -78,8 +78,10 @@ export interface CountedBuild {
   labels: Readonly<Record<RecordLabelName, string>>;
   /** `build_record_id`, to fetch the build's steps. */
   recordId?: string | undefined;
-  /** Unix seconds (recovery). */
+  /** Unix seconds (recovery, the duration exemplar's timestamp). */
   finishedAt?: number | undefined;
+  /** Unix seconds: when the build left the queue (the queue exemplar's timestamp). */
+  startedAt?: number | undefined;
   /** The commit built (flaky builds). */
   commit?: string | undefined;
 }
@@ -88,6 +90,10 @@ export interface CountedBuild {
 export interface QueueObservation {
   buildNo: number;
   seconds: number;
+  /** `build_record_id` of the build (the queue exemplar's label). */
+  recordId?: string | undefined;
+  /** Unix seconds: when the wait ended (the build's start time; its finish time when it never started); the queue exemplar's timestamp. */
+  at?: number | undefined;
 }
 
 /** What one job's cycle hands to the store: its observations and its next state (cursor, pending, gaps, last-build gauges). */

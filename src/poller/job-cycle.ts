@@ -162,9 +162,10 @@ export class JobCycle {
     const queueSeconds = this.queueObserved.has(buildNo) ? undefined : record.queueSeconds;
     if (!phase.recognised) this.result.unknownStatus.push({ buildNo, status: record.rawStatus, finished: phase.finished });
     if (phase.finished) {
-      const { triggerType, durationSeconds, labels, recordId, finishedAt, commit } = record;
+      const { triggerType, durationSeconds, labels, recordId, finishedAt, startedAt, commit } = record;
       const result = phase.result;
-      this.result.counted.push({ buildNo, result, triggerType, durationSeconds, queueSeconds, labels, recordId, finishedAt, commit });
+      const build = { buildNo, result, triggerType, durationSeconds, queueSeconds, labels, recordId, finishedAt, startedAt, commit };
+      this.result.counted.push(build);
       this.finishedRecords.push(record);
       if (record.problems.length > 0) this.result.implausible.push({ buildNo, problems: record.problems });
       this.forget(buildNo);
@@ -173,7 +174,7 @@ export class JobCycle {
     this.pending.add(buildNo);
     this.noteFirstSeen(buildNo);
     if (queueSeconds !== undefined) {
-      this.result.queued.push({ buildNo, seconds: queueSeconds });
+      this.result.queued.push({ buildNo, seconds: queueSeconds, recordId: record.recordId, at: record.startedAt ?? record.finishedAt });
       this.queueObserved.add(buildNo);
     }
   }
