@@ -67,8 +67,8 @@ export function goldenJobs(): GoldenJob[] {
       build(9, 'failure', 899.5, 0, { triggerType: 'pipeline_trigger' }),
     ],
     queued: [
-      { buildNo: 10, seconds: 2.5 },
-      { buildNo: 11, seconds: 31 },
+      { buildNo: 10, seconds: 2.5, recordId: 'rec-0010-0000-0000-0000-000000000000', at: GOLDEN_EPOCH + 6002.5 },
+      { buildNo: 11, seconds: 31, recordId: 'rec-0011-0000-0000-0000-000000000000', at: GOLDEN_EPOCH + 6631 },
     ],
     steps: [
       {
@@ -173,12 +173,19 @@ export const GOLDEN_OPTIONS: Record<'per-job' | 'fleet', BuildMetricsOptions> = 
   },
 };
 
-/** BuildMetrics showing the golden store in `options` (the removed job removed). */
-export function goldenBuildMetrics(options: BuildMetricsOptions): BuildMetrics {
+/**
+ * BuildMetrics showing the golden store in `options` (the removed job removed); with `exemplars`,
+ * also given each job's observations, as a commit reports them (build by build, then the queue
+ * times of the pending builds).
+ */
+export function goldenBuildMetrics(options: BuildMetricsOptions, { exemplars = false } = {}): BuildMetrics {
   const metrics = new BuildMetrics(options);
   for (const golden of goldenJobs()) {
     metrics.setJob(golden.job);
     metrics.show(golden.job.id, { counters: goldenCounters(golden, options), state: golden.state });
+    if (!exemplars) continue;
+    for (const counted of golden.counted) metrics.observe(golden.job.id, { counted: [counted] });
+    metrics.observe(golden.job.id, { counted: [], queued: golden.queued });
   }
   metrics.removeJob(GOLDEN_REMOVED_JOB);
   return metrics;
