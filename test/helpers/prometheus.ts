@@ -27,6 +27,8 @@ export interface PrometheusOptions {
   evaluationInterval?: string;
   /** How long to wait for /-/ready. @default 20000 */
   readyTimeoutMs?: number;
+  /** More command-line flags, e.g. `--enable-feature=exemplar-storage`. */
+  extraArgs?: string[];
 }
 
 export interface Sample {
@@ -43,6 +45,16 @@ export interface QueryResponse {
   errorType?: string;
   error?: string;
   warnings?: string[];
+}
+
+export interface ExemplarResponse {
+  status: 'success' | 'error';
+  data?: Array<{
+    seriesLabels: Record<string, string>;
+    exemplars: Array<{ labels: Record<string, string>; value: string; timestamp: number }>;
+  }>;
+  errorType?: string;
+  error?: string;
 }
 
 /** The samples of a vector/matrix answer; a scalar counts as one sample without labels. */
@@ -140,6 +152,7 @@ export class PrometheusServer {
         `--storage.tsdb.path=${join(dir, 'tsdb')}`,
         `--web.listen-address=127.0.0.1:${port}`,
         '--log.level=warn',
+        ...(options.extraArgs ?? []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir },
     );
@@ -176,6 +189,13 @@ export class PrometheusServer {
     if (time !== undefined) body.set('time', String(time));
     const response = await fetch(`${this.url}/api/v1/query`, { method: 'POST', body, signal: AbortSignal.timeout(10_000) });
     return (await response.json()) as QueryResponse;
+  }
+
+  /** Exemplars via /api/v1/query_exemplars (needs `--enable-feature=exemplar-storage`). Times in Unix seconds. */
+  async queryExemplars(expr: string, start: number, end: number): Promise<ExemplarResponse> {
+    const params = new URLSearchParams({ query: expr, start: String(start), end: String(end) });
+    const response = await fetch(`${this.url}/api/v1/query_exemplars?${params.toString()}`, { signal: AbortSignal.timeout(10_000) });
+    return (await response.json()) as ExemplarResponse;
   }
 
   /** A range query via /api/v1/query_range. Times in Unix seconds. */
