@@ -4,11 +4,14 @@ import type { AuthProvider } from './codearts/auth/types.js';
 import type { CodeArtsClient } from './codearts/client.js';
 import type { HttpTransport } from './codearts/transport.js';
 import type { Config } from './config/schema.js';
+import { consoleLink, parseConsoleUrl } from './domain/console-link.js';
 import type { CounterLayout } from './domain/counters.js';
 import type { JobRef, JobState } from './domain/job.js';
 import type { Logger } from './log/logger.js';
 import { BuildMetrics } from './metrics/build-metrics.js';
+import type { ExpositionFormat } from './metrics/exposition.js';
 import { joinParts, type ExpositionPart } from './metrics/exposition-part.js';
+import { wholeBody } from './metrics/openmetrics.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
 import { JobDiscovery } from './poller/discovery.js';
 import { JobSet } from './poller/job-set.js';
@@ -99,13 +102,20 @@ export class Exporter {
     if (shared) {
       // Every replica serves the same build families from the shared store; its own metrics go apart.
       this.scrapes = new ScrapeCache(
-        { version: () => metrics.version, parts: () => Promise.resolve(metrics.parts()), refresh: () => this.sync() },
+        {
+          version: () => metrics.version,
+          parts: (format) => Promise.resolve(wholeBody(metrics.parts(format), format)),
+          refresh: () => this.sync(),
+        },
         options,
       );
-      this.replicaScrapes = new ScrapeCache({ version: () => self.version, parts: () => self.parts(METRICS_MAX_AGE_MS) }, options);
+      this.replicaScrapes = new ScrapeCache(
+        { version: () => self.version, parts: async (format) => wholeBody(await self.parts(METRICS_MAX_AGE_MS, format), format) },
+        options,
+      );
     } else {
       this.scrapes = new ScrapeCache(
-        { version: () => metrics.version + self.version, parts: () => this.expositionParts(METRICS_MAX_AGE_MS) },
+        { version: () => metrics.version + self.version, parts: (format) => this.expositionParts(METRICS_MAX_AGE_MS, format) },
         options,
       );
     }
@@ -119,6 +129,7 @@ export class Exporter {
       ...layout,
       jobHistograms: config.metrics.job_histograms,
       recovery: config.metrics.recovery.enabled,
+      consoleLink: consoleLinks(config),
     });
     const events = createReporter({ logger, self, metrics, endpoint: config.codearts.endpoint });
     const periodSeconds = schedulePeriodSeconds(config.poll.schedule, config.poll.timezone);
@@ -165,10 +176,10 @@ export class Exporter {
     return this.parts.client;
   }
 
-  /** The full `/metrics` text, rendered now (uncached): build metrics, then self and process metrics. */
-  async renderMetrics(): Promise<string> {
+  /** The full `/metrics` body, rendered now (uncached): build metrics, then self and process metrics. */
+  async renderMetrics(format: ExpositionFormat = 'text'): Promise<string> {
     // In slices that yield to the event loop, so /healthz keeps answering during a big scrape.
-    return joinParts(await this.expositionParts());
+    return joinParts(await this.expositionParts(0, format));
   }
 
   /** Per-job view for the landing page and the bench: id, name, state as last committed, last reached. */
@@ -191,8 +202,8 @@ export class Exporter {
   }
 
   /** The body's parts; the registry's text is reused for up to `registryMaxAgeMs` while its tracked series are unchanged. */
-  private async expositionParts(registryMaxAgeMs = 0): Promise<ExpositionPart[]> {
-    return [...this.parts.metrics.parts(), ...(await this.parts.self.parts(registryMaxAgeMs))];
+  private async expositionParts(registryMaxAgeMs = 0, format: ExpositionFormat = 'text'): Promise<ExpositionPart[]> {
+    return wholeBody([...this.parts.metrics.parts(format), ...(await this.parts.self.parts(registryMaxAgeMs, format))], format);
   }
 
   /** One cycle, without schedule or server (`once`, tests). */
@@ -289,6 +300,7 @@ export class Exporter {
     const { config, logger, auth, watchdog } = this.parts;
     return createServerApp({
       metrics: this.scrapes,
+      formats: config.server.openmetrics ? ['text', 'openmetrics'] : ['text'],
       onError: (error) => logger.error({ err: error }, 'HTTP request failed'),
       replicaMetrics: this.replicaScrapes,
       isReady: () => this.readiness(),
@@ -303,6 +315,16 @@ export class Exporter {
       }),
     });
   }
+}
+
+/** Each job's link to its builds in the console (`codearts.console_url`); undefined when the links are off. */
+function consoleLinks(config: Config): ((job: JobRef) => ReturnType<typeof consoleLink>) | undefined {
+  if (config.codearts.console_url === '') return undefined;
+  const parsed = parseConsoleUrl(config.codearts.console_url);
+  // The config schema has checked the template.
+  if ('error' in parsed) throw new Error(`codearts.console_url: ${parsed.error}`);
+  const { region } = config.codearts;
+  return (job) => consoleLink(parsed.template, { region, jobId: job.id, projectId: job.project });
 }
 
 /** The static jobs, plus the discovered ones when `projects` is set. */

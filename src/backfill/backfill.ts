@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import type { CounterLayout } from '../domain/counters.js';
 import type { JobRef } from '../domain/job.js';
+import type { ExpositionFormat } from '../metrics/exposition.js';
 import { readJobHistory, type HistoryClient, type JobHistoryOptions } from './job-history.js';
 import type { BackfillJournal } from './journal.js';
 import { listingWindows, START_MARGIN_MS } from './listing-windows.js';
@@ -30,6 +31,8 @@ export interface BackfillOptions {
   targetLabels: string;
   layout: CounterLayout;
   families: readonly BackfillFamily[];
+  /** The format the live exporter serves Prometheus (its `le` values are part of the bucket series). */
+  format: ExpositionFormat;
   listing: { maxWindowMs: number; pageSize: number; firstPage: number };
   describe: JobHistoryOptions['describe'];
   fromRecord: JobHistoryOptions['fromRecord'];
@@ -85,6 +88,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillSum
     jobTimeline(job.ref, read.histories.get(job.ref.id) ?? [], grid, job.countingSince * 1000, {
       layout: options.layout,
       families: options.families,
+      format: options.format,
     }),
   );
   const samples = await writeOpenMetricsFile(options.out, {

@@ -1,6 +1,7 @@
 import { countDelta, emptyCounters, type CounterLayout, type JobCounters } from '../domain/counters.js';
 import { emptyJobState, type JobRef } from '../domain/job.js';
 import { BuildMetrics } from '../metrics/build-metrics.js';
+import type { ExpositionFormat } from '../metrics/exposition.js';
 import { BUILD_FAMILIES } from '../metrics/catalog.js';
 import type { PastBuild } from './past-build.js';
 import { lastSampleBefore, sampleIndexAtOrAfter, type SampleGrid } from './sample-grid.js';
@@ -39,6 +40,12 @@ export interface JobTimeline {
 export interface TimelineOptions {
   layout: CounterLayout;
   families: readonly BackfillFamily[];
+  /**
+   * The format the live exporter serves Prometheus (`openmetrics` unless `server.openmetrics` is
+   * false): the bucket bounds are written as that format writes them (`le="60.0"` or `le="60"`),
+   * which Prometheus 2 keeps as part of the series' identity.
+   */
+  format: ExpositionFormat;
 }
 
 const FAMILY_OF_NAME = new Map<string, BackfillFamily>(
@@ -76,7 +83,7 @@ export function jobTimeline(
   const observe = (index: number, counters: JobCounters): void => {
     metrics.show(job.id, { counters, state: emptyJobState() });
     for (const line of metrics
-      .parts()
+      .parts(options.format)
       .map((part) => part.text())
       .join('')
       .split('\n')) {
@@ -103,9 +110,11 @@ export function jobTimeline(
   return { job, series: [...series.values()], lastIndex, liveFromMs };
 }
 
-/** `name{labels} value` of the text exposition; undefined for comments and blank lines. */
-function parseSampleLine(line: string): { name: string; labels: string; value: number } | undefined {
-  if (line === '' || line.startsWith('#')) return undefined;
+/** `name{labels} value` of either exposition (an exemplar after ` # ` is dropped); undefined for comments and blank lines. */
+function parseSampleLine(text: string): { name: string; labels: string; value: number } | undefined {
+  if (text === '' || text.startsWith('#')) return undefined;
+  const exemplar = text.indexOf('} # {');
+  const line = exemplar < 0 ? text : text.slice(0, text.indexOf(' # ', exemplar));
   const open = line.indexOf('{');
   const close = line.lastIndexOf('} ');
   if (open < 0 || close < open) return undefined;

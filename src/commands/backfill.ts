@@ -83,6 +83,7 @@ export async function backfill(args: BackfillArgs, io: CommandIo, stop?: AbortSi
       targetLabels: labelText(labels),
       layout,
       families: BACKFILL_FAMILIES.filter((family) => family !== 'queue' || queueTimes),
+      format: config.server.openmetrics ? 'openmetrics' : 'text',
       listing: LISTING_PAGING,
       describe: (listed) => describeListed(listed, { recordLabels: layout.recordLabels, queueTimes }),
       fromRecord: pastBuildFromRecord,

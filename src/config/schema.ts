@@ -2,6 +2,7 @@ import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
 import { RECORD_LABEL_NAMES } from '../domain/build.js';
+import { consoleLink, DEFAULT_CONSOLE_URL, parseConsoleUrl } from '../domain/console-link.js';
 import { DEFAULT_MAX_ERROR_CODES_PER_JOB } from '../domain/failures.js';
 import { DEFAULT_FLAKY_WINDOW_SECONDS, DEFAULT_RECOVERY_BUCKETS } from '../domain/health.js';
 import { DEFAULT_MAX_STEPS_PER_JOB, DEFAULT_STEP_BUCKETS } from '../domain/steps.js';
@@ -120,6 +121,32 @@ function pemFile(readFile: SchemaOptions['readFile']) {
     }
   });
 }
+
+/**
+ * `codearts.console_url`: a template of a build's page in the CodeArts console ('' turns the
+ * links off). Its placeholders are checked here, and the URL it makes must be http(s).
+ */
+const consoleUrl = z
+  .string()
+  .superRefine((template, ctx) => {
+    if (template === '') return;
+    const parsed = parseConsoleUrl(template);
+    if ('error' in parsed) {
+      ctx.addIssue({ code: 'custom', message: parsed.error });
+      return;
+    }
+    const link = consoleLink(parsed.template, { region: 'cn-north-4', jobId: '0'.repeat(32), projectId: '0'.repeat(32) });
+    let url: URL | undefined;
+    try {
+      url = new URL(`${link?.prefix ?? ''}1${link?.suffix ?? ''}`);
+    } catch {
+      url = undefined;
+    }
+    if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: 'must make an http(s) URL, e.g. ' + DEFAULT_CONSOLE_URL });
+    }
+  })
+  .default(DEFAULT_CONSOLE_URL);
 
 const secretValue = nonEmpty.refine((v) => !CONTROL_CHARS.test(v), 'must not contain control characters or line breaks');
 
@@ -288,6 +315,7 @@ function codeartsSchema(readFile: SchemaOptions['readFile']) {
       proxy: proxyUrl.optional(),
       ca_file: pemFile(readFile).optional(),
       breaker_failures: int(0, 100_000).default(10),
+      console_url: consoleUrl,
     })
     .prefault({})
     .transform((c) => ({
@@ -305,6 +333,8 @@ function codeartsSchema(readFile: SchemaOptions['readFile']) {
       ...optional('proxy', c.proxy),
       ...optional('ca_file', c.ca_file),
       breaker_failures: c.breaker_failures,
+      /** Template of a build's console page ('' = no links); placeholders checked (src/domain/console-link.ts). */
+      console_url: c.console_url,
     }));
 }
 
@@ -497,6 +527,8 @@ export function createConfigSchema(options: SchemaOptions) {
         .strictObject({
           host: nonEmpty.default('0.0.0.0'),
           port: int(0, 65535).default(DEFAULT_PORT),
+          // false: /metrics answers the Prometheus text format whatever Accept asks (no OpenMetrics, no exemplars).
+          openmetrics: bool.default(true),
         })
         .prefault({}),
       state: stateSchema(options.readFile),

@@ -78,22 +78,28 @@ export interface CountedBuild {
   labels: Readonly<Record<RecordLabelName, string>>;
   /** `build_record_id`, to fetch the build's steps. */
   recordId?: string | undefined;
-  /** Unix seconds (recovery). */
+  /** Unix seconds (recovery, the duration exemplar's timestamp). */
   finishedAt?: number | undefined;
+  /** Unix seconds: when the build left the queue (the queue exemplar's timestamp). */
+  startedAt?: number | undefined;
   /** The commit built (flaky builds). */
   commit?: string | undefined;
 }
 
 /** What counting a finished build records of it; `queueSeconds` when this count observes its queue time. */
 export function countedBuild(record: BuildRecord, result: BuildResult, queueSeconds: number | undefined): CountedBuild {
-  const { buildNo, triggerType, durationSeconds, labels, recordId, finishedAt, commit } = record;
-  return { buildNo, result, triggerType, durationSeconds, queueSeconds, labels, recordId, finishedAt, commit };
+  const { buildNo, triggerType, durationSeconds, labels, recordId, finishedAt, startedAt, commit } = record;
+  return { buildNo, result, triggerType, durationSeconds, queueSeconds, labels, recordId, finishedAt, startedAt, commit };
 }
 
 /** A queue time first known for a build that is still pending. */
 export interface QueueObservation {
   buildNo: number;
   seconds: number;
+  /** `build_record_id` of the build (the queue exemplar's label). */
+  recordId?: string | undefined;
+  /** Unix seconds: when the wait ended (the build's start time; its finish time when it never started); the queue exemplar's timestamp. */
+  at?: number | undefined;
 }
 
 /** What one job's cycle hands to the store: its observations and its next state (cursor, pending, gaps, last-build gauges). */

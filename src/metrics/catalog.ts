@@ -71,6 +71,12 @@ export const BUILD_FAMILIES = {
     type: 'gauge',
     help: `Failed builds since the last successful one (metrics.recovery). ${POLLED}`,
   },
+  // An info metric: a gauge at 1 in the text format, type info in OpenMetrics. Shown only with codearts.console_url.
+  consoleLink: {
+    name: 'codearts_job_console_link_info',
+    type: 'gauge',
+    help: "Link to the job's builds in the CodeArts console: url_prefix, the build number, url_suffix (codearts.console_url); always 1.",
+  },
 } as const;
 
 export type BuildFamilyKey = keyof typeof BUILD_FAMILIES;

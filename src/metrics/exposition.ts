@@ -4,6 +4,13 @@ import { jobLabelPairs, type JobRef } from '../domain/job.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
+/**
+ * The formats `/metrics` is rendered in: the Prometheus text format 0.0.4, or OpenMetrics 1.0 when
+ * the scraper asks for it (src/metrics/openmetrics.ts, src/server/negotiation.ts).
+ */
+export type ExpositionFormat = 'text' | 'openmetrics';
+export const EXPOSITION_FORMATS: readonly ExpositionFormat[] = ['text', 'openmetrics'];
+
 export function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }

@@ -1,5 +1,6 @@
-import { escapeLabelValue, familyHeader, formatValue } from './exposition.js';
+import { escapeLabelValue, familyHeader, formatValue, type ExpositionFormat } from './exposition.js';
 import { textPart, type ExpositionPart } from './exposition-part.js';
+import { openMetricsHeader } from './openmetrics.js';
 
 export interface JobLabels {
   job_id: string;
@@ -32,7 +33,8 @@ export class JobFamily {
   /** The series in exposition order (the order they were added). */
   private readonly order: Series[] = [];
   private segmentParts: Array<ExpositionPart | undefined> = [];
-  private readonly header: ExpositionPart;
+  /** The family's metadata per format; the sample lines are the same in both. */
+  private readonly headers: Record<ExpositionFormat, ExpositionPart>;
   private changes = 0;
 
   constructor(
@@ -40,7 +42,7 @@ export class JobFamily {
     type: 'counter' | 'gauge',
     help: string,
   ) {
-    this.header = textPart(familyHeader(name, type, help));
+    this.headers = { text: textPart(familyHeader(name, type, help)), openmetrics: textPart(openMetricsHeader(name, type, help)) };
   }
 
   /** Grows with every change; equal versions mean equal text. */
@@ -80,9 +82,9 @@ export class JobFamily {
     return this.series.get(key(labels))?.value;
   }
 
-  /** The header, then one part per segment; parts of unchanged segments are the same objects as last time. */
-  parts(): ExpositionPart[] {
-    const parts = [this.header];
+  /** The header, then one part per segment; parts of unchanged segments are the same objects as last time (in either format). */
+  parts(format: ExpositionFormat = 'text'): ExpositionPart[] {
+    const parts = [this.headers[format]];
     const segments = Math.ceil(this.order.length / SEGMENT_SERIES);
     for (let segment = 0; segment < segments; segment++) {
       let part = this.segmentParts[segment];

@@ -1,8 +1,10 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ABANDON_REASONS } from '../domain/job.js';
 import { trackChanges } from './change-tracking.js';
+import type { ExpositionFormat } from './exposition.js';
 import { textPart, type ExpositionPart } from './exposition-part.js';
 import { JobFamily } from './job-family.js';
+import { registryToOpenMetrics } from './openmetrics.js';
 
 const AUTH_TOKEN_EXPIRY = 'codearts_exporter_auth_token_expiry_timestamp_seconds';
 
@@ -21,8 +23,8 @@ export class SelfMetrics {
   readonly registry = new Registry();
   private readonly registers = [this.registry];
   private trackedChanges = 0;
-  /** The registry's text of the last parts(), with the tracked version and time it was collected at. */
-  private registryText: { part: ExpositionPart; version: number; collectedAt: number } | undefined;
+  /** The registry's text of the last parts(), with the tracked version and time it was collected at; its OpenMetrics once asked for. */
+  private registryText: { part: ExpositionPart; version: number; collectedAt: number; openmetrics?: ExpositionPart } | undefined;
   /** Counts the changes of a metric whose changes a cached body must show. */
   private readonly tracked = <M extends object>(metric: M): M => trackChanges(metric, () => (this.trackedChanges += 1));
   readonly up = this.tracked(
@@ -223,16 +225,20 @@ export class SelfMetrics {
    * always). Collecting runs every default metric's collector (process, memory, event loop lag),
    * which is not worth doing again for a scrape that follows a commit of build metrics alone.
    */
-  async parts(maxAgeMs = 0): Promise<ExpositionPart[]> {
-    const cached = this.registryText;
+  async parts(maxAgeMs = 0, format: ExpositionFormat = 'text'): Promise<ExpositionPart[]> {
+    let cached = this.registryText;
     const version = this.trackedChanges;
     const now = performance.now();
-    let registry = cached?.part;
     if (cached?.version !== version || now - cached.collectedAt >= maxAgeMs) {
-      registry = textPart(await this.registry.metrics());
-      this.registryText = { part: registry, version, collectedAt: now };
+      cached = { part: textPart(await this.registry.metrics()), version, collectedAt: now };
+      this.registryText = cached;
     }
-    return [...this.lastSuccessfulPoll.parts(), ...this.invalidRecords.parts(), ...this.vanishedBuilds.parts(), registry as ExpositionPart];
+    let registry = cached.part;
+    if (format === 'openmetrics') {
+      cached.openmetrics ??= textPart(registryToOpenMetrics(cached.part.text()));
+      registry = cached.openmetrics;
+    }
+    return [...this.lastSuccessfulPoll.parts(format), ...this.invalidRecords.parts(format), ...this.vanishedBuilds.parts(format), registry];
   }
 
   setAuthTokenExpiry(unixSeconds: number): void {

@@ -45,6 +45,7 @@ export async function commitDelta(
 ): Promise<StoredJob | undefined> {
   if (isEmptyDelta(delta, from.state)) return undefined;
   const stored: StoredJob = await store.commit(job.id, from.version, delta);
-  events.emit({ type: 'job_committed', job, stored, counted: delta.counted });
+  const queued = delta.queued.length > 0 ? { queued: delta.queued } : {};
+  events.emit({ type: 'job_committed', job, stored, counted: delta.counted, ...queued });
   return stored;
 }

@@ -1,6 +1,6 @@
 import type { CodeArtsError } from '../codearts/errors.js';
 import type { InvalidRecordError } from '../codearts/record.js';
-import type { CountedBuild } from '../domain/counters.js';
+import type { CountedBuild, QueueObservation } from '../domain/counters.js';
 import type { AbandonReason, JobProject, JobRef } from '../domain/job.js';
 import type { StoredJob } from '../state/store.js';
 import type { DetailMissing } from './job-cycle.js';
@@ -58,8 +58,11 @@ export type PollerEvent =
   /** The grace period passed: its series go. */
   | { type: 'job_expired'; job: JobRef }
   | { type: 'job_findings'; job: JobRef; findings: JobFindings }
-  /** A commit became durable: `stored` is what the store now holds (the build metrics show it). */
-  | { type: 'job_committed'; job: JobRef; stored: StoredJob; counted: readonly CountedBuild[] }
+  /**
+   * A commit became durable: `stored` is what the store now holds (the build metrics show it);
+   * `counted` and `queued` are its observations (the exemplars of `/metrics` in OpenMetrics).
+   */
+  | { type: 'job_committed'; job: JobRef; stored: StoredJob; counted: readonly CountedBuild[]; queued?: readonly QueueObservation[] }
   /** Builds whose details were given up, reported once the commit that gave them up is durable. */
   | { type: 'details_missing'; job: JobRef; missing: readonly DetailMissing[] }
   /** Every call of the job's cycle reached CodeArts; `at` in Unix seconds. */

@@ -171,7 +171,7 @@ export class JobCycle {
     this.pending.add(buildNo);
     this.noteFirstSeen(buildNo);
     if (queueSeconds !== undefined) {
-      this.result.queued.push({ buildNo, seconds: queueSeconds });
+      this.result.queued.push({ buildNo, seconds: queueSeconds, recordId: record.recordId, at: record.startedAt ?? record.finishedAt });
       this.queueObserved.add(buildNo);
     }
   }

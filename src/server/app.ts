@@ -1,4 +1,5 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { ExpositionFormat } from '../metrics/exposition.js';
 import { renderLandingPage, type LandingInfo } from './landing-page.js';
 import { metricsRoute } from './metrics-route.js';
 import type { ScrapeCache } from './scrape-cache.js';
@@ -8,6 +9,8 @@ export interface ServerSources {
   metrics: ScrapeCache;
   /** Shared store: this replica's own metrics (self and process), apart from the build families every replica serves alike. */
   replicaMetrics?: ScrapeCache | undefined;
+  /** The formats `/metrics` and `/metrics/replica` offer (negotiated by Accept). @default ['text', 'openmetrics'] */
+  formats?: readonly ExpositionFormat[];
   isReady: () => { ready: boolean; reason?: string };
   /** Liveness: false when the process looks wedged (no poll cycle finished for too long). */
   isHealthy?: () => { healthy: true } | { healthy: false; reason: string };
@@ -24,8 +27,8 @@ export function createServerApp(sources: ServerSources): Express {
   app.get('/', (_req, res) => {
     res.type('html').send(renderLandingPage(sources.landing()));
   });
-  app.get('/metrics', metricsRoute(sources.metrics));
-  if (sources.replicaMetrics) app.get('/metrics/replica', metricsRoute(sources.replicaMetrics));
+  app.get('/metrics', metricsRoute(sources.metrics, sources.formats));
+  if (sources.replicaMetrics) app.get('/metrics/replica', metricsRoute(sources.replicaMetrics, sources.formats));
   app.get('/healthz', (_req, res) => {
     const health = sources.isHealthy?.() ?? { healthy: true };
     if (health.healthy) res.type('text').send('ok\n');

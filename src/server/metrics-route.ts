@@ -1,5 +1,7 @@
 import type { Request, Response } from 'express';
-import { PROMETHEUS_CONTENT_TYPE } from '../metrics/exposition.js';
+import { PROMETHEUS_CONTENT_TYPE, type ExpositionFormat } from '../metrics/exposition.js';
+import { OPENMETRICS_CONTENT_TYPE } from '../metrics/openmetrics.js';
+import { chooseFormat } from './negotiation.js';
 import { MetricsUnavailableError, type Coding, type ScrapeCache } from './scrape-cache.js';
 import { TurnLimit } from './turn-limit.js';
 
@@ -25,12 +27,24 @@ export function chooseCoding(req: Request, codings: readonly Coding[]): Coding |
   return chosen === 'x-gzip' ? 'gzip' : (chosen as Coding);
 }
 
-/** GET and HEAD /metrics: the cached body in the coding the client accepts best. */
-export function metricsRoute(cache: ScrapeCache): (req: Request, res: Response) => Promise<void> {
+const CONTENT_TYPES: Record<ExpositionFormat, string> = { text: PROMETHEUS_CONTENT_TYPE, openmetrics: OPENMETRICS_CONTENT_TYPE };
+
+/**
+ * GET and HEAD /metrics: the cached body in the format (src/server/negotiation.ts) and coding the
+ * client accepts best. `formats`: what this server offers (the text format only with
+ * `server.openmetrics: false`).
+ */
+export function metricsRoute(
+  cache: ScrapeCache,
+  formats: readonly ExpositionFormat[] = ['text', 'openmetrics'],
+): (req: Request, res: Response) => Promise<void> {
   const turns = new TurnLimit(SCRAPES_PER_TURN);
+  // Caches must keep one answer per Accept too, when it decides the format.
+  const vary = formats.length > 1 ? 'Accept, Accept-Encoding' : 'Accept-Encoding';
   return async (req, res) => {
     await turns.acquire();
-    res.setHeader('Vary', 'Accept-Encoding');
+    res.setHeader('Vary', vary);
+    const format = chooseFormat(req.headers.accept, formats);
     const coding = chooseCoding(req, cache.codings);
     if (!coding) {
       res
@@ -41,14 +55,14 @@ export function metricsRoute(cache: ScrapeCache): (req: Request, res: Response) 
     }
     let body: Buffer;
     try {
-      body = await cache.body(coding);
+      body = await cache.body(coding, format);
     } catch (error) {
       if (!(error instanceof MetricsUnavailableError)) throw error;
       res.status(503).type('text').send(`metrics unavailable: ${error.message}\n`);
       return;
     }
     res.status(200);
-    res.setHeader('Content-Type', PROMETHEUS_CONTENT_TYPE);
+    res.setHeader('Content-Type', CONTENT_TYPES[format]);
     if (coding !== 'identity') res.setHeader('Content-Encoding', coding);
     res.setHeader('Content-Length', body.length);
     // For HEAD, Node sends the headers only.

@@ -1,12 +1,13 @@
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
+import type { ExpositionFormat } from '../metrics/exposition.js';
 import { joinParts, type ExpositionPart } from '../metrics/exposition-part.js';
 import { GzipPieces } from './gzip-pieces.js';
 
-/** What `/metrics` renders: its parts, and a version that grows whenever a part that matters changes. */
+/** What `/metrics` renders: its parts in a format, and a version that grows whenever a part that matters (in any format) changes. */
 export interface MetricsSource {
   version(): number;
-  parts(): Promise<ExpositionPart[]>;
+  parts(format: ExpositionFormat): Promise<ExpositionPart[]>;
   /** Brings the metrics up to date before a scrape (a shared store: what other replicas committed); throws MetricsUnavailableError when it cannot. */
   refresh?(): Promise<void>;
 }
@@ -89,18 +90,19 @@ export interface ScrapeCacheOptions {
 }
 
 /**
- * The `/metrics` bodies, rendered once and served to every scraper until the metrics change or
- * `maxAgeMs` passes. Scrapes that arrive while a body of their coding is being rendered wait for
- * that render instead of starting their own, so N concurrent scrapers cost one render. gzip is
- * assembled from cached per-part pieces; brotli and zstd compress the whole text in the thread
- * pool. Only the latest render is kept.
+ * The `/metrics` bodies, rendered once per format and served to every scraper until the metrics
+ * change or `maxAgeMs` passes. Scrapes that arrive while a body of their format and coding is being
+ * rendered wait for that render instead of starting their own, so N concurrent scrapers cost one
+ * render. gzip is assembled from cached per-part pieces (parts the formats share share their
+ * pieces); brotli and zstd compress the whole text in the thread pool. Only the latest render of
+ * each format is kept.
  */
 export class ScrapeCache {
   readonly codings: readonly Coding[] = availableCodings();
   private readonly gzip = new GzipPieces();
   private readonly zstd = zstdCompressor();
-  private current: Snapshot | undefined;
-  private collecting: Promise<Snapshot> | undefined;
+  private readonly current = new Map<ExpositionFormat, Snapshot>();
+  private readonly collecting = new Map<ExpositionFormat, Promise<Snapshot>>();
   private renders = 0;
   private refreshing: Promise<void> | undefined;
 
@@ -109,42 +111,46 @@ export class ScrapeCache {
     private readonly options: ScrapeCacheOptions,
   ) {}
 
-  /** Bodies built so far, of any coding; for tests and the bench. */
+  /** Bodies built so far, of any format and coding; for tests and the bench. */
   get renderCount(): number {
     return this.renders;
   }
 
-  /** The body in the given coding, from the cache when it is still current. */
-  async body(coding: Coding): Promise<Buffer> {
+  /** The body in the given coding and format, from the cache when it is still current. */
+  async body(coding: Coding, format: ExpositionFormat = 'text'): Promise<Buffer> {
     if (!this.codings.includes(coding)) throw new Error(`coding ${coding} is not available in Node ${process.version}`);
     if (this.source.refresh) {
       // Concurrent scrapes share one refresh.
       this.refreshing ??= this.source.refresh().finally(() => (this.refreshing = undefined));
       await this.refreshing;
     }
-    const snapshot = await this.snapshotFor(coding);
+    const snapshot = await this.snapshotFor(coding, format);
     return snapshot.body(coding);
   }
 
-  private snapshotFor(coding: Coding): Promise<Snapshot> {
-    const current = this.current;
+  private snapshotFor(coding: Coding, format: ExpositionFormat): Promise<Snapshot> {
+    const current = this.current.get(format);
     // Join a render of this coding that is running, even if the metrics changed since it began.
     if (current && (current.building(coding) || this.isFresh(current))) return Promise.resolve(current);
-    this.collecting ??= this.collect().finally(() => (this.collecting = undefined));
-    return this.collecting;
+    let collecting = this.collecting.get(format);
+    if (!collecting) {
+      collecting = this.collect(format).finally(() => this.collecting.delete(format));
+      this.collecting.set(format, collecting);
+    }
+    return collecting;
   }
 
   private isFresh(snapshot: Snapshot): boolean {
     return snapshot.version === this.source.version() && performance.now() - snapshot.createdAt < this.options.maxAgeMs;
   }
 
-  private async collect(): Promise<Snapshot> {
+  private async collect(format: ExpositionFormat): Promise<Snapshot> {
     // The version before the parts: a change while they are collected makes the snapshot stale at once.
     const version = this.source.version();
     const createdAt = performance.now();
-    const parts = await this.source.parts();
+    const parts = await this.source.parts(format);
     const snapshot = new Snapshot(version, createdAt, parts, (coding, of) => this.encode(coding, of));
-    this.current = snapshot;
+    this.current.set(format, snapshot);
     return snapshot;
   }
 

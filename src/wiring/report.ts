@@ -111,8 +111,10 @@ function jobSetHandlers({ logger, self, metrics }: ReportTargets): Pick<Handlers
       metrics.removeJob(job.id);
       self.removeJob(job.id, job.name);
     },
-    job_committed: ({ job, stored, counted }) => {
+    job_committed: ({ job, stored, counted, queued }) => {
       metrics.show(job.id, stored);
+      // The commit's exemplars (OpenMetrics), kept in this process only.
+      metrics.observe(job.id, { counted, queued });
       if (!logger.isLevelEnabled('debug')) return;
       for (const build of counted) {
         logger.debug(

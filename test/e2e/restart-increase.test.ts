@@ -82,7 +82,8 @@ describe('a restart between two builds of the same result, seen by a real Promet
     expect(await query(`resets(codearts_builds_total{${WHERE}}[10m])`)).toBe(0);
     expect(Math.round(await query(`increase(codearts_builds_total{${WHERE}}[10m])`))).toBe(1);
     expect(Math.round(await query(`increase(codearts_build_duration_seconds_count{${WHERE}}[10m])`))).toBe(1);
-    expect(Math.round(await query(`increase(codearts_build_duration_seconds_bucket{${WHERE},le="60"}[10m])`))).toBe(1);
+    // Prometheus negotiates OpenMetrics, whose le values are canonical numbers: "60.0", not "60".
+    expect(Math.round(await query(`increase(codearts_build_duration_seconds_bucket{${WHERE},le="60.0"}[10m])`))).toBe(1);
     expect(Math.round(await query(`increase(codearts_build_queue_duration_seconds_count{job_id="${JOB.id}"}[10m])`))).toBe(1);
     // increase() extrapolates to the window's edges; the mean of what increased does not: the 50 s build.
     const increase = (family: string) => `increase(codearts_build_duration_seconds_${family}{${WHERE}}[10m])`;

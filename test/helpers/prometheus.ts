@@ -47,6 +47,16 @@ export interface QueryResponse {
   warnings?: string[];
 }
 
+export interface ExemplarResponse {
+  status: 'success' | 'error';
+  data?: Array<{
+    seriesLabels: Record<string, string>;
+    exemplars: Array<{ labels: Record<string, string>; value: string; timestamp: number }>;
+  }>;
+  errorType?: string;
+  error?: string;
+}
+
 /** The samples of a vector/matrix answer; a scalar counts as one sample without labels. */
 export function resultSamples(response: QueryResponse): Sample[] {
   const data = response.data;
@@ -179,6 +189,13 @@ export class PrometheusServer {
     if (time !== undefined) body.set('time', String(time));
     const response = await fetch(`${this.url}/api/v1/query`, { method: 'POST', body, signal: AbortSignal.timeout(10_000) });
     return (await response.json()) as QueryResponse;
+  }
+
+  /** Exemplars via /api/v1/query_exemplars (needs `--enable-feature=exemplar-storage`). Times in Unix seconds. */
+  async queryExemplars(expr: string, start: number, end: number): Promise<ExemplarResponse> {
+    const params = new URLSearchParams({ query: expr, start: String(start), end: String(end) });
+    const response = await fetch(`${this.url}/api/v1/query_exemplars?${params.toString()}`, { signal: AbortSignal.timeout(10_000) });
+    return (await response.json()) as ExemplarResponse;
   }
 
   /** A range query via /api/v1/query_range. Times in Unix seconds. */

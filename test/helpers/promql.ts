@@ -31,6 +31,7 @@ export const METRIC_CATALOG: readonly CatalogEntry[] = [
   { name: 'codearts_build_last_status', type: 'gauge', labels: ['job_id', 'job_name', 'project', 'result'] },
   { name: 'codearts_build_last_duration_seconds', type: 'gauge', labels: ['job_id', 'job_name', 'project'] },
   { name: 'codearts_build_last_number', type: 'gauge', labels: ['job_id', 'job_name', 'project'] },
+  { name: 'codearts_job_console_link_info', type: 'gauge', labels: ['job_id', 'job_name', 'project', 'url_prefix', 'url_suffix'] },
   { name: 'codearts_build_last_finished_timestamp_seconds', type: 'gauge', labels: ['job_id', 'job_name', 'project'] },
   { name: 'codearts_build_last_success_timestamp_seconds', type: 'gauge', labels: ['job_id', 'job_name', 'project'] },
   { name: 'codearts_build_step_duration_seconds', type: 'histogram', labels: ['job_id', 'job_name', 'project', 'step'] },

@@ -9,6 +9,7 @@ import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { sleep } from '../helpers/chaos.js';
 import { createTestExporter, testConfig } from '../helpers/exporter-harness.js';
 import { parseExposition, select } from '../helpers/exposition.js';
+import { parseOpenMetrics } from '../helpers/openmetrics.js';
 
 interface Answer {
   status: number;
@@ -54,7 +55,7 @@ function decode(answer: Answer): string {
 function tracked(text: string): string {
   return text
     .split('\n')
-    .filter((line) => !/^(# (HELP|TYPE) )?(process_|nodejs_|codearts_exporter_api_)/.test(line))
+    .filter((line) => !/^(# (HELP|TYPE|UNIT) )?(process_|nodejs_|codearts_exporter_api_)/.test(line))
     .join('\n');
 }
 
@@ -82,16 +83,37 @@ describe('/metrics over HTTP', () => {
     await simulator?.close();
   });
 
-  it("answers Prometheus' own headers with gzip of the text format 0.0.4, Content-Length and Vary", async () => {
+  it("answers Prometheus' own headers with gzip of OpenMetrics 1.0.0, Content-Length and Vary", async () => {
     const answer = await get(url, PROMETHEUS_HEADERS);
     expect(answer.status).toBe(200);
-    expect(answer.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(answer.headers['content-type']).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
     expect(answer.headers['content-encoding']).toBe('gzip');
-    expect(answer.headers.vary).toBe('Accept-Encoding');
+    expect(answer.headers.vary).toBe('Accept, Accept-Encoding');
     expect(Number(answer.headers['content-length'])).toBe(answer.body.length);
     const text = decode(answer);
-    expect(tracked(text)).toBe(tracked(await exporter.renderMetrics()));
+    expect(() => parseOpenMetrics(text)).not.toThrow();
+    expect(text).toMatch(/_bucket\{[^\n]*\} \d+ # \{build_no="\d+",build_record_id="[^"]+"\} [\d.e+]+ [\d.]+\n/);
+    expect(tracked(text)).toBe(tracked(await exporter.renderMetrics('openmetrics')));
     expect(answer.body.length).toBeLessThan(Buffer.byteLength(text) / 5);
+  });
+
+  it('answers a text-format Accept with the text format 0.0.4, and keeps one cached render per format', async () => {
+    const textAccept = { accept: 'text/plain;version=0.0.4', 'accept-encoding': 'gzip' };
+    await sleep(METRICS_MAX_AGE_MS);
+    const before = exporter.scrapes.renderCount;
+    const text = await get(url, textAccept);
+    const om = await get(url, PROMETHEUS_HEADERS);
+    // Alternating formats reuse each format's render.
+    const [textAgain, omAgain] = await Promise.all([get(url, textAccept), get(url, PROMETHEUS_HEADERS)]);
+    expect(exporter.scrapes.renderCount - before).toBe(2);
+    expect(textAgain.body.equals(text.body)).toBe(true);
+    expect(omAgain.body.equals(om.body)).toBe(true);
+    expect(text.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(text.headers.vary).toBe('Accept, Accept-Encoding');
+    const plain = decode(text);
+    expect(plain).not.toContain('# EOF');
+    expect(plain).not.toContain(' # {');
+    expect(tracked(plain)).toBe(tracked(await exporter.renderMetrics()));
   });
 
   // Accept-Encoding as sent → the coding answered (RFC 9110 §12.5.3); undefined: 406.
@@ -121,7 +143,7 @@ describe('/metrics over HTTP', () => {
   it.each(cases)('Accept-Encoding %j gets %s', async (acceptEncoding, coding) => {
     const headers: Record<string, string> = acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding };
     const answer = await get(url, headers);
-    expect(answer.headers.vary).toBe('Accept-Encoding');
+    expect(answer.headers.vary).toBe('Accept, Accept-Encoding');
     if (coding === undefined) {
       expect(answer.status).toBe(406);
       return;

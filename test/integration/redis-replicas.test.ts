@@ -4,6 +4,7 @@ import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { parseExposition, valueOf, type Sample } from '../helpers/exposition.js';
 import { createTestExporter, simulatorClock, testConfig } from '../helpers/exporter-harness.js';
 import { compareCounters } from '../helpers/ground-truth.js';
+import { parseOpenMetrics } from '../helpers/openmetrics.js';
 import { itWithRedis, startRedis, type RedisServer } from '../helpers/redis.js';
 
 // Issue 11, items 3 and 4: several replicas on one Redis poll each job once per period and serve
@@ -97,7 +98,18 @@ describe('several replicas on one Redis', () => {
         const own = parseExposition((await r.replicaScrapes?.body('identity'))?.toString('utf8') ?? '');
         expect(own.filter((s) => s.name === 'codearts_exporter_last_successful_poll_timestamp_seconds').length).toBeGreaterThan(0);
         expect(own.some((s) => s.name === 'codearts_builds_total')).toBe(false);
+        // In OpenMetrics too, with its own # EOF.
+        const ownOpenMetrics = (await r.replicaScrapes?.body('identity', 'openmetrics'))?.toString('utf8') ?? '';
+        expect(
+          parseOpenMetrics(ownOpenMetrics).some((family) => family.name === 'codearts_exporter_last_successful_poll_timestamp_seconds'),
+        ).toBe(true);
       }
+      // OpenMetrics: the same samples on every replica; the exemplars are those of the builds each
+      // replica committed itself (kept in its memory), so they differ.
+      const openMetrics = await Promise.all(replicas.map(async (r) => (await r.scrapes.body('identity', 'openmetrics')).toString('utf8')));
+      for (const body of openMetrics) expect(parseOpenMetrics(body).length).toBeGreaterThan(10);
+      expect(new Set(openMetrics.map((body) => body.replace(/ # \{[^}]*\} \S+ \S+$/gm, ''))).size).toBe(1);
+      expect(openMetrics.every((body) => body.includes(' # {build_no="'))).toBe(true);
       const samples = parseExposition(await scrapeText(replicas[1] as Exporter));
       for (const job of sim.groundTruth()) {
         const cursor = valueOf(samples, 'codearts_build_last_number', { job_id: job.id }) ?? 0;

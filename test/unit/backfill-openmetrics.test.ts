@@ -22,6 +22,7 @@ const JOBS: JobRef[] = [
   { id: 'job-a', name: 'Job A', project: 'p1' },
   { id: 'job-b', name: 'Job "B"\\n', project: 'p1' },
 ];
+const TARGET = 'job="codearts",instance="exporter:10987"';
 const labels = { branch: 'main', repo_name: '', build_type: '', build_config_type: '', executor: '' };
 
 function past(
@@ -56,7 +57,7 @@ describe('backfill OpenMetrics file', () => {
   let text: string;
   const grid = sampleGrid(SINCE_MS, LIVE_FROM_MS, STEP_MS);
   const timelines = JOBS.map((job) =>
-    jobTimeline(job, HISTORY[job.id] ?? [], grid, LIVE_FROM_MS, { layout: LAYOUT, families: BACKFILL_FAMILIES }),
+    jobTimeline(job, HISTORY[job.id] ?? [], grid, LIVE_FROM_MS, { layout: LAYOUT, families: BACKFILL_FAMILIES, format: 'text' }),
   );
 
   beforeAll(async () => {
@@ -72,27 +73,41 @@ describe('backfill OpenMetrics file', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('ends each series at the live values of the same counters, with the same names and labels (target labels first)', () => {
-    for (const job of JOBS) {
-      const live = new BuildMetrics({ ...LAYOUT, jobHistograms: true });
-      live.setJob(job);
-      const counters = countDelta(emptyCounters(), { counted: (HISTORY[job.id] ?? []).map((b) => b.counted), queued: [] }, LAYOUT);
-      live.show(job.id, { counters, state: emptyJobState() });
-      const liveLines = live
-        .parts()
-        .map((part) => part.text())
-        .join('')
-        .split('\n')
-        .filter((line) => /^codearts_(builds_total|build_triggers_total|build_duration_seconds|build_queue_duration_seconds)/.test(line));
-      expect(liveLines.length).toBeGreaterThan(10);
-      const lastSample = String(sampleTime(grid, timelines[0]?.lastIndex ?? 0) / 1000);
-      for (const line of liveLines) {
-        const [series, value] = [line.slice(0, line.lastIndexOf(' ')), line.slice(line.lastIndexOf(' ') + 1)];
-        const backfilled = series.replace('{', '{job="codearts",instance="exporter:10987",');
-        expect(text).toContain(`${backfilled} ${value} ${lastSample}\n`);
+  for (const format of ['text', 'openmetrics'] as const) {
+    it(`ends each series at the live ${format} values of the same counters, same names, labels and le (target labels first)`, async () => {
+      const lines =
+        format === 'text'
+          ? text
+          : await (async () => {
+              const formatted = JOBS.map((job) =>
+                jobTimeline(job, HISTORY[job.id] ?? [], grid, LIVE_FROM_MS, { layout: LAYOUT, families: BACKFILL_FAMILIES, format }),
+              );
+              const path = join(dir, 'openmetrics.om');
+              await writeOpenMetricsFile(path, { grid, timelines: formatted, families: BACKFILL_FAMILIES, targetLabels: TARGET });
+              return readFile(path, 'utf8');
+            })();
+      for (const job of JOBS) {
+        const live = new BuildMetrics({ ...LAYOUT, jobHistograms: true });
+        live.setJob(job);
+        const counters = countDelta(emptyCounters(), { counted: (HISTORY[job.id] ?? []).map((b) => b.counted), queued: [] }, LAYOUT);
+        live.show(job.id, { counters, state: emptyJobState() });
+        const liveLines = live
+          .parts(format)
+          .map((part) => part.text())
+          .join('')
+          .split('\n')
+          .filter((line) => /^codearts_(builds_total|build_triggers_total|build_duration_seconds|build_queue_duration_seconds)/.test(line));
+        expect(liveLines.length).toBeGreaterThan(10);
+        if (format === 'openmetrics') expect(liveLines.some((line) => line.includes('le="60.0"'))).toBe(true);
+        const lastSample = String(sampleTime(grid, timelines[0]?.lastIndex ?? 0) / 1000);
+        for (const line of liveLines) {
+          const [series, value] = [line.slice(0, line.lastIndexOf(' ')), line.slice(line.lastIndexOf(' ') + 1)];
+          const backfilled = series.replace('{', `{${TARGET},`);
+          expect(lines).toContain(`${backfilled} ${value} ${lastSample}\n`);
+        }
       }
-    }
-  });
+    });
+  }
 
   it('starts every series at 0 one step before --since, shows a build at the first sample after it finished, and drops to 0 before live counting', () => {
     const series =

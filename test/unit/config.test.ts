@@ -67,6 +67,7 @@ describe('parseConfigText: valid configs', () => {
         not_found_codes: [],
         max_response_bytes: 1_048_576,
         breaker_failures: 10,
+        console_url: 'https://devcloud.{region}.huaweicloud.com/cloudbuild/index.html#/job/{job_id}/build/{build_no}',
       },
       poll: {
         schedule: '*/30 * * * * *',
@@ -96,7 +97,7 @@ describe('parseConfigText: valid configs', () => {
         },
         details_retry_for_ms: 3_600_000,
       },
-      server: { host: '0.0.0.0', port: 10987 },
+      server: { host: '0.0.0.0', port: 10987, openmetrics: true },
       state: { backend: 'file', path: './data/state.json', keep_removed_jobs_ms: 604_800_000, redis: undefined },
       log: { level: 'info', format: 'json' },
     } satisfies Config);
@@ -175,6 +176,13 @@ codearts:
 jobs: [{ id: ${JOB_A} }]
 `);
     expect(config.codearts.auth).toEqual({ kind: 'aksk', access_key: 'AK', secret_key: 'SK', project_id: 'p1' });
+  });
+
+  it('accepts a console_url with every placeholder, and an empty one (no links)', () => {
+    const template = 'https://console.example.com/{region}/project/{project_id}/job/{job_id}/build/{build_no}?tab=log';
+    expect(parse(withBlock('codearts', `  console_url: "${template}"`)).codearts.console_url).toBe(template);
+    expect(parse(withBlock('codearts', '  console_url: ""')).codearts.console_url).toBe('');
+    expect(parse(withBlock('server', '  openmetrics: "false"')).server.openmetrics).toBe(false);
   });
 
   it('accepts port 0 (any free port, for tests and the demo)', () => {
@@ -347,6 +355,42 @@ describe('parseConfigText: invalid configs name the key path', () => {
       withBlock('state', '  keep_removed_jobs: 400d'),
       'state.keep_removed_jobs: duration too large (at most 366d)',
     ],
+    [
+      'console_url with an unknown placeholder',
+      withBlock('codearts', '  console_url: "https://console.example.com/{region}/job/{job}/{build_no}"'),
+      'codearts.console_url: unknown placeholder {job} (known: {region}, {job_id}, {project_id}, {build_no})',
+    ],
+    [
+      'console_url without {build_no}',
+      withBlock('codearts', '  console_url: "https://console.example.com/job/{job_id}"'),
+      'codearts.console_url: must contain {build_no} exactly once (found 0): the dashboards put the build number there',
+    ],
+    [
+      'console_url with {build_no} twice',
+      withBlock('codearts', '  console_url: "https://console.example.com/{build_no}/{build_no}"'),
+      'codearts.console_url: must contain {build_no} exactly once (found 2): the dashboards put the build number there',
+    ],
+    [
+      'console_url with an unclosed brace',
+      withBlock('codearts', '  console_url: "https://console.example.com/{job_id/{build_no}"'),
+      'codearts.console_url: unknown placeholder {job_id/{build_no} (known: {region}, {job_id}, {project_id}, {build_no})',
+    ],
+    [
+      'console_url with a brace left open at the end',
+      withBlock('codearts', '  console_url: "https://console.example.com/{build_no}/{job_id"'),
+      'codearts.console_url: has a "{" without its "}" at "{job_id"',
+    ],
+    [
+      'console_url with a stray closing brace',
+      withBlock('codearts', '  console_url: "https://console.example.com/}{build_no}"'),
+      'codearts.console_url: has a "}" without its "{" at "https://console.example.com/}"',
+    ],
+    [
+      'console_url that is not an http(s) URL',
+      withBlock('codearts', '  console_url: "console/{job_id}/{build_no}"'),
+      'codearts.console_url: must make an http(s) URL, e.g. https://devcloud.{region}.huaweicloud.com/cloudbuild/index.html#/job/{job_id}/build/{build_no}',
+    ],
+    ['server.openmetrics not a boolean', withBlock('server', '  openmetrics: sometimes'), 'server.openmetrics: must be true or false'],
     ['unknown top-level key', `${MINIMAL}logs:\n  level: info\n`, 'logs: unknown key (did you mean "log"?)'],
     ['root not a mapping', '- a\n- b\n', '(root): must be a mapping'],
   ])('%s', (_name, text, expected) => {

@@ -51,7 +51,10 @@ describe('pending re-fetch (refetchPending)', () => {
     simulator.advance(20);
     cycle = nextCycle(cycle);
     await refetchPending(cycle);
-    expect(cycle.result.queued).toEqual([{ buildNo: n, seconds: 10 }]);
+    // With what the queue exemplar needs: the record id, and the time the wait ended.
+    const triggeredAt = simulator.now() - 20;
+    expect(cycle.result.queued).toEqual([{ buildNo: n, seconds: 10, recordId: expect.any(String), at: expect.any(Number) }]);
+    expect(cycle.result.queued[0]?.at).toBeCloseTo(triggeredAt + 10, 0);
     expect(cycle.finish().next).toMatchObject({ pending: [n], queueObserved: [n] });
 
     simulator.advance(200);
