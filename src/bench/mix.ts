@@ -105,7 +105,11 @@ export class SyntheticFleet {
     mix.builds += 1;
     if (result === 'success') mix.lastSuccessAt = this.clock;
     const labels = { branch: 'main', repo_name: `repo-${mix.builds % 3}`, build_type: '', build_config_type: 'YAML', executor: 'builtin' };
-    return { buildNo: mix.builds, result, triggerType, durationSeconds, queueSeconds, labels };
+    // A record id of CodeArts' shape and the times: what the exemplars of /metrics (OpenMetrics) carry.
+    const recordId = `${mix.builds.toString(16).padStart(8, '0')}-0000-4000-8000-${r.int(0, 0xffffff).toString(16).padStart(12, '0')}`;
+    const finishedAt = this.clock;
+    const startedAt = finishedAt - durationSeconds;
+    return { buildNo: mix.builds, result, triggerType, durationSeconds, queueSeconds, labels, recordId, finishedAt, startedAt };
   }
 }
 

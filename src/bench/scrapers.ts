@@ -22,6 +22,8 @@ export interface BodyExpectation {
   tailName: string;
   seriesPrefix: string;
   minSeries: number;
+  /** The body is OpenMetrics: it ends with `# EOF`, after the last family. */
+  openMetrics?: boolean;
 }
 
 export interface ScrapeLoadOptions {
@@ -59,8 +61,20 @@ export function runScrapeLoad(options: ScrapeLoadOptions): Promise<ScrapeLoadRes
   });
 }
 
+const EOF = '# EOF\n';
+
+/** What a complete body looks like, from a quiet scrape in the same format: its last family and how its text ends. */
+export function expectationOf(reference: string, seriesPrefix: string, minSeries: number): BodyExpectation {
+  const body = reference.endsWith(EOF) ? reference.slice(0, -EOF.length) : reference;
+  const lastFamily = [...body.matchAll(/^# TYPE (\S+) (\S+)$/gm)].at(-1)?.[1] ?? '';
+  const tailName = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(body.trimEnd().split('\n').at(-1) ?? '')?.[0] ?? '';
+  return { lastFamily, tailName, seriesPrefix, minSeries, openMetrics: body !== reference };
+}
+
 /** What is wrong with a body, or undefined. */
-export function checkBody(text: string, expect: BodyExpectation): string | undefined {
+export function checkBody(whole: string, expect: BodyExpectation): string | undefined {
+  if (expect.openMetrics && !whole.endsWith(EOF)) return 'no # EOF';
+  const text = expect.openMetrics ? whole.slice(0, -EOF.length) : whole;
   if (!text.endsWith('\n')) return 'no final newline';
   const lastTypeAt = text.lastIndexOf('\n# TYPE ');
   if (!text.startsWith(`# TYPE ${expect.lastFamily} `, lastTypeAt + 1)) return 'last family missing';
@@ -108,7 +122,10 @@ class ResponseChecker {
   check(response: Response): { problem?: string; plainBytes: number; text?: string } {
     if (response.status !== 200) return { problem: `status ${response.status}`, plainBytes: 0 };
     const type = String(response.headers['content-type']);
-    if (type !== 'text/plain; version=0.0.4; charset=utf-8') return { problem: `content type ${type}`, plainBytes: 0 };
+    const want = this.expect.openMetrics
+      ? 'application/openmetrics-text; version=1.0.0; charset=utf-8'
+      : 'text/plain; version=0.0.4; charset=utf-8';
+    if (type !== want) return { problem: `content type ${type}`, plainBytes: 0 };
     if (response.headers['content-encoding'] !== 'gzip')
       return { problem: `content encoding ${String(response.headers['content-encoding'])}`, plainBytes: 0 };
     const length = response.body.length;

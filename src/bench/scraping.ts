@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import { createSimulator } from '../simulator/index.js';
 import { BenchChild } from './ipc.js';
-import { PROMETHEUS_HEADERS, runScrapeLoad, type BodyExpectation } from './scrapers.js';
+import { expectationOf, PROMETHEUS_HEADERS, runScrapeLoad, type BodyExpectation } from './scrapers.js';
 import { median, percentile } from './stats.js';
 import { sleep } from '../support/clock.js';
 
@@ -47,13 +47,20 @@ export interface ScrapeCostResult {
   cachedMs: number;
   /** Median time prom-client takes to render the same series (no compression, no HTTP). */
   promClientMs: number;
+  /** The same body in the text format 0.0.4 (Accept: text/plain): plain and gzip bytes, median cached gzip scrape. */
+  textPlainBytes: number;
+  textGzipBytes: number;
+  textCachedMs: number;
   afterChangeRuns: number[];
   cachedRuns: number[];
   promClientRuns: number[];
 }
 
+/** A scraper that asks for the text format 0.0.4 only. */
+const TEXT_HEADERS = { ...PROMETHEUS_HEADERS, accept: 'text/plain;version=0.0.4' };
+
 /**
- * Scrapes over HTTP from this process, with Prometheus' headers, of an exporter in a child process
+ * Scrapes over HTTP from this process, with Prometheus' headers (OpenMetrics), and with a text-only Accept, of an exporter in a child process
  * filled with the realistic mix; the reference is one prom-client registry in the same child holding
  * the same series. Each round: 1% of the jobs change (the steady state of a cycle), then a scrape
  * (renders and compresses what changed), three scrapes of the cached body, and prom-client's render;
@@ -65,11 +72,13 @@ export async function scrapeCost(options: { jobs: number; rounds: number; change
     await child.call('scrapeSetup', { jobs: options.jobs, jobHistograms: true });
     const { url } = await child.call<{ url: string }>('serve');
     const metrics = `${url}/metrics`;
-    const plain = await timedGet(metrics, { 'accept-encoding': 'identity' });
+    const plain = await timedGet(metrics, { accept: PROMETHEUS_HEADERS.accept, 'accept-encoding': 'identity' });
     const gzip = await timedGet(metrics, PROMETHEUS_HEADERS);
-    if (plain.status !== 200 || gzip.status !== 200 || gzip.encoding !== 'gzip')
-      throw new Error(`unexpected answers: ${plain.status}, ${gzip.status} ${gzip.encoding}`);
-    const runs = { afterChange: [] as number[], cached: [] as number[], promClient: [] as number[] };
+    const textPlain = await timedGet(metrics, { 'accept-encoding': 'identity' });
+    const textGzip = await timedGet(metrics, TEXT_HEADERS);
+    if (plain.status !== 200 || gzip.status !== 200 || gzip.encoding !== 'gzip' || textGzip.encoding !== 'gzip')
+      throw new Error(`unexpected answers: ${plain.status}, ${gzip.status} ${gzip.encoding}, ${textGzip.encoding}`);
+    const runs = { afterChange: [] as number[], cached: [] as number[], promClient: [] as number[], textCached: [] as number[] };
     for (let round = 0; round < options.rounds; round++) {
       await child.call('change', { fraction: options.changeFraction, round });
       const ours = async () => {
@@ -78,6 +87,11 @@ export async function scrapeCost(options: { jobs: number; rounds: number; change
         const cached: number[] = [];
         for (let i = 0; i < 3; i++) cached.push((await timedGet(metrics, PROMETHEUS_HEADERS)).ms);
         runs.cached.push(median(cached));
+        // The text format's render of the same change (sharing every part but the histograms), then cached.
+        await timedGet(metrics, TEXT_HEADERS);
+        const textCached: number[] = [];
+        for (let i = 0; i < 3; i++) textCached.push((await timedGet(metrics, TEXT_HEADERS)).ms);
+        runs.textCached.push(median(textCached));
       };
       const theirs = async () => runs.promClient.push((await child.call<{ ms: number }>('promClientRender')).ms);
       if (round % 2 === 0) {
@@ -96,6 +110,9 @@ export async function scrapeCost(options: { jobs: number; rounds: number; change
       afterChangeMs: median(runs.afterChange),
       cachedMs: median(runs.cached),
       promClientMs: median(runs.promClient),
+      textPlainBytes: textPlain.bytes,
+      textGzipBytes: textGzip.bytes,
+      textCachedMs: median(runs.textCached),
       afterChangeRuns: runs.afterChange,
       cachedRuns: runs.cached,
       promClientRuns: runs.promClient,
@@ -225,11 +242,10 @@ class ScheduleLog {
 
 /** What a complete body looks like, from a quiet scrape: its last family and how its text ends. */
 async function expectation(url: string, jobs: number): Promise<BodyExpectation> {
-  const reference = await (await fetch(`${url}/metrics`)).text();
-  const lastFamily = [...reference.matchAll(/^# TYPE (\S+) (\S+)$/gm)].at(-1)?.[1] ?? '';
-  const tailName = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(reference.trimEnd().split('\n').at(-1) ?? '')?.[0] ?? '';
+  // In the format the scrapers get (Prometheus' Accept: OpenMetrics).
+  const reference = await (await fetch(`${url}/metrics`, { headers: { accept: PROMETHEUS_HEADERS.accept } })).text();
   // Every job has a codearts_builds_total series per result (5) from the start.
-  return { lastFamily, tailName, seriesPrefix: 'codearts_builds_total{', minSeries: jobs * 5 };
+  return expectationOf(reference, 'codearts_builds_total{', jobs * 5);
 }
 
 /** GET /healthz every 10 ms until stopped: latencies, failures. */

@@ -1,4 +1,5 @@
 import type { ExpositionPart } from '../../src/metrics/exposition-part.js';
+import { parseSampleLine } from './openmetrics.js';
 
 /** A parsed sample of the Prometheus text format. */
 export interface Sample {
@@ -7,11 +8,19 @@ export interface Sample {
   value: number;
 }
 
-/** Parses exposition text into samples (comments skipped); throws on a malformed line. */
+/**
+ * Parses exposition text into samples (comments skipped); throws on a malformed line. Reads
+ * OpenMetrics too (`# EOF`, UNIT lines, exemplars, which are left out of the samples).
+ */
 export function parseExposition(text: string): Sample[] {
   const samples: Sample[] = [];
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
+    if (line.includes(' # {')) {
+      const { name, labels, value } = parseSampleLine(line);
+      samples.push({ name, labels, value });
+      continue;
+    }
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
     if (!match) throw new Error(`malformed exposition line: ${line}`);
     const labels: Record<string, string> = {};

@@ -76,7 +76,8 @@ function readLabels(line: string, at: number): { labels: Array<[string, string]>
   return { labels, end: i + 1 };
 }
 
-function parseSampleLine(line: string): OmSample & { timestamp: number | undefined } {
+/** One sample line (either format), its exemplar included. */
+export function parseSampleLine(line: string): OmSample & { timestamp: number | undefined } {
   const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0];
   if (!name) throw new Error(`bad sample line: ${line}`);
   let rest = line.slice(name.length);

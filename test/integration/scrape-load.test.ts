@@ -35,7 +35,7 @@ const LOAD_MS = 20_000;
 const TICK_SECONDS = 4;
 const RESULTS = 5;
 
-const { runScrapeLoad } = (await import(
+const { runScrapeLoad, expectationOf, PROMETHEUS_HEADERS } = (await import(
   pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'bench', 'scrapers.js')).href
 )) as typeof Scrapers;
 
@@ -84,12 +84,17 @@ describe('scrape load: 50 concurrent scrapers during active polling of 500 jobs'
     const polls = () => counter('codearts_exporter_polls_total');
     expect(await waitUntil(async () => (await polls()) >= 1, 30_000, 200)).toBe(true);
 
-    // The last family of a full exposition, and how its text ends, from a quiet scrape.
+    // The last family of a full exposition, and how its text ends, from a quiet scrape in the
+    // format the scrapers get (Prometheus' Accept: OpenMetrics, ending in # EOF).
     const reference = await scrape();
-    const lastFamily = [...reference.matchAll(/^# TYPE (\S+) (\S+)$/gm)].at(-1)?.[1] ?? '';
-    expect(lastFamily).not.toBe('');
-    const tailName = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(reference.trimEnd().split('\n').at(-1) ?? '')?.[0] ?? '';
-    expect(tailName.startsWith(lastFamily)).toBe(true);
+    const expected = expectationOf(
+      await (await fetch(`${url}/metrics`, { headers: { accept: PROMETHEUS_HEADERS.accept } })).text(),
+      'codearts_builds_total{',
+      JOBS * RESULTS,
+    );
+    expect(expected.openMetrics).toBe(true);
+    expect(expected.lastFamily).not.toBe('');
+    expect(expected.tailName.startsWith(expected.lastFamily)).toBe(true);
 
     // Polling stays active: new builds keep arriving in the simulator.
     clock = setInterval(() => sim.advance((30 / TICK_SECONDS) * 0.1), 100);
@@ -101,7 +106,7 @@ describe('scrape load: 50 concurrent scrapers during active polling of 500 jobs'
       url,
       scrapers: SCRAPERS,
       durationMs: LOAD_MS,
-      expect: { lastFamily, tailName, seriesPrefix: 'codearts_builds_total{', minSeries: JOBS * RESULTS },
+      expect: expected,
       keepBodies: 10,
     });
     const endedAt = Date.now();
