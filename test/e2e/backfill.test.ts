@@ -182,6 +182,20 @@ describe('backfill into a real Prometheus, next to the live exporter', () => {
         if (have !== want) diffs.push(`${job.id} ${result}: got ${have}, want ${want}`);
       }
     expect(diffs).toEqual([]);
+    // The backfilled buckets carry the bounds the live OpenMetrics scrape gives them (le="60.0"): one series per bound, not two.
+    const bounds = resultSamples(await prometheus.query('count by (le) (last_over_time(codearts_build_duration_seconds_bucket[30d]))'));
+    expect(bounds.map((s) => s.metric.le).sort()).toEqual([
+      '+Inf',
+      '120.0',
+      '1800.0',
+      '30.0',
+      '300.0',
+      '3600.0',
+      '60.0',
+      '600.0',
+      '7200.0',
+      '900.0',
+    ]);
     expect(
       answer.every((s) => s.metric.job === 'codearts-build-exporter' && s.metric.instance === `127.0.0.1:${new URL(exporterUrl).port}`),
     ).toBe(true);
