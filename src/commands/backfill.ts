@@ -8,7 +8,7 @@ import {
 import { BackfillJournal, JournalMismatchError } from '../backfill/journal.js';
 import { describeListed, LISTING_PAGING, pastBuildFromRecord } from '../backfill/listed-build.js';
 import { BackfillProgress } from '../backfill/progress.js';
-import { BACKFILL_FAMILIES } from '../backfill/series-timeline.js';
+import { BACKFILL_FAMILIES, type BackfillFamily } from '../backfill/series-timeline.js';
 import { labelText, parseLabelOptions, TargetLabelError, targetLabelsFromPrometheusConfig } from '../backfill/target-labels.js';
 import { parseDuration } from '../config/duration.js';
 import type { Config } from '../config/schema.js';
@@ -82,7 +82,7 @@ export async function backfill(args: BackfillArgs, io: CommandIo, stop?: AbortSi
       stepMs: settings.stepMs,
       targetLabels: labelText(labels),
       layout,
-      families: BACKFILL_FAMILIES.filter((family) => family !== 'queue' || queueTimes),
+      families: backfillFamilies(config, queueTimes),
       format: config.server.openmetrics ? 'openmetrics' : 'text',
       listing: LISTING_PAGING,
       describe: (listed) => describeListed(listed, { recordLabels: layout.recordLabels, queueTimes }),
@@ -127,6 +127,18 @@ function summaryLine(out: string, summary: BackfillSummary): string {
     `(${summary.lookedUp} looked up with record-info), ${summary.samples} samples, ${summary.requests} requests` +
     (summary.resumed ? ', resumed' : '')
   );
+}
+
+/**
+ * What is written: builds and triggers; the duration histogram, and the queue-time one with
+ * --queue-times, only where the live exporter shows them per job (`metrics.job_histograms`: the
+ * fleet-wide sums cannot be pieced together per job without the other jobs' live counts).
+ */
+function backfillFamilies(config: Config, queueTimes: boolean): BackfillFamily[] {
+  return BACKFILL_FAMILIES.filter((family) => {
+    if (family === 'builds' || family === 'triggers') return true;
+    return config.metrics.job_histograms && (family === 'duration' || queueTimes);
+  });
 }
 
 /** The exit code of a backfill that threw, its reason on stderr; an unexpected error is thrown on. */

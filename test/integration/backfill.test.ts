@@ -156,6 +156,15 @@ describe('backfill (in-process CLI against the simulator)', () => {
     expect(withoutQueue('listing.om')).toEqual(withoutQueue('records.om'));
     expect(readFileSync(join(dir, 'records.om'), 'utf8')).toContain('codearts_build_queue_duration_seconds_bucket{job="ci"');
 
+    // Fleet-wide histograms (job_histograms: false) are sums over every job's live counts: not backfilled.
+    const fleet = config('fleet', { job_histograms: false });
+    await startPoints(fleet);
+    const summed = await backfill(fleet, 'fleet.om');
+    expect(summed.code, summed.stderr).toBe(0);
+    const fleetText = readFileSync(join(dir, 'fleet.om'), 'utf8');
+    expect(fleetText).toContain('codearts_builds_total{job="ci"');
+    expect(fleetText).not.toContain('codearts_build_duration_seconds');
+
     const branches = config('branches', { record_labels: ['branch', 'build_type'] });
     await startPoints(branches);
     const labelled = await backfill(branches, 'branches.om');
