@@ -7,8 +7,9 @@
  * The live exporter starts on a simulator with 30 days of history (a build an hour per job), one
  * build running at that moment (below the start point, finishing later: backfilled, never live);
  * then every job runs two builds, counted live. Prometheus starts after that, so its first sample
- * of each series already holds the live counts: only the backfill's drop to 0 before live counting
- * makes increase() add them.
+ * of each series already holds the live counts. A 21st job with two builds before the start and
+ * four after it has a first live sample (4) above its last backfilled one (2): only the backfill's
+ * drop to 0 before live counting makes increase() see 6 there.
  */
 
 import { execFile } from 'node:child_process';
@@ -33,6 +34,12 @@ const JOBS: SimJobSpec[] = Array.from({ length: 20 }, (_, i) => ({
   historyEverySeconds: 3600,
   buildEverySeconds: 0,
 }));
+/**
+ * A job with only two builds before the start and four after it: its first live sample (4) is
+ * above its last backfilled one (2), so only the backfill's drop to 0 makes increase() see 6.
+ */
+const FRESH: SimJobSpec = { id: 'b000ff00000000000000000000000000', name: 'fresh', history: 0, buildEverySeconds: 0 };
+const ALL = [...JOBS, FRESH];
 
 /** The bash block after the `backfill-procedure` marker of docs/backfill.md, as written. */
 function documentedProcedure(): string {
@@ -56,13 +63,13 @@ describe('backfill into a real Prometheus, next to the live exporter', () => {
 
   beforeAll(async () => {
     if (!findBinary('prometheus') || !findBinary('promtool')) return;
-    simulator = await createSimulator({ seed: 16, clock: 'realtime', jobs: JOBS });
+    simulator = await createSimulator({ seed: 16, clock: 'realtime', jobs: ALL });
     dir = mkdtempSync(join(tmpdir(), 'cbe-e2e-backfill-'));
     const port = await freePort();
     writeConfig(dir, {
       codearts: { endpoint: simulator.url, auth: { token: 'sim-token-NOT-A-SECRET' }, max_requests_per_second: 200, max_concurrency: 8 },
       poll: { schedule: '* * * * * *', start_at: 'latest' },
-      jobs: JOBS.map(({ id, name }) => ({ id, name })),
+      jobs: ALL.map(({ id, name }) => ({ id, name })),
       server: { host: '127.0.0.1', port },
       state: { path: join(dir, 'state.json') },
       log: { level: 'info' },
@@ -93,6 +100,8 @@ describe('backfill into a real Prometheus, next to the live exporter', () => {
 
   it('answers increase(codearts_builds_total[30d]) per job and result with every build since --since, each once', async () => {
     const sim = simulator!;
+    for (let i = 0; i < 2; i++) sim.triggerBuild(FRESH.id, { status: 'SUCCESS', queueSeconds: 0, durationSeconds: 1 });
+    await until("the fresh job's builds finished", () => Promise.resolve(sim.groundTruth().at(-1)!.finished.length === 2), 10_000);
     const straddling = sim.triggerBuild(JOBS[0]!.id, { status: 'SUCCESS', queueSeconds: 1, durationSeconds: 20 });
     const started = await ExporterProcess.run(join(dir, 'exporter.yml'));
     exporter = started.process;
@@ -106,14 +115,16 @@ describe('backfill into a real Prometheus, next to the live exporter', () => {
     };
     await until(
       'every job started',
-      () => Promise.resolve(Object.values(saved().jobs ?? {}).filter((job) => job.state.countingFrom).length === JOBS.length),
+      () => Promise.resolve(Object.values(saved().jobs ?? {}).filter((job) => job.state.countingFrom).length === ALL.length),
       60_000,
     );
     expect(saved().jobs?.[JOBS[0]!.id]?.state.countingFrom).toBe(straddling + 1);
 
     for (const job of JOBS)
       for (const status of ['SUCCESS', 'FAILED'] as const) sim.triggerBuild(job.id, { status, queueSeconds: 1, durationSeconds: 2 });
-    await until('the live builds counted', async () => (await exporterTotal()) === 2 * JOBS.length, 60_000);
+    for (let i = 0; i < 4; i++) sim.triggerBuild(FRESH.id, { status: 'SUCCESS', queueSeconds: 1, durationSeconds: 2 });
+    const live = 2 * JOBS.length + 4;
+    await until('the live builds counted', async () => (await exporterTotal()) === live, 60_000);
     await until(
       'the running build finished',
       () => Promise.resolve(sim.groundTruth()[0]!.finished.some((b) => b.buildNo === straddling)),
@@ -124,7 +135,7 @@ describe('backfill into a real Prometheus, next to the live exporter', () => {
       targets: [`127.0.0.1:${new URL(exporterUrl).port}`],
       extraArgs: ['--storage.tsdb.retention.time=60d'],
     });
-    await prometheus.waitFor('sum(codearts_builds_total)', (samples) => Number(samples[0]?.value?.[1]) === 2 * JOBS.length, 30_000);
+    await prometheus.waitFor('sum(codearts_builds_total)', (samples) => Number(samples[0]?.value?.[1]) === live, 30_000);
 
     // The documented procedure, with the target labels from the Prometheus config next to it.
     const work = join(dir, 'work');
@@ -147,7 +158,7 @@ describe('backfill into a real Prometheus, next to the live exporter', () => {
       maxBuffer: 1 << 24,
     });
     const summary =
-      /wrote history\.om: 20 jobs, (\d+) builds finished since \S+ \((\d+(?:\.\d+)?)\) \((\d+) looked up with record-info\), (\d+) samples, (\d+) requests/.exec(
+      /wrote history\.om: 21 jobs, (\d+) builds finished since \S+ \((\d+(?:\.\d+)?)\) \((\d+) looked up with record-info\), (\d+) samples, (\d+) requests/.exec(
         stdout,
       );
     expect(summary, stdout).not.toBeNull();
@@ -161,7 +172,7 @@ describe('backfill into a real Prometheus, next to the live exporter', () => {
         (b) => b.result,
       ),
     }));
-    const backfilled = truth.reduce((sum, job) => sum + [...job.byResult.values()].reduce((a, b) => a + b, 0), 0) - 2 * JOBS.length;
+    const backfilled = truth.reduce((sum, job) => sum + [...job.byResult.values()].reduce((a, b) => a + b, 0), 0) - live;
     expect(Number(summary![1])).toBe(backfilled);
     expect(backfilled).toBeGreaterThan(20 * 29 * 20);
 
@@ -182,6 +193,7 @@ describe('backfill into a real Prometheus, next to the live exporter', () => {
         if (have !== want) diffs.push(`${job.id} ${result}: got ${have}, want ${want}`);
       }
     expect(diffs).toEqual([]);
+    expect(got.get(`${FRESH.id} success`)).toBe(6);
     // The backfilled buckets carry the bounds the live OpenMetrics scrape gives them (le="60.0"): one series per bound, not two.
     const bounds = resultSamples(await prometheus.query('count by (le) (last_over_time(codearts_build_duration_seconds_bucket[30d]))'));
     expect(bounds.map((s) => s.metric.le).sort()).toEqual([
